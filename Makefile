@@ -1,0 +1,125 @@
+# kvmwarden build. `make` builds build/kvmwarden; see README.md for the rest.
+# Dependencies come from -MMD -MP files, so header edits rebuild what uses them.
+
+BUILD     ?= build
+CLANG     ?= clang
+CC        ?= gcc
+BPFTOOL   ?= bpftool
+ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+PREFIX    ?= /usr/local
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+AGENT_SRCS := $(wildcard agent/*.c) $(wildcard exporters/*.c)
+# Everything but main.c is also linked into the unit tests.
+LIB_SRCS   := $(filter-out agent/main.c,$(AGENT_SRCS))
+
+WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iagent -Iexporters -Ibpf -I$(BUILD)
+LDLIBS    := -lbpf -lelf -lz -ljson-c
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	-Ivmlinux -Ibpf
+
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+
+OBJS      := $(patsubst %.c,$(BUILD)/obj/%.o,$(AGENT_SRCS))
+LIB_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+SAN_OBJS  := $(patsubst %.c,$(BUILD)/san/%.o,$(AGENT_SRCS))
+SAN_LIB_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(LIB_SRCS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+SAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests-san/%,$(UNIT_SRCS))
+
+.PHONY: all deps run test test-unit test-san test-integration bench vmlinux \
+	lint format clean
+
+# Skeletons embed the objects, but keep them for bpftool and the bench.
+.SECONDARY: $(BPF_OBJS)
+
+all: $(BUILD)/kvmwarden
+
+deps:
+	@scripts/deps.sh build
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/bpf
+	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+# Only the loader includes skeletons, but every object may include a header
+# that does, so generate them first.
+$(OBJS) $(SAN_OBJS): | $(BPF_SKELS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/kvmwarden: $(OBJS)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/kvmwarden-san: $(SAN_OBJS)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP $^ -o $@ $(LDLIBS) -lcmocka
+
+$(BUILD)/tests-san/%: tests/unit/%.c $(SAN_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -MMD -MP $^ -o $@ $(LDLIBS) -lcmocka
+
+$(BUILD)/bpf:
+	@mkdir -p $@
+
+run: deps
+	@scripts/deps.sh run
+	$(MAKE) $(BUILD)/kvmwarden
+	$(BUILD)/kvmwarden run --config configs/kvmwarden.conf
+
+test:
+	@scripts/deps.sh test
+	$(MAKE) $(BUILD)/kvmwarden $(BUILD)/kvmwarden-san $(UNIT_BINS) $(SAN_UNIT_BINS)
+	tests/run-all.sh $(BUILD)
+
+test-unit: $(UNIT_BINS)
+	tests/run-unit.sh $(BUILD)/tests
+
+test-san: $(SAN_UNIT_BINS)
+	tests/run-unit.sh $(BUILD)/tests-san
+
+test-integration: $(BUILD)/kvmwarden
+	tests/integration/run.sh $(BUILD)
+
+bench:
+	@scripts/deps.sh bench
+	$(MAKE) $(BUILD)/kvmwarden
+	tests/bench/run.sh $(BUILD)
+
+# Regenerates the committed vmlinux.h from this machine's BTF.
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h.tmp
+	mv vmlinux/vmlinux.h.tmp vmlinux/vmlinux.h
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+		--suppress=missingIncludeSystem -Iagent -Iexporters -Ibpf \
+		agent exporters
+
+format:
+	clang-format -i $(AGENT_SRCS) $(wildcard agent/*.h exporters/*.h \
+		bpf/*.h bpf/*.c tests/unit/*.c)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
