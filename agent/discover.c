@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Discovery passes. A pass reads the iterator's records (threads inside
+ * KVM_RUN, threads with BPF state), creates guests for new VMM processes,
+ * registers their threads, and marks what exited. It never walks every
+ * process on the host: only VMM processes' own task lists are read.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "discover.h"
+
+/* A thread whose registration BPF has not attached after this long is
+ * given up: it exited before the iterator saw it. */
+#define ATTACH_TIMEOUT_NS (5ULL * 1000000000ULL)
+
+struct record_index {
+	struct sched_vcpu_record *records;
+	size_t count;
+};
+
+uint64_t monotonic_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+}
+
+static int compare_records(const void *a, const void *b)
+{
+	const struct sched_vcpu_record *x = a, *y = b;
+
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+static const struct sched_vcpu_record *find_record(const struct record_index *idx,
+						   int tid)
+{
+	struct sched_vcpu_record key = { .tid = (uint32_t)tid };
+
+	if (!idx->count)
+		return NULL;
+	return bsearch(&key, idx->records, idx->count, sizeof(key),
+		       compare_records);
+}
+
+int tracker_init(struct tracker *tracker, struct loader *loader,
+		 const char *proc_root, uint64_t retain_ns)
+{
+	memset(tracker, 0, sizeof(*tracker));
+	tracker->loader = loader;
+	tracker->proc_root = proc_root;
+	tracker->retain_ns = retain_ns;
+	guest_table_init(&tracker->table);
+	/* Two seconds outlasts a dying thread's final context switch by far. */
+	return slot_pool_init(&tracker->slots, SCHED_MAX_THREADS,
+			      2ULL * 1000000000ULL);
+}
+
+void tracker_free(struct tracker *tracker)
+{
+	guest_table_free(&tracker->table);
+	slot_pool_free(&tracker->slots);
+}
+
+static struct guest *find_live_guest(struct tracker *tracker, int pid)
+{
+	for (size_t i = 0; i < tracker->table.guest_count; i++) {
+		struct guest *guest = &tracker->table.guests[i];
+
+		if (guest->pid == pid && !guest->exited)
+			return guest;
+	}
+	return NULL;
+}
+
+/* The operator's name for a guest: the manager's (libvirt), then the
+ * VMM's own (-name, --id), then COMM-PID. */
+static void name_guest(struct tracker *tracker, struct guest *guest,
+		       const struct proc_stat *stat)
+{
+	struct vmm_identity identity;
+	char libvirt_name[PROCFS_NAME_LEN];
+
+	memset(&identity, 0, sizeof(identity));
+	if (procfs_read_cmdline(tracker->proc_root, guest->pid, &identity) == 0) {
+		guest->vmm = identity.kind;
+		memcpy(guest->uuid, identity.uuid, sizeof(guest->uuid));
+	}
+	if (procfs_read_cgroup(tracker->proc_root, guest->pid, 0, guest->cgroup,
+			       sizeof(guest->cgroup)))
+		guest->cgroup[0] = '\0';
+	if (guest->cgroup[0] &&
+	    cgroup_libvirt_name(guest->cgroup, libvirt_name,
+				sizeof(libvirt_name)) == 0)
+		snprintf(guest->name, sizeof(guest->name), "%s", libvirt_name);
+	else if (identity.name[0])
+		snprintf(guest->name, sizeof(guest->name), "%s", identity.name);
+	else
+		snprintf(guest->name, sizeof(guest->name), "%s-%d", stat->comm,
+			 guest->pid);
+}
+
+static struct guest *add_guest(struct tracker *tracker, int pid,
+			       uint64_t vm_id)
+{
+	struct proc_stat stat;
+	struct guest *guest;
+
+	if (procfs_read_stat(tracker->proc_root, pid, 0, &stat))
+		return NULL; /* gone already: a normal race */
+	guest = guest_table_add(&tracker->table, pid, stat.start_ticks);
+	if (!guest)
+		return NULL;
+	guest->vm_id = vm_id;
+	name_guest(tracker, guest, &stat);
+	tracker->stats.guests_found++;
+	return guest;
+}
+
+static void register_thread(struct tracker *tracker, struct thread *thread,
+			    uint64_t now_ns)
+{
+	struct sched_registration reg = { 0 };
+	int slot, err;
+
+	slot = slot_pool_take(&tracker->slots, now_ns);
+	if (slot < 0) {
+		tracker->stats.no_slot++;
+		return;
+	}
+	loader_reset_slot(tracker->loader, (uint32_t)slot);
+	reg.slot = (uint32_t)slot;
+	reg.tgid = (uint32_t)thread->tgid;
+	reg.kind = thread->kind;
+	err = loader_register(tracker->loader, (uint32_t)thread->tid, &reg);
+	if (err) {
+		tracker->stats.register_failed++;
+		slot_pool_release(&tracker->slots, (uint32_t)slot, now_ns);
+		return;
+	}
+	thread->slot = slot;
+	thread->attached = false;
+	thread->start_time_ns = now_ns; /* until BPF reports the real one */
+	tracker->stats.threads_registered++;
+}
+
+static void classify(struct tracker *tracker, struct guest *guest,
+		     struct thread *thread)
+{
+	char cgroup[PROCFS_PATH_LEN];
+	struct proc_stat stat;
+	const char *comm = "";
+
+	if (procfs_read_stat(tracker->proc_root, guest->pid, thread->tid,
+			     &stat) == 0)
+		comm = stat.comm;
+	if (procfs_read_cgroup(tracker->proc_root, guest->pid, thread->tid,
+			       cgroup, sizeof(cgroup)))
+		cgroup[0] = '\0';
+	thread->kind = procfs_classify_thread(guest->vmm, guest->pid,
+					      thread->tid, comm,
+					      cgroup[0] ? cgroup : NULL);
+}
+
+static void mark_vcpu(struct thread *thread,
+		      const struct sched_vcpu_record *rec)
+{
+	if (!rec || !(rec->flags & SCHED_REC_IN_KVM_RUN))
+		return;
+	thread->kind = THREAD_VCPU;
+	thread->vcpu_index = rec->vcpu_index;
+}
+
+/* New threads of a live guest: its own task list, every pass, since QEMU
+ * starts and stops worker threads all the time. */
+static void scan_threads(struct tracker *tracker, struct guest *guest,
+			 const struct record_index *idx, uint64_t now_ns)
+{
+	int tids[1024];
+	int count;
+
+	count = procfs_list_threads(tracker->proc_root, guest->pid, tids,
+				    (int)(sizeof(tids) / sizeof(tids[0])));
+	for (int i = 0; i < count; i++) {
+		const struct sched_vcpu_record *rec = find_record(idx, tids[i]);
+		struct thread *thread = guest_find_thread(guest, tids[i]);
+
+		if (thread) {
+			mark_vcpu(thread, rec);
+			continue;
+		}
+		thread = guest_add_thread(guest, tids[i]);
+		if (!thread)
+			return;
+		classify(tracker, guest, thread);
+		mark_vcpu(thread, rec);
+		register_thread(tracker, thread, now_ns);
+	}
+}
+
+static void end_thread(struct tracker *tracker, struct thread *thread,
+		       uint64_t now_ns)
+{
+	if (thread->attached)
+		tracker_collect_thread(tracker, thread);
+	else if (thread->slot >= 0)
+		loader_cancel_registration(tracker->loader,
+					   (uint32_t)thread->tid);
+	thread->exited = true;
+	thread->exited_at_ns = now_ns;
+}
+
+static void end_guest(struct tracker *tracker, struct guest *guest,
+		      uint64_t now_ns)
+{
+	for (size_t i = 0; i < guest->thread_count; i++)
+		if (!guest->threads[i].exited)
+			end_thread(tracker, &guest->threads[i], now_ns);
+	guest->exited = true;
+	guest->exited_at_ns = now_ns;
+	tracker->stats.guests_gone++;
+}
+
+static bool guest_alive(struct tracker *tracker, const struct guest *guest)
+{
+	struct proc_stat stat;
+
+	if (procfs_read_stat(tracker->proc_root, guest->pid, 0, &stat))
+		return false;
+	return stat.start_ticks == guest->start_ticks && stat.state != 'Z' &&
+	       stat.state != 'X';
+}
+
+/* Attachment and exits from BPF's point of view: a thread with task
+ * storage is alive and counted; one that had it and lost it has exited. */
+static void reconcile_threads(struct tracker *tracker, struct guest *guest,
+			      const struct record_index *idx, uint64_t now_ns)
+{
+	for (size_t i = 0; i < guest->thread_count; i++) {
+		struct thread *thread = &guest->threads[i];
+		const struct sched_vcpu_record *rec;
+		bool registered;
+
+		if (thread->exited || thread->slot < 0)
+			continue;
+		rec = find_record(idx, thread->tid);
+		registered = rec && (int)rec->tgid == thread->tgid &&
+			     (rec->flags & SCHED_REC_REGISTERED);
+		if (registered && !thread->attached) {
+			thread->attached = true;
+			thread->start_time_ns = rec->start_time_ns;
+		} else if (registered && rec->start_time_ns !=
+						 thread->start_time_ns) {
+			/* Same tid, another task: the one we tracked is gone. */
+			end_thread(tracker, thread, now_ns);
+		} else if (!registered && (thread->attached ||
+					   now_ns - thread->start_time_ns >
+						   ATTACH_TIMEOUT_NS)) {
+			end_thread(tracker, thread, now_ns);
+		}
+	}
+}
+
+static void release_slot(int slot, void *ctx)
+{
+	struct tracker *tracker = ctx;
+
+	slot_pool_release(&tracker->slots, (uint32_t)slot, monotonic_ns());
+}
+
+static int read_records(struct tracker *tracker, struct record_index *idx)
+{
+	int err;
+
+	free(idx->records);
+	err = loader_discover(tracker->loader, &idx->records, &idx->count);
+	if (err)
+		return err;
+	qsort(idx->records, idx->count, sizeof(*idx->records),
+	      compare_records);
+	return 0;
+}
+
+int tracker_discover(struct tracker *tracker, uint64_t now_ns)
+{
+	struct record_index idx = { 0 };
+	uint64_t registered_before = tracker->stats.threads_registered;
+	int err;
+
+	err = read_records(tracker, &idx);
+	if (err)
+		goto cleanup;
+
+	for (size_t i = 0; i < tracker->table.guest_count; i++) {
+		struct guest *guest = &tracker->table.guests[i];
+
+		if (!guest->exited && !guest_alive(tracker, guest))
+			end_guest(tracker, guest, now_ns);
+	}
+	for (size_t i = 0; i < idx.count; i++) {
+		const struct sched_vcpu_record *rec = &idx.records[i];
+
+		if (!(rec->flags & SCHED_REC_IN_KVM_RUN) ||
+		    find_live_guest(tracker, (int)rec->tgid))
+			continue;
+		add_guest(tracker, (int)rec->tgid, rec->vm_id);
+	}
+	for (size_t i = 0; i < tracker->table.guest_count; i++) {
+		struct guest *guest = &tracker->table.guests[i];
+
+		if (!guest->exited)
+			scan_threads(tracker, guest, &idx, now_ns);
+	}
+	/* Attach what was just registered now rather than a pass later, so a
+	 * new guest's figures start within this pass. */
+	if (tracker->stats.threads_registered != registered_before) {
+		err = read_records(tracker, &idx);
+		if (err)
+			goto cleanup;
+	}
+	for (size_t i = 0; i < tracker->table.guest_count; i++) {
+		struct guest *guest = &tracker->table.guests[i];
+
+		if (!guest->exited)
+			reconcile_threads(tracker, guest, &idx, now_ns);
+	}
+	guest_table_prune(&tracker->table, now_ns, tracker->retain_ns,
+			  release_slot, tracker);
+	tracker->stats.passes++;
+cleanup:
+	free(idx.records);
+	return err;
+}

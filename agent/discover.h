@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Discovery: which processes are guests and which of their threads to
+ * track. vCPUs come from a kernel fact (the thread is inside KVM_RUN, seen
+ * by the BPF task iterator); the VMM's other threads from /proc.
+ */
+#ifndef KVMWARDEN_DISCOVER_H
+#define KVMWARDEN_DISCOVER_H
+
+#ifdef __bpf__
+#error "userspace-only header"
+#endif
+
+#include <stdint.h>
+
+#include "loader.h"
+#include "model.h"
+#include "slots.h"
+
+struct tracker_stats {
+	uint64_t passes;
+	uint64_t guests_found;
+	uint64_t guests_gone;
+	uint64_t threads_registered;
+	uint64_t no_slot; /* a thread went untracked: every slot was taken */
+	uint64_t register_failed;
+};
+
+struct tracker {
+	struct loader *loader;
+	const char *proc_root;
+	uint64_t retain_ns; /* how long exited threads and guests stay listed */
+	struct guest_table table;
+	struct slot_pool slots;
+	struct tracker_stats stats;
+};
+
+int tracker_init(struct tracker *tracker, struct loader *loader,
+		 const char *proc_root, uint64_t retain_ns);
+void tracker_free(struct tracker *tracker);
+
+/* One discovery pass: finds new guests and threads, registers them with
+ * BPF, notices exits. Returns 0 or a negative errno from the BPF side;
+ * vanished processes are not errors. */
+int tracker_discover(struct tracker *tracker, uint64_t now_ns);
+
+/* Copies the live BPF counters into the table (collect.c). */
+void tracker_collect(struct tracker *tracker);
+void tracker_collect_thread(struct tracker *tracker, struct thread *thread);
+
+uint64_t monotonic_ns(void);
+
+#endif

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * BPF object lifecycle: open, load, attach, map access and the discovery
+ * iterator. libbpf's own messages are shown only at warning level, since
+ * its debug output is for developers, not operators.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "loader.h"
+#include "sched.skel.h"
+
+struct loader {
+	struct sched_bpf *skel;
+	struct bpf_link *iter_link;
+	struct sched_thread_stats *stats; /* mmap of thread_stats */
+	size_t stats_len;
+	int cpu_count;
+};
+
+/* libbpf's messages (verifier logs run to hundreds of lines) are for
+ * developers: shown only with KVMWARDEN_DEBUG set, so an operator gets the
+ * one line loader_open() returns. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list args)
+{
+	static int verbose = -1;
+
+	if (verbose < 0)
+		verbose = getenv("KVMWARDEN_DEBUG") != NULL;
+	if (!verbose || level == LIBBPF_DEBUG)
+		return 0;
+	fputs("<7>kvmwarden: ", stderr);
+	return vfprintf(stderr, fmt, args);
+}
+
+static int map_stats(struct loader *loader)
+{
+	int fd = bpf_map__fd(loader->skel->maps.thread_stats);
+	long page = sysconf(_SC_PAGESIZE);
+	size_t len = sizeof(struct sched_thread_stats) * SCHED_MAX_THREADS;
+	void *mem;
+
+	len = (len + page - 1) / page * page;
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED)
+		return -errno;
+	loader->stats = mem;
+	loader->stats_len = len;
+	return 0;
+}
+
+int loader_open(struct loader **out, char *why, size_t why_size)
+{
+	struct loader *loader;
+	int err;
+
+	*out = NULL;
+	libbpf_set_print(libbpf_print);
+	loader = calloc(1, sizeof(*loader));
+	if (!loader) {
+		snprintf(why, why_size, "out of memory");
+		return -ENOMEM;
+	}
+	loader->cpu_count = libbpf_num_possible_cpus();
+	if (loader->cpu_count <= 0) {
+		err = loader->cpu_count ? loader->cpu_count : -EINVAL;
+		snprintf(why, why_size, "cannot count possible CPUs: %s",
+			 strerror(-err));
+		goto cleanup;
+	}
+
+	loader->skel = sched_bpf__open();
+	if (!loader->skel) {
+		err = -errno;
+		snprintf(why, why_size, "cannot open the BPF object: %s",
+			 strerror(-err));
+		goto cleanup;
+	}
+	err = sched_bpf__load(loader->skel);
+	if (err) {
+		snprintf(why, why_size,
+			 "cannot load the BPF programs: %s (needs root, a "
+			 "kernel with BPF and BTF, task storage and tp_btf)",
+			 strerror(-err));
+		goto cleanup;
+	}
+	err = sched_bpf__attach(loader->skel);
+	if (err) {
+		snprintf(why, why_size,
+			 "cannot attach to the scheduler tracepoints: %s",
+			 strerror(-err));
+		goto cleanup;
+	}
+	loader->iter_link =
+		bpf_program__attach_iter(loader->skel->progs.discover_threads,
+					 NULL);
+	if (!loader->iter_link) {
+		err = -errno;
+		snprintf(why, why_size, "cannot attach the task iterator: %s",
+			 strerror(-err));
+		goto cleanup;
+	}
+	err = map_stats(loader);
+	if (err) {
+		snprintf(why, why_size, "cannot map the thread counters: %s",
+			 strerror(-err));
+		goto cleanup;
+	}
+	*out = loader;
+	return 0;
+
+cleanup:
+	loader_close(loader);
+	return err;
+}
+
+void loader_close(struct loader *loader)
+{
+	if (!loader)
+		return;
+	if (loader->stats)
+		munmap(loader->stats, loader->stats_len);
+	bpf_link__destroy(loader->iter_link);
+	sched_bpf__destroy(loader->skel);
+	free(loader);
+}
+
+const struct sched_thread_stats *loader_thread_stats(struct loader *loader,
+						     uint32_t slot)
+{
+	if (slot >= SCHED_MAX_THREADS)
+		return NULL;
+	return &loader->stats[slot];
+}
+
+void loader_reset_slot(struct loader *loader, uint32_t slot)
+{
+	if (slot < SCHED_MAX_THREADS)
+		memset(&loader->stats[slot], 0, sizeof(loader->stats[slot]));
+}
+
+int loader_register(struct loader *loader, uint32_t tid,
+		    const struct sched_registration *reg)
+{
+	int fd = bpf_map__fd(loader->skel->maps.registrations);
+
+	return bpf_map_update_elem(fd, &tid, reg, BPF_ANY) ? -errno : 0;
+}
+
+int loader_cancel_registration(struct loader *loader, uint32_t tid)
+{
+	int fd = bpf_map__fd(loader->skel->maps.registrations);
+
+	if (bpf_map_delete_elem(fd, &tid) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int loader_discover(struct loader *loader, struct sched_vcpu_record **records,
+		    size_t *count)
+{
+	size_t cap_bytes = 64 * sizeof(**records), used_bytes = 0;
+	char *buf;
+	int iter_fd, err = 0;
+	ssize_t got;
+
+	*records = NULL;
+	*count = 0;
+	iter_fd = bpf_iter_create(bpf_link__fd(loader->iter_link));
+	if (iter_fd < 0)
+		return -errno;
+	buf = malloc(cap_bytes);
+	if (!buf) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (;;) {
+		if (used_bytes == cap_bytes) {
+			char *bigger = realloc(buf, 2 * cap_bytes);
+
+			if (!bigger) {
+				err = -ENOMEM;
+				goto cleanup;
+			}
+			buf = bigger;
+			cap_bytes *= 2;
+		}
+		got = read(iter_fd, buf + used_bytes, cap_bytes - used_bytes);
+		if (got < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			err = -errno;
+			goto cleanup;
+		}
+		if (got == 0)
+			break;
+		used_bytes += (size_t)got;
+	}
+	*records = (struct sched_vcpu_record *)buf;
+	*count = used_bytes / sizeof(**records);
+	buf = NULL;
+cleanup:
+	free(buf);
+	close(iter_fd);
+	return err;
+}
+
+int loader_read_errors(struct loader *loader, uint64_t totals[SCHED_ERR_COUNT])
+{
+	int fd = bpf_map__fd(loader->skel->maps.sched_errors);
+	uint64_t *per_cpu;
+	int err = 0;
+
+	per_cpu = calloc(loader->cpu_count, sizeof(*per_cpu));
+	if (!per_cpu)
+		return -ENOMEM;
+	for (uint32_t which = 0; which < SCHED_ERR_COUNT; which++) {
+		totals[which] = 0;
+		if (bpf_map_lookup_elem(fd, &which, per_cpu)) {
+			err = -errno;
+			break;
+		}
+		for (int cpu = 0; cpu < loader->cpu_count; cpu++)
+			totals[which] += per_cpu[cpu];
+	}
+	free(per_cpu);
+	return err;
+}

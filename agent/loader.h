@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Loading, attaching and talking to the BPF side. The only module that sees
+ * libbpf or the skeletons; everything else uses the plain types of
+ * bpf/sched.h through these functions.
+ */
+#ifndef KVMWARDEN_LOADER_H
+#define KVMWARDEN_LOADER_H
+
+#ifdef __bpf__
+#error "userspace-only header"
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sched.h"
+
+struct loader;
+
+/* Opens, loads and attaches every program. Returns 0 or a negative errno;
+ * on failure `why` holds one line for the operator. */
+int loader_open(struct loader **out, char *why, size_t why_size);
+void loader_close(struct loader *loader);
+
+/* The live counters of a slot (read-only view of the BPF array). */
+const struct sched_thread_stats *loader_thread_stats(struct loader *loader,
+						     uint32_t slot);
+/* Zeroes a slot before it is handed to a new thread. */
+void loader_reset_slot(struct loader *loader, uint32_t slot);
+
+int loader_register(struct loader *loader, uint32_t tid,
+		    const struct sched_registration *reg);
+int loader_cancel_registration(struct loader *loader, uint32_t tid);
+
+/* Runs the discovery iterator: threads in KVM_RUN and tracked threads, and
+ * attaches pending registrations. *records is malloc'd; caller frees. */
+int loader_discover(struct loader *loader, struct sched_vcpu_record **records,
+		    size_t *count);
+
+/* Error counters summed over CPUs. */
+int loader_read_errors(struct loader *loader,
+		       uint64_t totals[SCHED_ERR_COUNT]);
+
+#endif

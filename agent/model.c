@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Guest table bookkeeping and window reports. Everything here is pure data
+ * manipulation; discovery and collection fill the table, exporters read
+ * reports built from two copies of it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+static int grow(void **items, size_t *cap, size_t count, size_t item_size)
+{
+	size_t new_cap;
+	void *bigger;
+
+	if (count < *cap)
+		return 0;
+	new_cap = *cap ? *cap * 2 : 8;
+	bigger = realloc(*items, new_cap * item_size);
+	if (!bigger)
+		return -ENOMEM;
+	*items = bigger;
+	*cap = new_cap;
+	return 0;
+}
+
+void guest_table_init(struct guest_table *table)
+{
+	memset(table, 0, sizeof(*table));
+	table->next_guest_id = 1;
+}
+
+void guest_table_free(struct guest_table *table)
+{
+	if (!table)
+		return;
+	for (size_t i = 0; i < table->guest_count; i++)
+		free(table->guests[i].threads);
+	free(table->guests);
+	guest_table_init(table);
+}
+
+struct guest *guest_table_find(struct guest_table *table, int pid,
+			       uint64_t start_ticks)
+{
+	for (size_t i = 0; i < table->guest_count; i++) {
+		struct guest *guest = &table->guests[i];
+
+		if (guest->pid == pid && guest->start_ticks == start_ticks &&
+		    !guest->exited)
+			return guest;
+	}
+	return NULL;
+}
+
+struct guest *guest_table_add(struct guest_table *table, int pid,
+			      uint64_t start_ticks)
+{
+	struct guest *guest;
+	int err;
+
+	err = grow((void **)&table->guests, &table->guest_cap,
+		   table->guest_count, sizeof(*table->guests));
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	guest = &table->guests[table->guest_count++];
+	memset(guest, 0, sizeof(*guest));
+	guest->id = table->next_guest_id++;
+	guest->pid = pid;
+	guest->start_ticks = start_ticks;
+	return guest;
+}
+
+struct thread *guest_find_thread(struct guest *guest, int tid)
+{
+	for (size_t i = 0; i < guest->thread_count; i++)
+		if (guest->threads[i].tid == tid && !guest->threads[i].exited)
+			return &guest->threads[i];
+	return NULL;
+}
+
+struct thread *guest_add_thread(struct guest *guest, int tid)
+{
+	struct thread *thread;
+	int err;
+
+	err = grow((void **)&guest->threads, &guest->thread_cap,
+		   guest->thread_count, sizeof(*guest->threads));
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	thread = &guest->threads[guest->thread_count++];
+	memset(thread, 0, sizeof(*thread));
+	thread->seq = ++guest->next_thread_seq;
+	thread->tid = tid;
+	thread->tgid = guest->pid;
+	thread->kind = THREAD_OTHER;
+	thread->vcpu_index = -1;
+	thread->slot = -1;
+	return thread;
+}
+
+static bool expired(bool exited, uint64_t exited_at_ns, uint64_t now_ns,
+		    uint64_t retain_ns)
+{
+	return exited && now_ns >= exited_at_ns &&
+	       now_ns - exited_at_ns >= retain_ns;
+}
+
+static void prune_threads(struct guest *guest, uint64_t now_ns,
+			  uint64_t retain_ns,
+			  void (*released)(int slot, void *ctx), void *ctx)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < guest->thread_count; i++) {
+		struct thread *thread = &guest->threads[i];
+
+		if (!expired(thread->exited, thread->exited_at_ns, now_ns,
+			     retain_ns)) {
+			guest->threads[kept++] = *thread;
+			continue;
+		}
+		thread_counters_add(&guest->retired[thread->kind],
+				    &thread->counters);
+		if (thread->slot >= 0 && released)
+			released(thread->slot, ctx);
+	}
+	guest->thread_count = kept;
+}
+
+void guest_table_prune(struct guest_table *table, uint64_t now_ns,
+		       uint64_t retain_ns, void (*released)(int slot, void *ctx),
+		       void *ctx)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < table->guest_count; i++) {
+		struct guest *guest = &table->guests[i];
+
+		prune_threads(guest, now_ns, retain_ns, released, ctx);
+		if (expired(guest->exited, guest->exited_at_ns, now_ns,
+			    retain_ns) &&
+		    guest->thread_count == 0) {
+			free(guest->threads);
+			continue;
+		}
+		table->guests[kept++] = *guest;
+	}
+	table->guest_count = kept;
+}
+
+void thread_counters_add(struct thread_counters *sum,
+			 const struct thread_counters *add)
+{
+	sum->steal_ns += add->steal_ns;
+	sum->run_ns += add->run_ns;
+	sum->waits += add->waits;
+	if (add->wait_max_ns > sum->wait_max_ns)
+		sum->wait_max_ns = add->wait_max_ns;
+	for (int i = 0; i < SCHED_WAIT_SLOTS; i++)
+		sum->wait_hist[i] += add->wait_hist[i];
+}
+
+static uint64_t sub_clamped(uint64_t after, uint64_t before)
+{
+	return after > before ? after - before : 0;
+}
+
+void thread_counters_delta(struct thread_counters *out,
+			   const struct thread_counters *after,
+			   const struct thread_counters *before)
+{
+	out->steal_ns = sub_clamped(after->steal_ns, before->steal_ns);
+	out->run_ns = sub_clamped(after->run_ns, before->run_ns);
+	out->waits = sub_clamped(after->waits, before->waits);
+	/* A maximum has no delta; the window's own maximum is not known
+	 * exactly, so report the lifetime one only if a wait happened. */
+	out->wait_max_ns = out->waits ? after->wait_max_ns : 0;
+	for (int i = 0; i < SCHED_WAIT_SLOTS; i++)
+		out->wait_hist[i] =
+			sub_clamped(after->wait_hist[i], before->wait_hist[i]);
+}
+
+int guest_table_copy(struct guest_table *dst, const struct guest_table *src)
+{
+	guest_table_init(dst);
+	dst->next_guest_id = src->next_guest_id;
+	if (!src->guest_count)
+		return 0;
+	dst->guests = calloc(src->guest_count, sizeof(*dst->guests));
+	if (!dst->guests)
+		return -ENOMEM;
+	dst->guest_cap = src->guest_count;
+	for (size_t i = 0; i < src->guest_count; i++) {
+		const struct guest *from = &src->guests[i];
+		struct guest *to = &dst->guests[i];
+
+		*to = *from;
+		to->threads = NULL;
+		to->thread_cap = from->thread_count;
+		dst->guest_count = i + 1;
+		if (!from->thread_count)
+			continue;
+		to->threads = malloc(from->thread_count * sizeof(*to->threads));
+		if (!to->threads) {
+			to->thread_count = 0;
+			guest_table_free(dst);
+			return -ENOMEM;
+		}
+		memcpy(to->threads, from->threads,
+		       from->thread_count * sizeof(*to->threads));
+	}
+	return 0;
+}

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The model: guests, their threads and cumulative per-thread counters, and
+ * the window report (deltas between two snapshots) every output reads.
+ * Pure data: no I/O, no BPF, so unit tests drive it with synthetic input.
+ */
+#ifndef KVMWARDEN_MODEL_H
+#define KVMWARDEN_MODEL_H
+
+#ifdef __bpf__
+#error "userspace-only header"
+#endif
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "procfs.h"
+#include "sched.h"
+
+/* Counters of one thread, cumulative since the agent started tracking it. */
+struct thread_counters {
+	uint64_t steal_ns;
+	uint64_t run_ns;
+	uint64_t waits;
+	uint64_t wait_max_ns;
+	uint64_t wait_hist[SCHED_WAIT_SLOTS];
+};
+
+struct thread {
+	uint64_t seq; /* unique within its guest, never reused: keys windows */
+	int tid;
+	uint64_t start_time_ns; /* task->start_time, 0 until BPF reports it */
+	enum thread_kind kind;
+	int vcpu_index; /* -1 unless kind == THREAD_VCPU */
+	int slot; /* BPF stats slot, -1 when not (yet) registered */
+	int tgid; /* the kernel's, for registration: differs for vhost kthreads */
+	bool attached; /* BPF has its task storage: counters are live */
+	bool exited;
+	uint64_t exited_at_ns;
+	struct thread_counters counters;
+};
+
+struct guest {
+	uint64_t id; /* agent-unique, never reused: keys windows */
+	int pid;
+	uint64_t start_ticks; /* /proc/PID/stat field 22: a recycled pid differs */
+	uint64_t vm_id;
+	enum vmm_kind vmm;
+	char name[PROCFS_NAME_LEN];
+	char uuid[PROCFS_UUID_LEN];
+	char cgroup[PROCFS_PATH_LEN];
+	bool exited;
+	uint64_t exited_at_ns;
+	uint64_t next_thread_seq;
+	struct thread *threads;
+	size_t thread_count;
+	size_t thread_cap;
+	/* Counters of threads dropped from `threads` after they exited, so a
+	 * guest's totals stay monotonic. Indexed by enum thread_kind. */
+	struct thread_counters retired[THREAD_OTHER + 1];
+};
+
+struct guest_table {
+	struct guest *guests;
+	size_t guest_count;
+	size_t guest_cap;
+	uint64_t next_guest_id;
+};
+
+void guest_table_init(struct guest_table *table);
+void guest_table_free(struct guest_table *table);
+struct guest *guest_table_find(struct guest_table *table, int pid,
+			       uint64_t start_ticks);
+/* Returns the new guest or NULL with errno set. Pointers into the table are
+ * invalidated by the next add or prune. */
+struct guest *guest_table_add(struct guest_table *table, int pid,
+			      uint64_t start_ticks);
+struct thread *guest_find_thread(struct guest *guest, int tid);
+struct thread *guest_add_thread(struct guest *guest, int tid);
+/* Drops threads that exited more than retain_ns ago (their counters move to
+ * `retired`), then guests that exited that long ago. Returns the slots the
+ * dropped threads held through `released` (may be NULL). */
+void guest_table_prune(struct guest_table *table, uint64_t now_ns,
+		       uint64_t retain_ns, void (*released)(int slot, void *ctx),
+		       void *ctx);
+
+void thread_counters_add(struct thread_counters *sum,
+			 const struct thread_counters *add);
+/* after - before, clamped at 0 per field; wait_max is after's. */
+void thread_counters_delta(struct thread_counters *out,
+			   const struct thread_counters *after,
+			   const struct thread_counters *before);
+
+/* Deep copy, for a snapshot that outlives further updates. */
+int guest_table_copy(struct guest_table *dst, const struct guest_table *src);
+
+/* One interval's figures, as every exporter reads them. */
+struct report_thread {
+	int tid;
+	enum thread_kind kind;
+	int vcpu_index;
+	bool exited;
+	struct thread_counters delta;
+};
+
+struct report_guest {
+	char name[PROCFS_NAME_LEN];
+	char uuid[PROCFS_UUID_LEN];
+	char cgroup[PROCFS_PATH_LEN];
+	enum vmm_kind vmm;
+	int pid;
+	bool exited;
+	struct report_thread *vcpus; /* sorted by vcpu_index */
+	size_t vcpu_count;
+	struct report_thread *others; /* sorted by tid */
+	size_t other_count;
+	struct thread_counters vcpu_total; /* includes retired vCPU threads */
+	struct thread_counters other_total;
+};
+
+struct report {
+	uint64_t duration_ns;
+	struct report_guest *guests; /* sorted by name, then pid */
+	size_t guest_count;
+	uint64_t errors[SCHED_ERR_COUNT];
+};
+
+/* Figures for [before, after]: threads and guests that appear only in
+ * `after` count from zero. `errors` are left for the caller. */
+int report_build(struct report *out, const struct guest_table *before,
+		 const struct guest_table *after, uint64_t duration_ns);
+void report_free(struct report *report);
+
+#endif
