@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Subcommand entry points; main.c only dispatches to them. Each returns the
+ * process exit code. */
+#ifndef KVMWARDEN_COMMANDS_H
+#define KVMWARDEN_COMMANDS_H
+
+#include <stdint.h>
+
+int cmd_dump(int argc, char **argv);
+
+/* Shared by commands: a loaded loader and a primed tracker, or an exit code
+ * after printing one line. */
+struct loader;
+struct tracker;
+int session_open(struct loader **loader, struct tracker *tracker,
+		 const char *proc_root, uint64_t retain_ns);
+void session_close(struct loader *loader, struct tracker *tracker);
+
+#endif

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* kvmwarden's entry point: subcommand dispatch only. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+#ifndef KVMWARDEN_VERSION
+#define KVMWARDEN_VERSION "0.1.0"
+#endif
+
+static int cmd_version(int argc, char **argv)
+{
+	printf("kvmwarden %s\n", KVMWARDEN_VERSION);
+	return 0;
+}
+
+static int cmd_help(int argc, char **argv);
+
+static const struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{ "dump", cmd_dump, "measure for a while and print one report" },
+	{ "version", cmd_version, "print the version" },
+	{ "help", cmd_help, "list the commands" },
+};
+
+static int cmd_help(int argc, char **argv)
+{
+	puts("usage: kvmwarden COMMAND [OPTIONS]\n\ncommands:");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		cmd_help(0, NULL);
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "kvmwarden: unknown command '%s' (see kvmwarden help)\n",
+		argv[1]);
+	return 2;
+}

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The `dump --json` document, built with json-c. Field names are a public
+ * contract (README.md); add fields, never rename them.
+ */
+#include <errno.h>
+
+#include <json-c/json.h>
+
+#include "hist.h"
+#include "report_out.h"
+
+static const char *const error_names[SCHED_ERR_COUNT] = {
+	[SCHED_ERR_STORAGE_CREATE] = "storage_create",
+	[SCHED_ERR_BAD_SLOT] = "bad_slot",
+	[SCHED_ERR_CLOCK] = "clock_backwards",
+};
+
+static void put_u64(struct json_object *obj, const char *key, uint64_t value)
+{
+	json_object_object_add(obj, key, json_object_new_uint64(value));
+}
+
+static void put_counters(struct json_object *obj,
+			 const struct thread_counters *counters)
+{
+	put_u64(obj, "steal_ns", counters->steal_ns);
+	put_u64(obj, "run_ns", counters->run_ns);
+	put_u64(obj, "waits", counters->waits);
+}
+
+static void put_jitter(struct json_object *obj,
+		       const struct thread_counters *counters)
+{
+	uint64_t max_ns = counters->wait_max_ns;
+
+	put_u64(obj, "wait_p50_ns",
+		hist_quantile_ns(counters->wait_hist, 0.50, max_ns));
+	put_u64(obj, "wait_p90_ns",
+		hist_quantile_ns(counters->wait_hist, 0.90, max_ns));
+	put_u64(obj, "wait_p99_ns",
+		hist_quantile_ns(counters->wait_hist, 0.99, max_ns));
+	put_u64(obj, "wait_max_ns", max_ns);
+}
+
+static struct json_object *vcpu_json(const struct report_thread *vcpu)
+{
+	struct json_object *obj = json_object_new_object();
+
+	json_object_object_add(obj, "index",
+			       json_object_new_int(vcpu->vcpu_index));
+	json_object_object_add(obj, "tid", json_object_new_int(vcpu->tid));
+	put_counters(obj, &vcpu->delta);
+	put_jitter(obj, &vcpu->delta);
+	json_object_object_add(obj, "exited",
+			       json_object_new_boolean(vcpu->exited));
+	return obj;
+}
+
+static struct json_object *other_json(const struct report_thread *other)
+{
+	struct json_object *obj = json_object_new_object();
+
+	json_object_object_add(obj, "kind",
+			       json_object_new_string(
+				       thread_kind_name(other->kind)));
+	json_object_object_add(obj, "tid", json_object_new_int(other->tid));
+	put_counters(obj, &other->delta);
+	json_object_object_add(obj, "exited",
+			       json_object_new_boolean(other->exited));
+	return obj;
+}
+
+static struct json_object *guest_json(const struct report_guest *guest)
+{
+	struct json_object *obj = json_object_new_object();
+	struct json_object *vcpus = json_object_new_array();
+	struct json_object *others = json_object_new_array();
+
+	json_object_object_add(obj, "name",
+			       json_object_new_string(guest->name));
+	json_object_object_add(obj, "pid", json_object_new_int(guest->pid));
+	json_object_object_add(obj, "vmm",
+			       json_object_new_string(
+				       vmm_kind_name(guest->vmm)));
+	if (guest->uuid[0])
+		json_object_object_add(obj, "uuid",
+				       json_object_new_string(guest->uuid));
+	if (guest->cgroup[0])
+		json_object_object_add(obj, "cgroup",
+				       json_object_new_string(guest->cgroup));
+	json_object_object_add(obj, "exited",
+			       json_object_new_boolean(guest->exited));
+	put_counters(obj, &guest->vcpu_total);
+	put_jitter(obj, &guest->vcpu_total);
+	put_u64(obj, "other_steal_ns", guest->other_total.steal_ns);
+	put_u64(obj, "other_run_ns", guest->other_total.run_ns);
+	for (size_t i = 0; i < guest->vcpu_count; i++)
+		json_object_array_add(vcpus, vcpu_json(&guest->vcpus[i]));
+	for (size_t i = 0; i < guest->other_count; i++)
+		json_object_array_add(others, other_json(&guest->others[i]));
+	json_object_object_add(obj, "vcpus", vcpus);
+	json_object_object_add(obj, "other_threads", others);
+	return obj;
+}
+
+int report_write_json(FILE *out, const struct report *report)
+{
+	struct json_object *doc = json_object_new_object();
+	struct json_object *guests, *errors;
+	const char *text;
+	int err = 0;
+
+	if (!doc)
+		return -ENOMEM;
+	guests = json_object_new_array();
+	errors = json_object_new_object();
+	put_u64(doc, "duration_ns", report->duration_ns);
+	for (size_t i = 0; i < report->guest_count; i++)
+		json_object_array_add(guests, guest_json(&report->guests[i]));
+	json_object_object_add(doc, "guests", guests);
+	for (int i = 0; i < SCHED_ERR_COUNT; i++)
+		put_u64(errors, error_names[i], report->errors[i]);
+	json_object_object_add(doc, "errors", errors);
+
+	text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN);
+	if (!text)
+		err = -ENOMEM;
+	else if (fprintf(out, "%s\n", text) < 0 || fflush(out))
+		err = -EIO;
+	json_object_put(doc);
+	return err;
+}

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Writers of a window report: one JSON document (the `dump --json`
+ * contract, documented in README.md) or a readable table.
+ */
+#ifndef KVMWARDEN_REPORT_OUT_H
+#define KVMWARDEN_REPORT_OUT_H
+
+#include <stdio.h>
+
+#include "model.h"
+
+/* 0, or a negative errno; writes nothing partial on -ENOMEM. */
+int report_write_json(FILE *out, const struct report *report);
+int report_write_table(FILE *out, const struct report *report);
+
+#endif
