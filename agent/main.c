@@ -22,7 +22,9 @@ static const struct command {
 	int (*run)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
+	{ "run", cmd_run, "run the agent (--config FILE, --mode MODE)" },
 	{ "dump", cmd_dump, "measure for a while and print one report" },
+	{ "check-config", cmd_check_config, "validate a configuration file" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "list the commands" },
 };

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The agent's configuration file (YAML, read with libyaml). This module
+ * owns the defaults, the parsing and the validation; every rejection names
+ * the file, the line and the key.
+ */
+#ifndef KVMWARDEN_CONFIG_H
+#define KVMWARDEN_CONFIG_H
+
+#ifdef __bpf__
+#error "userspace-only header"
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum config_mode { CONFIG_MODE_MONITOR = 0, CONFIG_MODE_ENFORCE = 1 };
+
+struct config {
+	enum config_mode mode;
+	uint32_t interval_ms; /* how often figures are computed and logged */
+	uint32_t discover_interval_ms; /* how often guests are looked for */
+	uint32_t retain_exited_s; /* how long exited guests stay listed */
+	uint32_t summary_interval_s; /* per-guest log summary; 0: none */
+};
+
+void config_defaults(struct config *config);
+/* Parses YAML text; `source` names it in errors. Returns 0, or -EINVAL with
+ * one line per problem in `errors` (NUL-terminated, truncated to fit). */
+int config_parse(struct config *config, const char *text, size_t len,
+		 const char *source, char *errors, size_t errors_size);
+int config_load(struct config *config, const char *path, char *errors,
+		size_t errors_size);
+const char *config_mode_name(enum config_mode mode);
+
+#endif

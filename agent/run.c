@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * `kvmwarden run`: the long-running agent. It discovers and measures
+ * continuously, logs guests as they come and go and a per-guest summary
+ * at the configured interval, and reloads its configuration on SIGHUP
+ * (keeping the old one when the new one is invalid). Log lines carry
+ * syslog priority prefixes so journald keeps their levels.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "commands.h"
+#include "config.h"
+#include "discover.h"
+
+#define NS_PER_MS 1000000ULL
+#define DEFAULT_CONFIG "/etc/kvmwarden/kvmwarden.conf"
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
+
+static void on_stop(int signo)
+{
+	stop_requested = 1;
+}
+
+static void on_reload(int signo)
+{
+	reload_requested = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction stop = { .sa_handler = on_stop };
+	struct sigaction reload = { .sa_handler = on_reload };
+
+	sigaction(SIGINT, &stop, NULL);
+	sigaction(SIGTERM, &stop, NULL);
+	sigaction(SIGHUP, &reload, NULL);
+}
+
+static void sleep_ms(uint64_t ms)
+{
+	struct timespec span = { .tv_sec = (time_t)(ms / 1000),
+				 .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&span, NULL);
+}
+
+static int load_config(const char *path, struct config *config)
+{
+	char errors[4096];
+	int err;
+
+	err = config_load(config, path, errors, sizeof(errors));
+	if (err)
+		fprintf(stderr, "<3>kvmwarden: invalid configuration:\n%s",
+			errors);
+	return err;
+}
+
+static void announce(const struct guest_table *table, uint64_t *last_id,
+		     uint64_t since_ns)
+{
+	for (size_t i = 0; i < table->guest_count; i++) {
+		const struct guest *guest = &table->guests[i];
+
+		if (guest->id > *last_id) {
+			fprintf(stderr,
+				"<6>kvmwarden: guest %s found (pid %d, %s)\n",
+				guest->name, guest->pid,
+				vmm_kind_name(guest->vmm));
+			*last_id = guest->id;
+		}
+		if (guest->exited && guest->exited_at_ns >= since_ns)
+			fprintf(stderr, "<6>kvmwarden: guest %s (pid %d) exited\n",
+				guest->name, guest->pid);
+	}
+}
+
+static void summarize(const struct report *report)
+{
+	for (size_t i = 0; i < report->guest_count; i++) {
+		const struct report_guest *guest = &report->guests[i];
+		size_t vcpus = guest->vcpu_count ? guest->vcpu_count : 1;
+		double steal_pct = 100.0 * (double)guest->vcpu_total.steal_ns /
+				   (double)(report->duration_ns * vcpus);
+
+		if (guest->exited)
+			continue;
+		fprintf(stderr,
+			"<6>kvmwarden: %s: %zu vCPUs, steal %.1f%% per vCPU, "
+			"%.1f ms in total over %.1f s\n",
+			guest->name, guest->vcpu_count, steal_pct,
+			(double)guest->vcpu_total.steal_ns / 1e6,
+			(double)report->duration_ns / 1e9);
+	}
+}
+
+static int measure_loop(struct tracker *tracker, struct config *config,
+			const char *path)
+{
+	struct guest_table previous;
+	uint64_t last_id = 0, window_start_ns, pass_ns = monotonic_ns();
+	int err;
+
+	tracker_collect(tracker);
+	err = guest_table_copy(&previous, &tracker->table);
+	if (err)
+		return err;
+	window_start_ns = monotonic_ns();
+	announce(&tracker->table, &last_id, 0);
+
+	while (!stop_requested) {
+		uint64_t now_ns;
+
+		sleep_ms(config->discover_interval_ms);
+		if (stop_requested)
+			break;
+		if (reload_requested) {
+			struct config fresh;
+
+			reload_requested = 0;
+			if (load_config(path, &fresh) == 0) {
+				*config = fresh;
+				tracker->retain_ns = (uint64_t)fresh.retain_exited_s *
+						     1000 * NS_PER_MS;
+				fprintf(stderr,
+					"<5>kvmwarden: configuration reloaded "
+					"(mode %s)\n",
+					config_mode_name(config->mode));
+			} else {
+				fputs("<4>kvmwarden: keeping the previous "
+				      "configuration\n",
+				      stderr);
+			}
+		}
+		now_ns = monotonic_ns();
+		err = tracker_discover(tracker, now_ns);
+		if (err)
+			fprintf(stderr, "<4>kvmwarden: discovery pass failed: %s\n",
+				strerror(-err));
+		announce(&tracker->table, &last_id, pass_ns);
+		pass_ns = now_ns;
+		if (!config->summary_interval_s ||
+		    now_ns - window_start_ns <
+			    config->summary_interval_s * 1000 * NS_PER_MS)
+			continue;
+
+		struct report report;
+		struct guest_table current;
+
+		tracker_collect(tracker);
+		now_ns = monotonic_ns();
+		if (guest_table_copy(&current, &tracker->table))
+			continue;
+		if (report_build(&report, &previous, &current,
+				 now_ns - window_start_ns) == 0) {
+			summarize(&report);
+			report_free(&report);
+		}
+		guest_table_free(&previous);
+		previous = current;
+		window_start_ns = now_ns;
+	}
+	guest_table_free(&previous);
+	return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *path = DEFAULT_CONFIG, *mode = NULL;
+	struct loader *loader = NULL;
+	struct tracker tracker;
+	struct config config;
+	int opt, code;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:m:h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'm':
+			mode = optarg;
+			break;
+		case 'h':
+			puts("usage: kvmwarden run [--config FILE] "
+			     "[--mode monitor|enforce]");
+			return 0;
+		default:
+			fputs("usage: kvmwarden run [--config FILE] "
+			      "[--mode monitor|enforce]\n",
+			      stderr);
+			return 2;
+		}
+	}
+	if (mode && strcmp(mode, "monitor") && strcmp(mode, "enforce")) {
+		fprintf(stderr,
+			"kvmwarden: run: --mode wants monitor or enforce, got "
+			"'%s'\n",
+			mode);
+		return 2;
+	}
+	if (load_config(path, &config))
+		return 1;
+	if (mode)
+		config.mode = strcmp(mode, "enforce") ? CONFIG_MODE_MONITOR :
+							CONFIG_MODE_ENFORCE;
+	if (config.mode == CONFIG_MODE_ENFORCE)
+		fputs("<4>kvmwarden: enforcement is not available in this "
+		      "version; measuring only\n",
+		      stderr);
+
+	code = session_open(&loader, &tracker, "/proc",
+			    (uint64_t)config.retain_exited_s * 1000 * NS_PER_MS);
+	if (code)
+		return code;
+	install_signals();
+	fprintf(stderr,
+		"<6>kvmwarden: running (mode %s, interval %u ms, discovery "
+		"every %u ms)\n",
+		config_mode_name(config.mode), config.interval_ms,
+		config.discover_interval_ms);
+	code = measure_loop(&tracker, &config, path) ? 1 : 0;
+	fputs("<6>kvmwarden: stopping\n", stderr);
+	session_close(loader, &tracker);
+	return code;
+}
+
+int cmd_check_config(int argc, char **argv)
+{
+	struct config config;
+
+	if (argc != 2) {
+		fputs("usage: kvmwarden check-config FILE\n", stderr);
+		return 2;
+	}
+	if (load_config(argv[1], &config))
+		return 1;
+	printf("%s: valid (mode %s, interval %u ms)\n", argv[1],
+	       config_mode_name(config.mode), config.interval_ms);
+	return 0;
+}

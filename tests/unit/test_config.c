@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Configuration parsing: defaults, the shipped file, and every rejection
+ * naming source, line and key. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "config.h"
+
+static int parse(struct config *config, const char *yaml, char *errors,
+		 size_t size)
+{
+	return config_parse(config, yaml, strlen(yaml), "test.conf", errors,
+			    size);
+}
+
+static void empty_file_means_defaults(void **state)
+{
+	struct config config;
+	char errors[256];
+
+	memset(&config, 0xff, sizeof(config));
+	assert_int_equal(parse(&config, "# only a comment\n", errors,
+			       sizeof(errors)),
+			 0);
+	assert_int_equal(config.mode, CONFIG_MODE_MONITOR);
+	assert_int_equal(config.interval_ms, 1000);
+	assert_int_equal(config.discover_interval_ms, 500);
+}
+
+static void shipped_config_is_valid_and_monitors(void **state)
+{
+	struct config config;
+	char errors[1024];
+
+	assert_int_equal(config_load(&config, "configs/kvmwarden.conf", errors,
+				     sizeof(errors)),
+			 0);
+	/* A first run on a production host must change nothing. */
+	assert_int_equal(config.mode, CONFIG_MODE_MONITOR);
+}
+
+static void values_are_read(void **state)
+{
+	struct config config;
+	char errors[256];
+
+	assert_int_equal(parse(&config,
+			       "mode: enforce\ninterval_ms: 2000\n"
+			       "discover_interval_ms: 250\nsummary_interval_s: 0\n",
+			       errors, sizeof(errors)),
+			 0);
+	assert_int_equal(config.mode, CONFIG_MODE_ENFORCE);
+	assert_int_equal(config.interval_ms, 2000);
+	assert_int_equal(config.discover_interval_ms, 250);
+	assert_int_equal(config.summary_interval_s, 0);
+}
+
+static void every_error_names_line_and_key(void **state)
+{
+	struct config config = { .interval_ms = 1234 };
+	char errors[1024];
+
+	assert_int_equal(parse(&config,
+			       "mode: enforc\ninterval_ms: -5\nbogus: 1\n",
+			       errors, sizeof(errors)),
+			 -EINVAL);
+	assert_non_null(strstr(errors, "test.conf:1: mode: "));
+	assert_non_null(strstr(errors, "test.conf:2: interval_ms: "));
+	assert_non_null(strstr(errors, "test.conf:3: bogus: unknown key"));
+	/* A rejected file leaves the previous configuration untouched. */
+	assert_int_equal(config.interval_ms, 1234);
+}
+
+static void broken_yaml_is_refused(void **state)
+{
+	struct config config;
+	char errors[256];
+
+	assert_int_equal(parse(&config, "mode: [monitor\n", errors,
+			       sizeof(errors)),
+			 -EINVAL);
+	assert_non_null(strstr(errors, "not valid YAML"));
+	assert_int_equal(parse(&config, "- a\n- b\n", errors, sizeof(errors)),
+			 -EINVAL);
+	assert_non_null(strstr(errors, "mapping"));
+	assert_int_equal(parse(&config, "interval_ms: {a: 1}\n", errors,
+			       sizeof(errors)),
+			 -EINVAL);
+}
+
+static void discovery_slower_than_interval_is_refused(void **state)
+{
+	struct config config;
+	char errors[256];
+
+	assert_int_equal(parse(&config,
+			       "interval_ms: 200\ndiscover_interval_ms: 500\n",
+			       errors, sizeof(errors)),
+			 -EINVAL);
+	assert_non_null(strstr(errors, "discover_interval_ms"));
+}
+
+static void tiny_error_buffer_is_safe(void **state)
+{
+	struct config config;
+	char errors[8];
+
+	assert_int_equal(parse(&config, "a: 1\nb: 2\nc: 3\n", errors,
+			       sizeof(errors)),
+			 -EINVAL);
+	assert_true(strlen(errors) < sizeof(errors));
+}
+
+static void missing_file_is_an_error(void **state)
+{
+	struct config config;
+	char errors[256];
+
+	assert_int_equal(config_load(&config, "/nonexistent/kvmwarden.conf",
+				     errors, sizeof(errors)),
+			 -ENOENT);
+	assert_non_null(strstr(errors, "cannot open"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(empty_file_means_defaults),
+		cmocka_unit_test(shipped_config_is_valid_and_monitors),
+		cmocka_unit_test(values_are_read),
+		cmocka_unit_test(every_error_names_line_and_key),
+		cmocka_unit_test(broken_yaml_is_refused),
+		cmocka_unit_test(discovery_slower_than_interval_is_refused),
+		cmocka_unit_test(tiny_error_buffer_is_safe),
+		cmocka_unit_test(missing_file_is_an_error),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
