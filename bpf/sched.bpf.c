@@ -119,17 +119,20 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 	__u64 now_ns;
 
 	/* Fast exit: almost every switch on a host involves no tracked
-	 * thread, and two storage lookups decide that. */
+	 * thread, and two storage lookups decide that. Kept as separate
+	 * branches: clang would otherwise OR the two pointers, which the
+	 * verifier rejects. */
 	out = bpf_task_storage_get(&thread_state, prev, 0, 0);
 	in = bpf_task_storage_get(&thread_state, next, 0, 0);
-	if (!out && !in)
-		return 0;
-
-	now_ns = bpf_ktime_get_ns();
-	if (out)
+	if (out) {
+		now_ns = bpf_ktime_get_ns();
 		account_switch_out(out, now_ns, prev_state);
+		if (in)
+			account_switch_in(in, now_ns);
+		return 0;
+	}
 	if (in)
-		account_switch_in(in, now_ns);
+		account_switch_in(in, bpf_ktime_get_ns());
 	return 0;
 }
 
