@@ -203,6 +203,33 @@ static void scan_threads(struct tracker *tracker, struct guest *guest,
 	}
 }
 
+/* Before Linux 6.4 vhost workers are kernel threads named vhost-PID, not
+ * threads of the VMM: finding them means reading every process's stat,
+ * so it is done when a guest appears and every VHOST_SCAN_PASSES after. */
+#define VHOST_SCAN_PASSES 20
+
+static void scan_vhost_kthreads(struct tracker *tracker, struct guest *guest,
+				uint64_t now_ns)
+{
+	int pids[64];
+	int count;
+
+	count = procfs_find_vhost_kthreads(tracker->proc_root, guest->pid, pids,
+					   (int)(sizeof(pids) / sizeof(pids[0])));
+	for (int i = 0; i < count; i++) {
+		struct thread *thread = guest_find_thread(guest, pids[i]);
+
+		if (thread)
+			continue;
+		thread = guest_add_thread(guest, pids[i]);
+		if (!thread)
+			return;
+		thread->kind = THREAD_VHOST;
+		thread->tgid = pids[i]; /* its own process, not the VMM's */
+		register_thread(tracker, thread, now_ns);
+	}
+}
+
 static void end_thread(struct tracker *tracker, struct thread *thread,
 		       uint64_t now_ns)
 {
@@ -313,8 +340,15 @@ int tracker_discover(struct tracker *tracker, uint64_t now_ns)
 	for (size_t i = 0; i < tracker->table.guest_count; i++) {
 		struct guest *guest = &tracker->table.guests[i];
 
-		if (!guest->exited)
-			scan_threads(tracker, guest, &idx, now_ns);
+		if (guest->exited)
+			continue;
+		scan_threads(tracker, guest, &idx, now_ns);
+		if (guest->vhost_scanned_pass == 0 ||
+		    tracker->stats.passes - guest->vhost_scanned_pass >=
+			    VHOST_SCAN_PASSES) {
+			scan_vhost_kthreads(tracker, guest, now_ns);
+			guest->vhost_scanned_pass = tracker->stats.passes + 1;
+		}
 	}
 	/* Attach what was just registered now rather than a pass later, so a
 	 * new guest's figures start within this pass. */

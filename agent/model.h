@@ -53,6 +53,7 @@ struct guest {
 	bool exited;
 	uint64_t exited_at_ns;
 	uint64_t next_thread_seq;
+	uint64_t vhost_scanned_pass; /* discover.c's bookkeeping, 0: never */
 	struct thread *threads;
 	size_t thread_count;
 	size_t thread_cap;
