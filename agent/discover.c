@@ -37,8 +37,8 @@ static int compare_records(const void *a, const void *b)
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
-static const struct sched_vcpu_record *find_record(const struct record_index *idx,
-						   int tid)
+static const struct sched_vcpu_record *
+find_record(const struct record_index *idx, int tid)
 {
 	struct sched_vcpu_record key = { .tid = (uint32_t)tid };
 
@@ -87,16 +87,16 @@ static void name_guest(struct tracker *tracker, struct guest *guest,
 	char libvirt_name[PROCFS_NAME_LEN];
 
 	memset(&identity, 0, sizeof(identity));
-	if (procfs_read_cmdline(tracker->proc_root, guest->pid, &identity) == 0) {
+	if (procfs_read_cmdline(tracker->proc_root, guest->pid, &identity) ==
+	    0) {
 		guest->vmm = identity.kind;
 		memcpy(guest->uuid, identity.uuid, sizeof(guest->uuid));
 	}
 	if (procfs_read_cgroup(tracker->proc_root, guest->pid, 0, guest->cgroup,
 			       sizeof(guest->cgroup)))
 		guest->cgroup[0] = '\0';
-	if (guest->cgroup[0] &&
-	    cgroup_libvirt_name(guest->cgroup, libvirt_name,
-				sizeof(libvirt_name)) == 0)
+	if (guest->cgroup[0] && cgroup_libvirt_name(guest->cgroup, libvirt_name,
+						    sizeof(libvirt_name)) == 0)
 		snprintf(guest->name, sizeof(guest->name), "%s", libvirt_name);
 	else if (identity.name[0])
 		snprintf(guest->name, sizeof(guest->name), "%s", identity.name);
@@ -105,8 +105,7 @@ static void name_guest(struct tracker *tracker, struct guest *guest,
 			 guest->pid);
 }
 
-static struct guest *add_guest(struct tracker *tracker, int pid,
-			       uint64_t vm_id)
+static struct guest *add_guest(struct tracker *tracker, int pid, uint64_t vm_id)
 {
 	struct proc_stat stat;
 	struct guest *guest;
@@ -214,8 +213,9 @@ static void scan_vhost_kthreads(struct tracker *tracker, struct guest *guest,
 	int pids[64];
 	int count;
 
-	count = procfs_find_vhost_kthreads(tracker->proc_root, guest->pid, pids,
-					   (int)(sizeof(pids) / sizeof(pids[0])));
+	count = procfs_find_vhost_kthreads(
+		tracker->proc_root, guest->pid, pids,
+		(int)(sizeof(pids) / sizeof(pids[0])));
 	for (int i = 0; i < count; i++) {
 		struct thread *thread = guest_find_thread(guest, pids[i]);
 
@@ -281,13 +281,13 @@ static void reconcile_threads(struct tracker *tracker, struct guest *guest,
 		if (registered && !thread->attached) {
 			thread->attached = true;
 			thread->start_time_ns = rec->start_time_ns;
-		} else if (registered && rec->start_time_ns !=
-						 thread->start_time_ns) {
+		} else if (registered &&
+			   rec->start_time_ns != thread->start_time_ns) {
 			/* Same tid, another task: the one we tracked is gone. */
 			end_thread(tracker, thread, now_ns);
-		} else if (!registered && (thread->attached ||
-					   now_ns - thread->start_time_ns >
-						   ATTACH_TIMEOUT_NS)) {
+		} else if (!registered &&
+			   (thread->attached || now_ns - thread->start_time_ns >
+							ATTACH_TIMEOUT_NS)) {
 			end_thread(tracker, thread, now_ns);
 		}
 	}
@@ -308,8 +308,7 @@ static int read_records(struct tracker *tracker, struct record_index *idx)
 	err = loader_discover(tracker->loader, &idx->records, &idx->count);
 	if (err)
 		return err;
-	qsort(idx->records, idx->count, sizeof(*idx->records),
-	      compare_records);
+	qsort(idx->records, idx->count, sizeof(*idx->records), compare_records);
 	return 0;
 }
 

@@ -100,9 +100,8 @@ int loader_open(struct loader **out, char *why, size_t why_size)
 			 strerror(-err));
 		goto cleanup;
 	}
-	loader->iter_link =
-		bpf_program__attach_iter(loader->skel->progs.discover_threads,
-					 NULL);
+	loader->iter_link = bpf_program__attach_iter(
+		loader->skel->progs.discover_threads, NULL);
 	if (!loader->iter_link) {
 		err = -errno;
 		snprintf(why, why_size, "cannot attach the task iterator: %s",

@@ -39,7 +39,6 @@ int loader_discover(struct loader *loader, struct sched_vcpu_record **records,
 		    size_t *count);
 
 /* Error counters summed over CPUs. */
-int loader_read_errors(struct loader *loader,
-		       uint64_t totals[SCHED_ERR_COUNT]);
+int loader_read_errors(struct loader *loader, uint64_t totals[SCHED_ERR_COUNT]);
 
 #endif

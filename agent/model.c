@@ -135,8 +135,8 @@ static void prune_threads(struct guest *guest, uint64_t now_ns,
 }
 
 void guest_table_prune(struct guest_table *table, uint64_t now_ns,
-		       uint64_t retain_ns, void (*released)(int slot, void *ctx),
-		       void *ctx)
+		       uint64_t retain_ns,
+		       void (*released)(int slot, void *ctx), void *ctx)
 {
 	size_t kept = 0;
 

@@ -83,8 +83,8 @@ struct thread *guest_add_thread(struct guest *guest, int tid);
  * `retired`), then guests that exited that long ago. Returns the slots the
  * dropped threads held through `released` (may be NULL). */
 void guest_table_prune(struct guest_table *table, uint64_t now_ns,
-		       uint64_t retain_ns, void (*released)(int slot, void *ctx),
-		       void *ctx);
+		       uint64_t retain_ns,
+		       void (*released)(int slot, void *ctx), void *ctx);
 
 void thread_counters_add(struct thread_counters *sum,
 			 const struct thread_counters *add);

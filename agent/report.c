@@ -114,9 +114,9 @@ static int build_guest(struct report_guest *out, const struct guest *before,
 		const struct thread *now = &after->threads[i];
 		const struct thread *then = find_same_thread(before, now);
 		bool is_vcpu = now->kind == THREAD_VCPU;
-		struct report_thread *row = is_vcpu ?
-						    &out->vcpus[out->vcpu_count++] :
-						    &out->others[out->other_count++];
+		struct report_thread *row =
+			is_vcpu ? &out->vcpus[out->vcpu_count++] :
+				  &out->others[out->other_count++];
 		static const struct thread_counters zero;
 
 		row->tid = now->tid;

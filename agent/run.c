@@ -78,7 +78,8 @@ static void announce(const struct guest_table *table, uint64_t *last_id,
 			*last_id = guest->id;
 		}
 		if (guest->exited && guest->exited_at_ns >= since_ns)
-			fprintf(stderr, "<6>kvmwarden: guest %s (pid %d) exited\n",
+			fprintf(stderr,
+				"<6>kvmwarden: guest %s (pid %d) exited\n",
 				guest->name, guest->pid);
 	}
 }
@@ -128,8 +129,9 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 			reload_requested = 0;
 			if (load_config(path, &fresh) == 0) {
 				*config = fresh;
-				tracker->retain_ns = (uint64_t)fresh.retain_exited_s *
-						     1000 * NS_PER_MS;
+				tracker->retain_ns =
+					(uint64_t)fresh.retain_exited_s * 1000 *
+					NS_PER_MS;
 				fprintf(stderr,
 					"<5>kvmwarden: configuration reloaded "
 					"(mode %s)\n",
@@ -143,7 +145,8 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 		now_ns = monotonic_ns();
 		err = tracker_discover(tracker, now_ns);
 		if (err)
-			fprintf(stderr, "<4>kvmwarden: discovery pass failed: %s\n",
+			fprintf(stderr,
+				"<4>kvmwarden: discovery pass failed: %s\n",
 				strerror(-err));
 		announce(&tracker->table, &last_id, pass_ns);
 		pass_ns = now_ns;
@@ -224,7 +227,8 @@ int cmd_run(int argc, char **argv)
 		      stderr);
 
 	code = session_open(&loader, &tracker, "/proc",
-			    (uint64_t)config.retain_exited_s * 1000 * NS_PER_MS);
+			    (uint64_t)config.retain_exited_s * 1000 *
+				    NS_PER_MS);
 	if (code)
 		return code;
 	install_signals();

@@ -56,8 +56,7 @@ int slot_pool_take(struct slot_pool *pool, uint64_t now_ns)
 	return (int)pool->free_slots[--pool->free_count];
 }
 
-void slot_pool_release(struct slot_pool *pool, uint32_t slot,
-		       uint64_t now_ns)
+void slot_pool_release(struct slot_pool *pool, uint32_t slot, uint64_t now_ns)
 {
 	size_t tail;
 

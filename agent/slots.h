@@ -30,8 +30,7 @@ int slot_pool_init(struct slot_pool *pool, uint32_t capacity,
 void slot_pool_free(struct slot_pool *pool);
 /* A free slot (>= 0), or -ENOSPC when every slot is in use or held. */
 int slot_pool_take(struct slot_pool *pool, uint64_t now_ns);
-void slot_pool_release(struct slot_pool *pool, uint32_t slot,
-		       uint64_t now_ns);
+void slot_pool_release(struct slot_pool *pool, uint32_t slot, uint64_t now_ns);
 size_t slot_pool_in_use(const struct slot_pool *pool);
 
 #endif

@@ -61,9 +61,9 @@ static struct json_object *other_json(const struct report_thread *other)
 {
 	struct json_object *obj = json_object_new_object();
 
-	json_object_object_add(obj, "kind",
-			       json_object_new_string(
-				       thread_kind_name(other->kind)));
+	json_object_object_add(
+		obj, "kind",
+		json_object_new_string(thread_kind_name(other->kind)));
 	json_object_object_add(obj, "tid", json_object_new_int(other->tid));
 	put_counters(obj, &other->delta);
 	json_object_object_add(obj, "exited",
@@ -80,9 +80,8 @@ static struct json_object *guest_json(const struct report_guest *guest)
 	json_object_object_add(obj, "name",
 			       json_object_new_string(guest->name));
 	json_object_object_add(obj, "pid", json_object_new_int(guest->pid));
-	json_object_object_add(obj, "vmm",
-			       json_object_new_string(
-				       vmm_kind_name(guest->vmm)));
+	json_object_object_add(
+		obj, "vmm", json_object_new_string(vmm_kind_name(guest->vmm)));
 	if (guest->uuid[0])
 		json_object_object_add(obj, "uuid",
 				       json_object_new_string(guest->uuid));

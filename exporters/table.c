@@ -23,8 +23,8 @@ static void thread_line(FILE *out, const char *label,
 {
 	const struct thread_counters *c = &row->delta;
 
-	fprintf(out, "  %-18s %8d %10.1f %6.1f%% %10.1f %8llu %9.3f%s\n",
-		label, row->tid, ms(c->steal_ns), pct(c->steal_ns, window_ns),
+	fprintf(out, "  %-18s %8d %10.1f %6.1f%% %10.1f %8llu %9.3f%s\n", label,
+		row->tid, ms(c->steal_ns), pct(c->steal_ns, window_ns),
 		ms(c->run_ns), (unsigned long long)c->waits,
 		ms(hist_quantile_ns(c->wait_hist, 0.99, c->wait_max_ns)),
 		row->exited ? "  (exited)" : "");
@@ -37,18 +37,17 @@ int report_write_table(FILE *out, const struct report *report)
 	fprintf(out, "window %.3f s, %zu guest%s\n", (double)window_ns / 1e9,
 		report->guest_count, report->guest_count == 1 ? "" : "s");
 	fprintf(out, "%-20s %8s %10s %7s %10s %8s %9s\n", "GUEST / THREAD",
-		"PID/TID", "STEAL ms", "STEAL%", "RUN ms", "WAITS",
-		"P99 ms");
+		"PID/TID", "STEAL ms", "STEAL%", "RUN ms", "WAITS", "P99 ms");
 	for (size_t g = 0; g < report->guest_count; g++) {
 		const struct report_guest *guest = &report->guests[g];
 		const struct thread_counters *total = &guest->vcpu_total;
 		/* A guest's steal % is per vCPU on average, so guests of
 		 * different sizes compare. */
-		uint64_t vcpu_window = window_ns * (guest->vcpu_count ?
-								guest->vcpu_count :
-								1);
+		uint64_t vcpu_window =
+			window_ns * (guest->vcpu_count ? guest->vcpu_count : 1);
 
-		fprintf(out, "%-20.20s %8d %10.1f %6.1f%% %10.1f %8llu %9.3f%s\n",
+		fprintf(out,
+			"%-20.20s %8d %10.1f %6.1f%% %10.1f %8llu %9.3f%s\n",
 			guest->name, guest->pid, ms(total->steal_ns),
 			pct(total->steal_ns, vcpu_window), ms(total->run_ns),
 			(unsigned long long)total->waits,
@@ -63,7 +62,8 @@ int report_write_table(FILE *out, const struct report *report)
 			thread_line(out, label, &guest->vcpus[i], window_ns);
 		}
 		for (size_t i = 0; i < guest->other_count; i++)
-			thread_line(out, thread_kind_name(guest->others[i].kind),
+			thread_line(out,
+				    thread_kind_name(guest->others[i].kind),
 				    &guest->others[i], window_ns);
 	}
 	if (fflush(out))

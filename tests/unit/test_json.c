@@ -52,25 +52,40 @@ static uint64_t get_u64(struct json_object *obj, const char *key)
 static void fills_the_contract(void **state)
 {
 	struct report_thread vcpus[2] = {
-		{ .tid = 11, .kind = THREAD_VCPU, .vcpu_index = 0,
-		  .delta = { .steal_ns = 3000000000ULL, .run_ns = 2, .waits = 3 } },
-		{ .tid = 12, .kind = THREAD_VCPU, .vcpu_index = 1,
+		{ .tid = 11,
+		  .kind = THREAD_VCPU,
+		  .vcpu_index = 0,
+		  .delta = { .steal_ns = 3000000000ULL,
+			     .run_ns = 2,
+			     .waits = 3 } },
+		{ .tid = 12,
+		  .kind = THREAD_VCPU,
+		  .vcpu_index = 1,
 		  .delta = { .steal_ns = 4, .run_ns = 5, .waits = 6 } },
 	};
 	struct report_thread others[1] = {
-		{ .tid = 10, .kind = THREAD_EMULATOR, .vcpu_index = -1,
+		{ .tid = 10,
+		  .kind = THREAD_EMULATOR,
+		  .vcpu_index = -1,
 		  .delta = { .steal_ns = 7, .run_ns = 8, .waits = 9 } },
 	};
 	struct report_guest guest = {
-		.name = "web \"1\"", .uuid = "u-1", .pid = 10, .vmm = VMM_QEMU,
-		.vcpus = vcpus, .vcpu_count = 2,
-		.others = others, .other_count = 1,
-		.vcpu_total = { .steal_ns = 3000000004ULL, .run_ns = 7,
+		.name = "web \"1\"",
+		.uuid = "u-1",
+		.pid = 10,
+		.vmm = VMM_QEMU,
+		.vcpus = vcpus,
+		.vcpu_count = 2,
+		.others = others,
+		.other_count = 1,
+		.vcpu_total = { .steal_ns = 3000000004ULL,
+				.run_ns = 7,
 				.waits = 9 },
 		.other_total = { .steal_ns = 7, .run_ns = 8 },
 	};
 	struct report report = { .duration_ns = 5000000000ULL,
-				 .guests = &guest, .guest_count = 1 };
+				 .guests = &guest,
+				 .guest_count = 1 };
 	struct json_object *doc = write_and_parse(&report), *g, *v, *o;
 
 	assert_int_equal(get_u64(doc, "duration_ns"), 5000000000ULL);
@@ -92,8 +107,7 @@ static void fills_the_contract(void **state)
 	assert_int_equal(get_u64(v, "run_ns"), 5);
 	assert_int_equal(get_u64(v, "waits"), 6);
 	o = json_object_array_get_idx(get(g, "other_threads"), 0);
-	assert_string_equal(json_object_get_string(get(o, "kind")),
-			    "emulator");
+	assert_string_equal(json_object_get_string(get(o, "kind")), "emulator");
 	assert_int_equal(get_u64(o, "tid"), 10);
 	assert_int_equal(get_u64(o, "steal_ns"), 7);
 	assert_int_equal(get_u64(o, "run_ns"), 8);

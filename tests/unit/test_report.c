@@ -60,7 +60,8 @@ static void counts(struct thread *thread, uint64_t steal_ns, uint64_t run_ns,
 	thread->counters.steal_ns = steal_ns;
 	thread->counters.run_ns = run_ns;
 	thread->counters.waits = waits;
-	thread->counters.wait_hist[sched_wait_slot(steal_ns / (waits ? waits : 1))] =
+	thread->counters
+		.wait_hist[sched_wait_slot(steal_ns / (waits ? waits : 1))] =
 		waits;
 }
 
@@ -101,9 +102,8 @@ static void deltas_and_vcpu_sums(void **state)
 	counts(guest_find_thread(web, 100), 4 * MS, 6 * MS, 3);
 	assert_int_equal(guest_table_copy(&t->after, &t->live), 0);
 
-	assert_int_equal(report_build(&t->report, &t->before, &t->after,
-				      1000 * MS),
-			 0);
+	assert_int_equal(
+		report_build(&t->report, &t->before, &t->after, 1000 * MS), 0);
 	assert_int_equal(t->report.duration_ns, 1000 * MS);
 	row = find(&t->report, "web");
 	assert_int_equal(row->vcpu_count, 2);
@@ -142,8 +142,7 @@ static void newcomers_count_from_zero(void **state)
 	assert_int_equal(find(&t->report, "old")->vcpu_total.steal_ns, 7 * MS);
 	assert_int_equal(find(&t->report, "young")->vcpu_total.steal_ns,
 			 9 * MS);
-	assert_int_equal(find(&t->report, "young")->vcpu_total.run_ns,
-			 90 * MS);
+	assert_int_equal(find(&t->report, "young")->vcpu_total.run_ns, 90 * MS);
 }
 
 static void recycled_pid_never_inherits(void **state)
