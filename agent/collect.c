@@ -20,7 +20,10 @@ void tracker_collect_thread(struct tracker *tracker, struct thread *thread)
 	/* Each field is one aligned 64-bit load, so no value is torn; fields
 	 * may be a switch apart, which no figure here depends on. */
 	out->steal_ns = live->steal_ns;
-	out->run_ns = live->run_ns;
+	/* run_ns is refreshed from two places (switch-out and the discovery
+	 * pass) and a race can write an older value last: never go back. */
+	if (live->run_ns > out->run_ns)
+		out->run_ns = live->run_ns;
 	out->waits = live->waits;
 	out->wait_max_ns = live->wait_max_ns;
 	memcpy(out->wait_hist, live->wait_hist, sizeof(out->wait_hist));

@@ -164,6 +164,12 @@ int cmd_dump(int argc, char **argv)
 					strerror(-err));
 		}
 	}
+	/* A last pass notices exits and brings spinning vCPUs' on-CPU time up
+	 * to date (it is otherwise refreshed at switch-out). */
+	err = tracker_discover(&tracker, monotonic_ns());
+	if (err)
+		fprintf(stderr, "<4>kvmwarden: discovery pass failed: %s\n",
+			strerror(-err));
 	tracker_collect(&tracker);
 	end_ns = monotonic_ns();
 

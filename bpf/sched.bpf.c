@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Scheduler accounting for tracked threads (vCPUs and the VMM's other
- * threads): steal, on-CPU time, waits and the wait-length histogram, plus
- * the discovery pass that finds threads inside KVM_RUN and attaches the
- * agent's registrations. Which threads to track is the agent's decision.
+ * threads): steal, on-CPU time, waits and the wait-length histogram, all
+ * from one sched_switch program, plus the discovery pass that finds threads
+ * inside KVM_RUN and attaches the agent's registrations. Which threads to
+ * track is the agent's decision.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -15,11 +16,13 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define TASK_RUNNING 0
 
-/* Per-thread scheduling state; lives and dies with the task, so a recycled
- * tid starts untracked. */
+/* Per-thread state; lives and dies with the task, so a recycled tid starts
+ * untracked. Figures are taken from the kernel's own per-task accounting
+ * (sched_info, sum_exec_runtime), so they agree with /proc's schedstat to
+ * the nanosecond: only the increments since registration are counted. */
 struct thread_state {
-	__u64 wait_start_ns; /* 0: not waiting on a runqueue */
-	__u64 run_start_ns; /* 0: not on CPU (or unknown) */
+	__u64 seen_delay_ns; /* run_delay (+ pending wait) already counted */
+	__u64 base_exec_ns; /* sum_exec_runtime when registered */
 	__u32 slot;
 	__u32 kind;
 };
@@ -63,47 +66,55 @@ static __always_inline void count_error(__u32 which)
 		*count += 1;
 }
 
-/*
- * A thread's switch-out and switch-in happen under its runqueue's lock, so
- * two CPUs never update the same slot at once: plain adds are safe and
- * avoid atomics on the hottest path of the kernel.
- */
-static __always_inline void account_switch_out(struct thread_state *state,
-					       __u64 now_ns,
-					       unsigned int prev_state)
+/* On-CPU time since registration. Written as an absolute value, so the
+ * switch-out path and the discovery pass may both refresh it; the agent
+ * keeps the larger of what it has and what it reads. */
+static __always_inline void refresh_run(struct thread_state *state,
+					struct task_struct *task)
 {
 	struct sched_thread_stats *stats;
 	__u32 slot = state->slot;
+	__u64 exec_ns = task->se.sum_exec_runtime;
 
 	stats = bpf_map_lookup_elem(&thread_stats, &slot);
-	if (stats && state->run_start_ns && now_ns >= state->run_start_ns)
-		stats->run_ns += now_ns - state->run_start_ns;
-	state->run_start_ns = 0;
-	/* Preempted while runnable: the kernel counts this as run_delay from
-	 * now (sched_info_depart); a task that blocks waits for its wakeup. */
-	state->wait_start_ns = prev_state == TASK_RUNNING ? now_ns : 0;
+	if (stats && exec_ns >= state->base_exec_ns)
+		stats->run_ns = exec_ns - state->base_exec_ns;
 }
 
+/*
+ * The wait that ends now. sched_info_arrive() runs right after this
+ * tracepoint and adds rq_clock - last_queued to run_delay; the same sum
+ * read here is the kernel's figure, waits split by migrations included.
+ * The runqueue is reached through the task's cfs_rq (per-CPU variables
+ * need CONFIG_KALLSYMS_ALL); without group scheduling the pending part is
+ * counted at the next switch-in instead.
+ */
 static __always_inline void account_switch_in(struct thread_state *state,
-					      __u64 now_ns)
+					      struct task_struct *task)
 {
 	struct sched_thread_stats *stats;
+	__u64 queued_ns = task->sched_info.last_queued;
+	__u64 total_ns = task->sched_info.run_delay;
 	__u32 slot = state->slot;
 	__u64 wait_ns;
 
-	state->run_start_ns = now_ns;
-	if (!state->wait_start_ns)
-		return;
-	if (now_ns < state->wait_start_ns) {
-		count_error(SCHED_ERR_CLOCK);
-		state->wait_start_ns = 0;
-		return;
+	if (queued_ns && bpf_core_field_exists(task->se.cfs_rq)) {
+		__u64 clock_ns = task->se.cfs_rq->rq->clock;
+
+		if (clock_ns >= queued_ns)
+			total_ns += clock_ns - queued_ns;
+		else
+			count_error(SCHED_ERR_CLOCK);
 	}
-	wait_ns = now_ns - state->wait_start_ns;
-	state->wait_start_ns = 0;
+	if (total_ns <= state->seen_delay_ns)
+		return;
+	wait_ns = total_ns - state->seen_delay_ns;
+	state->seen_delay_ns = total_ns;
 	stats = bpf_map_lookup_elem(&thread_stats, &slot);
 	if (!stats)
 		return;
+	/* One writer per thread: switch-ins of a task are serialised by its
+	 * runqueue lock, so plain adds need no atomics. */
 	stats->steal_ns += wait_ns;
 	stats->waits += 1;
 	stats->wait_hist[sched_wait_slot(wait_ns)] += 1;
@@ -115,35 +126,22 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 	     struct task_struct *next, unsigned int prev_state)
 {
-	struct thread_state *out, *in;
-	__u64 now_ns;
-
-	/* Fast exit: almost every switch on a host involves no tracked
-	 * thread, and two storage lookups decide that. Kept as separate
-	 * branches: clang would otherwise OR the two pointers, which the
-	 * verifier rejects. */
-	out = bpf_task_storage_get(&thread_state, prev, 0, 0);
-	in = bpf_task_storage_get(&thread_state, next, 0, 0);
-	if (out) {
-		now_ns = bpf_ktime_get_ns();
-		account_switch_out(out, now_ns, prev_state);
-		if (in)
-			account_switch_in(in, now_ns);
-		return 0;
-	}
-	if (in)
-		account_switch_in(in, bpf_ktime_get_ns());
-	return 0;
-}
-
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(handle_sched_wakeup, struct task_struct *task)
-{
 	struct thread_state *state;
 
-	state = bpf_task_storage_get(&thread_state, task, 0, 0);
-	if (state)
-		state->wait_start_ns = bpf_ktime_get_ns();
+	/* Fast exit in two loads: a task no BPF program gave local storage
+	 * has none at all, and that is nearly every task on a host. */
+	if (!prev->bpf_storage && !next->bpf_storage)
+		return 0;
+	if (prev->bpf_storage) {
+		state = bpf_task_storage_get(&thread_state, prev, 0, 0);
+		if (state)
+			refresh_run(state, prev);
+	}
+	if (next->bpf_storage) {
+		state = bpf_task_storage_get(&thread_state, next, 0, 0);
+		if (state)
+			account_switch_in(state, next);
+	}
 	return 0;
 }
 
@@ -165,7 +163,7 @@ static __always_inline struct kvm_vcpu *running_vcpu(struct task_struct *task)
 }
 
 static __always_inline struct thread_state *
-attach_registration(struct task_struct *task, __u32 tid, __u64 now_ns)
+attach_registration(struct task_struct *task, __u32 tid)
 {
 	struct sched_registration *reg;
 	struct thread_state init = {};
@@ -179,15 +177,12 @@ attach_registration(struct task_struct *task, __u32 tid, __u64 now_ns)
 		bpf_map_delete_elem(&registrations, &tid);
 		return NULL;
 	}
-	/* Start the clocks from the thread's current state so the first
-	 * interval is not short; storage is created fully initialised, since
+	/* Count from here on. Storage is created fully initialised, since
 	 * sched_switch on another CPU may see it at once. */
 	init.slot = reg->slot;
 	init.kind = reg->kind;
-	if (BPF_CORE_READ(task, on_cpu))
-		init.run_start_ns = now_ns;
-	else if (BPF_CORE_READ(task, on_rq) && task->__state == TASK_RUNNING)
-		init.wait_start_ns = now_ns;
+	init.seen_delay_ns = task->sched_info.run_delay;
+	init.base_exec_ns = task->se.sum_exec_runtime;
 	state = bpf_task_storage_get(&thread_state, task, &init,
 				     BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!state)
@@ -204,19 +199,21 @@ int discover_threads(struct bpf_iter__task *ctx)
 	struct sched_vcpu_record rec = {};
 	struct thread_state *state;
 	struct kvm_vcpu *vcpu;
-	__u64 now_ns;
 
 	if (!task)
 		return 0;
-	now_ns = bpf_ktime_get_ns();
 	rec.tgid = task->tgid;
 	rec.tid = task->pid;
 	rec.vcpu_index = -1;
 	state = bpf_task_storage_get(&thread_state, task, 0, 0);
 	if (state) {
 		rec.flags |= SCHED_REC_REGISTERED;
+		/* A vCPU spinning in the guest may not switch out for seconds;
+		 * this keeps its on-CPU time current (the running task's
+		 * sum_exec_runtime is updated every tick). */
+		refresh_run(state, task);
 	} else {
-		state = attach_registration(task, rec.tid, now_ns);
+		state = attach_registration(task, rec.tid);
 		if (state)
 			rec.flags |= SCHED_REC_REGISTERED |
 				     SCHED_REC_JUST_REGISTERED;

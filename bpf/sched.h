@@ -33,9 +33,9 @@ enum sched_thread_kind {
  * side only adds; the agent zeroes a slot before handing it out and takes
  * deltas. */
 struct sched_thread_stats {
-	__u64 steal_ns; /* runnable (woken or preempted) until switched in */
-	__u64 run_ns; /* on CPU */
-	__u64 waits; /* completed waits, one per switch-in after a wait */
+	__u64 steal_ns; /* sched_info.run_delay gained: runnable, not running */
+	__u64 run_ns; /* se.sum_exec_runtime gained: on a CPU */
+	__u64 waits; /* completed waits: switch-ins that ended one */
 	__u64 wait_max_ns;
 	__u64 wait_hist[SCHED_WAIT_SLOTS];
 	__u64 _pad;
@@ -74,7 +74,7 @@ _Static_assert(sizeof(struct sched_vcpu_record) == 32,
 enum sched_error {
 	SCHED_ERR_STORAGE_CREATE = 0, /* bpf_task_storage_get(CREATE) failed */
 	SCHED_ERR_BAD_SLOT = 1, /* a registration named a slot out of range */
-	SCHED_ERR_CLOCK = 2, /* a timestamp ran backwards */
+	SCHED_ERR_CLOCK = 2, /* rq clock behind a task's last_queued */
 	SCHED_ERR_COUNT = 3,
 };
 
