@@ -6,6 +6,11 @@
 
 #include <stdint.h>
 
+/* Shown by `kvmwarden version` and in kvmwarden_build_info. */
+#ifndef KVMWARDEN_VERSION
+#define KVMWARDEN_VERSION "0.1.0"
+#endif
+
 int cmd_dump(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);

@@ -13,18 +13,11 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "http.h"
 
 #define MAX_FILE_BYTES (1 << 20)
 
-struct problems {
-	const char *source;
-	char *text;
-	size_t size;
-	size_t used;
-	int count;
-};
-
-static void complain(struct problems *p, size_t line, const char *key,
+void config_complain(struct config_problems *p, size_t line, const char *key,
 		     const char *fmt, ...)
 {
 	va_list args;
@@ -36,14 +29,16 @@ static void complain(struct problems *p, size_t line, const char *key,
 	n = snprintf(p->text + p->used, p->size - p->used, "%s:%zu: %s%s",
 		     p->source, line, key ? key : "", key ? ": " : "");
 	if (n > 0)
-		p->used += (size_t)n < p->size - p->used ? (size_t)n :
-							    p->size - p->used - 1;
+		p->used += (size_t)n < p->size - p->used ?
+				   (size_t)n :
+				   p->size - p->used - 1;
 	va_start(args, fmt);
 	n = vsnprintf(p->text + p->used, p->size - p->used, fmt, args);
 	va_end(args);
 	if (n > 0)
-		p->used += (size_t)n < p->size - p->used ? (size_t)n :
-							    p->size - p->used - 1;
+		p->used += (size_t)n < p->size - p->used ?
+				   (size_t)n :
+				   p->size - p->used - 1;
 	if (p->used + 1 < p->size) {
 		p->text[p->used++] = '\n';
 		p->text[p->used] = '\0';
@@ -57,6 +52,10 @@ void config_defaults(struct config *config)
 	config->discover_interval_ms = 500;
 	config->retain_exited_s = 60;
 	config->summary_interval_s = 10;
+	snprintf(config->listen_address, sizeof(config->listen_address), "%s",
+		 HTTP_DEFAULT_LISTEN);
+	config->web_config[0] = '\0';
+	config->per_vcpu_metrics = false;
 }
 
 const char *config_mode_name(enum config_mode mode)
@@ -71,32 +70,84 @@ static const char *scalar(yaml_node_t *node)
 		       NULL;
 }
 
-static int parse_u32(struct problems *p, yaml_node_t *node, const char *key,
-		     uint32_t min, uint32_t max, uint32_t *out)
+static int parse_u32(struct config_problems *p, yaml_node_t *node,
+		     const char *key, uint32_t min, uint32_t max, uint32_t *out)
 {
 	const char *text = scalar(node);
 	unsigned long long value;
 	char *end;
 
 	if (!text) {
-		complain(p, node->start_mark.line + 1, key,
-			 "expected a number");
+		config_complain(p, node->start_mark.line + 1, key,
+				"expected a number");
 		return -EINVAL;
 	}
 	errno = 0;
 	value = strtoull(text, &end, 10);
 	if (errno || end == text || *end || text[0] == '-' || value < min ||
 	    value > max) {
-		complain(p, node->start_mark.line + 1, key,
-			 "expected a whole number from %u to %u, got '%s'",
-			 min, max, text);
+		config_complain(
+			p, node->start_mark.line + 1, key,
+			"expected a whole number from %u to %u, got '%s'", min,
+			max, text);
 		return -EINVAL;
 	}
 	*out = (uint32_t)value;
 	return 0;
 }
 
-static void parse_mode(struct problems *p, yaml_node_t *node,
+static void parse_bool(struct config_problems *p, yaml_node_t *node,
+		       const char *key, bool *out)
+{
+	const char *text = scalar(node);
+
+	if (text && !strcmp(text, "true"))
+		*out = true;
+	else if (text && !strcmp(text, "false"))
+		*out = false;
+	else
+		config_complain(p, node->start_mark.line + 1, key,
+				"expected true or false, got '%s'",
+				text ? text : "(not a scalar)");
+}
+
+static void parse_string(struct config_problems *p, yaml_node_t *node,
+			 const char *key, char *out, size_t size)
+{
+	const char *text = scalar(node);
+
+	if (!text)
+		config_complain(p, node->start_mark.line + 1, key,
+				"expected a string");
+	else if (strlen(text) >= size)
+		config_complain(p, node->start_mark.line + 1, key,
+				"longer than %zu characters", size - 1);
+	else
+		snprintf(out, size, "%s", text);
+}
+
+/* An empty address turns the endpoint off; port 0 (any free port) would
+ * leave Prometheus nothing to scrape. */
+static void parse_listen(struct config_problems *p, yaml_node_t *node,
+			 struct config *config)
+{
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	int before = p->count;
+
+	parse_string(p, node, "listen_address", config->listen_address,
+		     sizeof(config->listen_address));
+	if (p->count != before || !config->listen_address[0])
+		return;
+	if (http_parse_address(config->listen_address, &addr, &addr_len) ||
+	    http_address_port(&addr) == 0)
+		config_complain(p, node->start_mark.line + 1, "listen_address",
+				"expected IPv4:PORT, [IPv6]:PORT or :PORT "
+				"with a port from 1 to 65535, got '%s'",
+				config->listen_address);
+}
+
+static void parse_mode(struct config_problems *p, yaml_node_t *node,
 		       struct config *config)
 {
 	const char *text = scalar(node);
@@ -106,12 +157,12 @@ static void parse_mode(struct problems *p, yaml_node_t *node,
 	else if (text && !strcmp(text, "enforce"))
 		config->mode = CONFIG_MODE_ENFORCE;
 	else
-		complain(p, node->start_mark.line + 1, "mode",
-			 "expected 'monitor' or 'enforce', got '%s'",
-			 text ? text : "(not a scalar)");
+		config_complain(p, node->start_mark.line + 1, "mode",
+				"expected 'monitor' or 'enforce', got '%s'",
+				text ? text : "(not a scalar)");
 }
 
-static void parse_top(struct problems *p, yaml_document_t *doc,
+static void parse_top(struct config_problems *p, yaml_document_t *doc,
 		      yaml_node_t *root, struct config *config)
 {
 	yaml_node_pair_t *pair;
@@ -124,7 +175,8 @@ static void parse_top(struct problems *p, yaml_document_t *doc,
 		size_t line = key_node ? key_node->start_mark.line + 1 : 0;
 
 		if (!key || !value) {
-			complain(p, line, NULL, "keys must be plain names");
+			config_complain(p, line, NULL,
+					"keys must be plain names");
 			continue;
 		}
 		if (!strcmp(key, "mode"))
@@ -141,16 +193,24 @@ static void parse_top(struct problems *p, yaml_document_t *doc,
 		else if (!strcmp(key, "retain_exited_s"))
 			parse_u32(p, value, key, 0, 86400,
 				  &config->retain_exited_s);
+		else if (!strcmp(key, "listen_address"))
+			parse_listen(p, value, config);
+		else if (!strcmp(key, "web_config"))
+			parse_string(p, value, key, config->web_config,
+				     sizeof(config->web_config));
+		else if (!strcmp(key, "per_vcpu_metrics"))
+			parse_bool(p, value, key, &config->per_vcpu_metrics);
 		else
-			complain(p, line, key, "unknown key");
+			config_complain(p, line, key, "unknown key");
 	}
 }
 
 int config_parse(struct config *config, const char *text, size_t len,
 		 const char *source, char *errors, size_t errors_size)
 {
-	struct problems p = { .source = source, .text = errors,
-			      .size = errors_size };
+	struct config_problems p = { .source = source,
+				     .text = errors,
+				     .size = errors_size };
 	struct config parsed;
 	yaml_parser_t parser;
 	yaml_document_t doc;
@@ -163,23 +223,24 @@ int config_parse(struct config *config, const char *text, size_t len,
 		return -ENOMEM;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		complain(&p, parser.problem_mark.line + 1, NULL,
-			 "not valid YAML: %s",
-			 parser.problem ? parser.problem : "parse error");
+		config_complain(&p, parser.problem_mark.line + 1, NULL,
+				"not valid YAML: %s",
+				parser.problem ? parser.problem :
+						 "parse error");
 		yaml_parser_delete(&parser);
 		return -EINVAL;
 	}
 	root = yaml_document_get_root_node(&doc);
 	/* An empty file (or only comments) means every default. */
 	if (root && root->type != YAML_MAPPING_NODE)
-		complain(&p, root->start_mark.line + 1, NULL,
-			 "the top level must be a mapping of keys");
+		config_complain(&p, root->start_mark.line + 1, NULL,
+				"the top level must be a mapping of keys");
 	else if (root)
 		parse_top(&p, &doc, root, &parsed);
 	if (!p.count && parsed.discover_interval_ms > parsed.interval_ms)
-		complain(&p, 1, "discover_interval_ms",
-			 "must not exceed interval_ms (%u)",
-			 parsed.interval_ms);
+		config_complain(&p, 1, "discover_interval_ms",
+				"must not exceed interval_ms (%u)",
+				parsed.interval_ms);
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
 	if (p.count)
@@ -188,14 +249,14 @@ int config_parse(struct config *config, const char *text, size_t len,
 	return 0;
 }
 
-int config_load(struct config *config, const char *path, char *errors,
-		size_t errors_size)
+int config_read_text(const char *path, char **text, size_t *len, char *errors,
+		     size_t errors_size)
 {
-	char *text = NULL;
-	size_t len = 0;
 	FILE *file;
-	int err;
+	int err = 0;
 
+	*text = NULL;
+	*len = 0;
 	file = fopen(path, "r");
 	if (!file) {
 		err = -errno;
@@ -203,21 +264,35 @@ int config_load(struct config *config, const char *path, char *errors,
 			 strerror(-err));
 		return err;
 	}
-	text = malloc(MAX_FILE_BYTES + 1);
-	if (!text) {
+	*text = malloc(MAX_FILE_BYTES + 1);
+	if (!*text) {
 		fclose(file);
 		return -ENOMEM;
 	}
-	len = fread(text, 1, MAX_FILE_BYTES + 1, file);
-	if (ferror(file) || len > MAX_FILE_BYTES) {
+	*len = fread(*text, 1, MAX_FILE_BYTES + 1, file);
+	if (ferror(file) || *len > MAX_FILE_BYTES) {
 		snprintf(errors, errors_size, "%s: %s\n", path,
 			 ferror(file) ? "read error" : "larger than 1 MiB");
 		err = -EINVAL;
-		goto cleanup;
+		free(*text);
+		*text = NULL;
+		*len = 0;
 	}
-	err = config_parse(config, text, len, path, errors, errors_size);
-cleanup:
-	free(text);
 	fclose(file);
+	return err;
+}
+
+int config_load(struct config *config, const char *path, char *errors,
+		size_t errors_size)
+{
+	char *text;
+	size_t len;
+	int err;
+
+	err = config_read_text(path, &text, &len, errors, errors_size);
+	if (err)
+		return err;
+	err = config_parse(config, text, len, path, errors, errors_size);
+	free(text);
 	return err;
 }

@@ -11,6 +11,7 @@
 #error "userspace-only header"
 #endif
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,9 @@ struct config {
 	uint32_t discover_interval_ms; /* how often guests are looked for */
 	uint32_t retain_exited_s; /* how long exited guests stay listed */
 	uint32_t summary_interval_s; /* per-guest log summary; 0: none */
+	char listen_address[80]; /* the /metrics endpoint's; "": none */
+	char web_config[512]; /* TLS and basic auth (web.yml); "": neither */
+	bool per_vcpu_metrics; /* per-vCPU series as well as per guest */
 };
 
 void config_defaults(struct config *config);
@@ -32,5 +36,23 @@ int config_parse(struct config *config, const char *text, size_t len,
 int config_load(struct config *config, const char *path, char *errors,
 		size_t errors_size);
 const char *config_mode_name(enum config_mode mode);
+
+/* Shared with the other YAML files the agent reads (web_config.c): one line
+ * per problem, "SOURCE:LINE: KEY: what", truncated to fit `text`. */
+struct config_problems {
+	const char *source;
+	char *text;
+	size_t size;
+	size_t used;
+	int count;
+};
+
+void config_complain(struct config_problems *p, size_t line, const char *key,
+		     const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The whole file, at most 1 MiB, NUL-free by contract of YAML; *text is
+ * malloc'd. Errors go to `errors` as one line naming the path. */
+int config_read_text(const char *path, char **text, size_t *len, char *errors,
+		     size_t errors_size);
 
 #endif

@@ -234,3 +234,28 @@ int loader_read_errors(struct loader *loader, uint64_t totals[SCHED_ERR_COUNT])
 	free(per_cpu);
 	return err;
 }
+
+int loader_read_program_stats(struct loader *loader,
+			      struct loader_program_stats *out, size_t max)
+{
+	struct bpf_program *programs[LOADER_PROGRAMS] = {
+		loader->skel->progs.handle_sched_switch,
+		loader->skel->progs.discover_threads,
+	};
+	size_t count = 0;
+
+	for (size_t i = 0; i < LOADER_PROGRAMS && count < max; i++) {
+		struct bpf_prog_info info;
+		__u32 info_len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(programs[i]), &info,
+					   &info_len))
+			return -errno;
+		out[count].name = bpf_program__name(programs[i]);
+		out[count].run_time_ns = info.run_time_ns;
+		out[count].run_count = info.run_cnt;
+		count++;
+	}
+	return (int)count;
+}

@@ -5,10 +5,6 @@
 
 #include "commands.h"
 
-#ifndef KVMWARDEN_VERSION
-#define KVMWARDEN_VERSION "0.1.0"
-#endif
-
 static int cmd_version(int argc, char **argv)
 {
 	printf("kvmwarden %s\n", KVMWARDEN_VERSION);

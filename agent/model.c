@@ -218,3 +218,14 @@ int guest_table_copy(struct guest_table *dst, const struct guest_table *src)
 	}
 	return 0;
 }
+
+const char *sched_error_name(int which)
+{
+	static const char *const names[SCHED_ERR_COUNT] = {
+		[SCHED_ERR_STORAGE_CREATE] = "storage_create",
+		[SCHED_ERR_BAD_SLOT] = "bad_slot",
+		[SCHED_ERR_CLOCK] = "clock_backwards",
+	};
+
+	return which >= 0 && which < SCHED_ERR_COUNT ? names[which] : "unknown";
+}

@@ -127,6 +127,10 @@ struct report {
 	uint64_t errors[SCHED_ERR_COUNT];
 };
 
+/* "storage_create", "bad_slot", "clock_backwards": the names every output
+ * gives enum sched_error. */
+const char *sched_error_name(int which);
+
 /* Figures for [before, after]: threads and guests that appear only in
  * `after` count from zero. `errors` are left for the caller. */
 int report_build(struct report *out, const struct guest_table *before,

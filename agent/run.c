@@ -17,6 +17,8 @@
 #include "commands.h"
 #include "config.h"
 #include "discover.h"
+#include "http.h"
+#include "metrics.h"
 
 #define NS_PER_MS 1000000ULL
 #define DEFAULT_CONFIG "/etc/kvmwarden/kvmwarden.conf"
@@ -77,7 +79,7 @@ static void announce(const struct guest_table *table, uint64_t *last_id,
 				vmm_kind_name(guest->vmm));
 			*last_id = guest->id;
 		}
-		if (guest->exited && guest->exited_at_ns >= since_ns)
+		if (guest->exited && guest->exited_at_ns > since_ns)
 			fprintf(stderr,
 				"<6>kvmwarden: guest %s (pid %d) exited\n",
 				guest->name, guest->pid);
@@ -103,14 +105,48 @@ static void summarize(const struct report *report)
 	}
 }
 
+/* The metrics endpoint, when listen_address names one. Failing to serve
+ * what the operator configured is fatal: better than a silent gap. */
+static int start_http(struct http_server **http, const struct config *config,
+		      struct metrics *metrics)
+{
+	struct http_options opts = { .listen_address = config->listen_address,
+				     .web_config_path = config->web_config };
+	char why[512];
+
+	*http = NULL;
+	if (!config->listen_address[0])
+		return 0;
+	if (http_start(http, &opts, metrics_render, metrics, why,
+		       sizeof(why))) {
+		fprintf(stderr, "<3>kvmwarden: %s\n", why);
+		return 1;
+	}
+	fprintf(stderr, "<6>kvmwarden: serving /metrics on %s%s%s\n",
+		config->listen_address, config->web_config[0] ? " with " : "",
+		config->web_config);
+	return 0;
+}
+
+/* Collects and hands the figures to the endpoint. Out of memory keeps the
+ * previous copy: scrapes then repeat it, which is better than none. */
+static void publish(struct tracker *tracker, struct metrics *metrics,
+		    uint64_t discovery_ns, uint64_t lag_ns)
+{
+	tracker_collect(tracker);
+	if (metrics_publish_tracker(metrics, tracker, discovery_ns, lag_ns))
+		fputs("<4>kvmwarden: metrics not updated: out of memory\n",
+		      stderr);
+}
+
 static int measure_loop(struct tracker *tracker, struct config *config,
-			const char *path)
+			const char *path, struct metrics *metrics)
 {
 	struct guest_table previous;
 	uint64_t last_id = 0, window_start_ns, pass_ns = monotonic_ns();
 	int err;
 
-	tracker_collect(tracker);
+	publish(tracker, metrics, 0, 0);
 	err = guest_table_copy(&previous, &tracker->table);
 	if (err)
 		return err;
@@ -118,16 +154,31 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 	announce(&tracker->table, &last_id, 0);
 
 	while (!stop_requested) {
-		uint64_t now_ns;
+		uint64_t now_ns, asleep_ns, interval_ns, discovery_ns;
 
+		interval_ns = config->discover_interval_ms * NS_PER_MS;
+		asleep_ns = monotonic_ns();
 		sleep_ms(config->discover_interval_ms);
 		if (stop_requested)
 			break;
+		/* How much later than asked the loop woke: a host too busy
+		 * to run the agent on time. */
+		asleep_ns = monotonic_ns() - asleep_ns;
 		if (reload_requested) {
 			struct config fresh;
 
 			reload_requested = 0;
 			if (load_config(path, &fresh) == 0) {
+				if (strcmp(fresh.listen_address,
+					   config->listen_address) ||
+				    strcmp(fresh.web_config,
+					   config->web_config))
+					fputs("<4>kvmwarden: listen_address and "
+					      "web_config change at the next "
+					      "restart\n",
+					      stderr);
+				metrics_set_per_vcpu(metrics,
+						     fresh.per_vcpu_metrics);
 				*config = fresh;
 				tracker->retain_ns =
 					(uint64_t)fresh.retain_exited_s * 1000 *
@@ -144,10 +195,13 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 		}
 		now_ns = monotonic_ns();
 		err = tracker_discover(tracker, now_ns);
+		discovery_ns = monotonic_ns() - now_ns;
 		if (err)
 			fprintf(stderr,
 				"<4>kvmwarden: discovery pass failed: %s\n",
 				strerror(-err));
+		publish(tracker, metrics, discovery_ns,
+			asleep_ns > interval_ns ? asleep_ns - interval_ns : 0);
 		announce(&tracker->table, &last_id, pass_ns);
 		pass_ns = now_ns;
 		if (!config->summary_interval_s ||
@@ -184,7 +238,9 @@ int cmd_run(int argc, char **argv)
 		{ 0 },
 	};
 	const char *path = DEFAULT_CONFIG, *mode = NULL;
+	struct http_server *http = NULL;
 	struct loader *loader = NULL;
+	struct metrics metrics;
 	struct tracker tracker;
 	struct config config;
 	int opt, code;
@@ -231,14 +287,29 @@ int cmd_run(int argc, char **argv)
 				    NS_PER_MS);
 	if (code)
 		return code;
+	if (metrics_init(&metrics, KVMWARDEN_VERSION,
+			 config.per_vcpu_metrics)) {
+		session_close(loader, &tracker);
+		return 1;
+	}
+	code = start_http(&http, &config, &metrics);
+	if (code) {
+		metrics_free(&metrics);
+		session_close(loader, &tracker);
+		return code;
+	}
 	install_signals();
 	fprintf(stderr,
 		"<6>kvmwarden: running (mode %s, interval %u ms, discovery "
 		"every %u ms)\n",
 		config_mode_name(config.mode), config.interval_ms,
 		config.discover_interval_ms);
-	code = measure_loop(&tracker, &config, path) ? 1 : 0;
+	code = measure_loop(&tracker, &config, path, &metrics) ? 1 : 0;
 	fputs("<6>kvmwarden: stopping\n", stderr);
+	/* Stop serving first: scrapes read the snapshot, never the tracker,
+	 * but no thread should outlive the state it was given. */
+	http_stop(http);
+	metrics_free(&metrics);
 	session_close(loader, &tracker);
 	return code;
 }

@@ -10,12 +10,6 @@
 #include "hist.h"
 #include "report_out.h"
 
-static const char *const error_names[SCHED_ERR_COUNT] = {
-	[SCHED_ERR_STORAGE_CREATE] = "storage_create",
-	[SCHED_ERR_BAD_SLOT] = "bad_slot",
-	[SCHED_ERR_CLOCK] = "clock_backwards",
-};
-
 static void put_u64(struct json_object *obj, const char *key, uint64_t value)
 {
 	json_object_object_add(obj, key, json_object_new_uint64(value));
@@ -119,7 +113,7 @@ int report_write_json(FILE *out, const struct report *report)
 		json_object_array_add(guests, guest_json(&report->guests[i]));
 	json_object_object_add(doc, "guests", guests);
 	for (int i = 0; i < SCHED_ERR_COUNT; i++)
-		put_u64(errors, error_names[i], report->errors[i]);
+		put_u64(errors, sched_error_name(i), report->errors[i]);
 	json_object_object_add(doc, "errors", errors);
 
 	text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -30,6 +31,9 @@ static void empty_file_means_defaults(void **state)
 	assert_int_equal(config.mode, CONFIG_MODE_MONITOR);
 	assert_int_equal(config.interval_ms, 1000);
 	assert_int_equal(config.discover_interval_ms, 500);
+	assert_string_equal(config.listen_address, "127.0.0.1:19857");
+	assert_string_equal(config.web_config, "");
+	assert_false(config.per_vcpu_metrics);
 }
 
 static void shipped_config_is_valid_and_monitors(void **state)
@@ -49,11 +53,12 @@ static void values_are_read(void **state)
 	struct config config;
 	char errors[256];
 
-	assert_int_equal(parse(&config,
-			       "mode: enforce\ninterval_ms: 2000\n"
-			       "discover_interval_ms: 250\nsummary_interval_s: 0\n",
-			       errors, sizeof(errors)),
-			 0);
+	assert_int_equal(
+		parse(&config,
+		      "mode: enforce\ninterval_ms: 2000\n"
+		      "discover_interval_ms: 250\nsummary_interval_s: 0\n",
+		      errors, sizeof(errors)),
+		0);
 	assert_int_equal(config.mode, CONFIG_MODE_ENFORCE);
 	assert_int_equal(config.interval_ms, 2000);
 	assert_int_equal(config.discover_interval_ms, 250);
@@ -116,6 +121,53 @@ static void tiny_error_buffer_is_safe(void **state)
 	assert_true(strlen(errors) < sizeof(errors));
 }
 
+static void metrics_endpoint_keys_are_read(void **state)
+{
+	struct config config;
+	char errors[256];
+
+	assert_int_equal(parse(&config,
+			       "listen_address: '[::1]:9999'\n"
+			       "web_config: /etc/kvmwarden/web.yml\n"
+			       "per_vcpu_metrics: true\n",
+			       errors, sizeof(errors)),
+			 0);
+	assert_string_equal(config.listen_address, "[::1]:9999");
+	assert_string_equal(config.web_config, "/etc/kvmwarden/web.yml");
+	assert_true(config.per_vcpu_metrics);
+	/* An empty address turns the endpoint off. */
+	assert_int_equal(parse(&config, "listen_address: ''\n", errors,
+			       sizeof(errors)),
+			 0);
+	assert_string_equal(config.listen_address, "");
+	assert_int_equal(parse(&config, "listen_address: ':19857'\n", errors,
+			       sizeof(errors)),
+			 0);
+}
+
+static void bad_endpoint_keys_are_refused(void **state)
+{
+	struct config config;
+	char errors[1024];
+
+	assert_int_equal(parse(&config,
+			       "listen_address: localhost:9100\n"
+			       "per_vcpu_metrics: yes please\n"
+			       "web_config: [a, b]\n",
+			       errors, sizeof(errors)),
+			 -EINVAL);
+	assert_non_null(strstr(errors, "test.conf:1: listen_address: expected "
+				       "IPv4:PORT"));
+	assert_non_null(strstr(errors, "test.conf:2: per_vcpu_metrics: "
+				       "expected true or false"));
+	assert_non_null(strstr(errors, "test.conf:3: web_config: expected a "
+				       "string"));
+	/* Port 0 would leave Prometheus nothing to scrape. */
+	assert_int_equal(parse(&config, "listen_address: 127.0.0.1:0\n", errors,
+			       sizeof(errors)),
+			 -EINVAL);
+}
+
 static void missing_file_is_an_error(void **state)
 {
 	struct config config;
@@ -137,6 +189,8 @@ int main(void)
 		cmocka_unit_test(broken_yaml_is_refused),
 		cmocka_unit_test(discovery_slower_than_interval_is_refused),
 		cmocka_unit_test(tiny_error_buffer_is_safe),
+		cmocka_unit_test(metrics_endpoint_keys_are_read),
+		cmocka_unit_test(bad_endpoint_keys_are_refused),
 		cmocka_unit_test(missing_file_is_an_error),
 	};
 

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The agent's HTTP endpoint (libmicrohttpd): GET /metrics, a landing page,
+ * optional TLS and basic auth from a web.yml. It owns sockets, limits and
+ * authentication; what /metrics says is the render callback's business.
+ */
+#ifndef KVMWARDEN_HTTP_H
+#define KVMWARDEN_HTTP_H
+
+#ifdef __bpf__
+#error "userspace-only header"
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+/* Not in Prometheus's default port allocations, whose 9100-9999 range is
+ * exhausted (see README.md); loopback only unless configured otherwise. */
+#define HTTP_DEFAULT_LISTEN "127.0.0.1:19857"
+
+struct http_options {
+	const char *listen_address; /* NULL: HTTP_DEFAULT_LISTEN */
+	unsigned connection_limit; /* 0: 64 */
+	unsigned per_ip_connection_limit; /* 0: half of connection_limit */
+	unsigned timeout_s; /* idle connections are closed; 0: 10 */
+	size_t max_request_bytes; /* request line and headers; 0: 16 KiB */
+	const char *web_config_path; /* NULL or "": no TLS, no auth */
+};
+
+/*
+ * Writes the /metrics body. It runs on the server's own thread, at the same
+ * time as the caller's threads, so whatever it reads must be protected by
+ * the caller (run.c holds a mutex around its snapshot). It should return
+ * quickly: one scrape is served at a time. Returns 0 or a negative errno
+ * (the scrape then gets a 500).
+ */
+typedef int (*http_render_fn)(FILE *out, void *ctx);
+
+struct http_server;
+
+/* Listens and serves from a thread of its own. Returns 0, or a negative
+ * errno with one line for the operator in `why`. */
+int http_start(struct http_server **out, const struct http_options *opts,
+	       http_render_fn render, void *ctx, char *why, size_t why_size);
+/* Closes every connection and waits for the thread; accepts NULL. */
+void http_stop(struct http_server *server);
+/* The port actually bound (useful with port 0). */
+uint16_t http_port(const struct http_server *server);
+
+/* "IPv4:PORT", "[IPv6]:PORT" or ":PORT" (every address, IPv4 and IPv6),
+ * numeric only, port 0 to 65535. Returns 0 or -EINVAL. */
+int http_parse_address(const char *text, struct sockaddr_storage *addr,
+		       socklen_t *addr_len);
+uint16_t http_address_port(const struct sockaddr_storage *addr);
+
+#endif
