@@ -166,13 +166,47 @@ static void classify(struct tracker *tracker, struct guest *guest,
 					      cgroup[0] ? cgroup : NULL);
 }
 
-static void mark_vcpu(struct thread *thread,
-		      const struct sched_vcpu_record *rec)
+/*
+ * A thread found by /proc before it first entered KVM_RUN was registered as
+ * an ordinary thread. Once the kernel shows it is a vCPU, its record is
+ * split: what it counted so far stays with its old kind (so no per-kind
+ * total ever goes back, as Prometheus requires) and a new vCPU record takes
+ * over the BPF slot from there on.
+ */
+static void mark_vcpu(struct tracker *tracker, struct guest *guest,
+		      struct thread *thread, const struct sched_vcpu_record *rec,
+		      uint64_t now_ns)
 {
+	struct thread before, *vcpu;
+
 	if (!rec || !(rec->flags & SCHED_REC_IN_KVM_RUN))
 		return;
-	thread->kind = THREAD_VCPU;
-	thread->vcpu_index = rec->vcpu_index;
+	if (thread->kind == THREAD_VCPU) {
+		thread->vcpu_index = rec->vcpu_index;
+		return;
+	}
+	tracker_collect_thread(tracker, thread);
+	if (!thread->counters.steal_ns && !thread->counters.run_ns &&
+	    !thread->counters.waits) {
+		thread->kind = THREAD_VCPU;
+		thread->vcpu_index = rec->vcpu_index;
+		return;
+	}
+	before = *thread;
+	thread->exited = true; /* as its old kind; the slot moves on */
+	thread->exited_at_ns = now_ns;
+	thread->slot = -1;
+	vcpu = guest_add_thread(guest, before.tid); /* may move `thread` */
+	if (!vcpu)
+		return;
+	vcpu->kind = THREAD_VCPU;
+	vcpu->vcpu_index = rec->vcpu_index;
+	vcpu->tgid = before.tgid;
+	vcpu->slot = before.slot;
+	vcpu->attached = before.attached;
+	vcpu->start_time_ns = before.start_time_ns;
+	thread_counters_add(&vcpu->base, &before.base);
+	thread_counters_add(&vcpu->base, &before.counters);
 }
 
 /* New threads of a live guest: its own task list, every pass, since QEMU
@@ -190,14 +224,17 @@ static void scan_threads(struct tracker *tracker, struct guest *guest,
 		struct thread *thread = guest_find_thread(guest, tids[i]);
 
 		if (thread) {
-			mark_vcpu(thread, rec);
+			mark_vcpu(tracker, guest, thread, rec, now_ns);
 			continue;
 		}
 		thread = guest_add_thread(guest, tids[i]);
 		if (!thread)
 			return;
 		classify(tracker, guest, thread);
-		mark_vcpu(thread, rec);
+		if (rec && (rec->flags & SCHED_REC_IN_KVM_RUN)) {
+			thread->kind = THREAD_VCPU;
+			thread->vcpu_index = rec->vcpu_index;
+		}
 		register_thread(tracker, thread, now_ns);
 	}
 }

@@ -39,6 +39,9 @@ struct thread {
 	bool exited;
 	uint64_t exited_at_ns;
 	struct thread_counters counters;
+	/* The slot's counts when this record took it over from another record
+	 * of the same thread (a reclassification): counters = slot - base. */
+	struct thread_counters base;
 };
 
 struct guest {
