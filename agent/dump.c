@@ -79,6 +79,7 @@ int cmd_dump(int argc, char **argv)
 	int opt, err, code;
 
 	optind = 1;
+	opterr = 0; /* one line of our own instead of getopt's two */
 	while ((opt = getopt_long(argc, argv, "d:ji:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
@@ -110,7 +111,10 @@ int cmd_dump(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
+			fprintf(stderr,
+				"kvmwarden: dump: unknown option or missing "
+				"value: '%s' (see kvmwarden dump --help)\n",
+				argv[optind - 1]);
 			return 2;
 		}
 	}

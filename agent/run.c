@@ -246,6 +246,7 @@ int cmd_run(int argc, char **argv)
 	int opt, code;
 
 	optind = 1;
+	opterr = 0; /* one line of our own instead of getopt's two */
 	while ((opt = getopt_long(argc, argv, "c:m:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
@@ -259,9 +260,10 @@ int cmd_run(int argc, char **argv)
 			     "[--mode monitor|enforce]");
 			return 0;
 		default:
-			fputs("usage: kvmwarden run [--config FILE] "
-			      "[--mode monitor|enforce]\n",
-			      stderr);
+			fprintf(stderr,
+				"kvmwarden: run: unknown option or missing "
+				"value: '%s' (see kvmwarden run --help)\n",
+				argv[optind - 1]);
 			return 2;
 		}
 	}
