@@ -6,6 +6,7 @@
  * process on the host: only VMM processes' own task lists are read.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,9 @@ int tracker_init(struct tracker *tracker, struct loader *loader,
 	tracker->proc_root = proc_root;
 	tracker->retain_ns = retain_ns;
 	guest_table_init(&tracker->table);
+	tracker->cgroup_names = cgroup_names_new(NULL);
+	if (!tracker->cgroup_names)
+		return -ENOMEM;
 	/* Two seconds outlasts a dying thread's final context switch by far. */
 	return slot_pool_init(&tracker->slots, SCHED_MAX_THREADS,
 			      2ULL * 1000000000ULL);
@@ -65,6 +69,8 @@ void tracker_free(struct tracker *tracker)
 {
 	guest_table_free(&tracker->table);
 	slot_pool_free(&tracker->slots);
+	cgroup_names_free(tracker->cgroup_names);
+	tracker->cgroup_names = NULL;
 }
 
 static struct guest *find_live_guest(struct tracker *tracker, int pid)
@@ -121,8 +127,8 @@ static struct guest *add_guest(struct tracker *tracker, int pid, uint64_t vm_id)
 	return guest;
 }
 
-static void register_thread(struct tracker *tracker, struct thread *thread,
-			    uint64_t now_ns)
+static void register_thread(struct tracker *tracker, struct guest *guest,
+			    struct thread *thread, uint64_t now_ns)
 {
 	struct sched_registration reg = { 0 };
 	int slot, err;
@@ -136,6 +142,7 @@ static void register_thread(struct tracker *tracker, struct thread *thread,
 	reg.slot = (uint32_t)slot;
 	reg.tgid = (uint32_t)thread->tgid;
 	reg.kind = thread->kind;
+	reg.group = (uint32_t)guest_group(guest);
 	err = loader_register(tracker->loader, (uint32_t)thread->tid, &reg);
 	if (err) {
 		tracker->stats.register_failed++;
@@ -174,8 +181,8 @@ static void classify(struct tracker *tracker, struct guest *guest,
  * over the BPF slot from there on.
  */
 static void mark_vcpu(struct tracker *tracker, struct guest *guest,
-		      struct thread *thread, const struct sched_vcpu_record *rec,
-		      uint64_t now_ns)
+		      struct thread *thread,
+		      const struct sched_vcpu_record *rec, uint64_t now_ns)
 {
 	struct thread before, *vcpu;
 
@@ -235,7 +242,7 @@ static void scan_threads(struct tracker *tracker, struct guest *guest,
 			thread->kind = THREAD_VCPU;
 			thread->vcpu_index = rec->vcpu_index;
 		}
-		register_thread(tracker, thread, now_ns);
+		register_thread(tracker, guest, thread, now_ns);
 	}
 }
 
@@ -263,7 +270,7 @@ static void scan_vhost_kthreads(struct tracker *tracker, struct guest *guest,
 			return;
 		thread->kind = THREAD_VHOST;
 		thread->tgid = pids[i]; /* its own process, not the VMM's */
-		register_thread(tracker, thread, now_ns);
+		register_thread(tracker, guest, thread, now_ns);
 	}
 }
 
@@ -337,6 +344,30 @@ static void release_slot(int slot, void *ctx)
 	slot_pool_release(&tracker->slots, (uint32_t)slot, monotonic_ns());
 }
 
+/* Drops what exited long enough ago, and the BPF attribution entries of
+ * guests that went, so the map does not fill with the dead. */
+static void prune(struct tracker *tracker, uint64_t now_ns)
+{
+	struct guest_table *table = &tracker->table;
+	uint64_t before[64];
+	size_t listed = 0;
+
+	for (size_t i = 0; i < table->guest_count && listed < 64; i++)
+		if (table->guests[i].exited)
+			before[listed++] = table->guests[i].id;
+	guest_table_prune(table, now_ns, tracker->retain_ns, release_slot,
+			  tracker);
+	for (size_t i = 0; i < listed; i++) {
+		bool kept = false;
+
+		for (size_t g = 0; g < table->guest_count && !kept; g++)
+			kept = table->guests[g].id == before[i];
+		if (!kept)
+			loader_forget_group(tracker->loader,
+					    (uint32_t)before[i]);
+	}
+}
+
 static int read_records(struct tracker *tracker, struct record_index *idx)
 {
 	int err;
@@ -399,8 +430,7 @@ int tracker_discover(struct tracker *tracker, uint64_t now_ns)
 		if (!guest->exited)
 			reconcile_threads(tracker, guest, &idx, now_ns);
 	}
-	guest_table_prune(&tracker->table, now_ns, tracker->retain_ns,
-			  release_slot, tracker);
+	prune(tracker, now_ns);
 	tracker->stats.passes++;
 cleanup:
 	free(idx.records);

@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 
+#include "cgroup_names.h"
 #include "loader.h"
 #include "model.h"
 #include "slots.h"
@@ -33,6 +34,7 @@ struct tracker {
 	struct guest_table table;
 	struct slot_pool slots;
 	struct tracker_stats stats;
+	struct cgroup_names *cgroup_names; /* culprit cgroup ids -> paths */
 };
 
 int tracker_init(struct tracker *tracker, struct loader *loader,

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -58,6 +60,16 @@ static int map_stats(struct loader *loader)
 	return 0;
 }
 
+/* A unified (v2-only) host has cgroup2 at /sys/fs/cgroup; hybrid and v1
+ * hosts keep the cpu controller in a v1 hierarchy. */
+static bool cgroup_is_unified(void)
+{
+	struct statfs fs;
+
+	return statfs("/sys/fs/cgroup", &fs) == 0 &&
+	       fs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
 int loader_open(struct loader **out, char *why, size_t why_size)
 {
 	struct loader *loader;
@@ -85,6 +97,11 @@ int loader_open(struct loader **out, char *why, size_t why_size)
 			 strerror(-err));
 		goto cleanup;
 	}
+	/* One waiter list per possible CPU; culprits named by the cgroup
+	 * hierarchy the host's CPU control lives in. */
+	bpf_map__set_max_entries(loader->skel->maps.attr_cpus,
+				 (uint32_t)loader->cpu_count);
+	loader->skel->rodata->culprit_cgroup_v1 = !cgroup_is_unified();
 	err = sched_bpf__load(loader->skel);
 	if (err) {
 		snprintf(why, why_size,
@@ -258,4 +275,80 @@ int loader_read_program_stats(struct loader *loader,
 		count++;
 	}
 	return (int)count;
+}
+
+int loader_read_attribution(struct loader *loader,
+			    struct loader_attribution **entries, size_t *count)
+{
+	int fd = bpf_map__fd(loader->skel->maps.attribution);
+	struct loader_attribution *list = NULL, *bigger;
+	struct attr_key key, next;
+	size_t used = 0, cap = 0;
+	int err = 0;
+
+	*entries = NULL;
+	*count = 0;
+	if (bpf_map_get_next_key(fd, NULL, &next))
+		return errno == ENOENT ? 0 : -errno;
+	do {
+		key = next;
+		if (used == cap) {
+			cap = cap ? cap * 2 : 64;
+			bigger = realloc(list, cap * sizeof(*list));
+			if (!bigger) {
+				err = -ENOMEM;
+				goto cleanup;
+			}
+			list = bigger;
+		}
+		/* An entry deleted between the two calls is simply gone. */
+		if (bpf_map_lookup_elem(fd, &key, &list[used].steal_ns) == 0) {
+			list[used].key = key;
+			used++;
+		}
+	} while (bpf_map_get_next_key(fd, &key, &next) == 0);
+	*entries = list;
+	*count = used;
+	return 0;
+cleanup:
+	free(list);
+	return err;
+}
+
+int loader_forget_group(struct loader *loader, uint32_t group)
+{
+	struct loader_attribution *entries;
+	int fd = bpf_map__fd(loader->skel->maps.attribution);
+	size_t count;
+	int err;
+
+	err = loader_read_attribution(loader, &entries, &count);
+	if (err)
+		return err;
+	for (size_t i = 0; i < count; i++) {
+		const struct attr_key *key = &entries[i].key;
+
+		if (key->victim_group == group ||
+		    (key->kind == ATTR_CULPRIT_GUEST && key->id == group))
+			bpf_map_delete_elem(fd, key);
+	}
+	free(entries);
+	return 0;
+}
+
+int loader_read_cpu_waits(struct loader *loader, uint64_t *vcpu_wait_ns,
+			  int max_cpus)
+{
+	int fd = bpf_map__fd(loader->skel->maps.attr_cpus);
+	struct attr_cpu cpu;
+	int filled = 0;
+
+	for (uint32_t id = 0;
+	     id < (uint32_t)loader->cpu_count && (int)id < max_cpus; id++) {
+		if (bpf_map_lookup_elem(fd, &id, &cpu))
+			return filled ? filled : -errno;
+		vcpu_wait_ns[id] = cpu.vcpu_wait_ns;
+		filled++;
+	}
+	return filled;
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attrib.h"
 #include "sched.h"
 
 struct loader;
@@ -37,6 +38,21 @@ int loader_cancel_registration(struct loader *loader, uint32_t tid);
  * attaches pending registrations. *records is malloc'd; caller frees. */
 int loader_discover(struct loader *loader, struct sched_vcpu_record **records,
 		    size_t *count);
+
+/* One culprit's cumulative share of a victim guest's steal. */
+struct loader_attribution {
+	struct attr_key key;
+	uint64_t steal_ns;
+};
+
+/* Every attribution entry; *entries is malloc'd, caller frees. */
+int loader_read_attribution(struct loader *loader,
+			    struct loader_attribution **entries, size_t *count);
+/* Drops every entry naming `group` as victim or culprit (a pruned guest). */
+int loader_forget_group(struct loader *loader, uint32_t group);
+/* vCPU-ns waited on each CPU, cumulative; returns how many CPUs filled. */
+int loader_read_cpu_waits(struct loader *loader, uint64_t *vcpu_wait_ns,
+			  int max_cpus);
 
 /* Error counters summed over CPUs. */
 int loader_read_errors(struct loader *loader, uint64_t totals[SCHED_ERR_COUNT]);

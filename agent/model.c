@@ -36,9 +36,12 @@ void guest_table_free(struct guest_table *table)
 {
 	if (!table)
 		return;
-	for (size_t i = 0; i < table->guest_count; i++)
+	for (size_t i = 0; i < table->guest_count; i++) {
 		free(table->guests[i].threads);
+		free(table->guests[i].culprits);
+	}
 	free(table->guests);
+	free(table->cpu_wait_ns);
 	guest_table_init(table);
 }
 
@@ -148,6 +151,7 @@ void guest_table_prune(struct guest_table *table, uint64_t now_ns,
 			    retain_ns) &&
 		    guest->thread_count == 0) {
 			free(guest->threads);
+			free(guest->culprits);
 			continue;
 		}
 		table->guests[kept++] = *guest;
@@ -187,10 +191,69 @@ void thread_counters_delta(struct thread_counters *out,
 			sub_clamped(after->wait_hist[i], before->wait_hist[i]);
 }
 
+struct culprit_total *guest_culprit(struct guest *guest, uint32_t kind,
+				    uint64_t id)
+{
+	struct culprit_total *entry;
+	int err;
+
+	for (size_t i = 0; i < guest->culprit_count; i++)
+		if (guest->culprits[i].kind == kind &&
+		    guest->culprits[i].id == id)
+			return &guest->culprits[i];
+	err = grow((void **)&guest->culprits, &guest->culprit_cap,
+		   guest->culprit_count, sizeof(*guest->culprits));
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	entry = &guest->culprits[guest->culprit_count++];
+	memset(entry, 0, sizeof(*entry));
+	entry->kind = kind;
+	entry->id = id;
+	return entry;
+}
+
+const char *culprit_kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case ATTR_CULPRIT_GUEST:
+		return "guest";
+	case ATTR_CULPRIT_CGROUP:
+		return "cgroup";
+	case ATTR_CULPRIT_KERNEL:
+		return "kernel";
+	case ATTR_CULPRIT_IDLE:
+		return "idle";
+	case ATTR_CULPRIT_THROTTLED:
+		return "throttled";
+	}
+	return "unknown";
+}
+
+static void *duplicate(const void *from, size_t bytes)
+{
+	void *to;
+
+	if (!bytes)
+		return NULL;
+	to = malloc(bytes);
+	if (to)
+		memcpy(to, from, bytes);
+	return to;
+}
+
 int guest_table_copy(struct guest_table *dst, const struct guest_table *src)
 {
 	guest_table_init(dst);
 	dst->next_guest_id = src->next_guest_id;
+	if (src->cpu_count > 0) {
+		dst->cpu_wait_ns = duplicate(src->cpu_wait_ns,
+					     src->cpu_count * sizeof(uint64_t));
+		if (!dst->cpu_wait_ns)
+			return -ENOMEM;
+		dst->cpu_count = src->cpu_count;
+	}
 	if (!src->guest_count)
 		return 0;
 	dst->guests = calloc(src->guest_count, sizeof(*dst->guests));
@@ -204,6 +267,17 @@ int guest_table_copy(struct guest_table *dst, const struct guest_table *src)
 		*to = *from;
 		to->threads = NULL;
 		to->thread_cap = from->thread_count;
+		to->culprits = duplicate(from->culprits,
+					 from->culprit_count *
+						 sizeof(*from->culprits));
+		to->culprit_cap = from->culprit_count;
+		if (from->culprit_count && !to->culprits) {
+			to->culprit_count = 0;
+			to->thread_count = 0;
+			dst->guest_count = i + 1;
+			guest_table_free(dst);
+			return -ENOMEM;
+		}
 		dst->guest_count = i + 1;
 		if (!from->thread_count)
 			continue;
@@ -225,7 +299,11 @@ const char *sched_error_name(int which)
 		[SCHED_ERR_STORAGE_CREATE] = "storage_create",
 		[SCHED_ERR_BAD_SLOT] = "bad_slot",
 		[SCHED_ERR_CLOCK] = "clock_backwards",
+		[SCHED_ERR_ATTR_FULL] = "attribution_full",
+		[SCHED_ERR_WAITERS_FULL] = "waiters_full",
 	};
 
-	return which >= 0 && which < SCHED_ERR_COUNT ? names[which] : "unknown";
+	if (which < 0 || which >= SCHED_ERR_COUNT || !names[which])
+		return "unknown";
+	return names[which];
 }

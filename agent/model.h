@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attrib.h"
 #include "procfs.h"
 #include "sched.h"
 
@@ -44,6 +45,14 @@ struct thread {
 	struct thread_counters base;
 };
 
+/* Who took a guest's steal: one culprit's cumulative share. */
+struct culprit_total {
+	uint32_t kind; /* enum attr_culprit_kind */
+	uint64_t id; /* a guest id, a cgroup id, or 0 */
+	uint64_t steal_ns;
+	char name[PROCFS_PATH_LEN];
+};
+
 struct guest {
 	uint64_t id; /* agent-unique, never reused: keys windows */
 	int pid;
@@ -63,13 +72,25 @@ struct guest {
 	/* Counters of threads dropped from `threads` after they exited, so a
 	 * guest's totals stay monotonic. Indexed by enum thread_kind. */
 	struct thread_counters retired[THREAD_OTHER + 1];
+	struct culprit_total *culprits;
+	size_t culprit_count;
+	size_t culprit_cap;
 };
+
+/* The id BPF knows a guest by (registration group): never 0. */
+static inline uint32_t guest_group(const struct guest *guest)
+{
+	return (uint32_t)guest->id;
+}
 
 struct guest_table {
 	struct guest *guests;
 	size_t guest_count;
 	size_t guest_cap;
 	uint64_t next_guest_id;
+	/* vCPU-ns spent waiting on each host CPU, cumulative. */
+	uint64_t *cpu_wait_ns;
+	int cpu_count;
 };
 
 void guest_table_init(struct guest_table *table);
@@ -88,6 +109,10 @@ struct thread *guest_add_thread(struct guest *guest, int tid);
 void guest_table_prune(struct guest_table *table, uint64_t now_ns,
 		       uint64_t retain_ns,
 		       void (*released)(int slot, void *ctx), void *ctx);
+/* The culprit entry of `guest` for (kind, id), added when missing; NULL
+ * with errno set on allocation failure. */
+struct culprit_total *guest_culprit(struct guest *guest, uint32_t kind,
+				    uint64_t id);
 
 void thread_counters_add(struct thread_counters *sum,
 			 const struct thread_counters *add);
@@ -108,6 +133,12 @@ struct report_thread {
 	struct thread_counters delta;
 };
 
+struct report_culprit {
+	uint32_t kind;
+	char name[PROCFS_PATH_LEN];
+	uint64_t steal_ns;
+};
+
 struct report_guest {
 	char name[PROCFS_NAME_LEN];
 	char uuid[PROCFS_UUID_LEN];
@@ -121,18 +152,24 @@ struct report_guest {
 	size_t other_count;
 	struct thread_counters vcpu_total; /* includes retired vCPU threads */
 	struct thread_counters other_total;
+	struct report_culprit *culprits; /* largest first, none at 0 */
+	size_t culprit_count;
 };
 
 struct report {
 	uint64_t duration_ns;
 	struct report_guest *guests; /* sorted by name, then pid */
 	size_t guest_count;
+	uint64_t *cpu_wait_ns; /* per host CPU, in the window */
+	int cpu_count;
 	uint64_t errors[SCHED_ERR_COUNT];
 };
 
 /* "storage_create", "bad_slot", "clock_backwards": the names every output
  * gives enum sched_error. */
 const char *sched_error_name(int which);
+/* "guest", "cgroup", "kernel", "idle", "throttled". */
+const char *culprit_kind_name(uint32_t kind);
 
 /* Figures for [before, after]: threads and guests that appear only in
  * `after` count from zero. `errors` are left for the caller. */

@@ -87,6 +87,51 @@ static void add_pruned(struct report_guest *out, const struct guest *before,
 	}
 }
 
+static int compare_culprits(const void *a, const void *b)
+{
+	const struct report_culprit *x = a, *y = b;
+
+	if (x->steal_ns != y->steal_ns)
+		return x->steal_ns > y->steal_ns ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static uint64_t culprit_before(const struct guest *before,
+			       const struct culprit_total *now)
+{
+	for (size_t i = 0; before && i < before->culprit_count; i++)
+		if (before->culprits[i].kind == now->kind &&
+		    before->culprits[i].id == now->id)
+			return before->culprits[i].steal_ns;
+	return 0;
+}
+
+/* Culprits with steal in the window, largest first. */
+static int build_culprits(struct report_guest *out, const struct guest *before,
+			  const struct guest *after)
+{
+	if (!after->culprit_count)
+		return 0;
+	out->culprits = calloc(after->culprit_count, sizeof(*out->culprits));
+	if (!out->culprits)
+		return -ENOMEM;
+	for (size_t i = 0; i < after->culprit_count; i++) {
+		const struct culprit_total *now = &after->culprits[i];
+		uint64_t then = culprit_before(before, now);
+		struct report_culprit *row;
+
+		if (now->steal_ns <= then)
+			continue;
+		row = &out->culprits[out->culprit_count++];
+		row->kind = now->kind;
+		memcpy(row->name, now->name, sizeof(row->name));
+		row->steal_ns = now->steal_ns - then;
+	}
+	qsort(out->culprits, out->culprit_count, sizeof(*out->culprits),
+	      compare_culprits);
+	return 0;
+}
+
 static int build_guest(struct report_guest *out, const struct guest *before,
 		       const struct guest *after)
 {
@@ -130,6 +175,8 @@ static int build_guest(struct report_guest *out, const struct guest *before,
 				    &row->delta);
 	}
 	add_pruned(out, before, after);
+	if (build_culprits(out, before, after))
+		return -ENOMEM;
 	qsort(out->vcpus, out->vcpu_count, sizeof(*out->vcpus), compare_vcpus);
 	qsort(out->others, out->other_count, sizeof(*out->others),
 	      compare_tids);
@@ -143,6 +190,20 @@ int report_build(struct report *out, const struct guest_table *before,
 
 	memset(out, 0, sizeof(*out));
 	out->duration_ns = duration_ns;
+	if (after->cpu_count > 0) {
+		out->cpu_wait_ns = calloc(after->cpu_count, sizeof(uint64_t));
+		if (!out->cpu_wait_ns)
+			return -ENOMEM;
+		out->cpu_count = after->cpu_count;
+		for (int cpu = 0; cpu < after->cpu_count; cpu++) {
+			uint64_t then = before && cpu < before->cpu_count ?
+						before->cpu_wait_ns[cpu] :
+						0;
+			uint64_t now = after->cpu_wait_ns[cpu];
+
+			out->cpu_wait_ns[cpu] = now > then ? now - then : 0;
+		}
+	}
 	if (!after->guest_count)
 		return 0;
 	out->guests = calloc(after->guest_count, sizeof(*out->guests));
@@ -170,7 +231,9 @@ void report_free(struct report *report)
 	for (size_t i = 0; i < report->guest_count; i++) {
 		free(report->guests[i].vcpus);
 		free(report->guests[i].others);
+		free(report->guests[i].culprits);
 	}
 	free(report->guests);
+	free(report->cpu_wait_ns);
 	memset(report, 0, sizeof(*report));
 }

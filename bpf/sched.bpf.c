@@ -11,6 +11,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "sched.h"
+#include "attrib.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -25,6 +26,10 @@ struct thread_state {
 	__u64 base_exec_ns; /* sum_exec_runtime when registered */
 	__u32 slot;
 	__u32 kind;
+	__u32 group;
+	__u32 _pad;
+	/* Culprits of the current wait carried across a migration. */
+	struct attr_part carried[ATTR_PARTS];
 };
 
 struct {
@@ -66,6 +71,8 @@ static __always_inline void count_error(__u32 which)
 		*count += 1;
 }
 
+#include "attrib.bpf.h"
+
 /* On-CPU time since registration. Written as an absolute value, so the
  * switch-out path and the discovery pass may both refresh it; the agent
  * keeps the larger of what it has and what it reads. */
@@ -89,8 +96,8 @@ static __always_inline void refresh_run(struct thread_state *state,
  * need CONFIG_KALLSYMS_ALL); without group scheduling the pending part is
  * counted at the next switch-in instead.
  */
-static __always_inline void account_switch_in(struct thread_state *state,
-					      struct task_struct *task)
+static __always_inline __u64 account_switch_in(struct thread_state *state,
+					       struct task_struct *task)
 {
 	struct sched_thread_stats *stats;
 	__u64 queued_ns = task->sched_info.last_queued;
@@ -107,12 +114,12 @@ static __always_inline void account_switch_in(struct thread_state *state,
 			count_error(SCHED_ERR_CLOCK);
 	}
 	if (total_ns <= state->seen_delay_ns)
-		return;
+		return 0;
 	wait_ns = total_ns - state->seen_delay_ns;
 	state->seen_delay_ns = total_ns;
 	stats = bpf_map_lookup_elem(&thread_stats, &slot);
 	if (!stats)
-		return;
+		return wait_ns;
 	/* One writer per thread: switch-ins of a task are serialised by its
 	 * runqueue lock, so plain adds need no atomics. */
 	stats->steal_ns += wait_ns;
@@ -120,28 +127,126 @@ static __always_inline void account_switch_in(struct thread_state *state,
 	stats->wait_hist[sched_wait_slot(wait_ns)] += 1;
 	if (wait_ns > stats->wait_max_ns)
 		stats->wait_max_ns = wait_ns;
+	return wait_ns;
+}
+
+static __always_inline __u64 cfs_rq_address(struct task_struct *task)
+{
+	if (!bpf_core_field_exists(task->se.cfs_rq))
+		return 0;
+	return (__u64)task->se.cfs_rq;
 }
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 	     struct task_struct *next, unsigned int prev_state)
 {
-	struct thread_state *state;
+	struct thread_state *out = NULL, *in = NULL;
+	__u32 cpu_id = bpf_get_smp_processor_id();
+	struct attr_cpu *cpu;
+	__u64 now_ns = 0;
+	bool waiting;
 
-	/* Fast exit in two loads: a task no BPF program gave local storage
-	 * has none at all, and that is nearly every task on a host. */
-	if (!prev->bpf_storage && !next->bpf_storage)
+	/* Fast exit: no tracked task involved (a task no BPF program gave
+	 * local storage has none at all) and no vCPU waiting here. */
+	cpu = bpf_map_lookup_elem(&attr_cpus, &cpu_id);
+	waiting = cpu && cpu->count;
+	if (!prev->bpf_storage && !next->bpf_storage && !waiting)
 		return 0;
-	if (prev->bpf_storage) {
-		state = bpf_task_storage_get(&thread_state, prev, 0, 0);
-		if (state)
-			refresh_run(state, prev);
+	if (prev->bpf_storage)
+		out = bpf_task_storage_get(&thread_state, prev, 0, 0);
+	if (next->bpf_storage)
+		in = bpf_task_storage_get(&thread_state, next, 0, 0);
+
+	if (waiting) {
+		now_ns = bpf_ktime_get_ns();
+		close_segment(cpu, now_ns);
 	}
-	if (next->bpf_storage) {
-		state = bpf_task_storage_get(&thread_state, next, 0, 0);
-		if (state)
-			account_switch_in(state, next);
+	if (out) {
+		refresh_run(out, prev);
+		/* Preempted while runnable: it waits here from now. */
+		if (cpu && out->kind == SCHED_THREAD_VCPU &&
+		    prev_state == TASK_RUNNING) {
+			if (!now_ns)
+				now_ns = bpf_ktime_get_ns();
+			add_waiter(cpu, out->slot, out->group,
+				   cfs_rq_address(prev),
+				   culprit_of(next, in ? in->group : 0),
+				   now_ns);
+		}
 	}
+	if (in) {
+		__u64 wait_ns = account_switch_in(in, next);
+
+		if (in->kind == SCHED_THREAD_VCPU) {
+			if (cpu)
+				take_waiter(cpu, in->slot, in->carried);
+			settle_wait(in->carried, in->group, wait_ns,
+				    culprit_of(prev, out ? out->group : 0));
+		}
+		if (cpu) {
+			cpu->cur_tracked_task = (__u64)next;
+			cpu->cur_tracked_pid = next->pid;
+			cpu->cur_group = in->group;
+		}
+	}
+	if (cpu && cpu->count)
+		set_culprit(cpu, culprit_of(next, in ? in->group : 0));
+	return 0;
+}
+
+/* A vCPU woken onto a runqueue starts waiting there. This fires under the
+ * target runqueue's lock, like that CPU's own switches. */
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(handle_sched_wakeup, struct task_struct *task)
+{
+	struct task_struct *running;
+	struct thread_state *state;
+	struct attr_cpu *cpu;
+	__u32 cpu_id, group = 0;
+
+	if (!task->bpf_storage)
+		return 0;
+	state = bpf_task_storage_get(&thread_state, task, 0, 0);
+	if (!state || state->kind != SCHED_THREAD_VCPU || task->on_cpu ||
+	    !bpf_core_field_exists(task->se.cfs_rq))
+		return 0;
+	cpu_id = task->thread_info.cpu;
+	cpu = bpf_map_lookup_elem(&attr_cpus, &cpu_id);
+	if (!cpu)
+		return 0;
+	running = task->se.cfs_rq->rq->curr;
+	if (running && cpu->cur_tracked_task == (__u64)running &&
+	    cpu->cur_tracked_pid == (__u32)running->pid)
+		group = cpu->cur_group;
+	add_waiter(cpu, state->slot, state->group, cfs_rq_address(task),
+		   culprit_of(running, group), bpf_ktime_get_ns());
+	return 0;
+}
+
+/* A waiting vCPU moved to another runqueue: this fires under the source
+ * runqueue's lock only, so its parts so far travel with the task and what
+ * it waits on the destination is settled at switch-in. */
+SEC("tp_btf/sched_migrate_task")
+int BPF_PROG(handle_sched_migrate, struct task_struct *task, int dest_cpu)
+{
+	struct thread_state *state;
+	struct attr_cpu *cpu;
+	__u32 cpu_id;
+
+	/* A sleeping task being placed by a wakeup is on no list (and its
+	 * source runqueue is not locked): only queued tasks matter. */
+	if (!task->bpf_storage || !task->on_rq)
+		return 0;
+	state = bpf_task_storage_get(&thread_state, task, 0, 0);
+	if (!state || state->kind != SCHED_THREAD_VCPU)
+		return 0;
+	cpu_id = task->thread_info.cpu;
+	cpu = bpf_map_lookup_elem(&attr_cpus, &cpu_id);
+	if (!cpu || !cpu->count)
+		return 0;
+	close_segment(cpu, bpf_ktime_get_ns());
+	take_waiter(cpu, state->slot, state->carried);
 	return 0;
 }
 
@@ -181,6 +286,7 @@ attach_registration(struct task_struct *task, __u32 tid)
 	 * sched_switch on another CPU may see it at once. */
 	init.slot = reg->slot;
 	init.kind = reg->kind;
+	init.group = reg->group;
 	init.seen_delay_ns = task->sched_info.run_delay;
 	init.base_exec_ns = task->se.sum_exec_runtime;
 	state = bpf_task_storage_get(&thread_state, task, &init,
@@ -220,6 +326,10 @@ int discover_threads(struct bpf_iter__task *ctx)
 	}
 	vcpu = running_vcpu(task);
 	if (vcpu) {
+		/* The kernel fact wins over what the agent guessed at
+		 * registration: its waits must be attributed from now on. */
+		if (state)
+			state->kind = SCHED_THREAD_VCPU;
 		rec.flags |= SCHED_REC_IN_KVM_RUN;
 		rec.vcpu_index = BPF_CORE_READ(vcpu, vcpu_idx);
 		rec.vm_id = (__u64)BPF_CORE_READ(vcpu, kvm);

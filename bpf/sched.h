@@ -48,7 +48,7 @@ struct sched_registration {
 	__u32 slot;
 	__u32 tgid; /* must match, so a recycled tid is not registered */
 	__u32 kind; /* enum sched_thread_kind */
-	__u32 _pad;
+	__u32 group; /* the agent's guest id, never 0: names culprits */
 };
 _Static_assert(sizeof(struct sched_registration) == 16,
 	       "sched_registration layout is ABI");
@@ -75,7 +75,9 @@ enum sched_error {
 	SCHED_ERR_STORAGE_CREATE = 0, /* bpf_task_storage_get(CREATE) failed */
 	SCHED_ERR_BAD_SLOT = 1, /* a registration named a slot out of range */
 	SCHED_ERR_CLOCK = 2, /* rq clock behind a task's last_queued */
-	SCHED_ERR_COUNT = 3,
+	SCHED_ERR_ATTR_FULL = 3, /* attribution map full: a part was lost */
+	SCHED_ERR_WAITERS_FULL = 4, /* a CPU's waiter list was full */
+	SCHED_ERR_COUNT = 5,
 };
 
 static inline __u32 sched_wait_slot(__u64 wait_ns)

@@ -65,6 +65,39 @@ static struct json_object *other_json(const struct report_thread *other)
 	return obj;
 }
 
+static struct json_object *culprits_json(const struct report_guest *guest)
+{
+	struct json_object *list = json_object_new_array();
+
+	for (size_t i = 0; i < guest->culprit_count; i++) {
+		const struct report_culprit *culprit = &guest->culprits[i];
+		struct json_object *obj = json_object_new_object();
+
+		json_object_object_add(obj, "kind",
+				       json_object_new_string(culprit_kind_name(
+					       culprit->kind)));
+		json_object_object_add(obj, "name",
+				       json_object_new_string(culprit->name));
+		put_u64(obj, "steal_ns", culprit->steal_ns);
+		json_object_array_add(list, obj);
+	}
+	return list;
+}
+
+static struct json_object *cpus_json(const struct report *report)
+{
+	struct json_object *list = json_object_new_array();
+
+	for (int cpu = 0; cpu < report->cpu_count; cpu++) {
+		struct json_object *obj = json_object_new_object();
+
+		json_object_object_add(obj, "cpu", json_object_new_int(cpu));
+		put_u64(obj, "vcpu_wait_ns", report->cpu_wait_ns[cpu]);
+		json_object_array_add(list, obj);
+	}
+	return list;
+}
+
 static struct json_object *guest_json(const struct report_guest *guest)
 {
 	struct json_object *obj = json_object_new_object();
@@ -88,6 +121,7 @@ static struct json_object *guest_json(const struct report_guest *guest)
 	put_jitter(obj, &guest->vcpu_total);
 	put_u64(obj, "other_steal_ns", guest->other_total.steal_ns);
 	put_u64(obj, "other_run_ns", guest->other_total.run_ns);
+	json_object_object_add(obj, "culprits", culprits_json(guest));
 	for (size_t i = 0; i < guest->vcpu_count; i++)
 		json_object_array_add(vcpus, vcpu_json(&guest->vcpus[i]));
 	for (size_t i = 0; i < guest->other_count; i++)
@@ -112,6 +146,7 @@ int report_write_json(FILE *out, const struct report *report)
 	for (size_t i = 0; i < report->guest_count; i++)
 		json_object_array_add(guests, guest_json(&report->guests[i]));
 	json_object_object_add(doc, "guests", guests);
+	json_object_object_add(doc, "cpus", cpus_json(report));
 	for (int i = 0; i < SCHED_ERR_COUNT; i++)
 		put_u64(errors, sched_error_name(i), report->errors[i]);
 	json_object_object_add(doc, "errors", errors);

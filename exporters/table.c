@@ -54,6 +54,11 @@ int report_write_table(FILE *out, const struct report *report)
 			ms(hist_quantile_ns(total->wait_hist, 0.99,
 					    total->wait_max_ns)),
 			guest->exited ? "  (exited)" : "");
+		for (size_t i = 0; i < guest->culprit_count && i < 3; i++)
+			fprintf(out, "  culprit %-9s %-40.40s %10.1f ms\n",
+				culprit_kind_name(guest->culprits[i].kind),
+				guest->culprits[i].name,
+				ms(guest->culprits[i].steal_ns));
 		for (size_t i = 0; i < guest->vcpu_count; i++) {
 			char label[32];
 

@@ -236,6 +236,59 @@ static void copy_is_deep(void **state)
 	assert_int_equal(t->before.guests[0].threads[0].counters.steal_ns, MS);
 }
 
+static void culprits_are_window_deltas_largest_first(void **state)
+{
+	struct tables *t = *state;
+	struct guest *guest = add_guest(&t->live, 800, "victim");
+	const struct report_guest *row;
+
+	counts(add(guest, 801, THREAD_VCPU, 0), 30 * MS, MS, 3);
+	guest_culprit(guest, ATTR_CULPRIT_GUEST, 7)->steal_ns = 10 * MS;
+	guest_culprit(guest, ATTR_CULPRIT_IDLE, 0)->steal_ns = 5 * MS;
+	guest_culprit(guest, ATTR_CULPRIT_KERNEL, 0)->steal_ns = 2 * MS;
+	assert_int_equal(guest_table_copy(&t->before, &t->live), 0);
+
+	guest = guest_table_find(&t->live, 800, 1800);
+	guest_culprit(guest, ATTR_CULPRIT_GUEST, 7)->steal_ns = 12 * MS;
+	guest_culprit(guest, ATTR_CULPRIT_IDLE, 0)->steal_ns = 5 * MS;
+	guest_culprit(guest, ATTR_CULPRIT_KERNEL, 0)->steal_ns = 2 * MS;
+	strcpy(guest_culprit(guest, ATTR_CULPRIT_CGROUP, 99)->name, "/backup");
+	guest_culprit(guest, ATTR_CULPRIT_CGROUP, 99)->steal_ns = 9 * MS;
+	assert_int_equal(guest_table_copy(&t->after, &t->live), 0);
+
+	assert_int_equal(report_build(&t->report, &t->before, &t->after, MS),
+			 0);
+	row = find(&t->report, "victim");
+	/* Unchanged culprits are left out; a newcomer counts from zero. */
+	assert_int_equal(row->culprit_count, 2);
+	assert_int_equal(row->culprits[0].kind, ATTR_CULPRIT_CGROUP);
+	assert_string_equal(row->culprits[0].name, "/backup");
+	assert_int_equal(row->culprits[0].steal_ns, 9 * MS);
+	assert_int_equal(row->culprits[1].kind, ATTR_CULPRIT_GUEST);
+	assert_int_equal(row->culprits[1].steal_ns, 2 * MS);
+	assert_string_equal(culprit_kind_name(ATTR_CULPRIT_THROTTLED),
+			    "throttled");
+}
+
+static void cpu_waits_are_window_deltas(void **state)
+{
+	struct tables *t = *state;
+	static uint64_t then[2] = { 5, 100 }, now[2] = { 5, 350 };
+
+	t->live.cpu_wait_ns = then;
+	t->live.cpu_count = 2;
+	assert_int_equal(guest_table_copy(&t->before, &t->live), 0);
+	t->live.cpu_wait_ns = now;
+	assert_int_equal(guest_table_copy(&t->after, &t->live), 0);
+	t->live.cpu_wait_ns = NULL; /* static: not the table's to free */
+	t->live.cpu_count = 0;
+	assert_int_equal(report_build(&t->report, &t->before, &t->after, MS),
+			 0);
+	assert_int_equal(t->report.cpu_count, 2);
+	assert_int_equal(t->report.cpu_wait_ns[0], 0);
+	assert_int_equal(t->report.cpu_wait_ns[1], 250);
+}
+
 static void delta_never_goes_negative(void **state)
 {
 	struct thread_counters before = { .steal_ns = 10, .waits = 5 };
@@ -262,6 +315,11 @@ int main(void)
 			prune_returns_slots_and_drops_dead_guests, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(copy_is_deep, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			culprits_are_window_deltas_largest_first, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(cpu_waits_are_window_deltas,
+						setup, teardown),
 		cmocka_unit_test(delta_never_goes_negative),
 	};
 

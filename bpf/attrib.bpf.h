@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Steal attribution, included by sched.bpf.c (it shares the task storage
+ * and the one sched_switch program). Each CPU keeps the list of vCPUs
+ * waiting on its runqueue and who runs there; every event on that CPU
+ * closes a segment and charges its length to each waiter under the running
+ * task's culprit. All writes to a CPU's entry happen under that CPU's
+ * runqueue lock (switch, wakeup and queued-migration tracepoints all fire
+ * with it held), so no atomics are needed on the list.
+ */
+#ifndef __bpf__
+#error "BPF-only header"
+#endif
+
+#include "attrib.h"
+
+_Static_assert((ATTR_MAX_WAITERS & (ATTR_MAX_WAITERS - 1)) == 0,
+	       "waiter indices are masked");
+
+#define PF_KTHREAD 0x00200000
+
+/* Masks an index in a way clang cannot drop: it proves plain masks
+ * redundant after a bounds check, then indexes with an unmasked copy the
+ * verifier rejects. `size` must be a power of two. */
+#define BOUND_INDEX(index, size) \
+	asm volatile("%[x] &= %[m]" : [x] "+r"(index) : [m] "i"((size)-1))
+
+/* Whether culprit cgroups come from the v1 cpu hierarchy (hybrid and v1
+ * hosts) or from the unified one; set by the agent before load. */
+const volatile bool culprit_cgroup_v1 = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* sized to the possible CPUs before load */
+	__type(key, __u32);
+	__type(value, struct attr_cpu);
+} attr_cpus SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ATTR_MAX_ENTRIES);
+	__type(key, struct attr_key);
+	__type(value, __u64);
+} attribution SEC(".maps");
+
+struct culprit {
+	__u32 kind;
+	__u64 id;
+};
+
+static __always_inline void count_error(__u32 which);
+
+/* Who `task` is, as a culprit. `group` is its guest when it is tracked
+ * (the caller knows: it looked up the task's storage or cached it). */
+static __always_inline struct culprit culprit_of(struct task_struct *task,
+						 __u32 group)
+{
+	struct culprit who = {};
+
+	if (!task || task->pid == 0) {
+		who.kind = ATTR_CULPRIT_IDLE;
+	} else if (group) {
+		who.kind = ATTR_CULPRIT_GUEST;
+		who.id = group;
+	} else if (task->flags & PF_KTHREAD) {
+		who.kind = ATTR_CULPRIT_KERNEL;
+	} else {
+		struct css_set *cset = task->cgroups;
+
+		who.kind = ATTR_CULPRIT_CGROUP;
+		if (culprit_cgroup_v1)
+			who.id = cset->subsys[bpf_core_enum_value(
+						      enum cgroup_subsys_id,
+						      cpu_cgrp_id)]
+					 ->cgroup->kn->id;
+		else
+			who.id = cset->dfl_cgrp->kn->id;
+	}
+	return who;
+}
+
+static __always_inline void flush_part(__u32 victim_group, __u32 kind, __u64 id,
+				       __u64 ns)
+{
+	struct attr_key key = { .victim_group = victim_group,
+				.kind = kind,
+				.id = id };
+	__u64 zero = 0, *total;
+
+	if (!ns || !kind)
+		return;
+	total = bpf_map_lookup_elem(&attribution, &key);
+	if (!total) {
+		bpf_map_update_elem(&attribution, &key, &zero, BPF_NOEXIST);
+		total = bpf_map_lookup_elem(&attribution, &key);
+	}
+	if (!total) {
+		count_error(SCHED_ERR_ATTR_FULL);
+		return;
+	}
+	/* vCPUs of one guest finish waits on several CPUs at once. */
+	__sync_fetch_and_add(total, ns);
+}
+
+static __always_inline void add_part(struct attr_part *parts, __u32 group,
+				     __u32 kind, __u64 id, __u64 ns)
+{
+	int free_at = -1, smallest = 0;
+
+	for (int i = 0; i < ATTR_PARTS; i++) {
+		if (parts[i].kind == kind && parts[i].id == id) {
+			parts[i].ns += ns;
+			return;
+		}
+		if (!parts[i].kind && free_at < 0)
+			free_at = i;
+		if (smallest >= 0 && smallest < ATTR_PARTS &&
+		    parts[i].ns < parts[smallest].ns)
+			smallest = i;
+	}
+	if (free_at < 0) {
+		/* Full: the smallest part goes to the map as it stands. */
+		free_at = smallest;
+		if (free_at < 0 || free_at >= ATTR_PARTS)
+			return;
+		flush_part(group, parts[free_at].kind, parts[free_at].id,
+			   parts[free_at].ns);
+	}
+	if (free_at < 0 || free_at >= ATTR_PARTS)
+		return;
+	parts[free_at].kind = kind;
+	parts[free_at].id = id;
+	parts[free_at].ns = ns;
+}
+
+static __always_inline bool waiter_throttled(const struct attr_waiter *w)
+{
+	int throttle_count = 0;
+
+	if (!w->cfs_rq ||
+	    !bpf_core_field_exists(((struct cfs_rq *)0)->throttle_count))
+		return false;
+	bpf_probe_read_kernel(&throttle_count, sizeof(throttle_count),
+			      &((struct cfs_rq *)w->cfs_rq)->throttle_count);
+	return throttle_count > 0;
+}
+
+struct segment_ctx {
+	struct attr_cpu *cpu;
+	__u64 span_ns;
+};
+
+/* One waiter's share of a segment; a bpf_loop callback, verified once
+ * rather than once per unrolled waiter. */
+static long charge_waiter(__u32 index, void *data)
+{
+	struct segment_ctx *ctx = data;
+	struct attr_cpu *cpu = ctx->cpu;
+	struct attr_waiter *w;
+
+	BOUND_INDEX(index, ATTR_MAX_WAITERS);
+	w = &cpu->waiters[index];
+	if (waiter_throttled(w))
+		add_part(w->parts, w->group, ATTR_CULPRIT_THROTTLED, 0,
+			 ctx->span_ns);
+	else
+		add_part(w->parts, w->group, cpu->cur_kind, cpu->cur_id,
+			 ctx->span_ns);
+	return 0;
+}
+
+/* Charges [seg_start, now] to every waiter and opens a new segment. */
+static __always_inline void close_segment(struct attr_cpu *cpu, __u64 now_ns)
+{
+	struct segment_ctx ctx = { .cpu = cpu };
+	__u32 count = cpu->count;
+
+	if (now_ns <= cpu->seg_start_ns) {
+		cpu->seg_start_ns = now_ns;
+		return;
+	}
+	ctx.span_ns = now_ns - cpu->seg_start_ns;
+	cpu->seg_start_ns = now_ns;
+	cpu->vcpu_wait_ns += ctx.span_ns * count;
+	if (count > ATTR_MAX_WAITERS)
+		count = ATTR_MAX_WAITERS;
+	bpf_loop(count, charge_waiter, &ctx, 0);
+}
+
+struct find_ctx {
+	struct attr_cpu *cpu;
+	__u32 slot;
+	__s32 found;
+};
+
+static long match_waiter(__u32 index, void *data)
+{
+	struct find_ctx *ctx = data;
+	struct attr_cpu *cpu = ctx->cpu;
+
+	BOUND_INDEX(index, ATTR_MAX_WAITERS);
+	if (cpu->waiters[index].slot != ctx->slot)
+		return 0;
+	ctx->found = (__s32)index;
+	return 1; /* stop */
+}
+
+static __always_inline __s32 find_waiter(struct attr_cpu *cpu, __u32 slot)
+{
+	struct find_ctx ctx = { .cpu = cpu, .slot = slot, .found = -1 };
+	__u32 count = cpu->count;
+
+	if (count > ATTR_MAX_WAITERS)
+		count = ATTR_MAX_WAITERS;
+	bpf_loop(count, match_waiter, &ctx, 0);
+	return ctx.found;
+}
+
+static __always_inline void set_culprit(struct attr_cpu *cpu,
+					struct culprit who)
+{
+	cpu->cur_kind = who.kind;
+	cpu->cur_id = who.id;
+}
+
+/* A vCPU starts waiting on `cpu`, where `running` is on CPU. */
+static __always_inline void add_waiter(struct attr_cpu *cpu, __u32 slot,
+				       __u32 group, __u64 cfs_rq,
+				       struct culprit running, __u64 now_ns)
+{
+	struct attr_waiter *w;
+	__u32 at = cpu->count;
+
+	if (at && find_waiter(cpu, slot) >= 0)
+		return; /* listed already: never twice */
+	if (at == 0) {
+		cpu->seg_start_ns = now_ns;
+		set_culprit(cpu, running);
+	} else {
+		close_segment(cpu, now_ns);
+	}
+	if (at >= ATTR_MAX_WAITERS) {
+		cpu->overflow += 1;
+		count_error(SCHED_ERR_WAITERS_FULL);
+		return;
+	}
+	BOUND_INDEX(at, ATTR_MAX_WAITERS);
+	w = &cpu->waiters[at];
+	__builtin_memset(w, 0, sizeof(*w));
+	w->slot = slot;
+	w->group = group;
+	w->cfs_rq = cfs_rq;
+	cpu->count = at + 1;
+}
+
+/* Removes the waiter with `slot`, moving its parts into `out`. Returns
+ * whether it was listed. The last entry fills the hole. */
+static __always_inline bool take_waiter(struct attr_cpu *cpu, __u32 slot,
+					struct attr_part *out)
+{
+	__s32 at = find_waiter(cpu, slot);
+	__u32 index, last;
+	struct attr_waiter *w;
+
+	if (at < 0 || !cpu->count)
+		return false;
+	index = (__u32)at;
+	BOUND_INDEX(index, ATTR_MAX_WAITERS);
+	w = &cpu->waiters[index];
+	for (int p = 0; p < ATTR_PARTS; p++)
+		if (w->parts[p].kind)
+			add_part(out, w->group, w->parts[p].kind,
+				 w->parts[p].id, w->parts[p].ns);
+	last = cpu->count - 1;
+	if (last < ATTR_MAX_WAITERS && last != index) {
+		BOUND_INDEX(last, ATTR_MAX_WAITERS);
+		__builtin_memcpy(w, &cpu->waiters[last], sizeof(*w));
+	}
+	cpu->count = last;
+	return true;
+}
+
+/* At the end of a wait of exactly `wait_ns` (the kernel's figure): the
+ * parts are scaled to it and what they do not cover (before the vCPU was
+ * listed, after a migration) goes to `last`, so the culprits of a guest
+ * always add up to its steal. */
+static __always_inline void settle_wait(struct attr_part *parts, __u32 group,
+					__u64 wait_ns, struct culprit last)
+{
+	__u64 covered_ns = 0;
+
+	for (int p = 0; p < ATTR_PARTS; p++)
+		covered_ns += parts[p].ns;
+	for (int p = 0; p < ATTR_PARTS; p++) {
+		__u64 ns = parts[p].ns;
+
+		if (covered_ns > wait_ns && covered_ns)
+			ns = ns * wait_ns / covered_ns;
+		flush_part(group, parts[p].kind, parts[p].id, ns);
+		parts[p].kind = 0;
+		parts[p].ns = 0;
+	}
+	if (wait_ns > covered_ns)
+		flush_part(group, last.kind, last.id, wait_ns - covered_ns);
+}
