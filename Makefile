@@ -7,6 +7,10 @@ CC        ?= gcc
 BPFTOOL   ?= bpftool
 ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 PREFIX    ?= /usr/local
+# systemd reads units from /usr/local/lib/systemd/system as well as from
+# /lib/systemd/system, so the default prefix needs no special case.
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
+MANDIR    ?= $(PREFIX)/share/man
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
@@ -36,7 +40,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 SAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests-san/%,$(UNIT_SRCS))
 
 .PHONY: all deps run test test-unit test-san test-integration bench vmlinux \
-	lint format clean
+	lint format clean install uninstall
 
 # Skeletons embed the objects, but keep them for bpftool and the bench.
 .SECONDARY: $(BPF_OBJS)
@@ -104,6 +108,35 @@ bench:
 	@scripts/deps.sh bench
 	$(MAKE) $(BUILD)/kvmwarden
 	tests/bench/run.sh $(BUILD)
+
+# DESTDIR stages a package. The configuration lives at the path the binary
+# defaults to, /etc/kvmwarden, whatever the prefix, and an existing one is
+# the administrator's: never overwritten.
+install: $(BUILD)/kvmwarden
+	install -D -m 0755 $(BUILD)/kvmwarden $(DESTDIR)$(PREFIX)/bin/kvmwarden
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)/etc/kvmwarden
+	sed 's|@PREFIX@|$(PREFIX)|g' configs/kvmwarden.service \
+		> $(DESTDIR)$(UNITDIR)/kvmwarden.service.tmp
+	chmod 0644 $(DESTDIR)$(UNITDIR)/kvmwarden.service.tmp
+	mv $(DESTDIR)$(UNITDIR)/kvmwarden.service.tmp \
+		$(DESTDIR)$(UNITDIR)/kvmwarden.service
+	install -m 0644 configs/kvmwarden.8 $(DESTDIR)$(MANDIR)/man8/kvmwarden.8
+	@if [ -e $(DESTDIR)/etc/kvmwarden/kvmwarden.conf ]; then \
+		echo "keeping $(DESTDIR)/etc/kvmwarden/kvmwarden.conf"; \
+	else \
+		echo "install -m 0644 configs/kvmwarden.conf $(DESTDIR)/etc/kvmwarden/kvmwarden.conf"; \
+		install -m 0644 configs/kvmwarden.conf \
+			$(DESTDIR)/etc/kvmwarden/kvmwarden.conf; \
+	fi
+	@[ -n "$(DESTDIR)" ] || echo "then: systemctl daemon-reload && systemctl enable --now kvmwarden"
+
+# Leaves /etc/kvmwarden and /var/lib/kvmwarden: they hold the
+# administrator's settings and the agent's state.
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/kvmwarden \
+		$(DESTDIR)$(UNITDIR)/kvmwarden.service \
+		$(DESTDIR)$(MANDIR)/man8/kvmwarden.8
 
 # Regenerates the committed vmlinux.h from this machine's BTF.
 vmlinux:

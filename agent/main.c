@@ -21,6 +21,7 @@ static const struct command {
 	{ "run", cmd_run, "run the agent (--config FILE, --mode MODE)" },
 	{ "dump", cmd_dump, "measure for a while and print one report" },
 	{ "check-config", cmd_check_config, "validate a configuration file" },
+	{ "restore", cmd_restore, "undo what enforcement changed" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "list the commands" },
 };

@@ -19,6 +19,7 @@
 #include "discover.h"
 #include "http.h"
 #include "metrics.h"
+#include "notify.h"
 
 #define NS_PER_MS 1000000ULL
 #define DEFAULT_CONFIG "/etc/kvmwarden/kvmwarden.conf"
@@ -54,6 +55,32 @@ static void sleep_ms(uint64_t ms)
 	nanosleep(&span, NULL);
 }
 
+/* Sleeps ms in steps of at most ping_ms, telling the service manager's
+ * watchdog after each one (ping_ms 0: no watchdog, one step), so that a
+ * discovery interval longer than WatchdogSec still keeps the agent alive.
+ * A stop or reload request ends it early. */
+static void sleep_pinging(uint64_t ms, uint64_t ping_ms)
+{
+	while (ping_ms && ms > ping_ms && !stop_requested &&
+	       !reload_requested) {
+		sleep_ms(ping_ms);
+		notify_watchdog();
+		ms -= ping_ms;
+	}
+	if (!stop_requested && !reload_requested)
+		sleep_ms(ms);
+}
+
+/* Guests running now: the table keeps exited ones listed for a while. */
+static size_t live_guests(const struct guest_table *table)
+{
+	size_t live = 0;
+
+	for (size_t i = 0; i < table->guest_count; i++)
+		live += !table->guests[i].exited;
+	return live;
+}
+
 static int load_config(const char *path, struct config *config)
 {
 	char errors[4096];
@@ -86,8 +113,14 @@ static void announce(const struct guest_table *table, uint64_t *last_id,
 	}
 }
 
+/* Logs a line per running guest, and puts the one with the most steal in
+ * the service's status line (`systemctl status kvmwarden`). */
 static void summarize(const struct report *report)
 {
+	const char *worst = NULL;
+	double worst_pct = 0.0;
+	size_t live = 0;
+
 	for (size_t i = 0; i < report->guest_count; i++) {
 		const struct report_guest *guest = &report->guests[i];
 		size_t vcpus = guest->vcpu_count ? guest->vcpu_count : 1;
@@ -96,6 +129,11 @@ static void summarize(const struct report *report)
 
 		if (guest->exited)
 			continue;
+		live++;
+		if (!worst || steal_pct > worst_pct) {
+			worst = guest->name;
+			worst_pct = steal_pct;
+		}
 		fprintf(stderr,
 			"<6>kvmwarden: %s: %zu vCPUs, steal %.1f%% per vCPU, "
 			"%.1f ms in total over %.1f s\n",
@@ -103,6 +141,13 @@ static void summarize(const struct report *report)
 			(double)guest->vcpu_total.steal_ns / 1e6,
 			(double)report->duration_ns / 1e9);
 	}
+	if (worst)
+		notify_status("measuring %zu guest%s; most steal: %s, %.1f%% "
+			      "per vCPU over %.0f s",
+			      live, live == 1 ? "" : "s", worst, worst_pct,
+			      (double)report->duration_ns / 1e9);
+	else
+		notify_status("measuring 0 guests");
 }
 
 /* The metrics endpoint, when listen_address names one. Failing to serve
@@ -144,6 +189,11 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 {
 	struct guest_table previous;
 	uint64_t last_id = 0, window_start_ns, pass_ns = monotonic_ns();
+	/* A quarter of WatchdogSec: pings come at least twice per timeout
+	 * even when a discovery pass takes as long as a sleep step. */
+	uint64_t ping_ms = (notify_watchdog_usec() + 3999) / 4000;
+	char status[64];
+	size_t shown_live;
 	int err;
 
 	publish(tracker, metrics, 0, 0);
@@ -152,13 +202,21 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 		return err;
 	window_start_ns = monotonic_ns();
 	announce(&tracker->table, &last_id, 0);
+	/* Ready: BPF is loaded, the guests running now are found (by
+	 * session_open's first pass) and the endpoint serves. */
+	shown_live = live_guests(&tracker->table);
+	snprintf(status, sizeof(status), "measuring %zu guest%s", shown_live,
+		 shown_live == 1 ? "" : "s");
+	notify_ready(status);
 
 	while (!stop_requested) {
 		uint64_t now_ns, asleep_ns, interval_ns, discovery_ns;
 
 		interval_ns = config->discover_interval_ms * NS_PER_MS;
 		asleep_ns = monotonic_ns();
-		sleep_ms(config->discover_interval_ms);
+		if (ping_ms)
+			notify_watchdog();
+		sleep_pinging(config->discover_interval_ms, ping_ms);
 		if (stop_requested)
 			break;
 		/* How much later than asked the loop woke: a host too busy
@@ -204,6 +262,11 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 			asleep_ns > interval_ns ? asleep_ns - interval_ns : 0);
 		announce(&tracker->table, &last_id, pass_ns);
 		pass_ns = now_ns;
+		if (live_guests(&tracker->table) != shown_live) {
+			shown_live = live_guests(&tracker->table);
+			notify_status("measuring %zu guest%s", shown_live,
+				      shown_live == 1 ? "" : "s");
+		}
 		if (!config->summary_interval_s ||
 		    now_ns - window_start_ns <
 			    config->summary_interval_s * 1000 * NS_PER_MS)
@@ -307,6 +370,7 @@ int cmd_run(int argc, char **argv)
 		config_mode_name(config.mode), config.interval_ms,
 		config.discover_interval_ms);
 	code = measure_loop(&tracker, &config, path, &metrics) ? 1 : 0;
+	notify_stopping();
 	fputs("<6>kvmwarden: stopping\n", stderr);
 	/* Stop serving first: scrapes read the snapshot, never the tracker,
 	 * but no thread should outlive the state it was given. */

@@ -19,6 +19,10 @@ _Static_assert((ATTR_MAX_WAITERS & (ATTR_MAX_WAITERS - 1)) == 0,
 
 #define PF_KTHREAD 0x00200000
 
+/* Loops over the few parts of a wait are unrolled in full: Linux 6.1's
+ * verifier rejects a loop whose back edge clang lays out as a fallthrough
+ * ("back-edge from insn"), and unrolled there is no back edge at all. */
+
 /* Masks an index in a way clang cannot drop: it proves plain masks
  * redundant after a bounds check, then indexes with an unmasked copy the
  * verifier rejects. `size` must be a power of two. */
@@ -106,6 +110,8 @@ static __always_inline void add_part(struct attr_part *parts, __u32 group,
 				     __u32 kind, __u64 id, __u64 ns)
 {
 	int free_at = -1, smallest = 0;
+
+#pragma clang loop unroll(full)
 
 	for (int i = 0; i < ATTR_PARTS; i++) {
 		if (parts[i].kind == kind && parts[i].id == id) {
@@ -267,6 +273,8 @@ static __always_inline bool take_waiter(struct attr_cpu *cpu, __u32 slot,
 	index = (__u32)at;
 	BOUND_INDEX(index, ATTR_MAX_WAITERS);
 	w = &cpu->waiters[index];
+#pragma clang loop unroll(full)
+
 	for (int p = 0; p < ATTR_PARTS; p++)
 		if (w->parts[p].kind)
 			add_part(out, w->group, w->parts[p].kind,
@@ -289,8 +297,12 @@ static __always_inline void settle_wait(struct attr_part *parts, __u32 group,
 {
 	__u64 covered_ns = 0;
 
+#pragma clang loop unroll(full)
+
 	for (int p = 0; p < ATTR_PARTS; p++)
 		covered_ns += parts[p].ns;
+#pragma clang loop unroll(full)
+
 	for (int p = 0; p < ATTR_PARTS; p++) {
 		__u64 ns = parts[p].ns;
 
