@@ -48,6 +48,7 @@ step() {
 step unit "unit: " "$here/run-unit.sh" "$build/tests"
 step unit-san "unit: " "$here/run-unit.sh" "$build/tests-san"
 step integration "integration: " "$here/integration/run.sh" "$build"
+step systemd "systemd: " "$here/integration/test_systemd.sh" "$build"
 # The agent itself under ASan/UBSan (and LeakSanitizer at exit), measuring
 # real guests: the unit tests cannot reach the loader or discovery.
 KVMWARDEN_BINARY="$build/kvmwarden-san" step agent-san "" \

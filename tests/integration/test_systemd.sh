@@ -1,0 +1,496 @@
+#!/usr/bin/env bash
+# The systemd service under a real systemd: `make install` into a staging
+# directory, `systemd-analyze verify` of the installed unit, then a Debian
+# bookworm root (debootstrap, cached under BUILD_DIR/systemd-root/) with the
+# installed files in it, booted as an initramfs under QEMU/TCG with a Debian
+# cloud kernel (BTF included, cached under BUILD_DIR/kernels/). Inside, a
+# driver unit checks that kvmwarden.service reaches READY with a status,
+# holds only its two capabilities, serves /metrics, can write the cgroup
+# tree and its state directory from its sandbox, reloads, is kept alive by
+# its watchdog pings and restarted when they stop, and runs ExecStopPost on
+# stop. It prints `KVMW-RESULT NAME PASS|FAIL DETAIL` lines on the serial
+# console, which this script reads. There is no KVM under TCG, so the agent
+# finds no guest there: it only has to run.
+# Usage: tests/integration/test_systemd.sh [BUILD_DIR]   (default: build)
+# Ends with `systemd: N passed, N failed, N skipped`; exits 1 on a failure.
+set -uo pipefail
+umask 022
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+build_dir=$(cd "${1:-$repo/build}" 2>/dev/null && pwd) || {
+	echo "usage: $0 [BUILD_DIR]" >&2
+	exit 2
+}
+# The whole boot, tests included, takes about a minute; QEMU is killed
+# after this many seconds whatever happens.
+vm_timeout_s=${KVMWARDEN_SYSTEMD_TIMEOUT:-180}
+suite=bookworm
+
+passed=0 failed=0 skipped=0
+pass() {
+	passed=$((passed + 1))
+	echo "PASS $1${2:+: $2}"
+}
+fail() {
+	failed=$((failed + 1))
+	echo "FAIL $1${2:+: $2}"
+}
+skip() {
+	skipped=$((skipped + 1))
+	echo "SKIP $1${2:+: $2}"
+}
+note() {
+	echo "  $*"
+}
+finish() {
+	echo "systemd: $passed passed, $failed failed, $skipped skipped"
+	[ "$failed" -eq 0 ]
+	exit
+}
+
+work=$(mktemp -d /tmp/kvmw-systemd.XXXXXX)
+qemu_pid=
+cleanup() {
+	if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
+		kill "$qemu_pid" 2>/dev/null
+		wait "$qemu_pid" 2>/dev/null
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# ------------------------------------------------------------ install
+
+stage=$work/stage
+if ! make -C "$repo" --no-print-directory install DESTDIR="$stage" \
+	PREFIX=/usr/local BUILD="$build_dir" >"$work/install.log" 2>&1; then
+	fail install "make install failed: $(tail -n 3 "$work/install.log" | tr '\n' ' ')"
+	finish
+fi
+unit=$stage/usr/local/lib/systemd/system/kvmwarden.service
+missing=
+for f in usr/local/bin/kvmwarden usr/local/lib/systemd/system/kvmwarden.service \
+	usr/local/share/man/man8/kvmwarden.8 etc/kvmwarden/kvmwarden.conf; do
+	[ -f "$stage/$f" ] || missing="$missing /$f"
+done
+if [ -n "$missing" ]; then
+	fail install "not installed:$missing"
+elif grep -q '@PREFIX@' "$unit"; then
+	fail install "@PREFIX@ left in the installed unit"
+else
+	# A second install must keep the administrator's configuration.
+	echo "# kept" >>"$stage/etc/kvmwarden/kvmwarden.conf"
+	make -C "$repo" --no-print-directory install DESTDIR="$stage" \
+		PREFIX=/usr/local BUILD="$build_dir" >"$work/install.log" 2>&1
+	if [ "$(tail -n 1 "$stage/etc/kvmwarden/kvmwarden.conf")" = "# kept" ]; then
+		pass install "binary, unit, man page and configuration; an existing configuration is kept"
+	else
+		fail install "a second make install overwrote the configuration"
+	fi
+	sed -i '$d' "$stage/etc/kvmwarden/kvmwarden.conf"
+fi
+
+# ------------------------------------------------------------ verify
+
+# verify checks that ExecStart= exists, so the copy it reads points into the
+# staging directory; MANPATH lets it find the installed man page that
+# Documentation= names. Warnings do not change its exit code: any output is
+# a failure.
+if ! command -v systemd-analyze >/dev/null; then
+	skip verify "systemd-analyze not installed"
+else
+	mkdir -p "$work/verify"
+	sed "s|/usr/local/bin/kvmwarden|$stage/usr/local/bin/kvmwarden|g" "$unit" \
+		>"$work/verify/kvmwarden.service"
+	man_check=yes
+	command -v man >/dev/null || man_check=no
+	if out=$(MANPATH=$stage/usr/local/share/man systemd-analyze verify \
+		--man=$man_check "$work/verify/kvmwarden.service" 2>&1) && [ -z "$out" ]; then
+		pass verify "systemd-analyze verify: no complaint (man page check: $man_check)"
+	else
+		fail verify "$(echo "$out" | tr '\n' ' ')"
+	fi
+fi
+
+# ------------------------------------------------------------ machine
+
+why=
+if [ "$(id -u)" != 0 ]; then
+	why="needs root (debootstrap, a root-owned initramfs)"
+elif ! command -v qemu-system-x86_64 >/dev/null; then
+	why="qemu-system-x86_64 not installed"
+elif ! command -v debootstrap >/dev/null; then
+	why="debootstrap not installed (scripts/deps.sh test installs it)"
+elif ! command -v cpio >/dev/null; then
+	why="cpio not installed (scripts/deps.sh test installs it)"
+fi
+if [ -n "$why" ]; then
+	skip boot "$why"
+	finish
+fi
+
+# The kernel: the newest Debian 6.1 cloud image (it has BTF and boots
+# without modules from an initramfs), downloaded once.
+kernels=$build_dir/kernels
+vmlinuz=$(ls "$kernels"/vmlinuz-* 2>/dev/null | sort -V | tail -n 1)
+if [ -z "$vmlinuz" ]; then
+	mkdir -p "$kernels"
+	find_kernel() {
+		apt-cache search --names-only \
+			'^linux-image-6\.1\.0-[0-9]+-cloud-amd64-unsigned$' |
+			awk '{ print $1 }' | sort -V | tail -n 1
+	}
+	pkg=$(find_kernel)
+	if [ -z "$pkg" ]; then
+		apt-get update -qq >/dev/null 2>&1
+		pkg=$(find_kernel)
+	fi
+	if [ -z "$pkg" ]; then
+		fail kernel "no linux-image-6.1.0-*-cloud-amd64-unsigned in apt's lists"
+		finish
+	fi
+	# apt's sandbox user cannot write to a root-owned build directory.
+	if ! (cd "$work" && apt-get download -q "$pkg" >"$work/kernel.log" 2>&1) ||
+		! dpkg-deb --fsys-tarfile "$work/$pkg"_*.deb |
+		tar -x -C "$work" --wildcards './boot/vmlinuz-*'; then
+		fail kernel "cannot get $pkg: $(tail -n 2 "$work/kernel.log" | tr '\n' ' ')"
+		finish
+	fi
+	mv "$work"/boot/vmlinuz-* "$kernels"/
+	rm -f "$work/$pkg"_*.deb
+	vmlinuz=$(ls "$kernels"/vmlinuz-* | sort -V | tail -n 1)
+fi
+
+# The mirror apt uses here for the suite itself (not -updates or -security),
+# from deb822 sources or one-line ones.
+debian_mirror() {
+	local f
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		awk -v suite="$suite" '
+			/^[ \t]*$/ { if (uri != "" && hit) { print uri; exit } uri = ""; hit = 0; next }
+			tolower($1) == "uris:" { uri = $2 }
+			tolower($1) == "suites:" { for (i = 2; i <= NF; i++) if ($i == suite) hit = 1 }
+			END { if (uri != "" && hit) print uri }' "$f"
+	done
+	cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+		awk -v suite="$suite" '$1 == "deb" {
+			i = 2; if ($i ~ /^\[/) while ($i !~ /\]$/) i++
+			if ($i ~ /^\[/ || $i ~ /\]$/) i++
+			if ($(i + 1) == suite) print $i }'
+}
+mirror=${KVMWARDEN_DEBIAN_MIRROR:-$(debian_mirror | head -n 1)}
+mirror=${mirror:-http://deb.debian.org/debian}
+
+# The root: systemd, procps (/bin/kill for ExecReload=) and whatever
+# package each library the binary links comes from, so a new dependency
+# rebuilds it. Packed once, without docs and apt's caches, as an
+# uncompressed cpio: the kernel then only copies it, where gunzip under TCG
+# costs seconds at every boot.
+libs_pkgs() {
+	local lib real owner
+	for lib in $(ldd "$stage/usr/local/bin/kvmwarden" | awk '/=> \// { print $3 }'); do
+		real=$(readlink -f "$lib")
+		owner=$(dpkg -S "$real" 2>/dev/null || dpkg -S "${real#/usr}" 2>/dev/null ||
+			dpkg -S "$lib" 2>/dev/null)
+		[ -n "$owner" ] && echo "${owner%%:*}"
+	done
+}
+packages=$( (echo systemd systemd-sysv procps util-linux; libs_pkgs) |
+	tr ' ' '\n' | sed '/^$/d' | sort -u | tr '\n' ',' | sed 's/,$//')
+cache=$build_dir/systemd-root
+base=$cache/base.cpio
+if [ ! -s "$base" ] || [ "$(cat "$cache/packages" 2>/dev/null)" != "$packages" ]; then
+	note "building the $suite root from $mirror (about a minute, once)"
+	rm -rf "$cache"
+	mkdir -p "$cache"
+	started=$SECONDS
+	if ! debootstrap --variant=minbase --include="$packages" "$suite" \
+		"$cache/root" "$mirror" >"$cache/debootstrap.log" 2>&1; then
+		fail root "debootstrap failed: $(tail -n 3 "$cache/debootstrap.log" | tr '\n' ' ')"
+		rm -rf "$cache/root"
+		finish
+	fi
+	(cd "$cache/root" && find . \( -path ./var/cache/apt -o -path ./var/lib/apt/lists \
+		-o -path ./usr/share/doc -o -path ./usr/share/man -o -path ./usr/share/info \
+		-o -path ./usr/share/locale \) -prune -o -print |
+		cpio -o -H newc --quiet >"$base.tmp") && mv "$base.tmp" "$base"
+	rm -rf "$cache/root"
+	echo "$packages" >"$cache/packages"
+	note "root built in $((SECONDS - started)) s ($(du -m "$base" | cut -f1) MiB)"
+fi
+
+# ------------------------------------------------------------ the overlay
+
+# What this test adds to the cached root, as a second archive the kernel
+# unpacks over the first: the installed files, the unit enabled, a
+# drop-in that makes the watchdog short enough to test, the driver.
+overlay=$work/overlay
+cp -a "$stage" "$overlay"
+install -d "$overlay/etc/systemd/system/multi-user.target.wants" \
+	"$overlay/etc/systemd/system/kvmwarden.service.d" "$overlay/usr/local/libexec"
+ln -s /usr/local/lib/systemd/system/kvmwarden.service \
+	"$overlay/etc/systemd/system/multi-user.target.wants/kvmwarden.service"
+cat >"$overlay/etc/systemd/system/kvmwarden.service.d/10-test.conf" <<'EOF'
+# 5 s instead of 30: the driver waits past two timeouts. A stopped agent
+# does not act on SIGABRT, so the kill follows 3 s later.
+[Service]
+WatchdogSec=5s
+TimeoutAbortSec=3s
+EOF
+# Discovery every 8 s, longer than the test's WatchdogSec=5s: only the pings
+# the agent sends while it sleeps can keep it alive.
+sed -i -e 's/^interval_ms:.*/interval_ms: 8000/' \
+	-e 's/^discover_interval_ms:.*/discover_interval_ms: 8000/' \
+	"$overlay/etc/kvmwarden/kvmwarden.conf"
+grep -q '^discover_interval_ms: 8000' "$overlay/etc/kvmwarden/kvmwarden.conf" ||
+	note "could not set discover_interval_ms in the test's configuration"
+# Nothing should wait for a login on the console the results go to.
+ln -s /dev/null "$overlay/etc/systemd/system/serial-getty@ttyS0.service"
+ln -s /dev/null "$overlay/etc/systemd/system/getty@tty1.service"
+
+# The sandbox probe: the shipped unit's sandbox lines, running a script
+# that writes where enforcement and restore will write.
+{
+	echo "[Unit]"
+	echo "Description=kvmwarden sandbox probe"
+	echo "[Service]"
+	echo "Type=oneshot"
+	echo "ExecStart=/usr/local/libexec/kvmw-sandbox-probe"
+	sed -n '/^\[Service\]/,/^\[/p' "$unit" | grep -vE \
+		'^\[|^(Type|ExecStart|ExecReload|ExecStopPost|Restart|RestartPreventExitStatus|WatchdogSec)='
+} >"$overlay/etc/systemd/system/kvmw-sandbox-probe.service"
+cat >"$overlay/usr/local/libexec/kvmw-sandbox-probe" <<'EOF'
+#!/bin/bash
+# Runs in kvmwarden.service's sandbox; prints one line per problem.
+bad=0
+# Enforcement writes the files of cgroups that exist (a guest's scope) and
+# may make children under them: here the driver's own cgroup stands in. Not
+# the root of the tree: its directory is mode 0555, which root without
+# CAP_DAC_OVERRIDE cannot write.
+guest=/sys/fs/cgroup/system.slice/kvmw-test.service
+if echo 0 >"$guest/cgroup.freeze" && mkdir "$guest/kvmw-probe" &&
+	echo 1 >"$guest/kvmw-probe/cgroup.freeze" &&
+	echo 0 >"$guest/kvmw-probe/cgroup.freeze" && rmdir "$guest/kvmw-probe"; then
+	echo "cgroup tree writable"
+else
+	echo "PROBLEM: cannot write $guest"; bad=1
+fi
+if echo probe >/var/lib/kvmwarden/probe && rm /var/lib/kvmwarden/probe; then
+	echo "state directory writable"
+else
+	echo "PROBLEM: cannot write /var/lib/kvmwarden"; bad=1
+fi
+for ro in /usr/kvmw-probe /etc/kvmw-probe /root/kvmw-probe; do
+	if touch "$ro" 2>/dev/null; then
+		echo "PROBLEM: $ro writable"; bad=1; rm -f "$ro"
+	fi
+done
+echo "/usr /etc /root not writable"
+# ProtectKernelTunables=: /sys read-only, but not the cgroup tree in it.
+sys=$(findmnt -no OPTIONS /sys | cut -d, -f1)
+cgroup=$(findmnt -no OPTIONS /sys/fs/cgroup | cut -d, -f1)
+echo "/sys $sys, /sys/fs/cgroup $cgroup"
+[ "$sys" = ro ] && [ "$cgroup" = rw ] || { echo "PROBLEM: mount flags"; bad=1; }
+# What discovery reads of another process, here root's PID 1.
+for f in cmdline stat cgroup; do
+	head -c 1 /proc/1/$f >/dev/null || { echo "PROBLEM: cannot read /proc/1/$f"; bad=1; }
+done
+ls /proc/1/task >/dev/null || { echo "PROBLEM: cannot list /proc/1/task"; bad=1; }
+echo "/proc/1 readable"
+exit $bad
+EOF
+chmod 0755 "$overlay/usr/local/libexec/kvmw-sandbox-probe"
+
+cat >"$overlay/etc/systemd/system/kvmw-test.service" <<'EOF'
+[Unit]
+Description=kvmwarden systemd test driver
+After=kvmwarden.service
+[Service]
+ExecStart=/usr/local/libexec/kvmw-systemd-test
+StandardOutput=tty
+StandardError=tty
+TTYPath=/dev/ttyS0
+EOF
+ln -s /etc/systemd/system/kvmw-test.service \
+	"$overlay/etc/systemd/system/multi-user.target.wants/kvmw-test.service"
+cat >"$overlay/usr/local/libexec/kvmw-systemd-test" <<'EOF'
+#!/bin/bash
+# The driver inside the VM: one KVMW-RESULT line per check on the serial
+# console, KVMW-DONE, then power off.
+result() { echo "KVMW-RESULT $1 $2 ${3:-}"; }
+show() { systemctl show "${2:-kvmwarden.service}" -p "$1" --value; }
+# ms between two monotonic timestamps in microseconds
+ms() { echo $((($2 - $1) / 1000)); }
+# wait_until SECONDS COMMAND...: polls every 0.2 s; 0 when it came true.
+wait_until() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.2
+	done
+}
+# is_state STATE [UNIT]
+is_state() { [ "$(show ActiveState "${2:-kvmwarden.service}")" = "$1" ]; }
+settled() { ! is_state activating; }
+done_and_off() {
+	if [ -n "$journal" ]; then
+		journalctl -b --no-pager -o short-monotonic -u kvmwarden.service -u kvmw-sandbox-probe.service |
+			tail -n 60 | sed 's/^/KVMW-LOG /'
+	fi
+	echo "KVMW-DONE"
+	systemctl poweroff -f
+	exit 0
+}
+journal=
+
+wait_until 120 settled
+if is_state active; then
+	result active PASS "ActiveState=active SubState=$(show SubState)"
+else
+	result active FAIL "ActiveState=$(show ActiveState) Result=$(show Result)"
+	journal=1
+	done_and_off
+fi
+
+wait_until 60 is_state active multi-user.target
+mu=$(show ActiveEnterTimestampMonotonic multi-user.target)
+userspace=$(systemctl show -p UserspaceTimestampMonotonic --value)
+start=$(show ExecMainStartTimestampMonotonic)
+ready=$(show ActiveEnterTimestampMonotonic)
+echo "KVMW-FIGURE kernel_ms=$((userspace / 1000)) multi_user_ms=$((mu / 1000)) agent_ready_ms=$(ms $start $ready)"
+
+status=$(show StatusText)
+[ -n "$status" ] && result status PASS "StatusText='$status'" ||
+	result status FAIL "StatusText empty"
+
+pid=$(show MainPID)
+# CAP_PERFMON is 38, CAP_BPF 39: 0xc000000000.
+caps=$(awk '/^Cap(Eff|Bnd|Inh|Amb)/ { printf "%s%s ", $1, $2 }' /proc/$pid/status)
+[ "$caps" = "CapInh:0000000000000000 CapEff:000000c000000000 CapBnd:000000c000000000 CapAmb:0000000000000000 " ] &&
+	result capabilities PASS "CAP_BPF CAP_PERFMON only ($caps)" ||
+	result capabilities FAIL "$caps"
+
+metrics=$(timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/19857 &&
+	printf "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n" >&3 && cat <&3' 2>&1)
+echo "$metrics" | grep -q '^kvmwarden_build_info' &&
+	result metrics PASS "$(echo "$metrics" | grep -c '^kvmwarden_') kvmwarden_ samples from /metrics" ||
+	result metrics FAIL "$(echo "$metrics" | head -n 3 | tr '\r\n' '  ')"
+
+probe_log() { journalctl -b --no-pager -o cat _SYSTEMD_UNIT=kvmw-sandbox-probe.service | tr '\n' ';'; }
+if systemctl start kvmw-sandbox-probe.service; then
+	result sandbox PASS "$(probe_log)"
+else
+	result sandbox FAIL "$(probe_log)"
+	journal=1
+fi
+
+systemctl reload kvmwarden.service
+reloaded() { journalctl -b --no-pager -o cat -u kvmwarden.service | grep -q 'configuration reloaded'; }
+wait_until 10 reloaded && [ "$(show MainPID)" = "$pid" ] &&
+	result reload PASS "SIGHUP reread the configuration, same process" ||
+	result reload FAIL "no 'configuration reloaded' in the journal within 10 s"
+
+watchdog=$(show WatchdogUSec)
+sleep 12
+if [ "$watchdog" = 5s ] && is_state active && [ "$(show MainPID)" = "$pid" ] &&
+	[ "$(show NRestarts)" = 0 ]; then
+	result watchdog-alive PASS "WatchdogUSec=$watchdog, discovery every 8 s; same pid $pid after 12 s, NRestarts=0"
+else
+	result watchdog-alive FAIL "WatchdogUSec=$watchdog ActiveState=$(show ActiveState) MainPID=$(show MainPID) (was $pid) NRestarts=$(show NRestarts)"
+	journal=1
+fi
+
+# Without pings (the agent stopped), systemd must kill and restart it.
+stopped_at=$SECONDS
+kill -STOP "$pid"
+restarted() { [ "$(show NRestarts)" = 1 ] && is_state active && [ "$(show MainPID)" != "$pid" ]; }
+if wait_until 40 restarted; then
+	dog=$(journalctl -b --no-pager -o cat -u kvmwarden.service | grep -c 'Watchdog timeout')
+	result watchdog-fires PASS "stopped agent killed and restarted in $((SECONDS - stopped_at)) s, $dog watchdog timeout logged"
+else
+	result watchdog-fires FAIL "NRestarts=$(show NRestarts) ActiveState=$(show ActiveState) MainPID=$(show MainPID) (was $pid)"
+	kill -CONT "$pid" 2>/dev/null
+	journal=1
+fi
+
+# ExecStopPost= shows the last run's pid and status once it has run.
+post_pid() { show ExecStopPost | sed -n 's/.* pid=\([0-9]*\) .*/\1/p'; }
+post_before=$(post_pid)
+pid=$(show MainPID)
+stop_started=$(date +%s%N)
+systemctl stop kvmwarden.service
+stop_ms=$((($(date +%s%N) - stop_started) / 1000000))
+post=$(show ExecStopPost)
+post_status=$(echo "$post" | sed -n 's/.* code=\([a-z]*\) ; status=\([0-9]*\).*/\1 \2/p')
+said_stopping=$(journalctl -b --no-pager -o cat _PID=$pid | grep -c 'kvmwarden: stopping')
+if is_state inactive && [ "$(show Result)" = success ] && [ "$said_stopping" -ge 1 ]; then
+	result stop PASS "SIGTERM: exit 0, inactive in $stop_ms ms"
+else
+	result stop FAIL "ActiveState=$(show ActiveState) Result=$(show Result) ExecMainStatus=$(show ExecMainStatus) 'stopping' lines: $said_stopping"
+	journal=1
+fi
+if [ -n "$(post_pid)" ] && [ "$(post_pid)" != "$post_before" ] && [ "$post_status" = "exited 0" ]; then
+	result stop-post PASS "ExecStopPost ran (pid $(post_pid), exit 0): $(journalctl -b --no-pager -o cat _PID=$(post_pid) | head -n 1)"
+else
+	result stop-post FAIL "ExecStopPost=$post (pid before the stop: $post_before)"
+	journal=1
+fi
+done_and_off
+EOF
+chmod 0755 "$overlay/usr/local/libexec/kvmw-systemd-test"
+
+initrd=$work/initrd
+(cd "$overlay" && find . -mindepth 1 | cpio -o -H newc --quiet >"$work/overlay.cpio")
+cat "$base" "$work/overlay.cpio" >"$initrd"
+
+# ------------------------------------------------------------ the boot
+
+console=$work/console.log
+note "booting $(basename "$vmlinuz") under TCG (up to $vm_timeout_s s)"
+boot_started=$SECONDS
+qemu-system-x86_64 -accel tcg -smp 2 -m 1024 -nodefaults -display none \
+	-no-reboot -serial "file:$console" -kernel "$vmlinuz" -initrd "$initrd" \
+	-append "console=ttyS0 rdinit=/lib/systemd/systemd panic=-1 loglevel=4 systemd.show_status=error" \
+	</dev/null >"$work/qemu.log" 2>&1 &
+qemu_pid=$!
+while kill -0 "$qemu_pid" 2>/dev/null && [ $((SECONDS - boot_started)) -lt "$vm_timeout_s" ]; do
+	grep -q KVMW-DONE "$console" 2>/dev/null && break
+	sleep 1
+done
+# After KVMW-DONE the guest powers itself off; give it a moment.
+for _ in 1 2 3 4 5; do
+	kill -0 "$qemu_pid" 2>/dev/null || break
+	sleep 1
+done
+elapsed=$((SECONDS - boot_started))
+if kill -0 "$qemu_pid" 2>/dev/null; then
+	kill "$qemu_pid"
+	wait "$qemu_pid" 2>/dev/null
+	grep -q KVMW-DONE "$console" || note "QEMU killed after $elapsed s"
+fi
+qemu_pid=
+
+tr -d '\r' <"$console" >"$work/console.txt"
+grep -o 'KVMW-FIGURE .*' "$work/console.txt" | sed 's/^KVMW-FIGURE /  figures: /'
+note "QEMU ran $elapsed s"
+for name in active status capabilities metrics sandbox reload watchdog-alive \
+	watchdog-fires stop stop-post; do
+	line=$(grep -o "KVMW-RESULT $name .*" "$work/console.txt" | head -n 1)
+	verdict=$(echo "$line" | awk '{ print $3 }')
+	detail=$(echo "$line" | cut -d' ' -f4-)
+	case $verdict in
+	PASS) pass "$name" "$detail" ;;
+	FAIL) fail "$name" "$detail" ;;
+	*) fail "$name" "no result from the guest" ;;
+	esac
+done
+if [ "$failed" -gt 0 ]; then
+	echo "  --- the guest's journal and console, last lines:"
+	grep -o 'KVMW-LOG .*' "$work/console.txt" | sed 's/^KVMW-LOG /  | /'
+	grep -v 'KVMW-' "$work/console.txt" | tail -n 25 | sed 's/^/  > /'
+	[ -s "$work/qemu.log" ] && sed 's/^/  qemu: /' "$work/qemu.log" | tail -n 5
+fi
+finish
