@@ -52,7 +52,7 @@ step systemd "systemd: " "$here/integration/test_systemd.sh" "$build"
 # The agent itself under ASan/UBSan (and LeakSanitizer at exit), measuring
 # real guests: the unit tests cannot reach the loader or discovery.
 KVMWARDEN_BINARY="$build/kvmwarden-san" step agent-san "" \
-	python3 "$here/integration/test_steal_accuracy.py" "$build"
+	"$(command -v python3)" "$here/integration/test_steal_accuracy.py" "$build"
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
