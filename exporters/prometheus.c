@@ -226,6 +226,36 @@ static void write_other_counter(FILE *out, const struct guest_table *table,
 	}
 }
 
+/* Steal by culprit: one series per (guest, culprit) that ever took any. */
+static void write_culprits(FILE *out, const struct guest_table *table,
+			   const struct guest_sums *sums)
+{
+	const char *name = "kvmwarden_guest_steal_by_culprit_seconds_total";
+
+	write_family(out, name, "counter",
+		     "The guest's steal split by what ran on the CPU while "
+		     "its vCPUs waited (culprit_kind: guest, cgroup, kernel, "
+		     "idle, throttled).");
+	for (size_t i = 0; i < table->guest_count; i++) {
+		const struct guest *guest = &table->guests[i];
+
+		if (!sums[i].exported)
+			continue;
+		for (size_t c = 0; c < guest->culprit_count; c++) {
+			const struct culprit_total *culprit =
+				&guest->culprits[c];
+
+			open_guest_sample(out, name, "", guest, NULL);
+			fprintf(out, ",culprit_kind=\"%s\",culprit=\"",
+				culprit_kind_name(culprit->kind));
+			prom_write_label_value(out, culprit->name);
+			fputs("\"} ", out);
+			prom_write_seconds(out, culprit->steal_ns);
+			fputc('\n', out);
+		}
+	}
+}
+
 static void write_guests(FILE *out, const struct guest_table *table,
 			 const struct guest_sums *sums)
 {
@@ -267,6 +297,7 @@ static void write_guests(FILE *out, const struct guest_table *table,
 			    "kvmwarden_guest_other_run_seconds_total", RUN,
 			    "Time the guest's other threads (by kind) ran on a "
 			    "CPU.");
+	write_culprits(out, table, sums);
 }
 
 static void write_vcpu_counter(FILE *out, const struct guest_table *table,

@@ -120,6 +120,30 @@ static void guest_totals_are_exact(void **state)
 	guest_table_free(&table);
 }
 
+static void steal_is_split_by_culprit(void **state)
+{
+	struct prom_health health = { 0 };
+	struct guest_table table;
+	struct guest *guest;
+	char *text;
+
+	guest_table_init(&table);
+	guest = add_web(&table);
+	guest_culprit(guest, ATTR_CULPRIT_GUEST, 9)->steal_ns = 1500000000;
+	strcpy(guest_culprit(guest, ATTR_CULPRIT_GUEST, 9)->name, "db");
+	guest_culprit(guest, ATTR_CULPRIT_CGROUP, 4)->steal_ns = 250000000;
+	strcpy(guest_culprit(guest, ATTR_CULPRIT_CGROUP, 4)->name,
+	       "/system.slice/backup \"nightly\"");
+	text = render(&table, &health, false);
+	assert_line(text, "kvmwarden_guest_steal_by_culprit_seconds_total{" WEB
+			  ",culprit_kind=\"guest\",culprit=\"db\"} 1.5");
+	assert_line(text, "kvmwarden_guest_steal_by_culprit_seconds_total{" WEB
+			  ",culprit_kind=\"cgroup\",culprit=\"/system.slice/"
+			  "backup \\\"nightly\\\"\"} 0.25");
+	free(text);
+	guest_table_free(&table);
+}
+
 static void histogram_is_cumulative(void **state)
 {
 	struct prom_health health = { 0 };
@@ -541,6 +565,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(guest_totals_are_exact),
+		cmocka_unit_test(steal_is_split_by_culprit),
 		cmocka_unit_test(histogram_is_cumulative),
 		cmocka_unit_test(label_values_are_escaped),
 		cmocka_unit_test(exited_guest_is_exported_until_pruned),
