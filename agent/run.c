@@ -20,6 +20,7 @@
 #include "http.h"
 #include "metrics.h"
 #include "notify.h"
+#include "privilege.h"
 
 #define NS_PER_MS 1000000ULL
 #define DEFAULT_CONFIG "/etc/kvmwarden/kvmwarden.conf"
@@ -363,6 +364,15 @@ int cmd_run(int argc, char **argv)
 		session_close(loader, &tracker);
 		return code;
 	}
+	/* Attaching needed CAP_PERFMON; from here on only what measuring and
+	 * enforcing use is kept, so a compromised agent can do less. */
+	code = privilege_drop(privilege_keep_mask());
+	if (code)
+		fprintf(stderr, "<4>kvmwarden: cannot drop capabilities: %s\n",
+			strerror(-code));
+	else
+		fputs("<6>kvmwarden: dropped the capabilities attaching needed\n",
+		      stderr);
 	install_signals();
 	fprintf(stderr,
 		"<6>kvmwarden: running (mode %s, interval %u ms, discovery "

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Dropping capabilities once the BPF programs are attached: the agent keeps
+ * only what measuring and enforcing still need. The mask arithmetic is pure
+ * so it can be tested; privilege_drop() applies it with capset(2).
+ */
+#ifndef KVMWARDEN_PRIVILEGE_H
+#define KVMWARDEN_PRIVILEGE_H
+
+#include <stdint.h>
+
+/* Capabilities kept after attach:
+ * - CAP_BPF: every bpf() call (map reads, iterator runs) needs it while
+ *   kernel.unprivileged_bpf_disabled is set, as distributions ship it;
+ * - CAP_SYS_NICE: sched_setaffinity on other users' threads (enforcement);
+ * - CAP_DAC_OVERRIDE: cgroup files not owned by root's mode bits;
+ * - CAP_SYS_RESOURCE: cgroup limits above the caller's own.
+ * CAP_PERFMON (attaching tracing programs) and everything else go. */
+uint64_t privilege_keep_mask(void);
+/* The capability sets after dropping: current & keep. */
+uint64_t privilege_after_drop(uint64_t current, uint64_t keep);
+/* Applies the drop to effective, permitted and inheritable; returns 0 or a
+ * negative errno. The bounding set shrinks too where the process may. */
+int privilege_drop(uint64_t keep);
+
+#endif
