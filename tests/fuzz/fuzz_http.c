@@ -49,7 +49,7 @@ static size_t read_reply(int fd, char *buf, size_t size)
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	size_t got = 0;
 
-	while (got < size && poll(&pfd, 1, 1500) == 1) {
+	while (got < size && poll(&pfd, 1, 300) == 1) {
 		ssize_t n = read(fd, buf + got, size - got);
 
 		if (n <= 0)
