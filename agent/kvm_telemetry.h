@@ -76,7 +76,7 @@ enum kvm_part_state {
 
 struct kvm_part_status {
 	uint32_t state; /* enum kvm_part_state */
-	char reason[192]; /* why not available; empty when available */
+	char reason[256]; /* why not available; empty when available */
 };
 
 struct kvm_availability {
