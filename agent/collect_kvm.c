@@ -23,7 +23,8 @@ static bool is_running_guest(uint32_t tgid, uint32_t group, void *ctx)
 {
 	struct guest *guest = live_guest_by_group(ctx, group);
 
-	return guest && !guest->exited && (uint32_t)guest->pid == tgid;
+	return guest && !guest->exited && !guest->tcg &&
+	       (uint32_t)guest->pid == tgid;
 }
 
 void tracker_sync_kvm_guests(struct tracker *tracker)
@@ -35,7 +36,7 @@ void tracker_sync_kvm_guests(struct tracker *tracker)
 	for (size_t i = 0; i < table->guest_count; i++) {
 		const struct guest *guest = &table->guests[i];
 
-		if (!guest->exited && guest->pid > 0)
+		if (!guest->exited && !guest->tcg && guest->pid > 0)
 			kvm_loader_add_guest(tracker->kvm, (uint32_t)guest->pid,
 					     guest_group(guest));
 	}
@@ -73,6 +74,10 @@ static uint64_t vcpu_run_ns(const struct guest_table *table)
 	for (size_t i = 0; i < table->guest_count; i++) {
 		const struct guest *guest = &table->guests[i];
 
+		/* An emulated guest's vCPUs never enter guest mode: their
+		 * time says nothing about whether kvm_exit fires. */
+		if (guest->tcg)
+			continue;
 		total += guest->retired[THREAD_VCPU].run_ns;
 		for (size_t t = 0; t < guest->thread_count; t++)
 			if (guest->threads[t].kind == THREAD_VCPU)
@@ -135,4 +140,38 @@ void tracker_collect_kvm(struct tracker *tracker)
 	seen.vcpu_run_ns = vcpu_run_ns(&tracker->table);
 	log_changes(availability, before,
 		    kvm_availability_update(availability, &seen));
+}
+
+void tracker_log_kvm(const struct tracker *tracker)
+{
+	const struct kvm_attach_status *status;
+	char how[160];
+	size_t used = 0;
+
+	/* Parts that did not attach are logged, with why, by the first
+	 * collect: once. */
+	if (!tracker->kvm)
+		return;
+	status = kvm_loader_status(tracker->kvm);
+	how[0] = '\0';
+	for (int event = 0; event < KVM_EVENT_COUNT; event++) {
+		int wrote;
+
+		if (!status->classic[event] && event != KVM_EVENT_USERSPACE_EXIT &&
+		    event != KVM_EVENT_VCPU_WAKEUP)
+			continue;
+		wrote = snprintf(how + used, sizeof(how) - used, "%s%s (%s)",
+				 used ? ", " : "", kvm_event_name(event),
+				 status->classic[event] ? "tracepoint" :
+							  "raw tracepoint");
+		if (wrote < 0 || (size_t)wrote >= sizeof(how) - used)
+			break;
+		used += (size_t)wrote;
+	}
+	for (int part = 0; part < KVM_PART_COUNT; part++)
+		if (status->attached[part]) {
+			fprintf(stderr, "<6>kvmwarden: KVM telemetry attached: %s\n",
+				how);
+			return;
+		}
 }

@@ -57,6 +57,8 @@ void tracker_collect_kvm(struct tracker *tracker);
 /* Tells the KVM programs which processes are guests now (collect_kvm.c):
  * a guest's counting starts with the pass that finds it. */
 void tracker_sync_kvm_guests(struct tracker *tracker);
+/* Says which KVM tracepoints are attached, and how (collect_kvm.c). */
+void tracker_log_kvm(const struct tracker *tracker);
 
 uint64_t monotonic_ns(void);
 

@@ -70,6 +70,25 @@ struct json_object *kvm_json(const struct report *report,
 		json_object_put(parts);
 		return NULL;
 	}
+	if (guest->tcg) {
+		/* Nothing of KVM runs such a guest: every part is missing for
+		 * it, whatever this host provides for others. */
+		static const struct kvm_part_status emulated = {
+			.state = KVM_STATE_UNAVAILABLE,
+			.reason = "the guest runs under QEMU's TCG emulator, "
+				  "not KVM",
+		};
+
+		json_object_object_add(obj, "available",
+				       json_object_new_boolean(false));
+		json_object_object_add(obj, "reason",
+				       json_object_new_string(emulated.reason));
+		for (int part = 0; part < KVM_PART_COUNT; part++)
+			json_object_object_add(parts, kvm_part_name(part),
+					       part_json(&emulated));
+		json_object_object_add(obj, "parts", parts);
+		return obj;
+	}
 	json_object_object_add(obj, "available",
 			       json_object_new_boolean(part_available(
 				       report, KVM_PART_EXITS)));
