@@ -226,6 +226,12 @@ static void load_and_attach(struct kvm_loader *loader, const char *tracefs)
 				0;
 	}
 
+	/* kvm_entry only times guest mode for kvm_exit: useless alone. */
+	if (status->classic[KVM_EVENT_ENTRY] && !status->classic[KVM_EVENT_EXIT]) {
+		status->classic[KVM_EVENT_ENTRY] = false;
+		snprintf(why[KVM_EVENT_ENTRY], sizeof(why[KVM_EVENT_ENTRY]),
+			 "%s", why[KVM_EVENT_EXIT]);
+	}
 	loader->skel = kvm_bpf__open();
 	if (!loader->skel) {
 		snprintf(message, sizeof(message),
