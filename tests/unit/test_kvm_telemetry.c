@@ -20,6 +20,7 @@
 #include "json_kvm.h"
 #include "kvm_telemetry.h"
 #include "model.h"
+#include "prometheus.h"
 
 static char *read_fixture(const char *relative)
 {
@@ -472,6 +473,74 @@ static void test_json_parts(void **state)
 	json_object_put(obj);
 }
 
+static char *render(const struct guest_table *table)
+{
+	struct prom_options opts = { .proc_root = "/nonexistent" };
+	struct prom_health health = { .version = "test" };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+
+	assert_non_null(mem);
+	assert_int_equal(prom_write_metrics(mem, table, &health, &opts), 0);
+	fclose(mem);
+	return text;
+}
+
+static void test_prometheus_series(void **state)
+{
+	struct guest_table table;
+	struct guest *guest, *tcg;
+	char *text;
+
+	guest_table_init(&table);
+	guest = guest_table_add(&table, 100, 1);
+	assert_non_null(guest);
+	strcpy(guest->name, "web");
+	guest_kvm_record(&guest->kvm, KVM_COUNT_EXIT_VMX, 30, 7);
+	guest_kvm_record(&guest->kvm, KVM_COUNT_USERSPACE, 2, 5);
+	guest_kvm_record(&guest->kvm, KVM_COUNT_GUEST_NS, 0, 1500000000);
+	guest_kvm_record(&guest->kvm, KVM_COUNT_WAKEUP, KVM_WAKEUP_SLEPT, 9);
+	tcg = guest_table_add(&table, 200, 1);
+	assert_non_null(tcg);
+	strcpy(tcg->name, "emu");
+	tcg->tcg = true;
+	table.kvm.parts[KVM_PART_EXITS].state = KVM_STATE_UNAVAILABLE;
+	table.kvm.parts[KVM_PART_USERSPACE].state = KVM_STATE_AVAILABLE;
+	table.kvm.parts[KVM_PART_HALT_POLL].state = KVM_STATE_AVAILABLE;
+
+	text = render(&table);
+	assert_non_null(strstr(text, "kvmwarden_kvm_telemetry_available{part="
+				     "\"exits\"} 0\n"));
+	assert_non_null(strstr(text, "kvmwarden_kvm_telemetry_available{part="
+				     "\"userspace_exits\"} 1\n"));
+	/* Unavailable: no family at all, not zeros. */
+	assert_null(strstr(text, "kvmwarden_kvm_exits_total"));
+	assert_null(strstr(text, "kvmwarden_vcpu_guest_mode_seconds_total"));
+	assert_non_null(strstr(text, "kvmwarden_kvm_userspace_exits_total{"
+				     "guest=\"web\",vmm=\"unknown\","
+				     "pid=\"100\",reason=\"IO\"} 5\n"));
+	assert_non_null(strstr(text, "kvmwarden_kvm_halt_poll_wakeups_total{"
+				     "guest=\"web\",vmm=\"unknown\","
+				     "pid=\"100\",result=\"slept\"} 9\n"));
+	/* The emulated guest has no KVM series. */
+	assert_null(strstr(text, "reason=\"IO\"} 0"));
+	assert_null(strstr(text, "guest=\"emu\",vmm=\"unknown\",pid=\"200\""
+				 ",result"));
+	free(text);
+
+	table.kvm.parts[KVM_PART_EXITS].state = KVM_STATE_AVAILABLE;
+	text = render(&table);
+	assert_non_null(strstr(text, "kvmwarden_kvm_exits_total{guest=\"web\","
+				     "vmm=\"unknown\",pid=\"100\",reason="
+				     "\"IO_INSTRUCTION\"} 7\n"));
+	assert_non_null(strstr(text, "kvmwarden_vcpu_guest_mode_seconds_total{"
+				     "guest=\"web\",vmm=\"unknown\","
+				     "pid=\"100\"} 1.5\n"));
+	free(text);
+	guest_table_free(&table);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -488,6 +557,7 @@ int main(void)
 		cmocka_unit_test(test_record_and_delta),
 		cmocka_unit_test(test_record_full),
 		cmocka_unit_test(test_json_parts),
+		cmocka_unit_test(test_prometheus_series),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
