@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Bench helper: the per-invocation cost of the KVM telemetry's handlers
+ * without KVM. The raw-tracepoint twins (raw_kvm_userspace_exit,
+ * raw_kvm_vcpu_wakeup) run the very code the classic tracepoints run after
+ * reading their record, and raw tracepoints can be run by BPF_PROG_TEST_RUN
+ * with made-up arguments. With kernel.bpf_stats_enabled=1 the kernel times
+ * each run; this prints the mean for three cases:
+ *   counted   the caller's process is registered as a guest (hot path)
+ *   filtered  it is not (what every other KVM user on the host pays)
+ *   wakeup    a halt-poll wake-up of a registered guest (two counters)
+ *   empty     kvm_empty.bpf.o's program that does nothing (the floor)
+ * Usage: kvm_testrun KVM.BPF.O EMPTY.BPF.O RUNS
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+static int prog_stats(int fd, __u64 *run_ns, __u64 *runs)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	*run_ns = info.run_time_ns;
+	*runs = info.run_cnt;
+	return 0;
+}
+
+/* Runs `prog` `count` times with `args`; prints the kernel's mean. */
+static int measure(const char *label, struct bpf_program *prog,
+		   __u64 *args, size_t arg_count, long count)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args,
+		    .ctx_size_in = (__u32)(arg_count * sizeof(__u64)));
+	int fd = bpf_program__fd(prog);
+	__u64 ns0, runs0, ns1, runs1;
+	int err;
+
+	err = prog_stats(fd, &ns0, &runs0);
+	if (err)
+		return err;
+	for (long i = 0; i < count; i++) {
+		err = bpf_prog_test_run_opts(fd, &opts);
+		if (err)
+			return -errno;
+	}
+	err = prog_stats(fd, &ns1, &runs1);
+	if (err)
+		return err;
+	if (runs1 == runs0) {
+		fprintf(stderr, "%s: no runs counted: is "
+				"kernel.bpf_stats_enabled 1?\n",
+			label);
+		return -ENODATA;
+	}
+	printf("%-9s %-24s runs %llu mean %.1f ns\n", label,
+	       bpf_program__name(prog), (unsigned long long)(runs1 - runs0),
+	       (double)(ns1 - ns0) / (double)(runs1 - runs0));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct bpf_object *obj, *empty = NULL;
+	struct bpf_program *uexit, *wakeup, *prog;
+	__u64 uexit_args[2] = { 2 /* KVM_EXIT_IO */, 0 };
+	__u64 wakeup_args[3] = { 150000, 1, 1 };
+	__u32 tgid = (__u32)getpid(), group = 1;
+	long count;
+	int err;
+
+	if (argc != 4 || (count = strtol(argv[3], NULL, 10)) <= 0) {
+		fprintf(stderr, "usage: %s KVM.BPF.O EMPTY.BPF.O RUNS\n",
+			argv[0]);
+		return 2;
+	}
+	obj = bpf_object__open_file(argv[1], NULL);
+	if (!obj) {
+		fprintf(stderr, "kvm_testrun: opening %s: %s\n", argv[1],
+			strerror(errno));
+		return 1;
+	}
+	/* Only the raw twins: the classic programs cannot be test-run. */
+	bpf_object__for_each_program(prog, obj)
+		bpf_program__set_autoload(
+			prog, strncmp(bpf_program__name(prog), "raw_", 4) == 0);
+	err = bpf_object__load(obj);
+	if (err) {
+		fprintf(stderr, "kvm_testrun: loading: %s\n", strerror(-err));
+		goto cleanup;
+	}
+	uexit = bpf_object__find_program_by_name(obj, "raw_kvm_userspace_exit");
+	wakeup = bpf_object__find_program_by_name(obj, "raw_kvm_vcpu_wakeup");
+	if (!uexit || !wakeup) {
+		err = -ENOENT;
+		goto cleanup;
+	}
+	empty = bpf_object__open_file(argv[2], NULL);
+	if (!empty || bpf_object__load(empty)) {
+		err = -errno;
+		fprintf(stderr, "kvm_testrun: loading %s\n", argv[2]);
+		goto cleanup;
+	}
+	err = measure("empty", bpf_object__next_program(empty, NULL),
+		      uexit_args, 2, count);
+	if (!err)
+		err = measure("filtered", uexit, uexit_args, 2, count);
+	if (err)
+		goto cleanup;
+	err = bpf_map_update_elem(
+		bpf_map__fd(bpf_object__find_map_by_name(obj, "kvm_guests")),
+		&tgid, &group, BPF_ANY);
+	if (err) {
+		err = -errno;
+		goto cleanup;
+	}
+	err = measure("counted", uexit, uexit_args, 2, count);
+	if (!err)
+		err = measure("wakeup", wakeup, wakeup_args, 3, count);
+cleanup:
+	if (err)
+		fprintf(stderr, "kvm_testrun: %s\n", strerror(-err));
+	bpf_object__close(empty);
+	bpf_object__close(obj);
+	return err ? 1 : 0;
+}
