@@ -129,6 +129,8 @@ void tracker_collect_kvm(struct tracker *tracker)
 		tracker_sync_kvm_guests(tracker);
 		read_counts(tracker);
 		if (kvm_loader_read_stats(tracker->kvm, stats) == 0) {
+			availability->events_lost =
+				stats[KVM_STAT_COUNTS_FULL];
 			seen.fired[KVM_EVENT_EXIT] = stats[KVM_STAT_EXIT];
 			seen.fired[KVM_EVENT_ENTRY] = stats[KVM_STAT_ENTRY];
 			seen.fired[KVM_EVENT_USERSPACE_EXIT] =
@@ -137,6 +139,10 @@ void tracker_collect_kvm(struct tracker *tracker)
 				stats[KVM_STAT_WAKEUP];
 		}
 	}
+	availability->reasons_dropped = 0;
+	for (size_t i = 0; i < tracker->table.guest_count; i++)
+		availability->reasons_dropped +=
+			tracker->table.guests[i].kvm.reasons_dropped;
 	seen.vcpu_run_ns = vcpu_run_ns(&tracker->table);
 	log_changes(availability, before,
 		    kvm_availability_update(availability, &seen));

@@ -81,6 +81,11 @@ struct kvm_part_status {
 
 struct kvm_availability {
 	struct kvm_part_status parts[KVM_PART_COUNT];
+	/* Events the BPF side could not count (KVM_STAT_COUNTS_FULL) and
+	 * distinct reasons the model had no room for, cumulative: a figure
+	 * they touched is short by that much. */
+	uint64_t events_lost;
+	uint64_t reasons_dropped;
 };
 
 /* What the collector saw, cumulative since the programs were attached. */

@@ -157,6 +157,7 @@ int report_write_json(FILE *out, const struct report *report)
 	json_object_object_add(doc, "cpus", cpus_json(report));
 	for (int i = 0; i < SCHED_ERR_COUNT; i++)
 		put_u64(errors, sched_error_name(i), report->errors[i]);
+	put_u64(errors, "kvm_events_lost", report->kvm.events_lost);
 	json_object_object_add(doc, "errors", errors);
 
 	text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN);

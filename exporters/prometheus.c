@@ -537,6 +537,12 @@ static void write_kvm(FILE *out, const struct guest_table *table,
 		fprintf(out,
 			"kvmwarden_kvm_telemetry_available{part=\"%s\"} %d\n",
 			kvm_part_name(part), kvm_available(table, part));
+	write_family(out, "kvmwarden_kvm_events_lost_total", "counter",
+		     "KVM events the BPF side could not count (its counter map "
+		     "was full), plus distinct reasons the agent had no room "
+		     "for.");
+	fprintf(out, "kvmwarden_kvm_events_lost_total %" PRIu64 "\n",
+		table->kvm.events_lost + table->kvm.reasons_dropped);
 	if (kvm_available(table, KVM_PART_EXITS)) {
 		name = "kvmwarden_kvm_exits_total";
 		write_family(out, name, "counter",
