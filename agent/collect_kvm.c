@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "discover.h"
 
@@ -30,17 +31,29 @@ static bool is_running_guest(uint32_t tgid, uint32_t group, void *ctx)
 void tracker_sync_kvm_guests(struct tracker *tracker)
 {
 	struct guest_table *table = &tracker->table;
+	static bool warned;
 
 	if (!tracker->kvm)
 		return;
+	/* Exited guests first, so their places are free for new ones. */
+	kvm_loader_prune_guests(tracker->kvm, is_running_guest, table);
 	for (size_t i = 0; i < table->guest_count; i++) {
 		const struct guest *guest = &table->guests[i];
+		int err;
 
-		if (!guest->exited && !guest->tcg && guest->pid > 0)
-			kvm_loader_add_guest(tracker->kvm, (uint32_t)guest->pid,
-					     guest_group(guest));
+		if (guest->exited || guest->tcg || guest->pid <= 0)
+			continue;
+		err = kvm_loader_add_guest(tracker->kvm, (uint32_t)guest->pid,
+					   guest_group(guest));
+		/* More guests than the map holds: said once, not per pass. */
+		if (err && !warned) {
+			warned = true;
+			fprintf(stderr,
+				"<4>kvmwarden: KVM telemetry cannot count guest "
+				"%s: %s (more than %d guests?)\n",
+				guest->name, strerror(-err), KVM_MAX_GUESTS);
+		}
 	}
-	kvm_loader_prune_guests(tracker->kvm, is_running_guest, table);
 }
 
 static void read_counts(struct tracker *tracker)

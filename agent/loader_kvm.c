@@ -186,6 +186,17 @@ static struct bpf_program *raw_prog(struct kvm_bpf *skel, enum kvm_event event)
 	return NULL;
 }
 
+static uint32_t kvm_counts_entries(int cpu_count)
+{
+	uint64_t entries = (8ULL << 20) / (sizeof(uint64_t) * (uint64_t)cpu_count);
+
+	if (entries > KVM_MAX_COUNTS)
+		entries = KVM_MAX_COUNTS;
+	if (entries < 1024)
+		entries = 1024;
+	return (uint32_t)entries;
+}
+
 static void fail_all(struct kvm_attach_status *status, const char *why)
 {
 	for (int part = 0; part < KVM_PART_COUNT; part++) {
@@ -247,6 +258,10 @@ static void load_and_attach(struct kvm_loader *loader, const char *tracefs)
 		if (raw)
 			bpf_program__set_autoload(raw, !status->classic[event]);
 	}
+	/* A per-CPU hash preallocates every entry on every CPU: bound the
+	 * values to 8 MiB however many CPUs there are. */
+	bpf_map__set_max_entries(loader->skel->maps.kvm_counts,
+				 kvm_counts_entries(loader->cpu_count));
 	err = kvm_bpf__load(loader->skel);
 	if (err) {
 		snprintf(message, sizeof(message),

@@ -21,8 +21,9 @@
 
 /* Guests (VMM processes) whose vCPU threads are counted. */
 #define KVM_MAX_GUESTS 1024
-/* Distinct (guest, kind, reason) counters. A guest shows a few dozen exit
- * reasons at most; entries beyond this are counted as KVM_STAT_COUNTS_FULL,
+/* Distinct (guest, kind, reason) counters, at most: a guest shows a few
+ * dozen. The agent lowers it on hosts with many CPUs (every entry has a
+ * value per CPU); entries beyond it are counted as KVM_STAT_COUNTS_FULL,
  * never silently dropped. */
 #define KVM_MAX_COUNTS 16384
 
