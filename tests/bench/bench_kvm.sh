@@ -51,7 +51,7 @@ trap 'exit 130' INT TERM
 
 clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -I"$top/vmlinux" \
 	-c "$here/kvm_empty.bpf.c" -o "$work/kvm_empty.bpf.o"
-cc -O2 -g -std=gnu11 -Wall -Wextra -Werror "$here/kvm_testrun.c" \
+cc -O2 -g -std=gnu11 -Wall -Wextra -Werror -I"$top/bpf" "$here/kvm_testrun.c" \
 	-o "$work/kvm_testrun" -lbpf
 
 sysctl -qw kernel.bpf_stats_enabled=1

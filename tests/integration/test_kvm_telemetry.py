@@ -2,6 +2,10 @@
 """KVM telemetry ("kvm" in `dump --json`) on real guests and real tracefs.
 Usage: test_kvm_telemetry.py [BUILD_DIR]
 
+Counting (any machine): the handlers' counting code, run through the
+raw-tracepoint twins by BPF_PROG_TEST_RUN, counts every run under the right
+guest, kind and reason, and nothing for a process that is not a guest.
+
 Attaching (any machine): with tracefs where it is, the kvm tracepoints
 attach as classic tracepoints (or, without tracefs, exits are reported
 unavailable and the scalar events use raw tracepoints); a tracefs whose kvm
@@ -122,6 +126,45 @@ def check_attaching(results, binary, workdir):
     results.check("changed userspace-exit layout falls back to raw",
                   "kvm_userspace_exit (raw tracepoint)" in err,
                   err.strip()[-300:])
+
+
+def check_counting_code(results, binary, workdir):
+    """The handlers' counting code, run by BPF_PROG_TEST_RUN through the
+    raw-tracepoint twins (tests/bench/kvm_testrun.c): this process as the
+    guest, every run counted under its kind and reason, nothing counted
+    for a process that is not a guest. Works without KVM."""
+    build = os.path.dirname(binary)
+    here = os.path.dirname(os.path.abspath(__file__))
+    top = os.path.join(here, "..", "..")
+    obj = os.path.join(build, "bpf", "kvm.bpf.o")
+    for tool in ("cc", "clang"):
+        if not shutil.which(tool):
+            results.skip("BPF counting code", tool + " is not installed")
+            return
+    if not os.path.exists(obj):
+        results.skip("BPF counting code", obj + " is missing")
+        return
+    runner = os.path.join(workdir, "kvm_testrun")
+    empty = os.path.join(workdir, "kvm_empty.bpf.o")
+    code, _, err = kt.run_cli(["cc", "-O2", "-std=gnu11", "-I",
+                               os.path.join(top, "bpf"),
+                               os.path.join(top, "tests", "bench",
+                                            "kvm_testrun.c"),
+                               "-o", runner, "-lbpf"])
+    if code == 0:
+        code, _, err = kt.run_cli(["clang", "-g", "-O2", "-target", "bpf",
+                                   "-I", os.path.join(top, "vmlinux"), "-c",
+                                   os.path.join(top, "tests", "bench",
+                                                "kvm_empty.bpf.c"),
+                                   "-o", empty])
+    if not results.check("BPF counting code: test runner builds", code == 0,
+                         err.strip()[-300:]):
+        return
+    code, out, err = kt.run_cli([runner, obj, empty, "5000"])
+    results.check("BPF counting code: every run counted where it belongs",
+                  code == 0 and "verified:" in out,
+                  "exit %d: %s %s" % (code, out.strip().replace("\n", " | "),
+                                      err.strip()[-300:]))
 
 
 def kvm_of(results, run, guest, label):
@@ -247,6 +290,7 @@ def test(results):
     binary = kt.binary_path()
     workdir = kt.temp_dir()
     check_attaching(results, binary, workdir)
+    check_counting_code(results, binary, workdir)
     if kt.kvm_usable():
         kt.require_guests()
         check_io_guest(results, binary, workdir)
