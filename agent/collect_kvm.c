@@ -145,7 +145,6 @@ void tracker_collect_kvm(struct tracker *tracker)
 			availability->events_lost =
 				stats[KVM_STAT_COUNTS_FULL];
 			seen.fired[KVM_EVENT_EXIT] = stats[KVM_STAT_EXIT];
-			seen.fired[KVM_EVENT_ENTRY] = stats[KVM_STAT_ENTRY];
 			seen.fired[KVM_EVENT_USERSPACE_EXIT] =
 				stats[KVM_STAT_USERSPACE];
 			seen.fired[KVM_EVENT_VCPU_WAKEUP] =

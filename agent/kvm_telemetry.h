@@ -92,7 +92,9 @@ struct kvm_availability {
 struct kvm_observation {
 	bool attached[KVM_PART_COUNT];
 	const char *attach_error[KVM_PART_COUNT]; /* when not attached */
-	uint64_t fired[KVM_EVENT_COUNT]; /* on counted guests' threads */
+	/* Firings on counted guests' threads (kvm_entry is not counted: it
+	 * is not filtered by guest, and only times kvm_exit). */
+	uint64_t fired[KVM_EVENT_COUNT];
 	uint64_t vcpu_run_ns; /* on-CPU time of counted vCPU threads */
 };
 

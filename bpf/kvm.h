@@ -62,12 +62,10 @@ _Static_assert(sizeof(struct kvm_count_key) == 12,
 /* Per-CPU counters of the programs themselves, indexed by enum kvm_stat. */
 enum kvm_stat {
 	KVM_STAT_EXIT = 0, /* kvm_exit fired on a counted guest's thread */
-	KVM_STAT_ENTRY = 1,
-	KVM_STAT_USERSPACE = 2,
-	KVM_STAT_WAKEUP = 3,
-	KVM_STAT_COUNTS_FULL = 4, /* kvm_counts was full: an event was lost */
-	KVM_STAT_STORAGE = 5, /* task storage could not be created */
-	KVM_STAT_COUNT = 6,
+	KVM_STAT_USERSPACE = 1, /* kvm_userspace_exit, likewise */
+	KVM_STAT_WAKEUP = 2, /* kvm_vcpu_wakeup, likewise */
+	KVM_STAT_COUNTS_FULL = 3, /* kvm_counts was full: an event was lost */
+	KVM_STAT_COUNT = 4,
 };
 
 /*

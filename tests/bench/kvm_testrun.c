@@ -104,6 +104,23 @@ static int expect(const char *what, __u64 got, __u64 want)
 	return -EBADMSG;
 }
 
+/* A kvm_stats counter summed over CPUs. */
+static __u64 stat_total(struct bpf_object *obj, __u32 which)
+{
+	int cpus = libbpf_num_possible_cpus();
+	__u64 *values = calloc(cpus > 0 ? cpus : 1, sizeof(*values));
+	__u64 total = 0;
+
+	if (values &&
+	    bpf_map_lookup_elem(bpf_map__fd(bpf_object__find_map_by_name(
+					obj, "kvm_stats")),
+				&which, values) == 0)
+		for (int cpu = 0; cpu < cpus; cpu++)
+			total += values[cpu];
+	free(values);
+	return total;
+}
+
 static int count_entries(struct bpf_object *obj)
 {
 	int fd = bpf_map__fd(bpf_object__find_map_by_name(obj, "kvm_counts"));
@@ -204,6 +221,14 @@ int main(int argc, char **argv)
 				    KVM_USERSPACE_ERRNO | EINTR),
 			    1);
 	err = err ?: expect("distinct counters", count_entries(obj), 4);
+	/* The firing counts the agent's availability rests on: counted
+	 * guests only, so the filtered runs are not in them. */
+	err = err ?: expect("userspace exits fired",
+			    stat_total(obj, KVM_STAT_USERSPACE), count + 1);
+	err = err ?: expect("wake-ups fired", stat_total(obj, KVM_STAT_WAKEUP),
+			    count);
+	err = err ?: expect("events lost",
+			    stat_total(obj, KVM_STAT_COUNTS_FULL), 0);
 	if (!err)
 		printf("verified: every run counted under its guest, kind and "
 		       "reason\n");
