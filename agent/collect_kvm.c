@@ -142,8 +142,7 @@ void tracker_collect_kvm(struct tracker *tracker)
 		tracker_sync_kvm_guests(tracker);
 		read_counts(tracker);
 		if (kvm_loader_read_stats(tracker->kvm, stats) == 0) {
-			availability->events_lost =
-				stats[KVM_STAT_COUNTS_FULL];
+			availability->events_lost = stats[KVM_STAT_COUNTS_FULL];
 			seen.fired[KVM_EVENT_EXIT] = stats[KVM_STAT_EXIT];
 			seen.fired[KVM_EVENT_USERSPACE_EXIT] =
 				stats[KVM_STAT_USERSPACE];
@@ -175,7 +174,8 @@ void tracker_log_kvm(const struct tracker *tracker)
 	for (int event = 0; event < KVM_EVENT_COUNT; event++) {
 		int wrote;
 
-		if (!status->classic[event] && event != KVM_EVENT_USERSPACE_EXIT &&
+		if (!status->classic[event] &&
+		    event != KVM_EVENT_USERSPACE_EXIT &&
 		    event != KVM_EVENT_VCPU_WAKEUP)
 			continue;
 		wrote = snprintf(how + used, sizeof(how) - used, "%s%s (%s)",
@@ -188,7 +188,8 @@ void tracker_log_kvm(const struct tracker *tracker)
 	}
 	for (int part = 0; part < KVM_PART_COUNT; part++)
 		if (status->attached[part]) {
-			fprintf(stderr, "<6>kvmwarden: KVM telemetry attached: %s\n",
+			fprintf(stderr,
+				"<6>kvmwarden: KVM telemetry attached: %s\n",
 				how);
 			return;
 		}

@@ -150,17 +150,47 @@ static const struct reason_name svm_reasons[] = {
 
 /* include/uapi/linux/kvm.h, KVM_EXIT_*; the index is the number. */
 static const char *const userspace_reasons[] = {
-	"UNKNOWN",	  "EXCEPTION",	  "IO",		  "HYPERCALL",
-	"DEBUG",	  "HLT",	  "MMIO",	  "IRQ_WINDOW_OPEN",
-	"SHUTDOWN",	  "FAIL_ENTRY",	  "INTR",	  "SET_TPR",
-	"TPR_ACCESS",	  "S390_SIEIC",	  "S390_RESET",	  "DCR",
-	"NMI",		  "INTERNAL_ERROR", "OSI",	  "PAPR_HCALL",
-	"S390_UCONTROL",  "WATCHDOG",	  "S390_TSCH",	  "EPR",
-	"SYSTEM_EVENT",	  "S390_STSI",	  "IOAPIC_EOI",	  "HYPERV",
-	"ARM_NISV",	  "X86_RDMSR",	  "X86_WRMSR",	  "DIRTY_RING_FULL",
-	"AP_RESET_HOLD",  "X86_BUS_LOCK", "XEN",	  "RISCV_SBI",
-	"RISCV_CSR",	  "NOTIFY",	  "LOONGARCH_IOCSR", "MEMORY_FAULT",
-	"TDX",
+	[0] = "UNKNOWN",
+	[1] = "EXCEPTION",
+	[2] = "IO",
+	[3] = "HYPERCALL",
+	[4] = "DEBUG",
+	[5] = "HLT",
+	[6] = "MMIO",
+	[7] = "IRQ_WINDOW_OPEN",
+	[8] = "SHUTDOWN",
+	[9] = "FAIL_ENTRY",
+	[10] = "INTR",
+	[11] = "SET_TPR",
+	[12] = "TPR_ACCESS",
+	[13] = "S390_SIEIC",
+	[14] = "S390_RESET",
+	[15] = "DCR",
+	[16] = "NMI",
+	[17] = "INTERNAL_ERROR",
+	[18] = "OSI",
+	[19] = "PAPR_HCALL",
+	[20] = "S390_UCONTROL",
+	[21] = "WATCHDOG",
+	[22] = "S390_TSCH",
+	[23] = "EPR",
+	[24] = "SYSTEM_EVENT",
+	[25] = "S390_STSI",
+	[26] = "IOAPIC_EOI",
+	[27] = "HYPERV",
+	[28] = "ARM_NISV",
+	[29] = "X86_RDMSR",
+	[30] = "X86_WRMSR",
+	[31] = "DIRTY_RING_FULL",
+	[32] = "AP_RESET_HOLD",
+	[33] = "X86_BUS_LOCK",
+	[34] = "XEN",
+	[35] = "RISCV_SBI",
+	[36] = "RISCV_CSR",
+	[37] = "NOTIFY",
+	[38] = "LOONGARCH_IOCSR",
+	[39] = "MEMORY_FAULT",
+	[40] = "TDX",
 };
 
 static const char *find_name(const struct reason_name *table, size_t count,
@@ -175,11 +205,10 @@ static const char *find_name(const struct reason_name *table, size_t count,
 static const char *svm_range_name(uint32_t reason, char *buf, size_t size)
 {
 	static const char *const exceptions[32] = {
-		[0] = "DE",  [1] = "DB",  [3] = "BP",  [4] = "OF",
-		[5] = "BR",  [6] = "UD",  [7] = "NM",  [8] = "DF",
-		[10] = "TS", [11] = "NP", [12] = "SS", [13] = "GP",
-		[14] = "PF", [16] = "MF", [17] = "AC", [18] = "MC",
-		[19] = "XF",
+		[0] = "DE",  [1] = "DB",  [3] = "BP",  [4] = "OF",  [5] = "BR",
+		[6] = "UD",  [7] = "NM",  [8] = "DF",  [10] = "TS", [11] = "NP",
+		[12] = "SS", [13] = "GP", [14] = "PF", [16] = "MF", [17] = "AC",
+		[18] = "MC", [19] = "XF",
 	};
 
 	if (reason <= 0x0f)
@@ -298,7 +327,8 @@ int tracefs_field_find(const char *format, const char *name,
 					return -EINVAL;
 				memcpy(text, line, line_len);
 				text[line_len] = '\0';
-				if (parse_number(text, "offset:", &out->offset) ||
+				if (parse_number(text,
+						 "offset:", &out->offset) ||
 				    parse_number(text, "size:", &out->size))
 					return -EINVAL;
 				return 0;
@@ -405,9 +435,9 @@ const char *kvm_part_name(enum kvm_part part)
 static bool set_state(struct kvm_part_status *status, uint32_t state,
 		      const char *reason)
 {
-	bool changed = status->state != state ||
-		       strncmp(status->reason, reason,
-			       sizeof(status->reason) - 1);
+	bool changed =
+		status->state != state ||
+		strncmp(status->reason, reason, sizeof(status->reason) - 1);
 
 	status->state = state;
 	snprintf(status->reason, sizeof(status->reason), "%s", reason);

@@ -77,7 +77,8 @@ static bool find_tracefs(char *path, size_t size)
 	while (!found && fgets(line, sizeof(line), mounts)) {
 		const char *sep = strstr(line, " - ");
 
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %127s", mount_point) != 1 ||
+		if (!sep ||
+		    sscanf(line, "%*s %*s %*s %*s %127s", mount_point) != 1 ||
 		    sscanf(sep + 3, "%63s", fs_type) != 1)
 			continue;
 		if (!strcmp(fs_type, "tracefs")) {
@@ -188,7 +189,8 @@ static struct bpf_program *raw_prog(struct kvm_bpf *skel, enum kvm_event event)
 
 static uint32_t kvm_counts_entries(int cpu_count)
 {
-	uint64_t entries = (8ULL << 20) / (sizeof(uint64_t) * (uint64_t)cpu_count);
+	uint64_t entries =
+		(8ULL << 20) / (sizeof(uint64_t) * (uint64_t)cpu_count);
 
 	if (entries > KVM_MAX_COUNTS)
 		entries = KVM_MAX_COUNTS;
@@ -233,12 +235,13 @@ static void load_and_attach(struct kvm_loader *loader, const char *tracefs)
 		else
 			status->classic[event] =
 				probe_classic(tracefs_path, event, &ids[event],
-					      why[event], sizeof(why[event])) ==
-				0;
+					      why[event],
+					      sizeof(why[event])) == 0;
 	}
 
 	/* kvm_entry only times guest mode for kvm_exit: useless alone. */
-	if (status->classic[KVM_EVENT_ENTRY] && !status->classic[KVM_EVENT_EXIT]) {
+	if (status->classic[KVM_EVENT_ENTRY] &&
+	    !status->classic[KVM_EVENT_EXIT]) {
 		status->classic[KVM_EVENT_ENTRY] = false;
 		snprintf(why[KVM_EVENT_ENTRY], sizeof(why[KVM_EVENT_ENTRY]),
 			 "%s", why[KVM_EVENT_EXIT]);
@@ -278,8 +281,9 @@ static void load_and_attach(struct kvm_loader *loader, const char *tracefs)
 			loader->links[event] = attach_classic(
 				classic_prog(loader->skel, event), ids[event]);
 		else if (raw)
-			loader->links[event] = bpf_program__attach_raw_tracepoint(
-				raw, kvm_event_name(event));
+			loader->links[event] =
+				bpf_program__attach_raw_tracepoint(
+					raw, kvm_event_name(event));
 		else
 			continue; /* why[] already says so */
 		if (!loader->links[event])

@@ -64,7 +64,6 @@ int kvm_loader_read_stats(struct kvm_loader *loader,
 
 /* The attached programs' kernel statistics (see loader.h). */
 int kvm_loader_read_program_stats(struct kvm_loader *loader,
-				  struct loader_program_stats *out,
-				  size_t max);
+				  struct loader_program_stats *out, size_t max);
 
 #endif

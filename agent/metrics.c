@@ -16,8 +16,8 @@
 struct metrics_snapshot {
 	struct guest_table table;
 	struct prom_health health;
-	struct loader_program_stats programs[LOADER_PROGRAMS +
-					     KVM_LOADER_PROGRAMS];
+	struct loader_program_stats
+		programs[LOADER_PROGRAMS + KVM_LOADER_PROGRAMS];
 	int readers; /* scrapes rendering it now */
 	bool retired; /* replaced: the last reader frees it */
 };
@@ -101,8 +101,8 @@ int metrics_publish(struct metrics *metrics, const struct guest_table *table,
 int metrics_publish_tracker(struct metrics *metrics, struct tracker *tracker,
 			    uint64_t last_discovery_ns, uint64_t loop_lag_ns)
 {
-	struct loader_program_stats programs[LOADER_PROGRAMS +
-					     KVM_LOADER_PROGRAMS];
+	struct loader_program_stats
+		programs[LOADER_PROGRAMS + KVM_LOADER_PROGRAMS];
 	struct prom_health health = {
 		.tracker = tracker->stats,
 		.slots_in_use = slot_pool_in_use(&tracker->slots),

@@ -116,9 +116,9 @@ void report_kvm_build(struct report_kvm *out, const struct guest_kvm *before,
 	 * read a moment apart, so the rest is clamped at zero. */
 	out->host_ns = gained(vcpu_run_ns, out->guest_ns);
 	for (int result = 0; result < 2; result++) {
-		out->wakeups[result] = gained(after->wakeups[result],
-					      before->wakeups[result]);
-		out->halt_ns[result] = gained(after->halt_ns[result],
-					      before->halt_ns[result]);
+		out->wakeups[result] =
+			gained(after->wakeups[result], before->wakeups[result]);
+		out->halt_ns[result] =
+			gained(after->halt_ns[result], before->halt_ns[result]);
 	}
 }

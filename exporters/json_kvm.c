@@ -90,8 +90,8 @@ struct json_object *kvm_json(const struct report *report,
 		return obj;
 	}
 	json_object_object_add(obj, "available",
-			       json_object_new_boolean(part_available(
-				       report, KVM_PART_EXITS)));
+			       json_object_new_boolean(
+				       part_available(report, KVM_PART_EXITS)));
 	if (part_available(report, KVM_PART_EXITS)) {
 		put_u64(obj, "exits", kvm->exits);
 		json_object_object_add(obj, "exit_reasons",

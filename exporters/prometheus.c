@@ -545,9 +545,10 @@ static void write_kvm(FILE *out, const struct guest_table *table,
 		table->kvm.events_lost + table->kvm.reasons_dropped);
 	if (kvm_available(table, KVM_PART_EXITS)) {
 		name = "kvmwarden_kvm_exits_total";
-		write_family(out, name, "counter",
-			     "Exits of the guest's vCPUs to the host kernel, by "
-			     "VMX or SVM exit reason.");
+		write_family(
+			out, name, "counter",
+			"Exits of the guest's vCPUs to the host kernel, by "
+			"VMX or SVM exit reason.");
 		write_kvm_reasons(out, table, sums, name, false);
 		name = "kvmwarden_vcpu_guest_mode_seconds_total";
 		write_family(out, name, "counter",

@@ -43,8 +43,8 @@ static int prog_stats(int fd, __u64 *run_ns, __u64 *runs)
 }
 
 /* Runs `prog` `count` times with `args`; prints the kernel's mean. */
-static int measure(const char *label, struct bpf_program *prog,
-		   __u64 *args, size_t arg_count, long count)
+static int measure(const char *label, struct bpf_program *prog, __u64 *args,
+		   size_t arg_count, long count)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args,
 		    .ctx_size_in = (__u32)(arg_count * sizeof(__u64)));
@@ -112,9 +112,9 @@ static __u64 stat_total(struct bpf_object *obj, __u32 which)
 	__u64 total = 0;
 
 	if (values &&
-	    bpf_map_lookup_elem(bpf_map__fd(bpf_object__find_map_by_name(
-					obj, "kvm_stats")),
-				&which, values) == 0)
+	    bpf_map_lookup_elem(
+		    bpf_map__fd(bpf_object__find_map_by_name(obj, "kvm_stats")),
+		    &which, values) == 0)
 		for (int cpu = 0; cpu < cpus; cpu++)
 			total += values[cpu];
 	free(values);
@@ -158,9 +158,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* Only the raw twins: the classic programs cannot be test-run. */
-	bpf_object__for_each_program(prog, obj)
-		bpf_program__set_autoload(
-			prog, strncmp(bpf_program__name(prog), "raw_", 4) == 0);
+	bpf_object__for_each_program (prog, obj)
+		bpf_program__set_autoload(prog, strncmp(bpf_program__name(prog),
+							"raw_", 4) == 0);
 	err = bpf_object__load(obj);
 	if (err) {
 		fprintf(stderr, "kvm_testrun: loading: %s\n", strerror(-err));
@@ -208,27 +208,33 @@ int main(int argc, char **argv)
 		goto cleanup;
 	err = expect("userspace IO exits",
 		     counted(obj, group, KVM_COUNT_USERSPACE, 2), count);
-	err = err ?: expect("slept wake-ups",
-			    counted(obj, group, KVM_COUNT_WAKEUP,
-				    KVM_WAKEUP_SLEPT),
-			    count);
-	err = err ?: expect("halted ns",
-			    counted(obj, group, KVM_COUNT_HALT_NS,
-				    KVM_WAKEUP_SLEPT),
-			    (__u64)count * wakeup_args[0]);
-	err = err ?: expect("restarts",
-			    counted(obj, group, KVM_COUNT_USERSPACE,
-				    KVM_USERSPACE_ERRNO | EINTR),
-			    1);
+	err = err   ?:
+		      expect("slept wake-ups",
+			     counted(obj, group, KVM_COUNT_WAKEUP,
+				     KVM_WAKEUP_SLEPT),
+			     count);
+	err = err   ?:
+		      expect("halted ns",
+			     counted(obj, group, KVM_COUNT_HALT_NS,
+				     KVM_WAKEUP_SLEPT),
+			     (__u64)count * wakeup_args[0]);
+	err = err   ?:
+		      expect("restarts",
+			     counted(obj, group, KVM_COUNT_USERSPACE,
+				     KVM_USERSPACE_ERRNO | EINTR),
+			     1);
 	err = err ?: expect("distinct counters", count_entries(obj), 4);
 	/* The firing counts the agent's availability rests on: counted
 	 * guests only, so the filtered runs are not in them. */
-	err = err ?: expect("userspace exits fired",
-			    stat_total(obj, KVM_STAT_USERSPACE), count + 1);
-	err = err ?: expect("wake-ups fired", stat_total(obj, KVM_STAT_WAKEUP),
-			    count);
-	err = err ?: expect("events lost",
-			    stat_total(obj, KVM_STAT_COUNTS_FULL), 0);
+	err = err   ?:
+		      expect("userspace exits fired",
+			     stat_total(obj, KVM_STAT_USERSPACE), count + 1);
+	err = err   ?:
+		      expect("wake-ups fired", stat_total(obj, KVM_STAT_WAKEUP),
+			     count);
+	err = err   ?:
+		      expect("events lost",
+			     stat_total(obj, KVM_STAT_COUNTS_FULL), 0);
 	if (!err)
 		printf("verified: every run counted under its guest, kind and "
 		       "reason\n");

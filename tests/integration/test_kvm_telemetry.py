@@ -27,7 +27,6 @@ import glob
 import os
 import shutil
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kvmtest as kt  # noqa: E402

@@ -75,8 +75,8 @@ static void test_svm_names(void **state)
 	assert_string_equal(kvm_exit_reason_name(KVM_COUNT_EXIT_SVM, 0x7b, buf,
 						 sizeof(buf)),
 			    "io");
-	assert_string_equal(kvm_exit_reason_name(KVM_COUNT_EXIT_SVM, 0x400,
-						 buf, sizeof(buf)),
+	assert_string_equal(kvm_exit_reason_name(KVM_COUNT_EXIT_SVM, 0x400, buf,
+						 sizeof(buf)),
 			    "npf");
 	assert_string_equal(kvm_exit_reason_name(KVM_COUNT_EXIT_SVM, 0x4e, buf,
 						 sizeof(buf)),
@@ -94,8 +94,8 @@ static void test_svm_names(void **state)
 	assert_string_equal(kvm_exit_reason_name(KVM_COUNT_EXIT_SVM, 0x42, buf,
 						 sizeof(buf)),
 			    "reason_66");
-	assert_string_equal(kvm_exit_reason_name(KVM_COUNT_EXIT_SVM, 0x200,
-						 buf, sizeof(buf)),
+	assert_string_equal(kvm_exit_reason_name(KVM_COUNT_EXIT_SVM, 0x200, buf,
+						 sizeof(buf)),
 			    "reason_512");
 	/* Another ISA's reasons are never named from these tables. */
 	assert_string_equal(kvm_exit_reason_name(KVM_COUNT_EXIT_OTHER, 12, buf,
@@ -159,8 +159,7 @@ static void test_field_find(void **state)
 	assert_int_equal(field.offset, 4);
 	/* Whole names only: "reason" is not "exit_reason", and the print
 	 * fmt's REC->... mentions are not fields. */
-	assert_int_equal(tracefs_field_find(format, "reason", &field),
-			 -ENOENT);
+	assert_int_equal(tracefs_field_find(format, "reason", &field), -ENOENT);
 	assert_int_equal(tracefs_field_find(format, "REC", &field), -ENOENT);
 	assert_int_equal(tracefs_field_find("", "isa", &field), -ENOENT);
 	assert_int_equal(
@@ -227,9 +226,10 @@ static void test_format_check_refuses_changes(void **state)
 	assert_non_null(strstr(why, "kvm_exit.exit_reason"));
 	assert_non_null(strstr(why, "size 8"));
 	assert_int_equal(
-		kvm_format_check(KVM_EVENT_USERSPACE_EXIT,
-				 read_fixture("changed/kvm_userspace_exit.format"),
-				 why, sizeof(why)),
+		kvm_format_check(
+			KVM_EVENT_USERSPACE_EXIT,
+			read_fixture("changed/kvm_userspace_exit.format"), why,
+			sizeof(why)),
 		-EPROTO);
 	assert_string_equal(why, "kvm_userspace_exit has no field errno");
 	assert_int_equal(
@@ -239,10 +239,11 @@ static void test_format_check_refuses_changes(void **state)
 		-EPROTO);
 	assert_string_equal(why, "kvm_vcpu_wakeup: unreadable format file");
 	/* One event's format is not another's. */
-	assert_int_equal(kvm_format_check(KVM_EVENT_EXIT,
-					  read_fixture("6.18/kvm_vcpu_wakeup.format"),
-					  why, sizeof(why)),
-			 -EPROTO);
+	assert_int_equal(
+		kvm_format_check(KVM_EVENT_EXIT,
+				 read_fixture("6.18/kvm_vcpu_wakeup.format"),
+				 why, sizeof(why)),
+		-EPROTO);
 }
 
 static void attach_all(struct kvm_observation *seen)
@@ -288,8 +289,8 @@ static void test_availability_exits_never_fire(void **state)
 			       "kvm_exit never fired while vCPUs ran 200 ms"));
 	seen.vcpu_run_ns = 10 * KVM_EXIT_EVIDENCE_NS;
 	assert_int_equal(kvm_availability_update(&availability, &seen), 0);
-	assert_non_null(strstr(availability.parts[KVM_PART_EXITS].reason,
-			       "200 ms"));
+	assert_non_null(
+		strstr(availability.parts[KVM_PART_EXITS].reason, "200 ms"));
 
 	/* Should it fire after all (a module reloaded), it is available. */
 	seen.fired[KVM_EVENT_EXIT] = 1;
@@ -468,8 +469,7 @@ static void test_json_parts(void **state)
 	assert_non_null(strstr(json_of(obj), "\"available\":false,"
 					     "\"reason\":\"the guest runs "
 					     "under QEMU's TCG"));
-	assert_false(json_object_object_get_ex(obj, "userspace_exits",
-					       &value));
+	assert_false(json_object_object_get_ex(obj, "userspace_exits", &value));
 	json_object_put(obj);
 }
 
