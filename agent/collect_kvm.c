@@ -54,6 +54,7 @@ void tracker_sync_kvm_guests(struct tracker *tracker)
 				guest->name, strerror(-err), KVM_MAX_GUESTS);
 		}
 	}
+	kvm_loader_guests_changed(tracker->kvm);
 }
 
 static void read_counts(struct tracker *tracker)

@@ -399,6 +399,16 @@ int kvm_loader_prune_guests(struct kvm_loader *loader,
 	return 0;
 }
 
+void kvm_loader_guests_changed(struct kvm_loader *loader)
+{
+	/* The .bss is mmap'd: a store, no syscall. Only the agent writes it;
+	 * release orders it after the map updates it announces. */
+	if (loader->skel && loader->skel->bss)
+		__atomic_store_n(&loader->skel->bss->guests_generation,
+				 loader->skel->bss->guests_generation + 1,
+				 __ATOMIC_RELEASE);
+}
+
 int kvm_loader_read_counts(struct kvm_loader *loader,
 			   struct kvm_loader_count **entries, size_t *count)
 {

@@ -46,6 +46,10 @@ int kvm_loader_prune_guests(struct kvm_loader *loader,
 					 void *ctx),
 			    void *ctx);
 
+/* Makes every CPU forget its cached answers about which process is a
+ * guest; call after add/prune. */
+void kvm_loader_guests_changed(struct kvm_loader *loader);
+
 struct kvm_loader_count {
 	struct kvm_count_key key;
 	uint64_t value; /* summed over CPUs */

@@ -61,6 +61,30 @@ struct {
 	__type(value, struct cpu_entry);
 } kvm_cpu_entry SEC(".maps");
 
+/*
+ * Bumped by the agent (through the mmap'd .bss) after it changes
+ * kvm_guests, which invalidates every CPU's cached answer below at once.
+ */
+__u64 guests_generation;
+
+/*
+ * This CPU's last answer to "which guest is this process": a vCPU thread
+ * tends to stay on its CPU, so most events skip the kvm_guests lookup, and
+ * the processes that are no guest are cached as group 0 just the same.
+ */
+struct group_cache {
+	__u64 generation;
+	__u32 tgid;
+	__u32 group;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct group_cache);
+} kvm_group_cache SEC(".maps");
+
 static __always_inline void bump_stat(__u32 which)
 {
 	__u64 *count = bpf_map_lookup_elem(&kvm_stats, &which);
@@ -69,13 +93,27 @@ static __always_inline void bump_stat(__u32 which)
 		*count += 1;
 }
 
-/* The counted guest of the current thread, or 0. */
+/* The counted guest of the current thread, or 0. The generation is read
+ * before the lookup: an answer filled in while the agent changes the map
+ * carries the old generation and is not used again. */
 static __always_inline __u32 current_group(void)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u32 *group = bpf_map_lookup_elem(&kvm_guests, &tgid);
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0, group;
+	__u64 generation = *(volatile __u64 *)&guests_generation;
+	struct group_cache *cache;
+	__u32 *found;
 
-	return group ? *group : 0;
+	cache = bpf_map_lookup_elem(&kvm_group_cache, &zero);
+	if (cache && cache->tgid == tgid && cache->generation == generation)
+		return cache->group;
+	found = bpf_map_lookup_elem(&kvm_guests, &tgid);
+	group = found ? *found : 0;
+	if (cache) {
+		cache->tgid = tgid;
+		cache->group = group;
+		cache->generation = generation;
+	}
+	return group;
 }
 
 static __always_inline void add_count(__u32 group, __u32 kind, __u32 reason,
