@@ -60,6 +60,7 @@ void tracker_sync_kvm_guests(struct tracker *tracker)
 static void read_counts(struct tracker *tracker)
 {
 	struct kvm_loader_count *entries;
+	uint32_t forgotten = 0; /* groups are never 0 */
 	size_t count;
 
 	if (kvm_loader_read_counts(tracker->kvm, &entries, &count))
@@ -74,9 +75,13 @@ static void read_counts(struct tracker *tracker)
 					 entries[i].value);
 			continue;
 		}
-		/* Pruned from the table: nobody will read it again. Later
-		 * entries of the group are gone too, and are skipped. */
-		kvm_loader_forget_group(tracker->kvm, key->group);
+		/* Pruned from the table: nobody will read it again. One call
+		 * drops all of the group's entries, which this list still
+		 * holds; remembering the last group skips most repeats (in
+		 * hash order groups interleave, and a repeat is harmless). */
+		if (key->group != forgotten &&
+		    kvm_loader_forget_group(tracker->kvm, key->group) == 0)
+			forgotten = key->group;
 	}
 	free(entries);
 }
