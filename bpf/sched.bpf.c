@@ -130,11 +130,18 @@ static __always_inline __u64 account_switch_in(struct thread_state *state,
 	return wait_ns;
 }
 
-static __always_inline __u64 cfs_rq_address(struct task_struct *task)
+/*
+ * The clock of the runqueue `task` is on, in ns. The scheduler updates it
+ * before it switches, wakes or moves a task under the runqueue lock, which
+ * every caller here holds; it is the clock run_delay is measured with, and
+ * reading it costs a few loads where bpf_ktime_get_ns() reads the
+ * (paravirtual) clocksource. Without group scheduling, ktime it is.
+ */
+static __always_inline __u64 rq_clock_ns(struct task_struct *task)
 {
-	if (!bpf_core_field_exists(task->se.cfs_rq))
-		return 0;
-	return (__u64)task->se.cfs_rq;
+	if (bpf_core_field_exists(task->se.cfs_rq))
+		return task->se.cfs_rq->rq->clock;
+	return bpf_ktime_get_ns();
 }
 
 SEC("tp_btf/sched_switch")
@@ -159,7 +166,7 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 		in = bpf_task_storage_get(&thread_state, next, 0, 0);
 
 	if (waiting) {
-		now_ns = bpf_ktime_get_ns();
+		now_ns = rq_clock_ns(next);
 		close_segment(cpu, now_ns);
 	}
 	if (out) {
@@ -168,9 +175,9 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 		if (cpu && out->kind == SCHED_THREAD_VCPU &&
 		    prev_state == TASK_RUNNING) {
 			if (!now_ns)
-				now_ns = bpf_ktime_get_ns();
+				now_ns = rq_clock_ns(next);
 			add_waiter(cpu, out->slot, out->group,
-				   cfs_rq_address(prev),
+				   throttle_watch(prev),
 				   culprit_of(next, in ? in->group : 0),
 				   now_ns);
 		}
@@ -191,7 +198,7 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 		}
 	}
 	if (cpu && cpu->count)
-		set_culprit(cpu, culprit_of(next, in ? in->group : 0));
+		set_culprit_task(cpu, next, in ? in->group : 0);
 	return 0;
 }
 
@@ -219,8 +226,8 @@ int BPF_PROG(handle_sched_wakeup, struct task_struct *task)
 	if (running && cpu->cur_tracked_task == (__u64)running &&
 	    cpu->cur_tracked_pid == (__u32)running->pid)
 		group = cpu->cur_group;
-	add_waiter(cpu, state->slot, state->group, cfs_rq_address(task),
-		   culprit_of(running, group), bpf_ktime_get_ns());
+	add_waiter(cpu, state->slot, state->group, throttle_watch(task),
+		   culprit_of(running, group), rq_clock_ns(task));
 	return 0;
 }
 
@@ -245,7 +252,7 @@ int BPF_PROG(handle_sched_migrate, struct task_struct *task, int dest_cpu)
 	cpu = bpf_map_lookup_elem(&attr_cpus, &cpu_id);
 	if (!cpu || !cpu->count)
 		return 0;
-	close_segment(cpu, bpf_ktime_get_ns());
+	close_segment(cpu, rq_clock_ns(task));
 	take_waiter(cpu, state->slot, state->carried);
 	return 0;
 }
