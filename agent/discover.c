@@ -442,6 +442,7 @@ int tracker_discover(struct tracker *tracker, uint64_t now_ns)
 			reconcile_threads(tracker, guest, &idx, now_ns);
 	}
 	prune(tracker, now_ns);
+	tracker_sync_kvm_guests(tracker);
 	tracker->stats.passes++;
 cleanup:
 	free(idx.records);
