@@ -430,7 +430,6 @@ const char *io_error_name(int which)
 		[BLOCK_ERR_REQUEUED] = "requeued",
 		[BLOCK_ERR_LOST] = "lost",
 		[BLOCK_ERR_UNMATCHED] = "unmatched",
-		[BLOCK_ERR_CULPRITS] = "culprits_untracked",
 	};
 
 	return which >= 0 && which < BLOCK_ERR_COUNT ? names[which] :

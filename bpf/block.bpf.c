@@ -198,14 +198,8 @@ static __always_inline void raise_max(__u64 *max, __u64 ns)
 		*max = ns;
 }
 
-struct culprit_tally {
-	__u64 cgroup_id;
-	__u32 tgid;
-	__u32 issues;
-};
-
 static __always_inline void charge_blocked(const struct block_owner_key *victim,
-					   const struct culprit_tally *culprit,
+					   const struct recent_issue *culprit,
 					   __u64 ns)
 {
 	struct block_blocked_key key = {
@@ -229,22 +223,66 @@ static __always_inline void charge_blocked(const struct block_owner_key *victim,
 	__sync_fetch_and_add(total, ns);
 }
 
+struct charge_walk {
+	struct device_state *device;
+	const struct block_owner_key *owner;
+	__u64 queued_ns;
+	__u64 now_ns;
+	__u64 share_ns;
+	__u64 ahead; /* issues in the window, the owner's own included */
+};
+
+static __always_inline bool in_window(const struct charge_walk *walk,
+				      const struct recent_issue *seen)
+{
+	return seen->issued_ns > walk->queued_ns &&
+	       seen->issued_ns <= walk->now_ns;
+}
+
+/* bpf_loop bodies are verified once rather than once per iteration. */
+static long count_ahead(__u32 index, void *ctx)
+{
+	struct charge_walk *walk = ctx;
+
+	walk->ahead += in_window(
+		walk, &walk->device->recent[index & (BLOCK_RECENT_ISSUES - 1)]);
+	return 0;
+}
+
+static long charge_one(__u32 index, void *ctx)
+{
+	struct charge_walk *walk = ctx;
+	struct recent_issue *seen;
+
+	seen = &walk->device->recent[index & (BLOCK_RECENT_ISSUES - 1)];
+	if (!in_window(walk, seen))
+		return 0;
+	if (seen->cgroup_id == walk->owner->cgroup_id &&
+	    seen->tgid == walk->owner->tgid)
+		return 0;
+	charge_blocked(walk->owner, seen, walk->share_ns);
+	return 0;
+}
+
 /*
  * A request of `owner` waited wait_ns until now. The requests the device's
- * queue issued meanwhile went ahead of it; the wait is split between their
- * owners in proportion to how many each had, and the share of the owner's
- * own requests is nobody else's fault. The window is the device's last
- * BLOCK_RECENT_ISSUES issues, a sample when more went ahead. Then this
- * issue joins the ring.
+ * queue issued meanwhile went ahead of it, and each takes an equal share of
+ * the wait: the shares of the owner's own requests are nobody else's
+ * fault. The window is the device's last BLOCK_RECENT_ISSUES issues, a
+ * sample when more went ahead. A share is charged per issue, without
+ * merging owners first: at most BLOCK_RECENT_ISSUES map updates, and a
+ * verifier-friendly loop. Then this issue joins the ring.
  */
 static __always_inline void account_issue(const struct block_owner_key *owner,
 					  __u64 queued_ns, __u64 now_ns)
 {
 	static const struct device_state empty;
-	struct culprit_tally culprits[BLOCK_CULPRITS_PER_WAIT] = {};
-	__u32 dev = owner->dev, ahead = 0, untracked = 0;
-	struct device_state *device;
 	__u64 wait_ns = now_ns - queued_ns, position;
+	struct charge_walk walk = { .owner = owner,
+				    .queued_ns = queued_ns,
+				    .now_ns = now_ns };
+	struct device_state *device;
+	__u32 dev = owner->dev;
 
 	device = bpf_map_lookup_elem(&devices, &dev);
 	if (!device) {
@@ -255,39 +293,11 @@ static __always_inline void account_issue(const struct block_owner_key *owner,
 			return;
 		}
 	}
-	for (__u32 i = 0; i < BLOCK_RECENT_ISSUES && wait_ns; i++) {
-		struct recent_issue *seen = &device->recent[i];
-		bool placed = false;
-
-		if (seen->issued_ns <= queued_ns || seen->issued_ns > now_ns)
-			continue;
-		ahead++;
-		if (seen->cgroup_id == owner->cgroup_id &&
-		    seen->tgid == owner->tgid)
-			continue;
-		for (__u32 c = 0; c < BLOCK_CULPRITS_PER_WAIT; c++) {
-			struct culprit_tally *tally = &culprits[c];
-
-			if (!tally->issues) {
-				tally->cgroup_id = seen->cgroup_id;
-				tally->tgid = seen->tgid;
-			} else if (tally->cgroup_id != seen->cgroup_id ||
-				   tally->tgid != seen->tgid) {
-				continue;
-			}
-			tally->issues++;
-			placed = true;
-			break;
-		}
-		if (!placed)
-			untracked++;
-	}
-	if (untracked)
-		count_error(BLOCK_ERR_CULPRITS);
-	for (__u32 c = 0; c < BLOCK_CULPRITS_PER_WAIT && ahead; c++) {
-		if (culprits[c].issues)
-			charge_blocked(owner, &culprits[c],
-				       wait_ns * culprits[c].issues / ahead);
+	walk.device = device;
+	bpf_loop(BLOCK_RECENT_ISSUES, count_ahead, &walk, 0);
+	if (walk.ahead && wait_ns) {
+		walk.share_ns = wait_ns / walk.ahead;
+		bpf_loop(BLOCK_RECENT_ISSUES, charge_one, &walk, 0);
 	}
 	/* Two CPUs issuing at once take different positions; a reader may see
 	 * a half-written entry, which at worst names a wrong culprit once. */
@@ -360,6 +370,7 @@ int BPF_PROG(block_complete, struct request *rq, blk_status_t error,
 	struct block_owner_stats *stats;
 	struct request_state *state;
 	__u64 key = (__u64)rq;
+	__u32 op;
 	bool last;
 
 	state = bpf_map_lookup_elem(&requests, &key);
@@ -370,14 +381,15 @@ int BPF_PROG(block_complete, struct request *rq, blk_status_t error,
 	/* Traced before __data_len shrinks: a partial completion (SCSI)
 	 * leaves the rest in flight. */
 	last = nr_bytes >= BPF_CORE_READ(rq, __data_len);
+	op = state->op;
+	if (op >= BLOCK_OP_COUNT)
+		op = BLOCK_OP_OTHER;
 	stats = owner_stats_of(&state->owner);
 	if (stats) {
-		__sync_fetch_and_add(&stats->bytes[state->op % BLOCK_OP_COUNT],
-				     nr_bytes);
+		__sync_fetch_and_add(&stats->bytes[op], nr_bytes);
 		if (last) {
 			device_ns = now_ns - state->issued_ns;
-			__sync_fetch_and_add(
-				&stats->ops[state->op % BLOCK_OP_COUNT], 1);
+			__sync_fetch_and_add(&stats->ops[op], 1);
 			__sync_fetch_and_add(&stats->device_ns, device_ns);
 			__sync_fetch_and_add(&stats->retired, 1);
 			add_hist(stats->device_hist, device_ns);

@@ -26,10 +26,7 @@
 #define BLOCK_MAX_DEVICES 256
 #define BLOCK_MAX_WATCHED 4096
 /* Issues remembered per device, to see who went ahead of a waiting request. */
-#define BLOCK_RECENT_ISSUES 16
-/* Distinct culprits one request's wait is split between; more are rare
- * and their share is left unattributed (counted as BLOCK_ERR_CULPRITS). */
-#define BLOCK_CULPRITS_PER_WAIT 4
+#define BLOCK_RECENT_ISSUES 16 /* a power of two */
 
 #define BLOCK_HIST_SLOTS SCHED_WAIT_SLOTS
 
@@ -117,8 +114,7 @@ enum block_error {
 	BLOCK_ERR_REQUEUED = 5, /* issued request sent back to the queue */
 	BLOCK_ERR_LOST = 6, /* request struct reused before its completion */
 	BLOCK_ERR_UNMATCHED = 7, /* completion of a request never seen */
-	BLOCK_ERR_CULPRITS = 8, /* a wait had more culprits than tracked */
-	BLOCK_ERR_COUNT = 9,
+	BLOCK_ERR_COUNT = 8,
 };
 
 #endif

@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "hist.h"
+#include "json_io.h"
 #include "report_out.h"
 
 static void put_u64(struct json_object *obj, const char *key, uint64_t value)
@@ -145,6 +146,8 @@ int report_write_json(FILE *out, const struct report *report)
 	put_u64(doc, "duration_ns", report->duration_ns);
 	for (size_t i = 0; i < report->guest_count; i++)
 		json_object_array_add(guests, guest_json(&report->guests[i]));
+	if (report->io)
+		json_io_add(doc, guests, report);
 	json_object_object_add(doc, "guests", guests);
 	json_object_object_add(doc, "cpus", cpus_json(report));
 	for (int i = 0; i < SCHED_ERR_COUNT; i++)
