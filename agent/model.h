@@ -59,6 +59,7 @@ struct guest {
 	uint64_t start_ticks; /* /proc/PID/stat field 22: a recycled pid differs */
 	uint64_t vm_id;
 	enum vmm_kind vmm;
+	bool tcg; /* emulated by QEMU's TCG, not run by KVM */
 	char name[PROCFS_NAME_LEN];
 	char uuid[PROCFS_UUID_LEN];
 	char cgroup[PROCFS_PATH_LEN];
@@ -146,6 +147,7 @@ struct report_guest {
 	char uuid[PROCFS_UUID_LEN];
 	char cgroup[PROCFS_PATH_LEN];
 	enum vmm_kind vmm;
+	bool tcg;
 	int pid;
 	bool exited;
 	struct report_thread *vcpus; /* sorted by vcpu_index */

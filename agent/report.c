@@ -142,6 +142,7 @@ static int build_guest(struct report_guest *out, const struct guest *before,
 	memcpy(out->uuid, after->uuid, sizeof(out->uuid));
 	memcpy(out->cgroup, after->cgroup, sizeof(out->cgroup));
 	out->vmm = after->vmm;
+	out->tcg = after->tcg;
 	out->pid = after->pid;
 	out->exited = after->exited;
 	for (size_t i = 0; i < after->thread_count; i++) {

@@ -298,6 +298,40 @@ attach_registration(struct task_struct *task, __u32 tid)
 	return state;
 }
 
+/*
+ * The vCPU index of a QEMU TCG vCPU thread, from its comm "CPU N/TCG", or
+ * -1. Hosts without hardware virtualisation (or nested guests without it)
+ * still run guests under TCG, and their vCPU threads suffer steal alike.
+ */
+static __always_inline int tcg_vcpu_index(struct task_struct *task)
+{
+	int index = 0, digits = 0, at = 4;
+
+	if (task->comm[0] != 'C' || task->comm[1] != 'P' ||
+	    task->comm[2] != 'U' || task->comm[3] != ' ')
+		return -1;
+#pragma clang loop unroll(full)
+	for (int i = 4; i < 9; i++) {
+		char c = task->comm[i];
+
+		if (c < '0' || c > '9')
+			break;
+		index = index * 10 + (c - '0');
+		digits++;
+		at = i + 1;
+	}
+	if (!digits || at > 11)
+		return -1;
+	BOUND_INDEX(at, 16);
+	if (at > 11)
+		return -1;
+	if (task->comm[at] != '/' || task->comm[at + 1] != 'T' ||
+	    task->comm[at + 2] != 'C' || task->comm[at + 3] != 'G' ||
+	    task->comm[at + 4] != '\0')
+		return -1;
+	return index;
+}
+
 SEC("iter/task")
 int discover_threads(struct bpf_iter__task *ctx)
 {
@@ -333,6 +367,15 @@ int discover_threads(struct bpf_iter__task *ctx)
 		rec.flags |= SCHED_REC_IN_KVM_RUN;
 		rec.vcpu_index = BPF_CORE_READ(vcpu, vcpu_idx);
 		rec.vm_id = (__u64)BPF_CORE_READ(vcpu, kvm);
+	} else {
+		int tcg_index = tcg_vcpu_index(task);
+
+		if (tcg_index >= 0) {
+			if (state)
+				state->kind = SCHED_THREAD_VCPU;
+			rec.flags |= SCHED_REC_TCG_VCPU;
+			rec.vcpu_index = tcg_index;
+		}
 	}
 	if (!rec.flags)
 		return 0;

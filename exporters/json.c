@@ -110,6 +110,8 @@ static struct json_object *guest_json(const struct report_guest *guest)
 	json_object_object_add(obj, "pid", json_object_new_int(guest->pid));
 	json_object_object_add(
 		obj, "vmm", json_object_new_string(vmm_kind_name(guest->vmm)));
+	json_object_object_add(obj, "accel",
+			       json_object_new_string(guest->tcg ? "tcg" : "kvm"));
 	if (guest->uuid[0])
 		json_object_object_add(obj, "uuid",
 				       json_object_new_string(guest->uuid));
