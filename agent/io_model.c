@@ -327,15 +327,23 @@ static int by_cgroup(const void *a, const void *b)
 	return strcmp(x->cgroup, y->cgroup);
 }
 
+/* qsort wants a non-NULL base even for no elements. */
+static void sort(void *items, size_t count, size_t size,
+		 int (*compare)(const void *, const void *))
+{
+	if (count > 1)
+		qsort(items, count, size, compare);
+}
+
 static void sort_owner(struct io_owner *owner)
 {
-	qsort(owner->devices, owner->device_count, sizeof(*owner->devices),
-	      by_dev);
+	sort(owner->devices, owner->device_count, sizeof(*owner->devices),
+	     by_dev);
 	for (size_t i = 0; i < owner->device_count; i++)
-		qsort(owner->devices[i].blocked_behind,
-		      owner->devices[i].blocked_count,
-		      sizeof(*owner->devices[i].blocked_behind),
-		      by_blocked_desc);
+		sort(owner->devices[i].blocked_behind,
+		     owner->devices[i].blocked_count,
+		     sizeof(*owner->devices[i].blocked_behind),
+		     by_blocked_desc);
 }
 
 static void free_owner(struct io_owner *owner)
@@ -387,7 +395,7 @@ int io_report_build(struct io_report *out, const struct io_snapshot *before,
 	out->guest_count = kept;
 	for (size_t i = 0; i < out->host_count; i++)
 		sort_owner(&out->hosts[i]);
-	qsort(out->hosts, out->host_count, sizeof(*out->hosts), by_cgroup);
+	sort(out->hosts, out->host_count, sizeof(*out->hosts), by_cgroup);
 	if (err) {
 		io_report_free(out);
 		return err;
