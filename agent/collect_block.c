@@ -62,8 +62,8 @@ static void pick_root(struct block_collector *collector)
 	for (size_t i = 0; i < sizeof(v1_blkio) / sizeof(v1_blkio[0]); i++) {
 		if (statfs(v1_blkio[i], &fs) == 0 &&
 		    fs.f_type == CGROUP_SUPER_MAGIC) {
-			snprintf(collector->root, sizeof(collector->root),
-				 "%s", v1_blkio[i]);
+			snprintf(collector->root, sizeof(collector->root), "%s",
+				 v1_blkio[i]);
 			collector->v1 = true;
 			return;
 		}
@@ -185,8 +185,7 @@ static uint64_t guest_cgroup_id(const struct block_collector *collector,
 
 	if (!collector->root[0])
 		return 0;
-	snprintf(path, sizeof(path), "%s/%d/cgroup", collector->proc_root,
-		 pid);
+	snprintf(path, sizeof(path), "%s/%d/cgroup", collector->proc_root, pid);
 	if (read_small_file(path, text, sizeof(text)) ||
 	    io_parse_blkio_cgroup(text, collector->v1, cgroup, sizeof(cgroup)))
 		return 0;
@@ -263,8 +262,7 @@ int block_collector_report(struct block_collector *collector,
 		const struct guest *guest = &table->guests[i];
 
 		refs[i].pid = guest->pid;
-		snprintf(refs[i].name, sizeof(refs[i].name), "%s",
-			 guest->name);
+		snprintf(refs[i].name, sizeof(refs[i].name), "%s", guest->name);
 		if (!guest->exited)
 			refs[i].cgroup_id =
 				guest_cgroup_id(collector, guest->pid);

@@ -164,8 +164,7 @@ static void host_cgroup_name(const struct build *build, uint64_t cgroup_id,
 		return;
 	}
 	if (!build->namer || !build->namer->cgroup_path ||
-	    build->namer->cgroup_path(build->namer->ctx, cgroup_id, path,
-				      size))
+	    build->namer->cgroup_path(build->namer->ctx, cgroup_id, path, size))
 		snprintf(path, size, "cgroup-%llu",
 			 (unsigned long long)cgroup_id);
 }
@@ -174,8 +173,8 @@ static void host_cgroup_name(const struct build *build, uint64_t cgroup_id,
 static struct io_owner *owner_entry(struct build *build, uint64_t cgroup_id,
 				    uint32_t tgid)
 {
-	int guest = io_owner_guest(build->refs, build->ref_count, cgroup_id,
-				   tgid);
+	int guest =
+		io_owner_guest(build->refs, build->ref_count, cgroup_id, tgid);
 	char path[PROCFS_PATH_LEN];
 	struct io_owner *host;
 
@@ -247,8 +246,8 @@ static bool culprit_name(struct build *build, const struct io_owner *victim,
 			 uint64_t cgroup_id, uint32_t tgid,
 			 struct io_culprit *culprit)
 {
-	int guest = io_owner_guest(build->refs, build->ref_count, cgroup_id,
-				   tgid);
+	int guest =
+		io_owner_guest(build->refs, build->ref_count, cgroup_id, tgid);
 
 	if (guest >= 0) {
 		if (victim == &build->by_ref[guest])
@@ -268,8 +267,8 @@ static int add_blocked_sample(struct build *build,
 			      const struct io_blocked_sample *sample,
 			      const struct io_snapshot *before)
 {
-	uint64_t ns = minus(sample->blocked_ns,
-			    blocked_before(before, &sample->key));
+	uint64_t ns =
+		minus(sample->blocked_ns, blocked_before(before, &sample->key));
 	const struct block_blocked_key *key = &sample->key;
 	struct io_culprit named, *culprit;
 	struct io_device *device;
@@ -358,10 +357,9 @@ int io_report_build(struct io_report *out, const struct io_snapshot *before,
 		    const struct io_guest_ref *refs, size_t ref_count,
 		    const struct io_namer *namer)
 {
-	struct build build = { .out = out,
-			       .refs = refs,
-			       .ref_count = ref_count,
-			       .namer = namer };
+	struct build build = {
+		.out = out, .refs = refs, .ref_count = ref_count, .namer = namer
+	};
 	size_t kept = 0;
 	int err = 0;
 
@@ -376,8 +374,8 @@ int io_report_build(struct io_report *out, const struct io_snapshot *before,
 			 "%s", refs[i].name);
 	}
 	for (int i = 0; i < BLOCK_ERR_COUNT; i++)
-		out->errors[i] = minus(after->errors[i],
-				       before ? before->errors[i] : 0);
+		out->errors[i] =
+			minus(after->errors[i], before ? before->errors[i] : 0);
 	for (size_t i = 0; i < after->owner_count && !err; i++)
 		err = add_owner_sample(&build, &after->owners[i], before);
 	for (size_t i = 0; i < after->blocked_count && !err; i++)
@@ -416,8 +414,7 @@ void io_report_free(struct io_report *report)
 	memset(report, 0, sizeof(*report));
 }
 
-const struct io_owner *io_report_guest(const struct io_report *report,
-				       int pid)
+const struct io_owner *io_report_guest(const struct io_report *report, int pid)
 {
 	if (!report)
 		return NULL;
@@ -440,8 +437,7 @@ const char *io_error_name(int which)
 		[BLOCK_ERR_UNMATCHED] = "unmatched",
 	};
 
-	return which >= 0 && which < BLOCK_ERR_COUNT ? names[which] :
-						       "unknown";
+	return which >= 0 && which < BLOCK_ERR_COUNT ? names[which] : "unknown";
 }
 
 const char *io_op_name(int op)
@@ -489,7 +485,8 @@ static bool lists_controller(const char *list, size_t len,
 		const char *comma = memchr(pos, ',', (size_t)(stop - pos));
 		const char *end = comma ? comma : stop;
 
-		if ((size_t)(end - pos) == want && !memcmp(pos, controller, want))
+		if ((size_t)(end - pos) == want &&
+		    !memcmp(pos, controller, want))
 			return true;
 		pos = end + 1;
 	}

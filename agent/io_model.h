@@ -136,8 +136,7 @@ int io_report_build(struct io_report *out, const struct io_snapshot *before,
 		    const struct io_namer *namer);
 void io_report_free(struct io_report *report);
 /* The owner entry of guest `pid`, or NULL. */
-const struct io_owner *io_report_guest(const struct io_report *report,
-				       int pid);
+const struct io_owner *io_report_guest(const struct io_report *report, int pid);
 
 /* "requests_full", "merged", ...: the names every output gives them. */
 const char *io_error_name(int which);

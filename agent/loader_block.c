@@ -177,8 +177,7 @@ static int read_owners(struct block_loader *loader, struct io_snapshot *out)
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < count; i++) {
-		struct io_owner_sample *sample =
-			&out->owners[out->owner_count];
+		struct io_owner_sample *sample = &out->owners[out->owner_count];
 
 		/* An entry deleted between the two calls is simply gone. */
 		if (bpf_map_lookup_elem(fd, &keys[i], &sample->stats))

@@ -60,8 +60,8 @@ static inline __u32 block_op_of(__u32 cmd_flags)
 	__u32 op = cmd_flags & 0xff;
 
 	return op == 0 ? BLOCK_OP_READ :
-			 op == 1 ? BLOCK_OP_WRITE :
-				   BLOCK_OP_OTHER;
+	       op == 1 ? BLOCK_OP_WRITE :
+			 BLOCK_OP_OTHER;
 }
 
 struct block_owner_key {

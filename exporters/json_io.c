@@ -19,7 +19,8 @@ static void put_string(struct json_object *obj, const char *key,
 }
 
 static void put_latency(struct json_object *obj, const char *prefix,
-			const uint64_t *hist, uint64_t total_ns, uint64_t max_ns)
+			const uint64_t *hist, uint64_t total_ns,
+			uint64_t max_ns)
 {
 	static const struct {
 		const char *suffix;
@@ -101,7 +102,8 @@ void json_io_add(struct json_object *doc, struct json_object *guests,
 	if (!io->available)
 		put_string(doc, "io_unavailable_reason", io->why);
 	for (size_t i = 0; i < report->guest_count; i++) {
-		struct json_object *guest = json_object_array_get_idx(guests, i);
+		struct json_object *guest =
+			json_object_array_get_idx(guests, i);
 
 		if (guest)
 			json_object_object_add(

@@ -32,15 +32,15 @@ static void open_sample(FILE *out, const char *name,
 		fputc('"', out);
 	}
 	fputs(",device=\"", out);
-	prom_write_label_value(out, device->name[0] ? device->name :
-						      device->device);
+	prom_write_label_value(out,
+			       device->name[0] ? device->name : device->device);
 	fprintf(out, "\",dev=\"%s\"", device->device);
 }
 
 enum io_figure { OPS, BYTES, QUEUE, DEVICE, IN_FLIGHT };
 
-static void write_owners(FILE *out, const struct io_owner *owners,
-			 size_t count, const char *name, enum io_figure figure)
+static void write_owners(FILE *out, const struct io_owner *owners, size_t count,
+			 const char *name, enum io_figure figure)
 {
 	for (size_t o = 0; o < count; o++) {
 		for (size_t d = 0; d < owners[o].device_count; d++) {
@@ -51,7 +51,8 @@ static void write_owners(FILE *out, const struct io_owner *owners,
 				for (int op = 0; op < BLOCK_OP_COUNT; op++) {
 					open_sample(out, name, &owners[o],
 						    device);
-					fprintf(out, ",op=\"%s\"} %" PRIu64 "\n",
+					fprintf(out,
+						",op=\"%s\"} %" PRIu64 "\n",
 						io_op_name(op),
 						figure == OPS ? f->ops[op] :
 								f->bytes[op]);

@@ -137,9 +137,8 @@ static void report_merges_and_takes_deltas(void **state)
 	before.errors[BLOCK_ERR_MERGED] = 4;
 	after.errors[BLOCK_ERR_MERGED] = 10;
 	now[1].stats.issued = 62; /* two in flight at the end */
-	assert_int_equal(io_report_build(&report, &before, &after, refs, 3,
-					 &namer),
-			 0);
+	assert_int_equal(
+		io_report_build(&report, &before, &after, refs, 3, &namer), 0);
 	assert_true(report.available);
 	assert_int_equal(report.errors[BLOCK_ERR_MERGED], 6);
 	/* Guests that did I/O, in ref order; "idle" did none. */
@@ -220,9 +219,8 @@ static void blocked_behind_names_and_merges_culprits(void **state)
 	const struct io_device *web, *db;
 	struct io_report report;
 
-	assert_int_equal(io_report_build(&report, &before, &after, refs, 2,
-					 &namer),
-			 0);
+	assert_int_equal(
+		io_report_build(&report, &before, &after, refs, 2, &namer), 0);
 	web = &io_report_guest(&report, 10)->devices[0];
 	assert_int_equal(web->blocked_count, 2);
 	/* Largest first: db's 900, then backup's 500 + 300. */
@@ -292,12 +290,10 @@ static void uevent_devname(void **state)
 						 sizeof(name)),
 			 0);
 	assert_string_equal(name, "nvme0n1");
-	assert_int_equal(io_parse_uevent_devname("MAJOR=8\n", name,
-						 sizeof(name)),
-			 -2);
-	assert_int_equal(io_parse_uevent_devname("DEVNAME=\n", name,
-						 sizeof(name)),
-			 -2);
+	assert_int_equal(
+		io_parse_uevent_devname("MAJOR=8\n", name, sizeof(name)), -2);
+	assert_int_equal(
+		io_parse_uevent_devname("DEVNAME=\n", name, sizeof(name)), -2);
 	/* Too long for the buffer: an error, not a truncated name. */
 	assert_int_equal(io_parse_uevent_devname("DEVNAME=mapper/long-one\n",
 						 name, sizeof(name)),
@@ -315,13 +311,11 @@ static void blkio_cgroup_line(void **state)
 				     "0::/user.slice\n";
 	char path[64];
 
-	assert_int_equal(io_parse_blkio_cgroup(hybrid, true, path,
-					       sizeof(path)),
-			 0);
+	assert_int_equal(
+		io_parse_blkio_cgroup(hybrid, true, path, sizeof(path)), 0);
 	assert_string_equal(path, "/machine/vm1/io");
-	assert_int_equal(io_parse_blkio_cgroup(hybrid, false, path,
-					       sizeof(path)),
-			 0);
+	assert_int_equal(
+		io_parse_blkio_cgroup(hybrid, false, path, sizeof(path)), 0);
 	assert_string_equal(path, "/user.slice");
 	/* blkio sharing a hierarchy with other controllers. */
 	assert_int_equal(io_parse_blkio_cgroup("4:blkio,net_cls:/a\n", true,

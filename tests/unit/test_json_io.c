@@ -156,9 +156,8 @@ static void guest_io_fields(void **state)
 	assert_string_equal(json_object_get_string(value),
 			    "/system.slice/backup.service");
 	assert_true(json_object_object_get_ex(entry, "io", &list));
-	assert_int_equal(get_int(json_object_array_get_idx(list, 0),
-				 "write_ops"),
-			 100);
+	assert_int_equal(
+		get_int(json_object_array_get_idx(list, 0), "write_ops"), 100);
 	assert_true(json_object_object_get_ex(doc, "io_errors", &value));
 	assert_int_equal(get_int(value, "requeued"), 7);
 	json_object_put(doc);
@@ -184,9 +183,8 @@ static void unavailable_and_unmeasured(void **state)
 					      &value));
 	assert_non_null(strstr(json_object_get_string(value), "Permission"));
 	assert_true(json_object_object_get_ex(doc, "guests", &list));
-	assert_true(json_object_object_get_ex(json_object_array_get_idx(list,
-									0),
-					      "io", &value));
+	assert_true(json_object_object_get_ex(
+		json_object_array_get_idx(list, 0), "io", &value));
 	assert_int_equal(json_object_array_length(value), 0);
 	json_object_put(doc);
 	free(text);
@@ -214,13 +212,14 @@ static void prometheus_families(void **state)
 	assert_non_null(strstr(text, "kvmwarden_io_available 1\n"));
 	assert_non_null(strstr(text, "# TYPE kvmwarden_io_ops_total counter"));
 	/* Label values escaped; seconds written exactly. */
+	assert_non_null(strstr(text,
+			       "kvmwarden_io_ops_total{guest=\"web \\\"1\\\"\","
+			       "pid=\"4242\",device=\"vda\",dev=\"254:0\","
+			       "op=\"write\"} 100\n"));
 	assert_non_null(strstr(
-		text, "kvmwarden_io_ops_total{guest=\"web \\\"1\\\"\","
-		      "pid=\"4242\",device=\"vda\",dev=\"254:0\","
-		      "op=\"write\"} 100\n"));
-	assert_non_null(strstr(
-		text, "kvmwarden_io_queue_seconds_total{guest=\"web \\\"1\\\"\","
-		      "pid=\"4242\",device=\"vda\",dev=\"254:0\"} 0.000005\n"));
+		text,
+		"kvmwarden_io_queue_seconds_total{guest=\"web \\\"1\\\"\","
+		"pid=\"4242\",device=\"vda\",dev=\"254:0\"} 0.000005\n"));
 	assert_non_null(strstr(
 		text, "kvmwarden_host_io_bytes_total{cgroup=\"/system.slice/"
 		      "backup.service\",device=\"vda\",dev=\"254:0\","
@@ -228,9 +227,9 @@ static void prometheus_families(void **state)
 	assert_non_null(strstr(text, "culprit_kind=\"cgroup\",culprit=\"/fio\""
 				     "} 0.000003\n"));
 	assert_non_null(strstr(text, "kvmwarden_io_in_flight{"));
-	assert_non_null(
-		strstr(text, "kvmwarden_io_bpf_errors_total{error=\"requeued\"} "
-			     "7\n"));
+	assert_non_null(strstr(
+		text, "kvmwarden_io_bpf_errors_total{error=\"requeued\"} "
+		      "7\n"));
 	free(text);
 	/* Unavailable: the gauge says so and nothing else is written. */
 	io.available = false;
@@ -238,11 +237,10 @@ static void prometheus_families(void **state)
 	mem = open_memstream(&text, &len);
 	prom_write_io(mem, &io);
 	fclose(mem);
-	assert_string_equal(text,
-			    "# HELP kvmwarden_io_available 1 when the "
-			    "block-layer programs are loaded, else 0.\n"
-			    "# TYPE kvmwarden_io_available gauge\n"
-			    "kvmwarden_io_available 0\n");
+	assert_string_equal(text, "# HELP kvmwarden_io_available 1 when the "
+				  "block-layer programs are loaded, else 0.\n"
+				  "# TYPE kvmwarden_io_available gauge\n"
+				  "kvmwarden_io_available 0\n");
 	free(text);
 }
 
