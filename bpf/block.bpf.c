@@ -163,11 +163,15 @@ static __always_inline void retire_issued(const struct request_state *state)
 }
 
 /* State for a request seen for the first time, or again after its struct
- * was reused while we thought it issued (its completion was never seen).
- * One NOEXIST update in the common case: block_io_start runs for every
- * request, and each extra hash operation there costs ~100 ns a request.
- * Returns 0, or -1 when the request goes unmeasured. */
-static __always_inline int track(struct request *rq, __u64 queued_ns)
+ * was reused before we saw it end: issued and never completed as far as we
+ * saw (the kernel skips a program that fires while it already runs on that
+ * CPU, so a completion nested in another one's can go unseen), or, at a
+ * request's creation (`restart`), any entry left behind. One NOEXIST
+ * update in the common case: block_io_start runs for every request, and
+ * each extra hash operation there costs ~100 ns a request. Returns 0, or
+ * -1 when the request goes unmeasured. */
+static __always_inline int track(struct request *rq, __u64 queued_ns,
+				 bool restart)
 {
 	__u64 key = (__u64)rq;
 	struct request_state fresh = {}, *state;
@@ -184,7 +188,7 @@ static __always_inline int track(struct request *rq, __u64 queued_ns)
 		count_error(BLOCK_ERR_REQUESTS_FULL);
 		return -1;
 	}
-	if (!state->issued_ns)
+	if (!state->issued_ns && !restart)
 		return 0; /* still queued: keep its start */
 	count_error(BLOCK_ERR_LOST);
 	retire_issued(state);
@@ -204,7 +208,7 @@ static __always_inline struct request_state *tracked(struct request *rq,
 
 	if (state && !state->issued_ns)
 		return state;
-	if (track(rq, queued_ns))
+	if (track(rq, queued_ns, false))
 		return NULL;
 	return bpf_map_lookup_elem(&requests, &key);
 }
@@ -339,7 +343,7 @@ static __always_inline void account_issue(const struct block_owner_key *owner,
 SEC("tp_btf/block_io_start")
 int BPF_PROG(block_start, struct request *rq)
 {
-	track(rq, bpf_ktime_get_ns());
+	track(rq, bpf_ktime_get_ns(), true);
 	return 0;
 }
 
@@ -402,6 +406,10 @@ int BPF_PROG(block_complete, struct request *rq, blk_status_t error,
 
 	state = bpf_map_lookup_elem(&requests, &key);
 	if (!state || !state->issued_ns) {
+		/* Ended before it was issued (failed early), or began before
+		 * the programs were loaded: nothing to measure, nothing kept. */
+		if (state)
+			bpf_map_delete_elem(&requests, &key);
 		count_error(BLOCK_ERR_UNMATCHED);
 		return 0;
 	}
