@@ -164,12 +164,10 @@ static __always_inline void retire_issued(const struct request_state *state)
 
 /* State for a request seen for the first time, or again after its struct
  * was reused before we saw it end: issued and never completed as far as we
- * saw (the kernel skips a program that fires while it already runs on that
- * CPU, so a completion nested in another one's can go unseen), or, at a
- * request's creation (`restart`), any entry left behind. One NOEXIST
- * update in the common case: block_io_start runs for every request, and
- * each extra hash operation there costs ~100 ns a request. Returns 0, or
- * -1 when the request goes unmeasured. */
+ * saw, or, at a request's creation (`restart`), any entry left behind.
+ * One NOEXIST update in the common case: block_io_start runs for every
+ * request, and each extra hash operation there costs ~100 ns a request.
+ * Returns 0, or -1 when the request goes unmeasured. */
 static __always_inline int track(struct request *rq, __u64 queued_ns,
 				 bool restart)
 {
