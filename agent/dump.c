@@ -147,6 +147,12 @@ int cmd_dump(int argc, char **argv)
 	block_collector_sync(block, &tracker.table);
 	if (block_collector_snapshot(block, &io_before))
 		memset(&io_before, 0, sizeof(io_before));
+	/* Names cgroups and devices now, so the report after the last
+	 * snapshot only looks them up: a cgroup walk there would delay the
+	 * output that callers line their own end readings up with. */
+	if (block_collector_report(block, &tracker.table, NULL, &io_before,
+				   &io) == 0)
+		io_report_free(&io);
 
 	tracker_collect(&tracker);
 	err = guest_table_copy(&before, &tracker.table);
