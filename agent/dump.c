@@ -75,6 +75,7 @@ int cmd_dump(int argc, char **argv)
 	struct block_collector *block;
 	struct io_snapshot io_before, io_after;
 	struct io_report io;
+	uint64_t errors_before[SCHED_ERR_COUNT] = { 0 };
 	struct loader *loader = NULL;
 	struct tracker tracker;
 	struct report report;
@@ -211,7 +212,13 @@ int cmd_dump(int argc, char **argv)
 		goto cleanup_before;
 	if (report_build(&report, &before, &after, end_ns - start_ns))
 		goto cleanup_after;
+	/* Errors of the window, like every other figure: what was lost
+	 * before it began is no part of its steal. */
 	loader_read_errors(loader, report.errors);
+	for (int i = 0; i < SCHED_ERR_COUNT; i++)
+		report.errors[i] = report.errors[i] >= errors_before[i] ?
+					   report.errors[i] - errors_before[i] :
+					   0;
 	if (block && block_collector_report(block, &after, &io_before,
 					    &io_after, &io) == 0)
 		report.io = &io;

@@ -53,6 +53,7 @@ struct culprit {
 };
 
 static __always_inline void count_error(__u32 which);
+static __always_inline void count_error_by(__u32 which, __u64 amount);
 
 /* The id of the cgroup `cset` charges CPU time to, on the hierarchy the
  * agent chose. */
@@ -103,6 +104,7 @@ static __always_inline void flush_part(__u32 victim_group, __u32 kind, __u64 id,
 	}
 	if (!total) {
 		count_error(SCHED_ERR_ATTR_FULL);
+		count_error_by(SCHED_ERR_ATTR_LOST_NS, ns);
 		return;
 	}
 	/* vCPUs of one guest finish waits on several CPUs at once. */

@@ -63,12 +63,17 @@ struct {
 	__type(value, __u64);
 } sched_errors SEC(".maps");
 
-static __always_inline void count_error(__u32 which)
+static __always_inline void count_error_by(__u32 which, __u64 amount)
 {
 	__u64 *count = bpf_map_lookup_elem(&sched_errors, &which);
 
 	if (count)
-		*count += 1;
+		*count += amount;
+}
+
+static __always_inline void count_error(__u32 which)
+{
+	count_error_by(which, 1);
 }
 
 #include "attrib.bpf.h"

@@ -80,7 +80,10 @@ enum sched_error {
 	SCHED_ERR_CLOCK = 2, /* rq clock behind a task's last_queued */
 	SCHED_ERR_ATTR_FULL = 3, /* attribution map full: a part was lost */
 	SCHED_ERR_WAITERS_FULL = 4, /* a CPU's waiter list was full */
-	SCHED_ERR_COUNT = 5,
+	/* Not a count but ns: steal ATTR_FULL events could not attribute,
+	 * so that culprits + this = steal holds even with the map full. */
+	SCHED_ERR_ATTR_LOST_NS = 5,
+	SCHED_ERR_COUNT = 6,
 };
 
 static inline __u32 sched_wait_slot(__u64 wait_ns)

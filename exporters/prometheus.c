@@ -417,10 +417,16 @@ static void write_health(FILE *out, const struct prom_health *health)
 	write_family(out, "kvmwarden_bpf_errors_total", "counter",
 		     "What the BPF side could not do, by error.");
 	for (int i = 0; i < SCHED_ERR_COUNT; i++)
-		fprintf(out,
-			"kvmwarden_bpf_errors_total{error=\"%s\"} %" PRIu64
-			"\n",
-			sched_error_name(i), health->errors[i]);
+		if (i != SCHED_ERR_ATTR_LOST_NS)
+			fprintf(out,
+				"kvmwarden_bpf_errors_total{error=\"%s\"} "
+				"%" PRIu64 "\n",
+				sched_error_name(i), health->errors[i]);
+	write_seconds(out, "kvmwarden_attribution_lost_seconds_total",
+		      "counter",
+		      "Steal left unattributed because the attribution map was "
+		      "full (culprits plus this add up to the steal).",
+		      health->errors[SCHED_ERR_ATTR_LOST_NS]);
 	write_u64(out, "kvmwarden_discovery_passes_total", "counter",
 		  "Discovery passes run.", health->tracker.passes);
 	write_u64(out, "kvmwarden_guests_discovered_total", "counter",

@@ -8,6 +8,10 @@ Phase 2: B goes; a CPU hog in a cpu cgroup of the test's own, on CPU 1
 with A: A's main culprit must be that cgroup (kind "cgroup", its path).
 Phase 3: the hog goes; A alone on CPU 1 has next to no culprits.
 In every phase the culprits of a guest add up to its steal within 1 %.
+Phase 0, no silent loss: with the attribution map shrunk to one entry
+(KVMWARDEN_TEST_ATTR_ENTRIES=1) A and B cannot both keep their culprit;
+what did not fit is counted (attribution_full) with its steal
+(attribution_lost_ns), and culprits plus that still add up to the steal.
 """
 
 import os
@@ -87,8 +91,40 @@ def check_main_culprit(results, entry, label, kind, name):
                       for c in culprits[:4]))
 
 
-def dump(results, binary, label):
-    run = kt.run_dump(binary, WINDOW_S)
+def check_counted_loss(results, run, guests):
+    """Over every guest in the dump (the lost steal is not per guest),
+    steal = culprits + attribution_lost_ns, within the conservation bound
+    (waits still open at the window's edges)."""
+    errors = run.doc.get("errors", {})
+    entries = run.doc.get("guests", [])
+    ours = [e for g in guests for e in run.guests_with_pid(g.pid)]
+    steal = sum(e.get("steal_ns", 0) for e in entries)
+    culprits = sum(c.get("steal_ns", 0) for e in entries
+                   for c in e.get("culprits", []))
+    lost = errors.get("attribution_lost_ns", 0)
+    results.check("map full: the loss is counted",
+                  errors.get("attribution_full", 0) > 0 and lost > 0,
+                  "attribution_full %s, attribution_lost_ns %s" % (
+                      errors.get("attribution_full"), lost))
+    results.check("map full: culprits + lost = steal within 1 %",
+                  len(ours) == len(guests) and steal > 0 and
+                  abs(culprits + lost - steal) <= CONSERVATION_REL * steal,
+                  "steal %s, culprits %s + lost %s = %s" % (
+                      kt.ms(steal), kt.ms(culprits), kt.ms(lost),
+                      kt.ms(culprits + lost)))
+
+
+def dump(results, binary, label, env=None):
+    saved = {key: os.environ.get(key) for key in (env or {})}
+    os.environ.update(env or {})
+    try:
+        run = kt.run_dump(binary, WINDOW_S)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                del os.environ[key]
+            else:
+                os.environ[key] = value
     ok = kt.check_dump_ok(results, run, label)
     return run if ok else None
 
@@ -111,6 +147,11 @@ def test(results):
         guest.wait_booted()
         kt.pin(guest.tids[0], {1})
     time.sleep(0.5)
+
+    run = dump(results, binary, "map full",
+               env={"KVMWARDEN_TEST_ATTR_ENTRIES": "1"})
+    if run:
+        check_counted_loss(results, run, (a, b))
 
     run = dump(results, binary, "two guests")
     if run:
