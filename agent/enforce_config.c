@@ -28,7 +28,6 @@ void enforce_config_defaults(struct enforce_config *enforce)
 	enforce->quota_step_percent = 50;
 	enforce->hysteresis_percent = 50;
 	enforce->cooldown_ms = 5000;
-	enforce->separate_cpus = false;
 	snprintf(enforce->state_file, ENFORCE_PATH_LEN,
 		 "/var/lib/kvmwarden/state");
 	snprintf(enforce->audit_log, ENFORCE_PATH_LEN,
@@ -290,8 +289,6 @@ bool enforce_config_parse_key(struct config_problems *p, yaml_document_t *doc,
 	else if (!strcmp(key, "cooldown_ms"))
 		config_parse_u32(p, value, key, 100, 3600000,
 				 &enforce->cooldown_ms);
-	else if (!strcmp(key, "separate_cpus"))
-		config_parse_bool(p, value, key, &enforce->separate_cpus);
 	else if (!strcmp(key, "state_file")) {
 		config_parse_string(p, value, key, enforce->state_file,
 				    sizeof(enforce->state_file));

@@ -61,7 +61,6 @@ struct enforce_config {
 	uint32_t quota_step_percent; /* a cap shrinks by this much per step */
 	uint32_t hysteresis_percent; /* relax only below budget * (1 - this) */
 	uint32_t cooldown_ms; /* budget held this long before relaxing */
-	bool separate_cpus; /* last rung: move the culprit off the victim's CPUs */
 	char state_file[ENFORCE_PATH_LEN];
 	char audit_log[ENFORCE_PATH_LEN];
 };
