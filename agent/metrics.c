@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "metrics.h"
 
 struct metrics_snapshot {
@@ -145,6 +146,8 @@ int metrics_render(FILE *out, void *ctx)
 	/* Before the first publish: the health families, no guests. */
 	err = prom_write_metrics(out, snapshot ? &snapshot->table : &empty,
 				 &health, &opts);
+	if (!err)
+		audit_write_metrics(out);
 
 	mtx_lock(&metrics->lock);
 	if (snapshot && --snapshot->readers == 0 && snapshot->retired)

@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "config.h"
 #include "discover.h"
+#include "enforce.h"
 #include "http.h"
 #include "metrics.h"
 #include "notify.h"
@@ -185,9 +186,47 @@ static void publish(struct tracker *tracker, struct metrics *metrics,
 		      stderr);
 }
 
-static int measure_loop(struct tracker *tracker, struct config *config,
-			const char *path, struct metrics *metrics)
+/* Enforcement's own window, one interval_ms long, apart from the summary
+ * window so a 10 s summary does not slow a 250 ms controller down. */
+struct enforce_window {
+	struct guest_table previous;
+	uint64_t start_ns;
+	bool primed;
+};
+
+static void enforce_tick(struct enforcer *enforcer, struct tracker *tracker,
+			 const struct config *config,
+			 struct enforce_window *window)
 {
+	struct guest_table current;
+	struct report report;
+	uint64_t now_ns = monotonic_ns();
+
+	if (window->primed &&
+	    now_ns - window->start_ns < config->interval_ms * NS_PER_MS)
+		return;
+	tracker_collect(tracker);
+	now_ns = monotonic_ns();
+	if (guest_table_copy(&current, &tracker->table))
+		return;
+	if (window->primed &&
+	    report_build(&report, &window->previous, &current,
+			 now_ns - window->start_ns) == 0) {
+		enforcer_step(enforcer, &report, now_ns / NS_PER_MS);
+		report_free(&report);
+	}
+	if (window->primed)
+		guest_table_free(&window->previous);
+	window->previous = current;
+	window->start_ns = now_ns;
+	window->primed = true;
+}
+
+static int measure_loop(struct tracker *tracker, struct config *config,
+			const char *path, struct metrics *metrics,
+			struct enforcer *enforcer)
+{
+	struct enforce_window enforce_window = { .primed = false };
 	struct guest_table previous;
 	uint64_t last_id = 0, window_start_ns, pass_ns = monotonic_ns();
 	/* A quarter of WatchdogSec: pings come at least twice per timeout
@@ -238,7 +277,13 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 					      stderr);
 				metrics_set_per_vcpu(metrics,
 						     fresh.per_vcpu_metrics);
+				if (fresh.mode != config->mode)
+					fputs("<4>kvmwarden: the mode changes "
+					      "at the next restart\n",
+					      stderr);
+				fresh.mode = config->mode;
 				*config = fresh;
+				enforcer_reload(enforcer, config);
 				tracker->retain_ns =
 					(uint64_t)fresh.retain_exited_s * 1000 *
 					NS_PER_MS;
@@ -263,6 +308,7 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 			asleep_ns > interval_ns ? asleep_ns - interval_ns : 0);
 		announce(&tracker->table, &last_id, pass_ns);
 		pass_ns = now_ns;
+		enforce_tick(enforcer, tracker, config, &enforce_window);
 		if (live_guests(&tracker->table) != shown_live) {
 			shown_live = live_guests(&tracker->table);
 			notify_status("measuring %zu guest%s", shown_live,
@@ -290,6 +336,8 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 		window_start_ns = now_ns;
 	}
 	guest_table_free(&previous);
+	if (enforce_window.primed)
+		guest_table_free(&enforce_window.previous);
 	return 0;
 }
 
@@ -304,8 +352,10 @@ int cmd_run(int argc, char **argv)
 	const char *path = DEFAULT_CONFIG, *mode = NULL;
 	struct http_server *http = NULL;
 	struct loader *loader = NULL;
+	struct enforcer enforcer;
 	struct metrics metrics;
 	struct tracker tracker;
+	size_t not_undone;
 	struct config config;
 	int opt, code;
 
@@ -343,25 +393,29 @@ int cmd_run(int argc, char **argv)
 	if (mode)
 		config.mode = strcmp(mode, "enforce") ? CONFIG_MODE_MONITOR :
 							CONFIG_MODE_ENFORCE;
-	if (config.mode == CONFIG_MODE_ENFORCE)
-		fputs("<4>kvmwarden: enforcement is not available in this "
-		      "version; measuring only\n",
-		      stderr);
+	/* First, so a state file another agent holds, or changes a dead
+	 * one left that cannot be undone, stop us before anything else. */
+	if (enforcer_start(&enforcer, &config, config.mode))
+		return 1;
 
 	code = session_open(&loader, &tracker, "/proc",
 			    (uint64_t)config.retain_exited_s * 1000 *
 				    NS_PER_MS);
-	if (code)
+	if (code) {
+		enforcer_stop(&enforcer);
 		return code;
+	}
 	if (metrics_init(&metrics, KVMWARDEN_VERSION,
 			 config.per_vcpu_metrics)) {
 		session_close(loader, &tracker);
+		enforcer_stop(&enforcer);
 		return 1;
 	}
 	code = start_http(&http, &config, &metrics);
 	if (code) {
 		metrics_free(&metrics);
 		session_close(loader, &tracker);
+		enforcer_stop(&enforcer);
 		return code;
 	}
 	/* Attaching needed CAP_PERFMON; from here on only what measuring and
@@ -379,9 +433,20 @@ int cmd_run(int argc, char **argv)
 		"every %u ms)\n",
 		config_mode_name(config.mode), config.interval_ms,
 		config.discover_interval_ms);
-	code = measure_loop(&tracker, &config, path, &metrics) ? 1 : 0;
+	code = measure_loop(&tracker, &config, path, &metrics, &enforcer) ? 1 :
+									      0;
 	notify_stopping();
 	fputs("<6>kvmwarden: stopping\n", stderr);
+	/* Undo before anything else goes: a stop must leave no limit. */
+	not_undone = enforcer_stop(&enforcer);
+	if (not_undone) {
+		fprintf(stderr,
+			"<3>kvmwarden: %zu change%s could not be undone; "
+			"they stay in %s for kvmwarden restore\n",
+			not_undone, not_undone == 1 ? "" : "s",
+			config.enforce.state_file);
+		code = 1;
+	}
 	/* Stop serving first: scrapes read the snapshot, never the tracker,
 	 * but no thread should outlive the state it was given. */
 	http_stop(http);
