@@ -262,6 +262,65 @@ static void parse_classes(struct config_problems *p, yaml_document_t *doc,
 				"at least one class is needed");
 }
 
+static void parse_cgroup_guests(struct config_problems *p,
+				yaml_document_t *doc, yaml_node_t *node,
+				struct enforce_config *enforce)
+{
+	yaml_node_item_t *item;
+
+	enforce->cgroup_guest_count = 0;
+	if (node->type != YAML_SEQUENCE_NODE) {
+		config_complain(p, line_of(node), "cgroup_guests",
+				"expected a list of {name, cgroup}");
+		return;
+	}
+	for (item = node->data.sequence.items.start;
+	     item < node->data.sequence.items.top; item++) {
+		yaml_node_t *entry = yaml_document_get_node(doc, *item);
+		struct cgroup_guest *guest;
+		yaml_node_pair_t *pair;
+
+		if (enforce->cgroup_guest_count == ENFORCE_MAX_CGROUP_GUESTS) {
+			config_complain(p, line_of(entry), "cgroup_guests",
+					"at most %d entries",
+					ENFORCE_MAX_CGROUP_GUESTS);
+			return;
+		}
+		guest = &enforce->cgroup_guests[enforce->cgroup_guest_count++];
+		memset(guest, 0, sizeof(*guest));
+		if (entry->type != YAML_MAPPING_NODE) {
+			config_complain(p, line_of(entry), "cgroup_guests",
+					"each entry must be a mapping (name, "
+					"cgroup)");
+			continue;
+		}
+		for (pair = entry->data.mapping.pairs.start;
+		     pair < entry->data.mapping.pairs.top; pair++) {
+			yaml_node_t *key_node =
+				yaml_document_get_node(doc, pair->key);
+			yaml_node_t *value =
+				yaml_document_get_node(doc, pair->value);
+			const char *key = config_scalar(key_node);
+
+			if (key && value && !strcmp(key, "name"))
+				config_parse_string(p, value, key, guest->name,
+						    sizeof(guest->name));
+			else if (key && value && !strcmp(key, "cgroup"))
+				config_parse_string(p, value, key,
+						    guest->cgroup,
+						    sizeof(guest->cgroup));
+			else
+				config_complain(p, line_of(key_node),
+						key ? key : "cgroup_guests",
+						"unknown key in a cgroup guest");
+		}
+		if (!guest->name[0] || !valid_cgroup_path(guest->cgroup))
+			config_complain(p, line_of(entry), "cgroup_guests",
+					"each entry needs a name and a cgroup "
+					"path below the root");
+	}
+}
+
 bool enforce_config_parse_key(struct config_problems *p, yaml_document_t *doc,
 			      const char *key, yaml_node_t *value,
 			      struct enforce_config *enforce)
@@ -277,6 +336,8 @@ bool enforce_config_parse_key(struct config_problems *p, yaml_document_t *doc,
 	} else if (!strcmp(key, "roots"))
 		parse_path_list(p, doc, value, key, enforce->roots,
 				&enforce->root_count);
+	else if (!strcmp(key, "cgroup_guests"))
+		parse_cgroup_guests(p, doc, value, enforce);
 	else if (!strcmp(key, "min_quota_percent"))
 		config_parse_u32(p, value, key, 1, 100,
 				 &enforce->min_quota_percent);

@@ -23,6 +23,7 @@
 #define ENFORCE_MAX_ROOTS 8
 #define ENFORCE_NAME_LEN 48
 #define ENFORCE_PATH_LEN 256
+#define ENFORCE_MAX_CGROUP_GUESTS 16
 
 struct budget {
 	/* A shell glob on the guest's name, or its UUID (exact). */
@@ -40,6 +41,13 @@ struct budget {
 	char throttle_roots[ENFORCE_MAX_ROOTS][ENFORCE_PATH_LEN];
 	size_t throttle_root_count;
 	size_t line; /* where it starts in the file, for later complaints */
+};
+
+/* A container or service protected like a VM: its processes' threads are
+ * measured as the guest's vCPUs. */
+struct cgroup_guest {
+	char name[ENFORCE_NAME_LEN];
+	char cgroup[ENFORCE_PATH_LEN]; /* as /proc/PID/cgroup shows it */
 };
 
 struct enforce_config {
@@ -61,6 +69,8 @@ struct enforce_config {
 	uint32_t quota_step_percent; /* a cap shrinks by this much per step */
 	uint32_t hysteresis_percent; /* relax only below budget * (1 - this) */
 	uint32_t cooldown_ms; /* budget held this long before relaxing */
+	struct cgroup_guest cgroup_guests[ENFORCE_MAX_CGROUP_GUESTS];
+	size_t cgroup_guest_count;
 	char state_file[ENFORCE_PATH_LEN];
 	char audit_log[ENFORCE_PATH_LEN];
 };

@@ -109,13 +109,18 @@ static void describe(struct policy_action *action, const char *what,
 		     const struct policy_guest *guest,
 		     const struct budget *budget)
 {
+	const struct report_culprit *top = guest->culprits;
+
 	if (!action)
 		return;
 	snprintf(action->reason, sizeof(action->reason),
 		 "%s: steal %.1f%% (budget %u%%), wait p99 %.2f ms (budget "
-		 "%u ms)",
+		 "%u ms); main culprit %s %.200s %.1f%%",
 		 what, guest->steal_percent, budget->max_steal_percent,
-		 guest->wait_p99_ms, budget->max_wait_p99_ms);
+		 guest->wait_p99_ms, budget->max_wait_p99_ms,
+		 guest->culprit_count ? culprit_kind_name(top->kind) : "none",
+		 guest->culprit_count ? top->name : "",
+		 guest->culprit_count ? guest->culprit_percent[0] : 0.0);
 }
 
 static const struct policy_guest *guest_named(const struct policy_guest *all,
@@ -343,6 +348,10 @@ void policy_step(struct policy *policy, const struct policy_guest *guests,
 		if (!v)
 			continue; /* more budgeted guests than slots */
 		v->seen = true;
+		/* A guest's first window holds whatever its threads waited
+		 * before they were tracked: judge from the second one on. */
+		if (!v->windows++)
+			continue;
 		if (over_line(guest, budget, 1.0)) {
 			v->held_intervals = 0;
 			escalate(policy, v, budget, guest, guests, guest_count,

@@ -24,7 +24,7 @@
 #define POLICY_MAX_CULPRITS 8
 #define POLICY_MAX_SETTINGS (2 * POLICY_MAX_GUESTS)
 #define POLICY_MAX_ACTIONS (2 * POLICY_MAX_GUESTS)
-#define POLICY_REASON_LEN 256
+#define POLICY_REASON_LEN 768
 /* A cap at or above one whole CPU is no cap: it is lifted instead. */
 #define POLICY_QUOTA_NONE 100
 
@@ -76,6 +76,7 @@ struct policy_action {
 struct policy_victim {
 	bool in_use;
 	bool seen; /* in this interval's input */
+	uint64_t windows; /* seen in this many intervals */
 	char name[PROCFS_NAME_LEN];
 	char uuid[PROCFS_UUID_LEN];
 	char weight_cgroup[PROCFS_PATH_LEN]; /* "" until raised */

@@ -341,8 +341,40 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 	return 0;
 }
 
+/* The cgroups the configuration declares as guests, as the tracker looks
+ * for them: their cgroup.procs in the cpu controller's hierarchy. */
+static void declare_cgroup_guests(struct tracker *tracker,
+				  const struct enforce_config *enforce,
+				  struct tracker_declared *declared)
+{
+	struct cgroup_fs fs;
+	size_t count = 0;
+
+	if (!enforce->cgroup_guest_count)
+		return;
+	if (cgroup_fs_detect(&fs, "/proc/self/mountinfo")) {
+		fputs("<4>kvmwarden: no cpu cgroup hierarchy: cgroup_guests "
+		      "ignored\n",
+		      stderr);
+		return;
+	}
+	for (size_t i = 0; i < enforce->cgroup_guest_count; i++) {
+		const struct cgroup_guest *guest = &enforce->cgroup_guests[i];
+
+		snprintf(declared[count].name, sizeof(declared[count].name),
+			 "%s", guest->name);
+		snprintf(declared[count].procs_file,
+			 sizeof(declared[count].procs_file),
+			 "%s%s/cgroup.procs", fs.mount, guest->cgroup);
+		count++;
+	}
+	tracker->declared = declared;
+	tracker->declared_count = count;
+}
+
 int cmd_run(int argc, char **argv)
 {
+	static struct tracker_declared declared[ENFORCE_MAX_CGROUP_GUESTS];
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "mode", required_argument, NULL, 'm' },
@@ -405,6 +437,7 @@ int cmd_run(int argc, char **argv)
 		enforcer_stop(&enforcer);
 		return code;
 	}
+	declare_cgroup_guests(&tracker, &config.enforce, declared);
 	if (metrics_init(&metrics, KVMWARDEN_VERSION,
 			 config.per_vcpu_metrics)) {
 		session_close(loader, &tracker);
