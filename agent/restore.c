@@ -21,9 +21,10 @@
 
 #define DEFAULT_CONFIG "/etc/kvmwarden/kvmwarden.conf"
 
-/* The state file: --state, else the configuration's (a missing default
- * configuration means the default path; a broken one is an error, as
- * guessing another path could miss the real journal). */
+/* The state file: --state, else the configuration's. A missing or broken
+ * configuration means the default path, with a warning for a broken one:
+ * restore runs after every stop (ExecStopPost), and refusing to undo
+ * anything because someone broke the file since would be worse. */
 static int state_path(const char *config_path, bool config_given,
 		      const char *state, char *out, size_t size)
 {
@@ -36,10 +37,10 @@ static int state_path(const char *config_path, bool config_given,
 	}
 	config_defaults(&config);
 	if (config_load(&config, config_path, errors, sizeof(errors))) {
-		if (config_given || !strstr(errors, "cannot open")) {
-			fprintf(stderr, "kvmwarden: %s", errors);
-			return -EINVAL;
-		}
+		if (config_given || !strstr(errors, "cannot open"))
+			fprintf(stderr,
+				"kvmwarden: %sUsing the default state file.\n",
+				errors);
 		config_defaults(&config);
 	}
 	snprintf(out, size, "%s", config.enforce.state_file);
