@@ -209,12 +209,41 @@ static bool wanted(const struct policy_result *result,
 	return false;
 }
 
+/* Tells the policy which capped culprits the kernel throttled since the
+ * last interval: cpu.stat's nr_throttled (v1 and v2 alike) grew. */
+static void note_throttled(struct enforcer *enforcer)
+{
+	for (size_t i = 0; i < enforcer->file_count; i++) {
+		struct managed_file *m = &enforcer->files[i];
+		char stat_file[sizeof(m->file) + 16], line[128];
+		unsigned long long throttled = 0;
+		const char *slash = strrchr(m->file, '/');
+		FILE *in;
+
+		if (!m->active || m->knob != POLICY_KNOB_CPU_QUOTA || !slash)
+			continue;
+		snprintf(stat_file, sizeof(stat_file), "%.*s/cpu.stat",
+			 (int)(slash - m->file), m->file);
+		in = fopen(stat_file, "re");
+		if (!in)
+			continue;
+		while (fgets(line, sizeof(line), in))
+			if (sscanf(line, "nr_throttled %llu", &throttled) == 1)
+				break;
+		fclose(in);
+		if (throttled > m->nr_throttled)
+			policy_note_throttled(&enforcer->policy, m->cgroup);
+		m->nr_throttled = throttled;
+	}
+}
+
 void enforcer_step(struct enforcer *enforcer, const struct report *report,
 		   uint64_t now_ms)
 {
 	static struct policy_guest guests[POLICY_MAX_GUESTS];
 	size_t count;
 
+	note_throttled(enforcer);
 	count = policy_guests_from_report(report, guests, POLICY_MAX_GUESTS);
 	policy_step(&enforcer->policy, guests, count, &enforcer->result);
 	audit_policy_actions(enforcer);

@@ -32,6 +32,7 @@ struct managed_file {
 	char original[CGROUP_VALUE_LEN];
 	char written[CGROUP_VALUE_LEN];
 	bool active; /* our value is in force and journaled */
+	uint64_t nr_throttled; /* cpu.stat's, for a quota: pressing or idle */
 	uint64_t hands_off_until_ms; /* after an outside change */
 };
 

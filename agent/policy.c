@@ -132,45 +132,94 @@ static const struct policy_guest *guest_named(const struct policy_guest *all,
 	return NULL;
 }
 
-/* The cgroup of the largest culprit this budget may throttle, or NULL;
- * *which is its index.
- * Kernel threads, idle time and the victim's own quota never qualify, nor
- * does a cgroup holding the victim (capping it would cap the victim). */
+/* The cgroup to throttle for the victim's culprit i, or NULL when this
+ * budget may not throttle it. Kernel threads, idle time and the victim's
+ * own quota never qualify, nor does a cgroup holding the victim (capping
+ * it would cap the victim). */
+static const char *culprit_target(const struct policy *policy,
+				  const struct budget *budget,
+				  const struct policy_guest *victim,
+				  const struct policy_guest *all, size_t count,
+				  size_t i)
+{
+	const struct enforce_config *config = policy->config;
+	const struct report_culprit *c = &victim->culprits[i];
+	const char *cgroup = NULL;
+
+	if (c->kind == ATTR_CULPRIT_CGROUP) {
+		for (size_t r = 0; r < budget->throttle_root_count; r++)
+			if (enforce_path_under(c->name,
+					       budget->throttle_roots[r]))
+				cgroup = c->name;
+	} else if (c->kind == ATTR_CULPRIT_GUEST &&
+		   budget->throttle_lower_class_guests) {
+		const struct policy_guest *other =
+			guest_named(all, count, c->name);
+
+		if (other &&
+		    enforce_class_rank(config, other->name, other->uuid) >
+			    enforce_class_rank(config, victim->name,
+					       victim->uuid))
+			cgroup = other->cgroup;
+	}
+	if (!cgroup || !enforce_path_allowed(config, cgroup) ||
+	    enforce_path_under(victim->cgroup, cgroup))
+		return NULL;
+	return cgroup;
+}
+
+/* The largest culprit this budget may throttle that took at least
+ * min_share percent of the window, or NULL; *which is its index. */
 static const char *allowed_culprit(const struct policy *policy,
 				   const struct budget *budget,
 				   const struct policy_guest *victim,
 				   const struct policy_guest *all, size_t count,
-				   size_t *which)
+				   double min_share, size_t *which)
 {
-	const struct enforce_config *config = policy->config;
-	int victim_rank = enforce_class_rank(config, victim->name, victim->uuid);
-
 	for (size_t i = 0; i < victim->culprit_count; i++) {
-		const struct report_culprit *c = &victim->culprits[i];
-		const char *cgroup = NULL;
+		const char *cgroup;
 
-		if (c->kind == ATTR_CULPRIT_CGROUP) {
-			for (size_t r = 0; r < budget->throttle_root_count; r++)
-				if (enforce_path_under(c->name,
-						       budget->throttle_roots[r]))
-					cgroup = c->name;
-		} else if (c->kind == ATTR_CULPRIT_GUEST &&
-			   budget->throttle_lower_class_guests) {
-			const struct policy_guest *other =
-				guest_named(all, count, c->name);
-
-			if (other && enforce_class_rank(config, other->name,
-							other->uuid) >
-					     victim_rank)
-				cgroup = other->cgroup;
+		if (victim->culprit_percent[i] < min_share)
+			break; /* largest first: the rest are smaller */
+		cgroup = culprit_target(policy, budget, victim, all, count, i);
+		if (cgroup) {
+			*which = i;
+			return cgroup;
 		}
-		if (!cgroup || !enforce_path_allowed(config, cgroup) ||
-		    enforce_path_under(victim->cgroup, cgroup))
-			continue;
-		*which = i;
-		return cgroup;
 	}
 	return NULL;
+}
+
+/* Whether anything this ladder does can still help: an allowed culprit
+ * takes a share worth acting on, or the culprit we cap presses against
+ * its cap. Steal from culprits we may not touch (kernel threads, other
+ * host work) is no reason to climb, and a cap on a culprit that went
+ * idle is no reason to stay: that steal counts as the budget held. */
+static bool actionable(const struct policy *policy,
+		       const struct policy_victim *v,
+		       const struct budget *budget,
+		       const struct policy_guest *guest,
+		       const struct policy_guest *all, size_t count,
+		       double min_share)
+{
+	size_t which;
+
+	if (v->culprit_cgroup[0]) {
+		if (v->culprit_pressing)
+			return true;
+		for (size_t i = 0; i < guest->culprit_count; i++) {
+			const char *cgroup = culprit_target(
+				policy, budget, guest, all, count, i);
+
+			if (cgroup && !strcmp(cgroup, v->culprit_cgroup) &&
+			    (guest->culprit_percent[i] >= min_share ||
+			     guest->culprit_percent[i] >=
+				     v->quota_percent / 2.0))
+				return true;
+		}
+	}
+	return allowed_culprit(policy, budget, guest, all, count, min_share,
+			       &which) != NULL;
 }
 
 static void turn(struct policy *policy, struct policy_victim *v,
@@ -194,7 +243,7 @@ static void escalate(struct policy *policy, struct policy_victim *v,
 		     const struct budget *budget,
 		     const struct policy_guest *guest,
 		     const struct policy_guest *all, size_t count,
-		     struct policy_result *result)
+		     double min_share, struct policy_result *result)
 {
 	const struct enforce_config *config = policy->config;
 	struct policy_action *action;
@@ -217,19 +266,9 @@ static void escalate(struct policy *policy, struct policy_victim *v,
 	}
 	if (!v->culprit_cgroup[0]) {
 		culprit = allowed_culprit(policy, budget, guest, all, count,
-					  &which);
-		if (!culprit) {
-			if (!v->blocked_logged) {
-				action = add_action(result, POLICY_NO_CULPRIT,
-						    v, "", 0, 0);
-				describe(action,
-					 "over budget, no culprit may be "
-					 "throttled",
-					 guest, budget);
-				v->blocked_logged = true;
-			}
-			return;
-		}
+					  min_share, &which);
+		if (!culprit)
+			return; /* the weight was all this ladder had */
 		snprintf(v->culprit_cgroup, sizeof(v->culprit_cgroup), "%s",
 			 culprit);
 		/* The first cut starts from what the culprit took, not from
@@ -325,6 +364,16 @@ static bool over_line(const struct policy_guest *guest,
 		guest->wait_p99_ms > factor * (double)budget->max_wait_p99_ms);
 }
 
+void policy_note_throttled(struct policy *policy, const char *cgroup)
+{
+	for (size_t i = 0; i < POLICY_MAX_GUESTS; i++) {
+		struct policy_victim *v = &policy->victims[i];
+
+		if (v->in_use && !strcmp(v->culprit_cgroup, cgroup))
+			v->culprit_pressing = true;
+	}
+}
+
 void policy_step(struct policy *policy, const struct policy_guest *guests,
 		 size_t guest_count, struct policy_result *result)
 {
@@ -352,13 +401,33 @@ void policy_step(struct policy *policy, const struct policy_guest *guests,
 		 * before they were tracked: judge from the second one on. */
 		if (!v->windows++)
 			continue;
-		if (over_line(guest, budget, 1.0)) {
+		/* A culprit's share worth acting on: what the off line
+		 * allows (1 % for a budget on waits only). */
+		double min_share = budget->max_steal_percent ?
+					   off * budget->max_steal_percent :
+					   1.0;
+		bool over = over_line(guest, budget, 1.0);
+		bool can_help = actionable(policy, v, budget, guest, guests,
+					   guest_count, min_share);
+
+		if (over && !can_help && !v->blocked_logged) {
+			struct policy_action *action = add_action(
+				result, POLICY_NO_CULPRIT, v, "", 0, 0);
+
+			describe(action,
+				 "over budget, but no culprit this budget may "
+				 "throttle takes a share worth acting on",
+				 guest, budget);
+			v->blocked_logged = true;
+		}
+		if (over && can_help) {
 			v->held_intervals = 0;
 			escalate(policy, v, budget, guest, guests, guest_count,
-				 result);
-		} else if (!over_line(guest, budget, off)) {
+				 min_share, result);
+		} else if (!over_line(guest, budget, off) || !can_help) {
 			v->held_intervals++;
-			v->blocked_logged = false;
+			if (!over)
+				v->blocked_logged = false;
 			if (has_actions(v) &&
 			    v->held_intervals >= policy->cooldown_intervals &&
 			    may_turn(policy, v, -1))
@@ -379,8 +448,9 @@ void policy_step(struct policy *policy, const struct policy_guest *guests,
 		v->in_use = false;
 	}
 	for (size_t i = 0; i < POLICY_MAX_GUESTS; i++) {
-		const struct policy_victim *v = &policy->victims[i];
+		struct policy_victim *v = &policy->victims[i];
 
+		v->culprit_pressing = false; /* noted afresh each interval */
 		if (!v->in_use)
 			continue;
 		if (v->weight_cgroup[0])

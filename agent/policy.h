@@ -87,6 +87,7 @@ struct policy_victim {
 	uint64_t direction_since; /* interval of the last change of direction */
 	uint64_t changed_at; /* interval of the last change */
 	uint32_t held_intervals; /* consecutive intervals below the off line */
+	bool culprit_pressing; /* its cap throttled it this interval */
 	bool blocked_logged; /* "no culprit" said once per episode */
 };
 
@@ -115,6 +116,11 @@ void policy_set_config(struct policy *policy,
  * and this step's changes out. */
 void policy_step(struct policy *policy, const struct policy_guest *guests,
 		 size_t guest_count, struct policy_result *result);
+/* Before a step: the kernel throttled `cgroup` against the cap we set in
+ * the last interval (cpu.stat's nr_throttled grew). A capped culprit that
+ * presses its cap is still a culprit even when the attribution shows it
+ * small, which is what the cap is for. */
+void policy_note_throttled(struct policy *policy, const char *cgroup);
 /* The controller's view of a report: live guests only, at most
  * POLICY_MAX_GUESTS. Returns how many were filled. */
 size_t policy_guests_from_report(const struct report *report,

@@ -411,6 +411,38 @@ def test(results):
                       {k: (before[k], after[k]) for k in after
                        if after[k] != before[k]}))
 
+    # ---------------------------------------------------------- relax
+    agent = Agent(binary, config, "enforce", work, "relax")
+    results.check("relax: agent runs", agent.wait_for("running ("),
+                  agent.text()[-300:])
+    wait_value_changes(quota_file, before[(hog_cg, "cpu.cfs_quota_us")],
+                       5.0)
+    time.sleep(1.5)
+    in_force = values(cgroups) != before
+    results.check("relax: actions in force while the hog runs", in_force,
+                  "quota %s" % read(quota_file))
+    stop_hog(hog)
+    while read(os.path.join(hog_cg, "tasks")):
+        time.sleep(0.02)
+    gone_at = time.monotonic()
+    limit_s = (COOLDOWN_MS + 5 * INTERVAL_MS) / 1000.0
+    relaxed_at = None
+    while time.monotonic() < gone_at + limit_s + 5.0:
+        if values(cgroups) == before:
+            relaxed_at = time.monotonic()
+            break
+        time.sleep(0.02)
+    results.check("relax: every action gone within the cool-down + 5 "
+                  "intervals of the hog stopping",
+                  relaxed_at is not None and
+                  relaxed_at - gone_at <= limit_s + 0.5,
+                  "%.2f s (limit %.1f s + 0.5 s for the window in "
+                  "flight)" % ((relaxed_at - gone_at) if relaxed_at else -1,
+                               limit_s))
+    agent.stop(signal.SIGTERM)
+    hog = start_hog(hog_cg)
+    wait_hog_running(hog_cg)
+
     # ---------------------------------------------------------- outside
     agent = Agent(binary, config, "enforce", work, "outside")
     results.check("outside: agent runs", agent.wait_for("running ("),

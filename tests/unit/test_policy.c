@@ -177,6 +177,7 @@ static void relaxes_after_cooldown_and_is_gone_in_5(void **state)
 	for (int i = 0; i < 20; i++) {
 		sim.guest = victim_with(ATTR_CULPRIT_CGROUP, HOG);
 		sim.guest.steal_percent = 90;
+		sim.guest.culprit_percent[0] = 90;
 		policy_step(&sim.policy, &sim.guest, 1, &sim.result);
 	}
 	assert_int_equal(setting(&sim, HOG, POLICY_KNOB_CPU_QUOTA)->value, 1);
@@ -207,6 +208,7 @@ static void floor_is_never_crossed(void **state)
 		/* A steal no cap ever fixes. */
 		sim.guest = victim_with(ATTR_CULPRIT_CGROUP, HOG);
 		sim.guest.steal_percent = 90;
+		sim.guest.culprit_percent[0] = 90;
 		policy_step(&sim.policy, &sim.guest, 1, &sim.result);
 		quota = setting(&sim, HOG, POLICY_KNOB_CPU_QUOTA);
 		if (i == 0) /* the first window is never judged */
@@ -275,11 +277,14 @@ static struct policy_guest victim_with(uint32_t kind, const char *name)
 	snprintf(guest.cgroup, sizeof(guest.cgroup), VICTIM_CGROUP);
 	guest.steal_percent = 50;
 	guest.culprit_count = 1;
+	guest.culprit_percent[0] = 50;
 	guest.culprits[0].kind = kind;
 	snprintf(guest.culprits[0].name, sizeof(guest.culprits[0].name), "%s",
 		 name);
 	return guest;
 }
+
+static bool saw_no_culprit;
 
 /* Three steps (the first window unjudged, the weight, then a cap if
  * allowed): the quota settings made. */
@@ -288,8 +293,13 @@ static size_t quota_settings(struct sim *sim, struct policy_guest *guests,
 {
 	size_t quotas = 0;
 
-	for (int i = 0; i < 3; i++)
+	saw_no_culprit = false;
+	for (int i = 0; i < 3; i++) {
 		policy_step(&sim->policy, guests, count, &sim->result);
+		for (size_t a = 0; a < sim->result.action_count; a++)
+			saw_no_culprit |= sim->result.actions[a].verb ==
+					  POLICY_NO_CULPRIT;
+	}
 	for (size_t i = 0; i < sim->result.setting_count; i++)
 		quotas += sim->result.settings[i].knob == POLICY_KNOB_CPU_QUOTA;
 	return quotas;
@@ -307,7 +317,10 @@ static void forbidden_culprits_are_never_throttled(void **state)
 		sim_init(&sim);
 		guests[0] = victim_with(never[i], "/kw/hog");
 		assert_int_equal(quota_settings(&sim, guests, 1), 0);
-		assert_int_equal(sim.result.actions[0].verb, POLICY_NO_CULPRIT);
+		/* Said once, and not even the weight is raised: it would
+		 * not help against what may not be throttled. */
+		assert_true(saw_no_culprit);
+		assert_int_equal(sim.result.setting_count, 0);
 	}
 	/* A cgroup outside the budget's throttle roots. */
 	sim_init(&sim);
@@ -384,7 +397,9 @@ static void two_victims_one_culprit_strongest_wins(void **state)
 	guests[1].steal_percent = 0; /* only victim 1 keeps escalating */
 	policy_step(&sim.policy, guests, 2, &sim.result);
 	assert_int_equal(sim.result.setting_count, 1);
-	assert_int_equal(sim.result.settings[0].value, 6); /* 100/2/2/2/2 */
+	/* From the 50 % the culprit took: 51, 25, 12, 6, then 3 for the
+	 * victim still over budget; the other one holds 6: the smaller wins. */
+	assert_int_equal(sim.result.settings[0].value, 3);
 	/* A first cap starts from what the culprit took: 30 % -> 15 %. */
 	sim_init(&sim);
 	sim.config.budgets[0].cpu_weight = 0;
@@ -409,6 +424,84 @@ static void first_window_is_not_judged(void **state)
 	assert_int_equal(sim.result.action_count, 1);
 }
 
+static void noise_from_others_neither_climbs_nor_holds(void **state)
+{
+	struct sim sim;
+	int lifted_at = -1;
+
+	/* A hog is capped... */
+	sim_init(&sim);
+	for (int i = 0; i < 10; i++)
+		sim_step(&sim, 60);
+	assert_non_null(setting(&sim, HOG, POLICY_KNOB_CPU_QUOTA));
+	/* ...then stops, while kernel threads keep the victim at 40 %. */
+	for (int i = 0; i < 20; i++) {
+		sim.guest.steal_percent = 40;
+		sim.guest.culprit_count = 2;
+		sim.guest.culprits[0].kind = ATTR_CULPRIT_KERNEL;
+		sim.guest.culprit_percent[0] = 40;
+		sim.guest.culprits[1].kind = ATTR_CULPRIT_CGROUP;
+		snprintf(sim.guest.culprits[1].name,
+			 sizeof(sim.guest.culprits[1].name), HOG);
+		sim.guest.culprit_percent[1] = 0;
+		policy_step(&sim.policy, &sim.guest, 1, &sim.result);
+		for (size_t a = 0; a < sim.result.action_count; a++)
+			assert_int_not_equal(sim.result.actions[a].verb,
+					     POLICY_CAP_QUOTA);
+		if (lifted_at < 0 && !sim.result.setting_count)
+			lifted_at = i;
+	}
+	/* The idle hog's cap and the weight go as after any cool-down. */
+	assert_true(lifted_at >= 0);
+	assert_true(lifted_at <= COOLDOWN_INTERVALS - 1 + 5);
+}
+
+static void capped_culprit_pressing_its_cap_holds_it(void **state)
+{
+	struct sim sim;
+
+	sim_init(&sim);
+	sim.config.budgets[0].cpu_weight = 0;
+	for (int i = 0; i < 10; i++) {
+		sim.guest = victim_with(ATTR_CULPRIT_CGROUP, HOG);
+		policy_step(&sim.policy, &sim.guest, 1, &sim.result);
+	}
+	uint32_t cap = setting(&sim, HOG, POLICY_KNOB_CPU_QUOTA)->value;
+
+	/* In the dead band, the hog using all of its cap: nothing moves. */
+	for (int i = 0; i < 20; i++) {
+		sim.guest.steal_percent = 4;
+		sim.guest.culprit_percent[0] = cap;
+		policy_step(&sim.policy, &sim.guest, 1, &sim.result);
+		assert_int_equal(sim.result.action_count, 0);
+	}
+}
+
+static void throttled_culprit_keeps_its_cap(void **state)
+{
+	struct sim sim;
+
+	sim_init(&sim);
+	for (int i = 0; i < 10; i++)
+		sim_step(&sim, 60);
+	/* Noise keeps the victim over budget; the attribution shows the
+	 * capped hog at nothing, but the kernel throttles it: it is still
+	 * there, pressing its cap, so the cap stays for many cool-downs. */
+	for (int i = 0; i < 40; i++) {
+		sim.guest.steal_percent = 40;
+		sim.guest.culprits[0].kind = ATTR_CULPRIT_KERNEL;
+		sim.guest.culprit_percent[0] = 40;
+		sim.guest.culprit_count = 1;
+		policy_note_throttled(&sim.policy, HOG);
+		policy_step(&sim.policy, &sim.guest, 1, &sim.result);
+		assert_non_null(setting(&sim, HOG, POLICY_KNOB_CPU_QUOTA));
+	}
+	/* Once it is no longer throttled, it is an idle culprit: relaxed. */
+	for (int i = 0; i < 20; i++)
+		policy_step(&sim.policy, &sim.guest, 1, &sim.result);
+	assert_int_equal(sim.result.setting_count, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -423,6 +516,9 @@ int main(void)
 		cmocka_unit_test(vanished_victim_releases_everything),
 		cmocka_unit_test(two_victims_one_culprit_strongest_wins),
 		cmocka_unit_test(first_window_is_not_judged),
+		cmocka_unit_test(noise_from_others_neither_climbs_nor_holds),
+		cmocka_unit_test(capped_culprit_pressing_its_cap_holds_it),
+		cmocka_unit_test(throttled_culprit_keeps_its_cap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
