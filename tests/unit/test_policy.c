@@ -502,6 +502,57 @@ static void throttled_culprit_keeps_its_cap(void **state)
 	assert_int_equal(sim.result.setting_count, 0);
 }
 
+static void wait_budget_alone_is_held(void **state)
+{
+	struct policy_guest guest = victim_with(ATTR_CULPRIT_CGROUP, HOG);
+	struct sim sim;
+
+	sim_init(&sim);
+	sim.config.budgets[0].max_steal_percent = 0;
+	sim.config.budgets[0].max_wait_p99_ms = 20;
+	sim.config.budgets[0].cpu_weight = 0;
+	guest.steal_percent = 90; /* not budgeted: no reason by itself */
+	guest.wait_p99_ms = 10;
+	for (int i = 0; i < 5; i++) {
+		policy_step(&sim.policy, &guest, 1, &sim.result);
+		assert_int_equal(sim.result.action_count, 0);
+	}
+	guest.wait_p99_ms = 35;
+	policy_step(&sim.policy, &guest, 1, &sim.result);
+	assert_int_equal(sim.result.action_count, 1);
+	assert_int_equal(sim.result.actions[0].verb, POLICY_CAP_QUOTA);
+}
+
+static void report_becomes_controller_input(void **state)
+{
+	struct report_thread vcpus[2] = { 0 };
+	struct report_culprit culprits[1] = { { .kind = ATTR_CULPRIT_CGROUP,
+						.steal_ns = 250000000 } };
+	struct report_guest guests[2] = { 0 };
+	struct report report = { .duration_ns = 1000000000,
+				 .guests = guests,
+				 .guest_count = 2 };
+	struct policy_guest out[4];
+
+	snprintf(culprits[0].name, sizeof(culprits[0].name), HOG);
+	vcpus[0].delta.steal_ns = 100000000;
+	vcpus[1].delta.steal_ns = 300000000; /* the worst vCPU counts */
+	snprintf(guests[0].name, sizeof(guests[0].name), "gone");
+	guests[0].exited = true;
+	snprintf(guests[1].name, sizeof(guests[1].name), "victim");
+	snprintf(guests[1].cgroup, sizeof(guests[1].cgroup), VICTIM_CGROUP);
+	guests[1].vcpus = vcpus;
+	guests[1].vcpu_count = 2;
+	guests[1].culprits = culprits;
+	guests[1].culprit_count = 1;
+	assert_int_equal(policy_guests_from_report(&report, out, 4), 1);
+	assert_string_equal(out[0].name, "victim");
+	assert_true(out[0].steal_percent > 29.9 && out[0].steal_percent < 30.1);
+	assert_true(out[0].culprit_percent[0] > 24.9 &&
+		    out[0].culprit_percent[0] < 25.1);
+	assert_string_equal(out[0].culprits[0].name, HOG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -519,6 +570,8 @@ int main(void)
 		cmocka_unit_test(noise_from_others_neither_climbs_nor_holds),
 		cmocka_unit_test(capped_culprit_pressing_its_cap_holds_it),
 		cmocka_unit_test(throttled_culprit_keeps_its_cap),
+		cmocka_unit_test(wait_budget_alone_is_held),
+		cmocka_unit_test(report_becomes_controller_input),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
