@@ -20,7 +20,7 @@
 #include "enforce_config.h"
 #include "policy.h"
 
-#define CGROUP_VALUE_LEN 64
+#define CGROUP_VALUE_LEN 256
 
 struct cgroup_fs {
 	int version; /* 1 or 2; 0: no cpu controller found */

@@ -26,6 +26,8 @@ enum audit_action {
 	AUDIT_LIFT_QUOTA,
 	AUDIT_RESTORE_WEIGHT,
 	AUDIT_NO_CULPRIT,
+	AUDIT_SEPARATE_CPUS,
+	AUDIT_JOIN_CPUS,
 	AUDIT_OUTSIDE_CHANGE, /* someone else changed a value we set */
 	AUDIT_WRITE_FAILED,
 	AUDIT_RESTORE, /* an original put back at stop or by restore */

@@ -12,7 +12,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actuate_affinity.h"
 #include "enforce.h"
+
+/* A journaled "file" is a cgroup file or a task's affinity by name. */
+static bool is_affinity(const char *file)
+{
+	return !strncmp(file, AFFINITY_PREFIX, strlen(AFFINITY_PREFIX));
+}
+
+static int value_read(const char *file, char *value, size_t size)
+{
+	return is_affinity(file) ? affinity_read(file, value, size) :
+				   cgroup_file_read(file, value, size);
+}
+
+static int value_write(const char *file, const char *value)
+{
+	return is_affinity(file) ? affinity_write(file, value) :
+				   cgroup_file_write(file, value);
+}
 
 static void quota_text(uint32_t value, char *text, size_t size)
 {
@@ -26,8 +45,13 @@ static void audit_policy_actions(struct enforcer *enforcer)
 		char from[16] = "", to[16] = "";
 		const char *knob = "";
 
-		if (a->verb == POLICY_RAISE_WEIGHT ||
-		    a->verb == POLICY_RESTORE_WEIGHT) {
+		if (a->verb == POLICY_SEPARATE_CPUS ||
+		    a->verb == POLICY_JOIN_CPUS) {
+			knob = "cpus";
+			snprintf(a->verb == POLICY_JOIN_CPUS ? from : to,
+				 sizeof(to), "separate");
+		} else if (a->verb == POLICY_RAISE_WEIGHT ||
+			   a->verb == POLICY_RESTORE_WEIGHT) {
 			knob = "cpu_weight";
 			if (a->from)
 				snprintf(from, sizeof(from), "%u", a->from);
@@ -70,6 +94,34 @@ static struct managed_file *managed(struct enforcer *enforcer,
 	memset(m, 0, sizeof(*m));
 	snprintf(m->cgroup, sizeof(m->cgroup), "%s", cgroup);
 	m->knob = knob;
+	return m;
+}
+
+/* A task's entry, by its name ("affinity:TID:START"). */
+static struct managed_file *managed_task(struct enforcer *enforcer,
+					 const char *cgroup, const char *name)
+{
+	struct managed_file *m;
+
+	for (size_t i = 0; i < enforcer->file_count; i++)
+		if (enforcer->files[i].knob == POLICY_KNOB_SEPARATE &&
+		    !strcmp(enforcer->files[i].file, name))
+			return &enforcer->files[i];
+	if (enforcer->file_count == enforcer->file_cap) {
+		size_t grown = enforcer->file_cap ? enforcer->file_cap * 2 : 8;
+		struct managed_file *more =
+			realloc(enforcer->files, grown * sizeof(*more));
+
+		if (!more)
+			return NULL;
+		enforcer->files = more;
+		enforcer->file_cap = grown;
+	}
+	m = &enforcer->files[enforcer->file_count++];
+	memset(m, 0, sizeof(*m));
+	snprintf(m->cgroup, sizeof(m->cgroup), "%s", cgroup);
+	m->knob = POLICY_KNOB_SEPARATE;
+	snprintf(m->file, sizeof(m->file), "%s", name);
 	return m;
 }
 
@@ -128,7 +180,7 @@ static void apply(struct enforcer *enforcer,
 			return;
 		}
 	}
-	err = cgroup_file_read(m->file, current, sizeof(current));
+	err = value_read(m->file, current, sizeof(current));
 	if (err)
 		return; /* gone; the next step will not ask again */
 	if (m->active && strcmp(current, m->written)) {
@@ -151,7 +203,7 @@ static void apply(struct enforcer *enforcer,
 		}
 		snprintf(m->original, sizeof(m->original), "%s", current);
 	}
-	err = cgroup_file_write(m->file, text);
+	err = value_write(m->file, text);
 	if (err) {
 		write_failed(enforcer, m, "writing", text, err);
 		if (!m->active)
@@ -164,6 +216,118 @@ static void apply(struct enforcer *enforcer,
 	m->active = true;
 }
 
+static bool mask_any(const struct cpu_mask *mask)
+{
+	for (size_t w = 0; w < AFFINITY_MAX_CPUS / 64; w++)
+		if (mask->bits[w])
+			return true;
+	return false;
+}
+
+/* The CPUs the victim's vCPUs may run on, and the online ones. */
+static int victim_cpus(const struct policy_setting *setting,
+		       struct cpu_mask *victim, struct cpu_mask *online)
+{
+	char text[256];
+	bool any = false;
+	FILE *in;
+
+	memset(victim, 0, sizeof(*victim));
+	for (size_t i = 0; i < setting->avoid_tid_count; i++) {
+		struct cpu_mask one;
+
+		if (affinity_get_tid(setting->avoid_tids[i], &one))
+			continue; /* a vCPU that just went */
+		for (size_t w = 0; w < AFFINITY_MAX_CPUS / 64; w++)
+			victim->bits[w] |= one.bits[w];
+		any = true;
+	}
+	in = fopen("/sys/devices/system/cpu/online", "re");
+	if (!in)
+		return -errno;
+	if (!fgets(text, sizeof(text), in))
+		text[0] = '\0';
+	fclose(in);
+	text[strcspn(text, "\n")] = '\0';
+	if (!any || affinity_parse(text, online))
+		return -ENOENT;
+	return 0;
+}
+
+/* Keeps every task of the culprit's cgroup off the victim's CPUs: each
+ * task's mask minus those CPUs, or the other online CPUs for a task
+ * pinned to the victim's only. Each task is journaled like a file. */
+static void apply_separation(struct enforcer *enforcer,
+			     const struct policy_setting *setting,
+			     uint64_t now_ms)
+{
+	struct cpu_mask victim, online, rest;
+	char quota_file[ENFORCE_PATH_LEN + 32];
+	int tids[1024], count;
+	char *slash;
+
+	if (victim_cpus(setting, &victim, &online) ||
+	    cgroup_knob_file(&enforcer->fs, &enforcer->config->enforce,
+			     setting->cgroup, POLICY_KNOB_CPU_QUOTA,
+			     quota_file, sizeof(quota_file)))
+		return;
+	for (size_t w = 0; w < AFFINITY_MAX_CPUS / 64; w++)
+		rest.bits[w] = online.bits[w] & ~victim.bits[w];
+	if (!mask_any(&rest))
+		return; /* the victim may run everywhere: nowhere to go */
+	slash = strrchr(quota_file, '/');
+	*slash = '\0';
+	count = affinity_cgroup_tids(quota_file, tids, 1024);
+	for (int i = 0; i < count; i++) {
+		char name[64], current[256], text[256];
+		struct cpu_mask mask, wanted_mask;
+		struct managed_file *m;
+		bool overlaps = false;
+		int err;
+
+		if (affinity_task_name(tids[i], name, sizeof(name)) ||
+		    affinity_read(name, current, sizeof(current)) ||
+		    affinity_parse(current, &mask))
+			continue; /* gone meanwhile: a normal event */
+		m = managed_task(enforcer, setting->cgroup, name);
+		if (!m || (!m->active && now_ms < m->hands_off_until_ms))
+			continue;
+		if (m->active) {
+			if (strcmp(current, m->written))
+				let_go(enforcer, m, current, now_ms);
+			continue;
+		}
+		for (size_t w = 0; w < AFFINITY_MAX_CPUS / 64; w++) {
+			wanted_mask.bits[w] = mask.bits[w] & ~victim.bits[w];
+			overlaps |= (mask.bits[w] & victim.bits[w]) != 0;
+		}
+		if (!overlaps)
+			continue;
+		if (!mask_any(&wanted_mask))
+			wanted_mask = rest;
+		if (affinity_format(&wanted_mask, text, sizeof(text)))
+			continue;
+		err = journal_record_before(&enforcer->journal, name,
+					    m->cgroup, "cpus", current, "");
+		if (err) {
+			write_failed(enforcer, m, "journaling", text, err);
+			continue;
+		}
+		snprintf(m->original, sizeof(m->original), "%s", current);
+		err = affinity_write(name, text);
+		if (err) {
+			write_failed(enforcer, m, "setting the affinity", text,
+				     err);
+			journal_record_done(&enforcer->journal, name,
+					    "restored");
+			continue;
+		}
+		journal_record_set(&enforcer->journal, name, text);
+		snprintf(m->written, sizeof(m->written), "%s", text);
+		m->active = true;
+	}
+}
+
 /* Puts m's original back if our value is still there. Returns 0 when m
  * is no longer ours either way, else a negative errno. */
 static int put_back(struct enforcer *enforcer, struct managed_file *m,
@@ -172,9 +336,9 @@ static int put_back(struct enforcer *enforcer, struct managed_file *m,
 	char current[CGROUP_VALUE_LEN];
 	int err;
 
-	err = cgroup_file_read(m->file, current, sizeof(current));
+	err = value_read(m->file, current, sizeof(current));
 	if (err == -ENOENT) {
-		/* The cgroup went away with what we set in it. */
+		/* The cgroup (or task) went away with what we set in it. */
 		journal_record_done(&enforcer->journal, m->file, "released");
 		m->active = false;
 		return 0;
@@ -185,7 +349,7 @@ static int put_back(struct enforcer *enforcer, struct managed_file *m,
 		let_go(enforcer, m, current, now_ms);
 		return 0;
 	}
-	err = cgroup_file_write(m->file, m->original);
+	err = value_write(m->file, m->original);
 	if (err) {
 		write_failed(enforcer, m, "restoring", m->original, err);
 		return err;
@@ -249,8 +413,15 @@ void enforcer_step(struct enforcer *enforcer, const struct report *report,
 	audit_policy_actions(enforcer);
 	if (enforcer->mode != CONFIG_MODE_ENFORCE || !enforcer->fs.version)
 		return; /* monitor mode: decided and logged, nothing written */
-	for (size_t i = 0; i < enforcer->result.setting_count; i++)
-		apply(enforcer, &enforcer->result.settings[i], now_ms);
+	for (size_t i = 0; i < enforcer->result.setting_count; i++) {
+		const struct policy_setting *setting =
+			&enforcer->result.settings[i];
+
+		if (setting->knob == POLICY_KNOB_SEPARATE)
+			apply_separation(enforcer, setting, now_ms);
+		else
+			apply(enforcer, setting, now_ms);
+	}
 	for (size_t i = 0; i < enforcer->file_count; i++) {
 		struct managed_file *m = &enforcer->files[i];
 
@@ -278,7 +449,7 @@ int enforce_restore_journal(struct journal *journal, struct audit *audit,
 
 		if (!e->in_force)
 			continue;
-		err = cgroup_file_read(e->file, current, sizeof(current));
+		err = value_read(e->file, current, sizeof(current));
 		if (err == -ENOENT) {
 			journal_record_done(journal, e->file, "released");
 			continue;
@@ -296,7 +467,7 @@ int enforce_restore_journal(struct journal *journal, struct audit *audit,
 			continue;
 		}
 		if (!err && strcmp(current, e->original))
-			err = cgroup_file_write(e->file, e->original);
+			err = value_write(e->file, e->original);
 		if (err) {
 			char reason[128];
 

@@ -350,6 +350,8 @@ bool enforce_config_parse_key(struct config_problems *p, yaml_document_t *doc,
 	else if (!strcmp(key, "cooldown_ms"))
 		config_parse_u32(p, value, key, 100, 3600000,
 				 &enforce->cooldown_ms);
+	else if (!strcmp(key, "separate_cpus"))
+		config_parse_bool(p, value, key, &enforce->separate_cpus);
 	else if (!strcmp(key, "state_file")) {
 		config_parse_string(p, value, key, enforce->state_file,
 				    sizeof(enforce->state_file));

@@ -69,6 +69,7 @@ struct enforce_config {
 	uint32_t quota_step_percent; /* a cap shrinks by this much per step */
 	uint32_t hysteresis_percent; /* relax only below budget * (1 - this) */
 	uint32_t cooldown_ms; /* budget held this long before relaxing */
+	bool separate_cpus; /* last rung: the culprit off the victim's CPUs */
 	struct cgroup_guest cgroup_guests[ENFORCE_MAX_CGROUP_GUESTS];
 	size_t cgroup_guest_count;
 	char state_file[ENFORCE_PATH_LEN];

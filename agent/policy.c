@@ -26,6 +26,8 @@ static const char *const verb_names[] = {
 	[POLICY_LIFT_QUOTA] = "lift_quota",
 	[POLICY_RESTORE_WEIGHT] = "restore_weight",
 	[POLICY_NO_CULPRIT] = "no_allowed_culprit",
+	[POLICY_SEPARATE_CPUS] = "separate_cpus",
+	[POLICY_JOIN_CPUS] = "join_cpus",
 };
 
 const char *policy_verb_name(enum policy_verb verb)
@@ -37,7 +39,9 @@ const char *policy_verb_name(enum policy_verb verb)
 
 const char *policy_knob_name(enum policy_knob knob)
 {
-	return knob == POLICY_KNOB_CPU_WEIGHT ? "cpu_weight" : "cpu_quota";
+	return knob == POLICY_KNOB_CPU_WEIGHT ? "cpu_weight" :
+	       knob == POLICY_KNOB_CPU_QUOTA  ? "cpu_quota" :
+						"cpus";
 }
 
 void policy_set_config(struct policy *policy,
@@ -279,8 +283,20 @@ static void escalate(struct policy *policy, struct policy_victim *v,
 			v->quota_percent =
 				(uint32_t)guest->culprit_percent[which] + 1;
 	}
-	if (v->quota_percent <= config->min_quota_percent)
-		return; /* at the floor: nothing more this ladder may do */
+	if (v->quota_percent <= config->min_quota_percent) {
+		/* At the floor: the last rung, when allowed, is CPUs of the
+		 * victim's own. */
+		if (!config->separate_cpus || v->separated ||
+		    !v->vcpu_tid_count)
+			return;
+		v->separated = true;
+		action = add_action(result, POLICY_SEPARATE_CPUS, v,
+				    v->culprit_cgroup, 0, 1);
+		describe(action, "over budget at the quota floor", guest,
+			 budget);
+		turn(policy, v, +1);
+		return;
+	}
 	next = v->quota_percent * (100 - config->quota_step_percent) / 100;
 	if (next < config->min_quota_percent)
 		next = config->min_quota_percent;
@@ -305,6 +321,17 @@ static void relax(struct policy *policy, struct policy_victim *v,
 {
 	struct policy_action *action = NULL;
 
+	if (v->separated) {
+		/* Back on shared CPUs together with the first step up from
+		 * the floor: one rung, so relaxing still ends within the
+		 * cool-down plus 5 intervals. */
+		action = add_action(result, POLICY_JOIN_CPUS, v,
+				    v->culprit_cgroup, 1, 0);
+		if (action)
+			snprintf(action->reason, sizeof(action->reason), "%s",
+				 why);
+		v->separated = false;
+	}
 	if (v->culprit_cgroup[0]) {
 		uint32_t next = v->quota_percent * RELAX_FACTOR;
 
@@ -354,6 +381,34 @@ static void add_setting(struct policy_result *result, const char *cgroup,
 	setting->value = value;
 }
 
+/* Keeps v's culprit off v's vCPUs' CPUs; two victims separating from one
+ * culprit add up (as far as the list holds). */
+static void add_separation(struct policy_result *result,
+			   const struct policy_victim *v)
+{
+	struct policy_setting *setting = NULL;
+
+	for (size_t i = 0; i < result->setting_count && !setting; i++)
+		if (result->settings[i].knob == POLICY_KNOB_SEPARATE &&
+		    !strcmp(result->settings[i].cgroup, v->culprit_cgroup))
+			setting = &result->settings[i];
+	if (!setting) {
+		if (result->setting_count == POLICY_MAX_SETTINGS)
+			return;
+		setting = &result->settings[result->setting_count++];
+		memset(setting, 0, sizeof(*setting));
+		snprintf(setting->cgroup, sizeof(setting->cgroup), "%s",
+			 v->culprit_cgroup);
+		setting->knob = POLICY_KNOB_SEPARATE;
+		setting->value = 1;
+	}
+	for (size_t i = 0; i < v->vcpu_tid_count &&
+			   setting->avoid_tid_count < POLICY_MAX_VCPUS;
+	     i++)
+		setting->avoid_tids[setting->avoid_tid_count++] =
+			v->vcpu_tids[i];
+}
+
 static bool over_line(const struct policy_guest *guest,
 		      const struct budget *budget, double factor)
 {
@@ -397,6 +452,9 @@ void policy_step(struct policy *policy, const struct policy_guest *guests,
 		if (!v)
 			continue; /* more budgeted guests than slots */
 		v->seen = true;
+		v->vcpu_tid_count = guest->vcpu_tid_count;
+		memcpy(v->vcpu_tids, guest->vcpu_tids,
+		       sizeof(v->vcpu_tids[0]) * guest->vcpu_tid_count);
 		/* A guest's first window holds whatever its threads waited
 		 * before they were tracked: judge from the second one on. */
 		if (!v->windows++)
@@ -459,6 +517,8 @@ void policy_step(struct policy *policy, const struct policy_guest *guests,
 		if (v->culprit_cgroup[0])
 			add_setting(result, v->culprit_cgroup,
 				    POLICY_KNOB_CPU_QUOTA, v->quota_percent);
+		if (v->separated)
+			add_separation(result, v);
 	}
 }
 
@@ -491,6 +551,12 @@ size_t policy_guests_from_report(const struct report *report,
 						 0.99,
 						 guest->vcpu_total.wait_max_ns) /
 			1e6;
+		for (size_t t = 0; t < guest->vcpu_count &&
+				   pg->vcpu_tid_count < POLICY_MAX_VCPUS;
+		     t++)
+			if (!guest->vcpus[t].exited)
+				pg->vcpu_tids[pg->vcpu_tid_count++] =
+					guest->vcpus[t].tid;
 		for (size_t c = 0;
 		     c < guest->culprit_count && c < POLICY_MAX_CULPRITS; c++) {
 			pg->culprit_percent[pg->culprit_count] =

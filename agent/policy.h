@@ -22,6 +22,7 @@
 
 #define POLICY_MAX_GUESTS 64
 #define POLICY_MAX_CULPRITS 8
+#define POLICY_MAX_VCPUS 16
 #define POLICY_MAX_SETTINGS (2 * POLICY_MAX_GUESTS)
 #define POLICY_MAX_ACTIONS (2 * POLICY_MAX_GUESTS)
 #define POLICY_REASON_LEN 768
@@ -40,11 +41,15 @@ struct policy_guest {
 	/* Each culprit's steal as a percent of the window: about the CPU it
 	 * took where the victim waited, which a first cap starts from. */
 	double culprit_percent[POLICY_MAX_CULPRITS];
+	int vcpu_tids[POLICY_MAX_VCPUS]; /* live ones, for CPU separation */
+	size_t vcpu_tid_count;
 };
 
 enum policy_knob {
 	POLICY_KNOB_CPU_WEIGHT = 0, /* cgroup v2 scale, 1..10000 */
 	POLICY_KNOB_CPU_QUOTA = 1, /* percent of one CPU */
+	/* The cgroup's tasks kept off the CPUs avoid_tids may run on. */
+	POLICY_KNOB_SEPARATE = 2,
 };
 
 /* A value that should be in force on a cgroup. */
@@ -52,6 +57,8 @@ struct policy_setting {
 	char cgroup[PROCFS_PATH_LEN];
 	enum policy_knob knob;
 	uint32_t value;
+	int avoid_tids[POLICY_MAX_VCPUS]; /* POLICY_KNOB_SEPARATE only */
+	size_t avoid_tid_count;
 };
 
 enum policy_verb {
@@ -61,6 +68,8 @@ enum policy_verb {
 	POLICY_LIFT_QUOTA,
 	POLICY_RESTORE_WEIGHT,
 	POLICY_NO_CULPRIT, /* over budget, nothing may be throttled */
+	POLICY_SEPARATE_CPUS, /* the culprit's tasks off the victim's CPUs */
+	POLICY_JOIN_CPUS, /* and back */
 };
 
 /* A change this interval, for the log and the audit trail. */
@@ -88,6 +97,9 @@ struct policy_victim {
 	uint64_t changed_at; /* interval of the last change */
 	uint32_t held_intervals; /* consecutive intervals below the off line */
 	bool culprit_pressing; /* its cap throttled it this interval */
+	bool separated; /* the culprit is kept off the victim's CPUs */
+	int vcpu_tids[POLICY_MAX_VCPUS]; /* as last seen */
+	size_t vcpu_tid_count;
 	bool blocked_logged; /* "no culprit" said once per episode */
 };
 

@@ -166,10 +166,12 @@ def shares(victim, hog_cg, span_s, with_run=False):
     return out + (100.0 * (vrun1 - vrun0) / wall_ns,) if with_run else out
 
 
-def write_config(work, root_name, victim_name, declared_cgroup):
+def write_config(work, root_name, victim_name, declared_cgroup,
+                 separate=False, floor=2):
     state = os.path.join(work, "state")
     audit = os.path.join(work, "audit.jsonl")
-    path = os.path.join(work, "kvmwarden.conf")
+    path = os.path.join(work, "kvmwarden%s.conf" % ("-separate" if separate
+                                                    else ""))
     with open(path, "w") as f:
         f.write("""mode: monitor
 interval_ms: %d
@@ -179,7 +181,8 @@ listen_address: ''
 classes: [high, normal, low]
 default_class: low
 roots: [/%s]
-min_quota_percent: 2
+min_quota_percent: %d
+separate_cpus: %s
 cooldown_ms: %d
 state_file: %s
 audit_log: %s
@@ -191,7 +194,8 @@ audit_log: %s
     throttle:
       guests_of_lower_class: true
       cgroup_roots: [/%s]
-""" % (INTERVAL_MS, INTERVAL_MS, root_name, COOLDOWN_MS, state, audit,
+""" % (INTERVAL_MS, INTERVAL_MS, root_name, floor,
+            "true" if separate else "false", COOLDOWN_MS, state, audit,
             ("cgroup_guests:\n  - name: %s\n    cgroup: %s\n"
              % (victim_name, declared_cgroup)) if declared_cgroup else "",
             victim_name, BUDGET_PERCENT, root_name))
@@ -442,6 +446,47 @@ def test(results):
     agent.stop(signal.SIGTERM)
     hog = start_hog(hog_cg)
     wait_hog_running(hog_cg)
+
+    # ---------------------------------------------------------- separate
+    # A floor the hog still hurts the victim at, so the last rung comes:
+    # the hog's tasks are moved off the victim's CPU (1) with
+    # sched_setaffinity, and put back exactly at stop.
+    separate_config, _, _ = write_config(
+        work, root_name, victim.name,
+        None if victim.kvm else "/%s/victim" % root_name, separate=True,
+        floor=50)
+    hog_tids = read(os.path.join(hog_cg, "tasks")).split()
+    affinity_before = {tid: os.sched_getaffinity(int(tid))
+                       for tid in hog_tids}
+    agent = Agent(binary, separate_config, "enforce", work, "separate")
+    results.check("separate: agent runs", agent.wait_for("running ("),
+                  agent.text()[-300:])
+    separated = False
+    deadline = time.monotonic() + 10.0
+    while time.monotonic() < deadline and not separated:
+        try:
+            separated = all(1 not in os.sched_getaffinity(int(tid))
+                            for tid in hog_tids)
+        except OSError:
+            break
+        time.sleep(0.05)
+    results.check("separate: the hog's tasks leave the victim's CPU",
+                  separated, "affinities %s" % {
+                      tid: sorted(os.sched_getaffinity(int(tid)))
+                      for tid in hog_tids})
+    _, hog_share_after = shares(victim, hog_cg, 1.0)
+    kt.note("separate: the hog now runs %.1f %% of the time, elsewhere"
+            % hog_share_after)
+    code = agent.stop(signal.SIGTERM)
+    affinity_after = {tid: os.sched_getaffinity(int(tid))
+                      for tid in hog_tids}
+    results.check("separate: SIGTERM puts every affinity and value back",
+                  affinity_after == affinity_before and
+                  values(cgroups) == before and code == 0,
+                  "affinity %s -> %s, exit %s" % (
+                      {t: sorted(c) for t, c in affinity_before.items()},
+                      {t: sorted(c) for t, c in affinity_after.items()},
+                      code))
 
     # ---------------------------------------------------------- outside
     agent = Agent(binary, config, "enforce", work, "outside")

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "actuate_affinity.h"
 #include "actuate_cgroup.h"
 #include "journal.h"
 
@@ -198,6 +199,43 @@ static void knob_texts(void **unused)
 			 -EINVAL);
 }
 
+static void cpu_lists_round_trip(void **unused)
+{
+	static const char *const good[] = { "0", "0-1", "0,2-3,7", "63-65",
+					    "1023" };
+	static const char *const bad[] = { "", "-1", "3-1", "1,,2", "x",
+					   "1024", "0-" };
+	struct cpu_mask mask;
+	char text[64];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(affinity_parse(good[i], &mask), 0);
+		assert_int_equal(affinity_format(&mask, text, sizeof(text)),
+				 0);
+		assert_string_equal(text, good[i]);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(affinity_parse(bad[i], &mask), -EINVAL);
+	assert_int_equal(affinity_parse("1,0", &mask), 0);
+	assert_int_equal(affinity_format(&mask, text, sizeof(text)), 0);
+	assert_string_equal(text, "0-1");
+}
+
+static void task_names_refuse_another_task(void **unused)
+{
+	char name[64], text[64], fake[64];
+
+	/* Our own task: readable through its name... */
+	assert_int_equal(affinity_task_name(getpid(), name, sizeof(name)), 0);
+	assert_int_equal(affinity_read(name, text, sizeof(text)), 0);
+	/* ...and the same tid with another start time is someone else. */
+	snprintf(fake, sizeof(fake), AFFINITY_PREFIX "%d:1", getpid());
+	assert_int_equal(affinity_read(fake, text, sizeof(text)), -ENOENT);
+	assert_int_equal(affinity_write(fake, "0"), -ENOENT);
+	assert_int_equal(affinity_read("affinity:x", text, sizeof(text)),
+			 -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +250,8 @@ int main(void)
 			paths_outside_roots_or_cgroupfs_are_refused, setup,
 			teardown),
 		cmocka_unit_test(knob_texts),
+		cmocka_unit_test(cpu_lists_round_trip),
+		cmocka_unit_test(task_names_refuse_another_task),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

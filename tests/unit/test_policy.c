@@ -553,6 +553,64 @@ static void report_becomes_controller_input(void **state)
 	assert_string_equal(out[0].culprits[0].name, HOG);
 }
 
+static void separation_is_the_last_rung_and_first_to_go(void **state)
+{
+	struct sim sim;
+	const struct policy_setting *separate = NULL;
+	bool separated_before_floor = false;
+	int gone_at = -1;
+
+	sim_init(&sim);
+	sim.config.separate_cpus = true;
+	sim.config.min_quota_percent = 1;
+	for (int i = 0; i < 20; i++) {
+		sim.guest = victim_with(ATTR_CULPRIT_CGROUP, HOG);
+		sim.guest.steal_percent = 90;
+		sim.guest.culprit_percent[0] = 90;
+		sim.guest.vcpu_tids[0] = 4242;
+		sim.guest.vcpu_tid_count = 1;
+		policy_step(&sim.policy, &sim.guest, 1, &sim.result);
+		const struct policy_setting *quota =
+			setting(&sim, HOG, POLICY_KNOB_CPU_QUOTA);
+
+		separate = setting(&sim, HOG, POLICY_KNOB_SEPARATE);
+		if (separate && quota && quota->value > 1)
+			separated_before_floor = true;
+	}
+	assert_false(separated_before_floor);
+	assert_non_null(separate);
+	assert_int_equal(separate->avoid_tid_count, 1);
+	assert_int_equal(separate->avoid_tids[0], 4242);
+	/* The budget holds: everything goes within the cool-down plus 5
+	 * intervals, the separation with the first step. */
+	for (int i = 0; i < 20; i++) {
+		sim.guest.steal_percent = 0;
+		sim.guest.culprit_percent[0] = 0;
+		policy_step(&sim.policy, &sim.guest, 1, &sim.result);
+		if (i == COOLDOWN_INTERVALS - 1)
+			assert_null(setting(&sim, HOG, POLICY_KNOB_SEPARATE));
+		if (gone_at < 0 && !sim.result.setting_count)
+			gone_at = i;
+	}
+	assert_true(gone_at >= 0 && gone_at <= COOLDOWN_INTERVALS - 1 + 5);
+}
+
+static void no_separation_unless_configured(void **state)
+{
+	struct sim sim;
+
+	sim_init(&sim);
+	for (int i = 0; i < 20; i++) {
+		sim.guest = victim_with(ATTR_CULPRIT_CGROUP, HOG);
+		sim.guest.steal_percent = 90;
+		sim.guest.culprit_percent[0] = 90;
+		sim.guest.vcpu_tids[0] = 4242;
+		sim.guest.vcpu_tid_count = 1;
+		policy_step(&sim.policy, &sim.guest, 1, &sim.result);
+		assert_null(setting(&sim, HOG, POLICY_KNOB_SEPARATE));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -572,6 +630,8 @@ int main(void)
 		cmocka_unit_test(throttled_culprit_keeps_its_cap),
 		cmocka_unit_test(wait_budget_alone_is_held),
 		cmocka_unit_test(report_becomes_controller_input),
+		cmocka_unit_test(separation_is_the_last_rung_and_first_to_go),
+		cmocka_unit_test(no_separation_unless_configured),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
