@@ -42,13 +42,13 @@ int affinity_format(const struct cpu_mask *set, char *text, size_t size)
 
 		if (!cpu_mask_has(set, cpu))
 			continue;
-		while (last + 1 < AFFINITY_MAX_CPUS && cpu_mask_has(set, last + 1))
+		while (last + 1 < AFFINITY_MAX_CPUS &&
+		       cpu_mask_has(set, last + 1))
 			last++;
-		n = last == cpu ?
-			    snprintf(text + used, size - used, "%s%d",
-				     used ? "," : "", cpu) :
-			    snprintf(text + used, size - used, "%s%d-%d",
-				     used ? "," : "", cpu, last);
+		n = last == cpu ? snprintf(text + used, size - used, "%s%d",
+					   used ? "," : "", cpu) :
+				  snprintf(text + used, size - used, "%s%d-%d",
+					   used ? "," : "", cpu, last);
 		if (n < 0 || (size_t)n >= size - used)
 			return -ENAMETOOLONG;
 		used += (size_t)n;
@@ -73,7 +73,8 @@ int affinity_parse(const char *text, struct cpu_mask *set)
 		if (*end == '-') {
 			at = end + 1;
 			last = strtol(at, &end, 10);
-			if (end == at || last < first || last >= AFFINITY_MAX_CPUS)
+			if (end == at || last < first ||
+			    last >= AFFINITY_MAX_CPUS)
 				return -EINVAL;
 		}
 		for (long cpu = first; cpu <= last; cpu++)

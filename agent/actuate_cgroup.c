@@ -69,7 +69,8 @@ int cgroup_fs_detect(struct cgroup_fs *fs, const char *mountinfo)
 		char *dash = strstr(line, " - ");
 
 		/* "ID PARENT MAJ:MIN ROOT MOUNT OPTS [TAGS] - TYPE SRC SUPER" */
-		if (!dash || sscanf(line, "%*s %*s %*s %*s %255s", mount) != 1 ||
+		if (!dash ||
+		    sscanf(line, "%*s %*s %*s %*s %255s", mount) != 1 ||
 		    sscanf(dash + 3, "%31s %*s %1023s", fstype, super) != 2)
 			continue;
 		if (!strcmp(fstype, "cgroup") && has_option(super, "cpu")) {
@@ -108,8 +109,8 @@ static bool on_cgroup_fs(const char *path)
 
 int cgroup_knob_file(const struct cgroup_fs *fs,
 		     const struct enforce_config *enforce,
-		     const char *cgroup_path, enum policy_knob knob,
-		     char *file, size_t size)
+		     const char *cgroup_path, enum policy_knob knob, char *file,
+		     size_t size)
 {
 	char joined[PATH_MAX], real[PATH_MAX], root_real[PATH_MAX];
 	bool inside = false;
@@ -219,11 +220,14 @@ int cgroup_knob_text(const struct cgroup_fs *fs, const char *cgroup_file,
 		/* v1 shares 2..262144; v2 weight 1..10000. */
 		if (fs->version == 1)
 			snprintf(text, size, "%" PRIu64,
-				 shares < 2 ? 2 : shares > 262144 ? 262144 :
-								    shares);
+				 shares < 2	 ? 2 :
+				 shares > 262144 ? 262144 :
+						   shares);
 		else
 			snprintf(text, size, "%u",
-				 value < 1 ? 1 : value > 10000 ? 10000 : value);
+				 value < 1     ? 1 :
+				 value > 10000 ? 10000 :
+						 value);
 		return 0;
 	}
 	if (fs->version == 1)

@@ -38,8 +38,8 @@ int cgroup_fs_detect(struct cgroup_fs *fs, const char *mountinfo);
  * -ENOENT when the cgroup is gone, -EINVAL for a malformed path. */
 int cgroup_knob_file(const struct cgroup_fs *fs,
 		     const struct enforce_config *enforce,
-		     const char *cgroup_path, enum policy_knob knob,
-		     char *file, size_t size);
+		     const char *cgroup_path, enum policy_knob knob, char *file,
+		     size_t size);
 /* The text to write for `value` of `knob` (a percent of one CPU for the
  * quota, a v2 weight for the weight), given the file's current text
  * (which holds v2's period). -EINVAL if the current text is malformed. */

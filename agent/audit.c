@@ -32,7 +32,7 @@ static const char *const names[AUDIT_ACTION_COUNT] = {
 const char *audit_action_name(enum audit_action action)
 {
 	return (unsigned int)action < AUDIT_ACTION_COUNT ? names[action] :
-							    "unknown";
+							   "unknown";
 }
 
 int audit_open(struct audit *audit, const char *path)
@@ -129,8 +129,8 @@ void audit_event(struct audit *audit, enum config_mode mode,
 uint64_t audit_count(enum audit_action action, enum config_mode mode)
 {
 	return (unsigned int)action < AUDIT_ACTION_COUNT ?
-		       atomic_load(&counts[action]
-					  [mode == CONFIG_MODE_ENFORCE]) :
+		       atomic_load(
+			       &counts[action][mode == CONFIG_MODE_ENFORCE]) :
 		       0;
 }
 
@@ -145,8 +145,7 @@ void audit_write_metrics(FILE *out)
 			fprintf(out,
 				"kvmwarden_actions_total{action=\"%s\",mode="
 				"\"%s\"} %llu\n",
-				names[action],
-				enforce ? "enforce" : "monitor",
+				names[action], enforce ? "enforce" : "monitor",
 				(unsigned long long)atomic_load(
 					&counts[action][enforce]));
 }

@@ -268,8 +268,8 @@ static void apply_separation(struct enforcer *enforcer,
 
 	if (victim_cpus(setting, &victim, &online) ||
 	    cgroup_knob_file(&enforcer->fs, &enforcer->config->enforce,
-			     setting->cgroup, POLICY_KNOB_CPU_QUOTA,
-			     quota_file, sizeof(quota_file)))
+			     setting->cgroup, POLICY_KNOB_CPU_QUOTA, quota_file,
+			     sizeof(quota_file)))
 		return;
 	for (size_t w = 0; w < AFFINITY_MAX_CPUS / 64; w++)
 		rest.bits[w] = online.bits[w] & ~victim.bits[w];
@@ -307,8 +307,8 @@ static void apply_separation(struct enforcer *enforcer,
 			wanted_mask = rest;
 		if (affinity_format(&wanted_mask, text, sizeof(text)))
 			continue;
-		err = journal_record_before(&enforcer->journal, name,
-					    m->cgroup, "cpus", current, "");
+		err = journal_record_before(&enforcer->journal, name, m->cgroup,
+					    "cpus", current, "");
 		if (err) {
 			write_failed(enforcer, m, "journaling", text, err);
 			continue;
@@ -504,8 +504,9 @@ int enforcer_start(struct enforcer *enforcer, const struct config *config,
 	policy_init(&enforcer->policy, e, config->interval_ms);
 	err = audit_open(&enforcer->audit, e->audit_log);
 	if (err)
-		fprintf(stderr, "<4>kvmwarden: audit log %s: %s; auditing to "
-				"stderr only\n",
+		fprintf(stderr,
+			"<4>kvmwarden: audit log %s: %s; auditing to "
+			"stderr only\n",
 			e->audit_log, strerror(-err));
 	if (mode != CONFIG_MODE_ENFORCE)
 		return 0;

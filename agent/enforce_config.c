@@ -80,7 +80,8 @@ static void parse_path_list(struct config_problems *p, yaml_document_t *doc,
 
 		if (*count == ENFORCE_MAX_ROOTS) {
 			config_complain(p, line_of(entry), key,
-					"at most %d entries", ENFORCE_MAX_ROOTS);
+					"at most %d entries",
+					ENFORCE_MAX_ROOTS);
 			return;
 		}
 		config_parse_string(p, entry, key, path, sizeof(path));
@@ -262,8 +263,8 @@ static void parse_classes(struct config_problems *p, yaml_document_t *doc,
 				"at least one class is needed");
 }
 
-static void parse_cgroup_guests(struct config_problems *p,
-				yaml_document_t *doc, yaml_node_t *node,
+static void parse_cgroup_guests(struct config_problems *p, yaml_document_t *doc,
+				yaml_node_t *node,
 				struct enforce_config *enforce)
 {
 	yaml_node_item_t *item;
@@ -310,9 +311,10 @@ static void parse_cgroup_guests(struct config_problems *p,
 						    guest->cgroup,
 						    sizeof(guest->cgroup));
 			else
-				config_complain(p, line_of(key_node),
-						key ? key : "cgroup_guests",
-						"unknown key in a cgroup guest");
+				config_complain(
+					p, line_of(key_node),
+					key ? key : "cgroup_guests",
+					"unknown key in a cgroup guest");
 		}
 		if (!guest->name[0] || !valid_cgroup_path(guest->cgroup))
 			config_complain(p, line_of(entry), "cgroup_guests",
@@ -377,9 +379,10 @@ void enforce_config_check(struct config_problems *p,
 			  struct enforce_config *enforce)
 {
 	if (class_index(enforce, enforce->default_class) < 0)
-		config_complain(p, enforce->default_class_line
-					   ? enforce->default_class_line
-					   : 1,
+		config_complain(p,
+				enforce->default_class_line ?
+					enforce->default_class_line :
+					1,
 				"default_class",
 				"'%s' is not one of the classes",
 				enforce->default_class);
@@ -403,7 +406,8 @@ void enforce_config_check(struct config_problems *p,
 			if (!enforce_path_allowed(enforce,
 						  budget->throttle_roots[r]))
 				config_complain(
-					p, budget->line, "throttle.cgroup_roots",
+					p, budget->line,
+					"throttle.cgroup_roots",
 					"'%s' is not under any of roots, so "
 					"it could never be written",
 					budget->throttle_roots[r]);

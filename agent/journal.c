@@ -43,8 +43,8 @@ int journal_open(struct journal *journal, const char *path)
 	err = make_parent(path);
 	if (err)
 		return err;
-	journal->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC |
-					 O_NOFOLLOW,
+	journal->fd = open(path,
+			   O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 			   0600);
 	if (journal->fd < 0)
 		return -errno;
@@ -201,7 +201,8 @@ static bool replay(struct json_object *obj, struct journal_entry **entries,
 			 field(obj, "victim") ?: "");
 		snprintf(entry->original, sizeof(entry->original), "%s", value);
 		if (json_object_object_get_ex(obj, "at", &at))
-			entry->since_unix_s = (uint64_t)json_object_get_int64(at);
+			entry->since_unix_s =
+				(uint64_t)json_object_get_int64(at);
 		entry->in_force = true;
 		return true;
 	}

@@ -199,12 +199,10 @@ static const char *allowed_culprit(const struct policy *policy,
  * its cap. Steal from culprits we may not touch (kernel threads, other
  * host work) is no reason to climb, and a cap on a culprit that went
  * idle is no reason to stay: that steal counts as the budget held. */
-static bool actionable(const struct policy *policy,
-		       const struct policy_victim *v,
-		       const struct budget *budget,
-		       const struct policy_guest *guest,
-		       const struct policy_guest *all, size_t count,
-		       double min_share)
+static bool
+actionable(const struct policy *policy, const struct policy_victim *v,
+	   const struct budget *budget, const struct policy_guest *guest,
+	   const struct policy_guest *all, size_t count, double min_share)
 {
 	size_t which;
 
@@ -226,8 +224,7 @@ static bool actionable(const struct policy *policy,
 			       &which) != NULL;
 }
 
-static void turn(struct policy *policy, struct policy_victim *v,
-		 int direction)
+static void turn(struct policy *policy, struct policy_victim *v, int direction)
 {
 	if (v->direction != direction)
 		v->direction_since = policy->interval;
@@ -235,8 +232,8 @@ static void turn(struct policy *policy, struct policy_victim *v,
 	v->changed_at = policy->interval;
 }
 
-static bool may_turn(const struct policy *policy,
-		     const struct policy_victim *v, int direction)
+static bool may_turn(const struct policy *policy, const struct policy_victim *v,
+		     int direction)
 {
 	return v->direction == 0 || v->direction == direction ||
 	       policy->interval - v->direction_since >=
@@ -300,11 +297,10 @@ static void escalate(struct policy *policy, struct policy_victim *v,
 	next = v->quota_percent * (100 - config->quota_step_percent) / 100;
 	if (next < config->min_quota_percent)
 		next = config->min_quota_percent;
-	action = add_action(result, POLICY_CAP_QUOTA, v, v->culprit_cgroup,
-			    v->quota_percent == POLICY_QUOTA_NONE ?
-				    0 :
-				    v->quota_percent,
-			    next);
+	action = add_action(
+		result, POLICY_CAP_QUOTA, v, v->culprit_cgroup,
+		v->quota_percent == POLICY_QUOTA_NONE ? 0 : v->quota_percent,
+		next);
 	describe(action, "over budget", guest, budget);
 	v->quota_percent = next;
 	turn(policy, v, +1);
@@ -337,14 +333,14 @@ static void relax(struct policy *policy, struct policy_victim *v,
 
 		if (next >= POLICY_QUOTA_NONE) {
 			action = add_action(result, POLICY_LIFT_QUOTA, v,
-					    v->culprit_cgroup,
-					    v->quota_percent, 0);
+					    v->culprit_cgroup, v->quota_percent,
+					    0);
 			v->culprit_cgroup[0] = '\0';
 			v->quota_percent = POLICY_QUOTA_NONE;
 		} else {
 			action = add_action(result, POLICY_RELAX_QUOTA, v,
-					    v->culprit_cgroup,
-					    v->quota_percent, next);
+					    v->culprit_cgroup, v->quota_percent,
+					    next);
 			v->quota_percent = next;
 		}
 	} else if (v->weight_cgroup[0]) {
@@ -546,11 +542,10 @@ size_t policy_guests_from_report(const struct report *report,
 		if (!guest->vcpu_count)
 			worst_ns = guest->vcpu_total.steal_ns;
 		pg->steal_percent = 100.0 * (double)worst_ns / window_ns;
-		pg->wait_p99_ms =
-			(double)hist_quantile_ns(guest->vcpu_total.wait_hist,
-						 0.99,
-						 guest->vcpu_total.wait_max_ns) /
-			1e6;
+		pg->wait_p99_ms = (double)hist_quantile_ns(
+					  guest->vcpu_total.wait_hist, 0.99,
+					  guest->vcpu_total.wait_max_ns) /
+				  1e6;
 		for (size_t t = 0; t < guest->vcpu_count &&
 				   pg->vcpu_tid_count < POLICY_MAX_VCPUS;
 		     t++)

@@ -47,8 +47,8 @@ static int state_path(const char *config_path, bool config_given,
 	return 0;
 }
 
-static int parse_options(int argc, char **argv, const char *usage,
-			 char *path, size_t size, bool *json)
+static int parse_options(int argc, char **argv, const char *usage, char *path,
+			 size_t size, bool *json)
 {
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -200,8 +200,9 @@ int cmd_status(int argc, char **argv)
 			printf("no actions in force (%s)\n", path);
 	}
 	if (bad)
-		fprintf(stderr, "kvmwarden: status: %zu unreadable line%s in "
-				"%s\n",
+		fprintf(stderr,
+			"kvmwarden: status: %zu unreadable line%s in "
+			"%s\n",
 			bad, bad == 1 ? "" : "s", path);
 	free(entries);
 	return 0;

@@ -209,9 +209,8 @@ static void enforce_tick(struct enforcer *enforcer, struct tracker *tracker,
 	now_ns = monotonic_ns();
 	if (guest_table_copy(&current, &tracker->table))
 		return;
-	if (window->primed &&
-	    report_build(&report, &window->previous, &current,
-			 now_ns - window->start_ns) == 0) {
+	if (window->primed && report_build(&report, &window->previous, &current,
+					   now_ns - window->start_ns) == 0) {
 		enforcer_step(enforcer, &report, now_ns / NS_PER_MS);
 		report_free(&report);
 	}
@@ -467,7 +466,7 @@ int cmd_run(int argc, char **argv)
 		config_mode_name(config.mode), config.interval_ms,
 		config.discover_interval_ms);
 	code = measure_loop(&tracker, &config, path, &metrics, &enforcer) ? 1 :
-									      0;
+									    0;
 	notify_stopping();
 	fputs("<6>kvmwarden: stopping\n", stderr);
 	/* Undo before anything else goes: a stop must leave no limit. */

@@ -102,7 +102,8 @@ static void no_file_is_fine(void **state)
 	audit_event(&audit, CONFIG_MODE_ENFORCE, AUDIT_RESTORE, "", "/x",
 		    "cpu_weight", "10240", "1024", "no longer needed");
 	audit_close(&audit);
-	assert_int_equal(audit_open(&audit, "/proc/no/such/dir/audit"), -ENOENT);
+	assert_int_equal(audit_open(&audit, "/proc/no/such/dir/audit"),
+			 -ENOENT);
 }
 
 int main(void)

@@ -46,9 +46,10 @@ static void good_file_is_read(void **state)
 	assert_int_equal(db->throttle_root_count, 1);
 	assert_string_equal(db->throttle_roots[0], "/batch/jobs");
 	/* By UUID, whatever the name, and case-insensitively. */
-	assert_ptr_equal(enforce_budget_for(e, "anything",
-					    "6F1C2A9E-0000-4000-8000-00000000ABCD"),
-			 &e->budgets[1]);
+	assert_ptr_equal(
+		enforce_budget_for(e, "anything",
+				   "6F1C2A9E-0000-4000-8000-00000000ABCD"),
+		&e->budgets[1]);
 	assert_int_equal(e->budgets[1].max_wait_p99_ms, 20);
 	assert_null(enforce_budget_for(e, "web-1", ""));
 	assert_int_equal(enforce_class_rank(e, "web-1", ""), 2);

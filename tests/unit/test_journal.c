@@ -53,9 +53,8 @@ static void replay_keeps_first_original_and_last_value(void **unused)
 	assert_int_equal(journal_record_before(&journal, "/cg/a/cpu.shares",
 					       "/a", "cpu_weight", "1024", ""),
 			 0);
-	assert_int_equal(journal_record_set(&journal, "/cg/a/cpu.shares",
-					    "10240"),
-			 0);
+	assert_int_equal(
+		journal_record_set(&journal, "/cg/a/cpu.shares", "10240"), 0);
 	assert_int_equal(journal_record_before(&journal, "/cg/b/cpu.max", "/b",
 					       "cpu_quota", "max 100000", ""),
 			 0);
@@ -183,14 +182,14 @@ static void knob_texts(void **unused)
 	assert_string_equal(text, "1000");
 	/* v1: of the default period when cpu.cfs_period_us is unreadable. */
 	assert_int_equal(cgroup_knob_text(&v1, "/nonexistent/cpu.cfs_quota_us",
-					  POLICY_KNOB_CPU_QUOTA, 25, "-1",
-					  text, sizeof(text)),
+					  POLICY_KNOB_CPU_QUOTA, 25, "-1", text,
+					  sizeof(text)),
 			 0);
 	assert_string_equal(text, "25000");
 	/* v2 keeps the period cpu.max holds; 1 ms is the kernel's floor. */
 	assert_int_equal(cgroup_knob_text(&v2, "/x/cpu.max",
-					  POLICY_KNOB_CPU_QUOTA, 1,
-					  "max 50000", text, sizeof(text)),
+					  POLICY_KNOB_CPU_QUOTA, 1, "max 50000",
+					  text, sizeof(text)),
 			 0);
 	assert_string_equal(text, "1000 50000");
 	assert_int_equal(cgroup_knob_text(&v2, "/x/cpu.max",
@@ -203,15 +202,14 @@ static void cpu_lists_round_trip(void **unused)
 {
 	static const char *const good[] = { "0", "0-1", "0,2-3,7", "63-65",
 					    "1023" };
-	static const char *const bad[] = { "", "-1", "3-1", "1,,2", "x",
-					   "1024", "0-" };
+	static const char *const bad[] = { "",	"-1",	"3-1", "1,,2",
+					   "x", "1024", "0-" };
 	struct cpu_mask mask;
 	char text[64];
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		assert_int_equal(affinity_parse(good[i], &mask), 0);
-		assert_int_equal(affinity_format(&mask, text, sizeof(text)),
-				 0);
+		assert_int_equal(affinity_format(&mask, text, sizeof(text)), 0);
 		assert_string_equal(text, good[i]);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)

@@ -61,9 +61,8 @@ static void sim_init(struct sim *sim)
 
 static struct policy_guest victim_with(uint32_t kind, const char *name);
 
-static const struct policy_setting *setting(const struct sim *sim,
-					    const char *cgroup,
-					    enum policy_knob knob)
+static const struct policy_setting *
+setting(const struct sim *sim, const char *cgroup, enum policy_knob knob)
 {
 	for (size_t i = 0; i < sim->result.setting_count; i++)
 		if (sim->result.settings[i].knob == knob &&
@@ -113,8 +112,8 @@ static double sim_step(struct sim *sim, double load_percent)
 	sim->guest.steal_percent = plant(sim, load_percent);
 	sim->guest.culprit_count = load_percent > 0 ? 1 : 0;
 	sim->guest.culprits[0].kind = ATTR_CULPRIT_CGROUP;
-	snprintf(sim->guest.culprits[0].name, sizeof(sim->guest.culprits[0].name),
-		 HOG);
+	snprintf(sim->guest.culprits[0].name,
+		 sizeof(sim->guest.culprits[0].name), HOG);
 	sim->guest.culprits[0].steal_ns = 1000000;
 	sim->guest.culprit_percent[0] = sim->guest.steal_percent;
 	policy_step(&sim->policy, &sim->guest, 1, &sim->result);
@@ -132,11 +131,12 @@ static void assert_one_turn_per_cooldown(const struct sim *sim)
 	for (size_t i = 1; i < sim->turns; i++)
 		if (sim->turns_at[i] - sim->turns_at[i - 1] <
 		    COOLDOWN_INTERVALS)
-			fail_msg("direction changed at intervals %llu and %llu, "
-				 "within one cool-down of %d",
-				 (unsigned long long)sim->turns_at[i - 1],
-				 (unsigned long long)sim->turns_at[i],
-				 COOLDOWN_INTERVALS);
+			fail_msg(
+				"direction changed at intervals %llu and %llu, "
+				"within one cool-down of %d",
+				(unsigned long long)sim->turns_at[i - 1],
+				(unsigned long long)sim->turns_at[i],
+				COOLDOWN_INTERVALS);
 }
 
 static void step_load_settles_within_5_intervals(void **state)
