@@ -38,6 +38,9 @@ struct managed_file {
 
 struct enforcer {
 	enum config_mode mode;
+	/* What the file said at start (--mode may override it): a reload
+	 * warns only when the file's own mode changes. */
+	enum config_mode file_mode;
 	const struct config *config; /* the agent's; outlives the enforcer */
 	struct policy policy;
 	struct policy_result result;

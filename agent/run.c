@@ -276,10 +276,11 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 					      stderr);
 				metrics_set_per_vcpu(metrics,
 						     fresh.per_vcpu_metrics);
-				if (fresh.mode != config->mode)
+				if (fresh.mode != enforcer->file_mode)
 					fputs("<4>kvmwarden: the mode changes "
 					      "at the next restart\n",
 					      stderr);
+				enforcer->file_mode = fresh.mode;
 				fresh.mode = config->mode;
 				*config = fresh;
 				enforcer_reload(enforcer, config);
@@ -386,6 +387,7 @@ int cmd_run(int argc, char **argv)
 	struct enforcer enforcer;
 	struct metrics metrics;
 	struct tracker tracker;
+	enum config_mode file_mode;
 	size_t not_undone;
 	struct config config;
 	int opt, code;
@@ -421,6 +423,7 @@ int cmd_run(int argc, char **argv)
 	}
 	if (load_config(path, &config))
 		return 1;
+	file_mode = config.mode;
 	if (mode)
 		config.mode = strcmp(mode, "enforce") ? CONFIG_MODE_MONITOR :
 							CONFIG_MODE_ENFORCE;
@@ -428,6 +431,7 @@ int cmd_run(int argc, char **argv)
 	 * one left that cannot be undone, stop us before anything else. */
 	if (enforcer_start(&enforcer, &config, config.mode))
 		return 1;
+	enforcer.file_mode = file_mode;
 
 	code = session_open(&loader, &tracker, "/proc",
 			    (uint64_t)config.retain_exited_s * 1000 *
