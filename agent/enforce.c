@@ -97,6 +97,21 @@ static struct managed_file *managed(struct enforcer *enforcer,
 	return m;
 }
 
+/* For whom a cgroup is acted on, for the journal and `status`: the first
+ * victim whose weight or culprit it is. */
+static const char *victim_of(const struct enforcer *enforcer,
+			     const char *cgroup)
+{
+	for (size_t i = 0; i < POLICY_MAX_GUESTS; i++) {
+		const struct policy_victim *v = &enforcer->policy.victims[i];
+
+		if (v->in_use && (!strcmp(v->weight_cgroup, cgroup) ||
+				  !strcmp(v->culprit_cgroup, cgroup)))
+			return v->name;
+	}
+	return "";
+}
+
 /* A task's entry, by its name ("affinity:TID:START"). */
 static struct managed_file *managed_task(struct enforcer *enforcer,
 					 const char *cgroup, const char *name)
@@ -196,7 +211,7 @@ static void apply(struct enforcer *enforcer,
 		err = journal_record_before(&enforcer->journal, m->file,
 					    m->cgroup,
 					    policy_knob_name(m->knob), current,
-					    "");
+					    victim_of(enforcer, m->cgroup));
 		if (err) {
 			write_failed(enforcer, m, "journaling", text, err);
 			return;
@@ -308,7 +323,8 @@ static void apply_separation(struct enforcer *enforcer,
 		if (affinity_format(&wanted_mask, text, sizeof(text)))
 			continue;
 		err = journal_record_before(&enforcer->journal, name, m->cgroup,
-					    "cpus", current, "");
+					    "cpus", current,
+					    victim_of(enforcer, m->cgroup));
 		if (err) {
 			write_failed(enforcer, m, "journaling", text, err);
 			continue;

@@ -166,6 +166,9 @@ int cmd_status(int argc, char **argv)
 				obj, "knob",
 				json_object_new_string(entries[i].knob));
 			json_object_object_add(
+				obj, "for",
+				json_object_new_string(entries[i].victim));
+			json_object_object_add(
 				obj, "file",
 				json_object_new_string(entries[i].file));
 			json_object_object_add(
@@ -190,11 +193,12 @@ int cmd_status(int argc, char **argv)
 			if (!e->in_force)
 				continue;
 			if (!shown++)
-				printf("%-40s %-10s %-16s %s\n", "CGROUP",
-				       "KNOB", "VALUE", "WAS");
-			printf("%-40s %-10s %-16s %s\n", e->cgroup, e->knob,
+				printf("%-40s %-10s %-16s %-16s %s\n", "CGROUP",
+				       "KNOB", "VALUE", "WAS", "FOR");
+			printf("%-40s %-10s %-16s %-16s %s\n", e->cgroup,
+			       e->knob,
 			       e->value[0] ? e->value : "(not written)",
-			       e->original);
+			       e->original, e->victim);
 		}
 		if (!shown)
 			printf("no actions in force (%s)\n", path);

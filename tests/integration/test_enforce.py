@@ -41,6 +41,10 @@ COOLDOWN_MS = 2000
 # budget" is judged with a margin and the figures are printed.
 REACT_LIMIT_S = 2.0
 STEAL_MARGIN = 1.6
+# The controller counts intervals; on this loaded machine its 200 ms loop
+# runs late now and then (measured: the relax phase took 2.6-3.2 s for
+# 2.8 s of intervals).
+RELAX_SLACK_S = 1.0
 MIN_STEAL_BEFORE = 30.0
 # The hog must take well over the budget uncapped, or capping it to the
 # budget could not be told from doing nothing. On a quiet machine it takes
@@ -208,7 +212,11 @@ def start_hog(hog_cgroup):
     return kt.spawn("stress-ng hog", [
         "sh", "-c", 'echo $$ > "$1/cgroup.procs" && exec stress-ng '
         '--cpu 1 --taskset 1 --timeout 120s --quiet', "sh", hog_cgroup],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        # On CPU 1 from the start: the harness's own CPU 0 would be every
+        # task's mask until stress-ng applies --taskset, a race for a test
+        # that compares masks.
+        cpus={1})
 
 
 def wait_hog_running(hog_cg, timeout_s=15.0):
@@ -375,7 +383,8 @@ def test(results):
     except ValueError:
         listed = []
     results.check("status --json lists the actions in force",
-                  code == 0 and any(e.get("knob") == "cpu_quota"
+                  code == 0 and any(e.get("knob") == "cpu_quota" and
+                                    e.get("for") == victim.name
                                     for e in listed),
                   out.strip().replace("\n", " ")[:300] + err)
     code = agent.stop(signal.SIGTERM)
@@ -439,10 +448,11 @@ def test(results):
     results.check("relax: every action gone within the cool-down + 5 "
                   "intervals of the hog stopping",
                   relaxed_at is not None and
-                  relaxed_at - gone_at <= limit_s + 0.5,
-                  "%.2f s (limit %.1f s + 0.5 s for the window in "
-                  "flight)" % ((relaxed_at - gone_at) if relaxed_at else -1,
-                               limit_s))
+                  relaxed_at - gone_at <= limit_s + RELAX_SLACK_S,
+                  "%.2f s (limit %.1f s + %.1f s for the window in flight "
+                  "and a late loop)" % (
+                      (relaxed_at - gone_at) if relaxed_at else -1,
+                      limit_s, RELAX_SLACK_S))
     agent.stop(signal.SIGTERM)
     hog = start_hog(hog_cg)
     wait_hog_running(hog_cg)
