@@ -35,14 +35,19 @@ const char *audit_action_name(enum audit_action action)
 							   "unknown";
 }
 
-int audit_open(struct audit *audit, const char *path)
+void audit_open(struct audit *audit, const char *path)
 {
+	audit->file = NULL;
+	audit->tried = false;
+	snprintf(audit->path, sizeof(audit->path), "%s", path);
+}
+
+static int open_file(struct audit *audit)
+{
+	const char *path = audit->path;
 	char dir[ENFORCE_PATH_LEN];
 	char *slash;
 
-	audit->file = NULL;
-	if (!path[0])
-		return 0;
 	snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
@@ -86,6 +91,16 @@ void audit_event(struct audit *audit, enum config_mode mode,
 
 	if ((unsigned int)action >= AUDIT_ACTION_COUNT)
 		return;
+	if (!audit->file && audit->path[0] && !audit->tried) {
+		int err = open_file(audit);
+
+		audit->tried = true;
+		if (err)
+			fprintf(stderr,
+				"<4>kvmwarden: audit log %s: %s; auditing to "
+				"stderr only\n",
+				audit->path, strerror(-err));
+	}
 	atomic_fetch_add(&counts[action][mode == CONFIG_MODE_ENFORCE], 1);
 	fprintf(stderr, "<%d>kvmwarden: %s%s%s%s%s%s %s%s%s -> %s%s%s\n",
 		priority(mode, action), would ? "would " : "", names[action],

@@ -35,12 +35,15 @@ enum audit_action {
 };
 
 struct audit {
-	FILE *file; /* NULL: no audit file */
+	FILE *file; /* NULL: not open (yet) */
+	char path[ENFORCE_PATH_LEN]; /* "": stderr and the counter only */
+	bool tried; /* opening was attempted: at most one warning */
 };
 
-/* path "" means stderr and the counter only. Failing to open is reported
- * to the caller (the agent logs it and carries on without the file). */
-int audit_open(struct audit *audit, const char *path);
+/* Remembers the path; the file (and its directory) is made at the first
+ * event, so an agent that never acts leaves nothing on disk. Failing to
+ * open it then is one warning, and auditing goes on to stderr. */
+void audit_open(struct audit *audit, const char *path);
 void audit_close(struct audit *audit);
 /* One event. `target` is a cgroup path or ""; from/to are the knob's
  * values as text ("" when none). */

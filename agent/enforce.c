@@ -518,12 +518,7 @@ int enforcer_start(struct enforcer *enforcer, const struct config *config,
 	enforcer->mode = mode;
 	enforcer->config = config;
 	policy_init(&enforcer->policy, e, config->interval_ms);
-	err = audit_open(&enforcer->audit, e->audit_log);
-	if (err)
-		fprintf(stderr,
-			"<4>kvmwarden: audit log %s: %s; auditing to "
-			"stderr only\n",
-			e->audit_log, strerror(-err));
+	audit_open(&enforcer->audit, e->audit_log);
 	if (mode != CONFIG_MODE_ENFORCE)
 		return 0;
 	err = cgroup_fs_detect(&enforcer->fs, "/proc/self/mountinfo");
