@@ -117,7 +117,7 @@ int cgroup_knob_file(const struct cgroup_fs *fs,
 
 	if (!fs->version)
 		return -ENOENT;
-	if (!enforce_path_allowed(enforce, cgroup_path))
+	if (!enforce_path_writable(enforce, cgroup_path))
 		return strstr(cgroup_path, "..") ? -EINVAL : -EPERM;
 	if (snprintf(joined, sizeof(joined), "%s%s", fs->mount, cgroup_path) >=
 	    (int)sizeof(joined))

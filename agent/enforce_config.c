@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "enforce_config.h"
+#include "procfs.h"
 
 static const char *const default_classes[] = { "high", "normal", "low" };
 
@@ -335,10 +336,11 @@ bool enforce_config_parse_key(struct config_problems *p, yaml_document_t *doc,
 		config_parse_string(p, value, key, enforce->default_class,
 				    sizeof(enforce->default_class));
 		enforce->default_class_line = line_of(value);
-	} else if (!strcmp(key, "roots"))
+	} else if (!strcmp(key, "roots")) {
 		parse_path_list(p, doc, value, key, enforce->roots,
 				&enforce->root_count);
-	else if (!strcmp(key, "cgroup_guests"))
+		enforce->roots_line = line_of(value);
+	} else if (!strcmp(key, "cgroup_guests"))
 		parse_cgroup_guests(p, doc, value, enforce);
 	else if (!strcmp(key, "min_quota_percent"))
 		config_parse_u32(p, value, key, 1, 100,
@@ -352,6 +354,9 @@ bool enforce_config_parse_key(struct config_problems *p, yaml_document_t *doc,
 	else if (!strcmp(key, "cooldown_ms"))
 		config_parse_u32(p, value, key, 100, 3600000,
 				 &enforce->cooldown_ms);
+	else if (!strcmp(key, "write_managed_cgroups"))
+		config_parse_bool(p, value, key,
+				  &enforce->write_managed_cgroups);
 	else if (!strcmp(key, "separate_cpus"))
 		config_parse_bool(p, value, key, &enforce->separate_cpus);
 	else if (!strcmp(key, "state_file")) {
@@ -392,6 +397,17 @@ void enforce_config_check(struct config_problems *p,
 	if (enforce->audit_log[0] && enforce->audit_log[0] != '/')
 		config_complain(p, enforce->audit_log_line, "audit_log",
 				"must be an absolute path or ''");
+	for (size_t i = 0; i < enforce->root_count; i++)
+		if (!enforce->write_managed_cgroups &&
+		    enforce_path_manager(enforce->roots[i]))
+			config_complain(
+				p, enforce->roots_line, "roots",
+				"'%s' is %s's (single-writer rule): nothing "
+				"under it would be written; use a cgroup no "
+				"manager owns, or set write_managed_cgroups: "
+				"true",
+				enforce->roots[i],
+				enforce_path_manager(enforce->roots[i]));
 	for (size_t i = 0; i < enforce->budget_count; i++) {
 		struct budget *budget = &enforce->budgets[i];
 
@@ -431,6 +447,46 @@ bool enforce_path_allowed(const struct enforce_config *enforce,
 		if (enforce_path_under(path, enforce->roots[i]))
 			return true;
 	return false;
+}
+
+static bool has_unit_component(const char *path)
+{
+	static const char *const suffixes[] = { ".service", ".scope",
+						".slice" };
+	const char *part = path;
+
+	while (*part == '/') {
+		const char *end = strchrnul(part + 1, '/');
+		size_t len = (size_t)(end - part - 1);
+
+		for (size_t i = 0; i < 3; i++) {
+			size_t suffix_len = strlen(suffixes[i]);
+
+			if (len > suffix_len &&
+			    !strncmp(end - suffix_len, suffixes[i], suffix_len))
+				return true;
+		}
+		part = end;
+	}
+	return false;
+}
+
+const char *enforce_path_manager(const char *path)
+{
+	char name[PROCFS_NAME_LEN];
+
+	if (cgroup_libvirt_name(path, name, sizeof(name)) != -ENOENT)
+		return "libvirt";
+	if (has_unit_component(path))
+		return "systemd";
+	return NULL;
+}
+
+bool enforce_path_writable(const struct enforce_config *enforce,
+			   const char *path)
+{
+	return enforce_path_allowed(enforce, path) &&
+	       (enforce->write_managed_cgroups || !enforce_path_manager(path));
 }
 
 const struct budget *enforce_budget_for(const struct enforce_config *enforce,

@@ -65,11 +65,15 @@ struct enforce_config {
 	size_t default_class_line; /* lines, for the cross-key checks */
 	size_t state_file_line;
 	size_t audit_log_line;
+	size_t roots_line;
 	uint32_t min_quota_percent; /* floor of a culprit's CPU cap, of one CPU */
 	uint32_t quota_step_percent; /* a cap shrinks by this much per step */
 	uint32_t hysteresis_percent; /* relax only below budget * (1 - this) */
 	uint32_t cooldown_ms; /* budget held this long before relaxing */
 	bool separate_cpus; /* last rung: the culprit off the victim's CPUs */
+	/* Write cgroups libvirt or systemd own, though they are theirs to
+	 * write (single-writer rule) and no backend for them exists yet. */
+	bool write_managed_cgroups;
 	struct cgroup_guest cgroup_guests[ENFORCE_MAX_CGROUP_GUESTS];
 	size_t cgroup_guest_count;
 	char state_file[ENFORCE_PATH_LEN];
@@ -100,5 +104,13 @@ bool enforce_path_under(const char *path, const char *root);
 /* True when `path` is under one of the configured roots. */
 bool enforce_path_allowed(const struct enforce_config *enforce,
 			  const char *path);
+/* Who owns a cgroup, when a manager does: "libvirt" (a machine's cgroup),
+ * "systemd" (a unit's: a component named *.service, *.scope, *.slice),
+ * else NULL. */
+const char *enforce_path_manager(const char *path);
+/* Allowed, and not a manager's unless write_managed_cgroups says so: the
+ * test every cgroup write passes. */
+bool enforce_path_writable(const struct enforce_config *enforce,
+			   const char *path);
 
 #endif

@@ -166,7 +166,7 @@ static const char *culprit_target(const struct policy *policy,
 					       victim->uuid))
 			cgroup = other->cgroup;
 	}
-	if (!cgroup || !enforce_path_allowed(config, cgroup) ||
+	if (!cgroup || !enforce_path_writable(config, cgroup) ||
 	    enforce_path_under(victim->cgroup, cgroup))
 		return NULL;
 	return cgroup;
@@ -255,7 +255,7 @@ static void escalate(struct policy *policy, struct policy_victim *v,
 	if (!may_turn(policy, v, +1))
 		return;
 	if (budget->cpu_weight && !v->weight_cgroup[0] &&
-	    enforce_path_allowed(config, guest->cgroup)) {
+	    enforce_path_writable(config, guest->cgroup)) {
 		snprintf(v->weight_cgroup, sizeof(v->weight_cgroup), "%s",
 			 guest->cgroup);
 		v->weight = budget->cpu_weight;

@@ -98,6 +98,46 @@ static void shipped_config_writes_nothing(void **state)
 	assert_int_equal(config.enforce.root_count, 0);
 }
 
+static void managers_are_recognised(void **state)
+{
+	assert_string_equal(enforce_path_manager("/machine.slice/"
+						 "machine-qemu\\x2d1\\x2ddb."
+						 "scope/libvirt/vcpu0"),
+			    "libvirt");
+	assert_string_equal(enforce_path_manager("/machine/qemu-1-db.libvirt-"
+						 "qemu/emulator"),
+			    "libvirt");
+	assert_string_equal(enforce_path_manager("/system.slice/cron.service"),
+			    "systemd");
+	assert_string_equal(enforce_path_manager("/user.slice"), "systemd");
+	assert_null(enforce_path_manager("/kvmwarden/batch"));
+	assert_null(enforce_path_manager("/x.servicex/y"));
+}
+
+static void managed_roots_are_refused_unless_allowed(void **state)
+{
+	struct config config;
+	char errors[1024];
+	static const char managed[] = "roots: [/kw, /system.slice]\n";
+	static const char allowed[] = "roots: [/kw, /system.slice]\n"
+				      "write_managed_cgroups: true\n";
+
+	assert_int_equal(config_parse(&config, managed, strlen(managed),
+				      "m.conf", errors, sizeof(errors)),
+			 -EINVAL);
+	assert_non_null(strstr(errors, "m.conf:1: roots: '/system.slice' is "
+				       "systemd's"));
+	assert_int_equal(config_parse(&config, allowed, strlen(allowed),
+				      "a.conf", errors, sizeof(errors)),
+			 0);
+	assert_true(enforce_path_writable(&config.enforce,
+					  "/system.slice/x.service"));
+	config.enforce.write_managed_cgroups = false;
+	assert_false(enforce_path_writable(&config.enforce,
+					   "/system.slice/x.service"));
+	assert_true(enforce_path_writable(&config.enforce, "/kw/hog"));
+}
+
 static void paths_match_whole_components(void **state)
 {
 	assert_true(enforce_path_under("/batch/jobs", "/batch"));
@@ -113,6 +153,8 @@ int main(void)
 		cmocka_unit_test(every_bad_key_is_named),
 		cmocka_unit_test(shipped_config_writes_nothing),
 		cmocka_unit_test(paths_match_whole_components),
+		cmocka_unit_test(managers_are_recognised),
+		cmocka_unit_test(managed_roots_are_refused_unless_allowed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

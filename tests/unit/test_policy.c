@@ -336,6 +336,13 @@ static void forbidden_culprits_are_never_throttled(void **state)
 	sim_init(&sim);
 	guests[0] = victim_with(ATTR_CULPRIT_CGROUP, "/kwx/hog");
 	assert_int_equal(quota_settings(&sim, guests, 1), 0);
+	/* A unit's cgroup is systemd's to write, even under a root. */
+	sim_init(&sim);
+	guests[0] = victim_with(ATTR_CULPRIT_CGROUP, "/kw/batch.service");
+	assert_int_equal(quota_settings(&sim, guests, 1), 0);
+	sim_init(&sim);
+	sim.config.write_managed_cgroups = true;
+	assert_int_equal(quota_settings(&sim, guests, 1), 1);
 	/* Host cgroup under the roots: allowed. */
 	sim_init(&sim);
 	guests[0] = victim_with(ATTR_CULPRIT_CGROUP, "/kw/batch/hog");
