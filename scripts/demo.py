@@ -9,8 +9,9 @@ CPU 0 as a bystander. The
 agent runs first in monitor mode (it decides and logs, changes nothing),
 then in enforce mode; the table shows each one's steal and the hog's CPU
 in both, then the actions the agent took, and that stopping it put every
-value back. The guests are boot-sector KVM guests where /dev/kvm works,
-else busy processes declared as cgroup guests. Everything it starts
+value back. The guests are boot-sector guests (KVM, or QEMU's TCG where
+/dev/kvm is missing), or busy processes declared as cgroup guests where
+QEMU is missing. Everything it starts
 (guests, hog, cgroups under /sys/fs/cgroup/cpu/kvmwarden-demo-PID) goes
 at the end, by PID.
 """
@@ -69,7 +70,7 @@ def demo(results):
     binary = kt.require_binary()
     work = kt.temp_dir()
     os.sched_setaffinity(0, {0})
-    kvm = os.access("/dev/kvm", os.R_OK | os.W_OK)
+    kvm = bool(kt.shutil.which(kt.QEMU))
     root_name = "kvmwarden-demo-%d" % os.getpid()
     root = os.path.join(te.CPU_ROOT, root_name)
     cgroups = {n: os.path.join(root, n) for n in ("db", "batch", "noisy")}
@@ -80,9 +81,9 @@ def demo(results):
     kt.on_cleanup("reset quota", lambda: te.write(quota_file, "-1"))
 
     print("starting demo-db (CPU 1), demo-batch (CPU 0) (%s) and a noisy "
-          "neighbour (CPU 1)" % ("KVM guests" if kvm else
-                                 "busy processes as cgroup guests: no "
-                                 "/dev/kvm"), flush=True)
+          "neighbour (CPU 1)" % ("guests under %s" % kt.accel() if kvm
+                                 else "busy processes as cgroup guests: "
+                                 "no QEMU"), flush=True)
     guests = {n: guest(work, n, cgroups[n.split("-")[1]], kvm, cpu)
               for n, cpu in (("demo-db", 1), ("demo-batch", 0))}
     config = os.path.join(work, "demo.conf")

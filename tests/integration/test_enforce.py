@@ -2,10 +2,11 @@
 """Enforcement on real cgroups (v1 cpu hierarchy here) and a real victim.
 Usage: test_enforce.py [BUILD_DIR]
 
-The victim (budget 5 % steal) is a boot-sector KVM guest with its vCPU
-pinned to CPU 1, or, where /dev/kvm is missing, a busy process declared as
-a cgroup guest (cgroup_guests), pinned the same way; either way it lives in
-a cgroup of the test's own. A noisy neighbour (stress-ng, one worker on
+The victim (budget 5 % steal) is a boot-sector guest (KVM, or QEMU's TCG
+where /dev/kvm is missing) with its vCPU pinned to CPU 1, or with
+KVMWARDEN_TEST_VICTIM=process a busy process declared as a cgroup guest
+(cgroup_guests), pinned the same way; either way it lives in a cgroup of
+the test's own. A noisy neighbour (stress-ng, one worker on
 CPU 1) runs in another cgroup under the same configured root. The machine
 is shared, so the hog's own CPU share (its tasks' schedstat) is what must
 fall under the budget, and the victim's steal is judged against the noise
@@ -125,8 +126,10 @@ class Victim:
 
     def __init__(self, work, name, victim_cg):
         self.name = name
-        self.kvm = os.access("/dev/kvm", os.R_OK | os.W_OK)
+        # A real guest unless asked for the cgroup-guest kind.
+        self.kvm = os.environ.get("KVMWARDEN_TEST_VICTIM") != "process"
         if self.kvm:
+            kt.require_guests()
             guest = kt.Guest(work, name)
             guest.wait_running()
             guest.wait_booted()
@@ -308,8 +311,8 @@ def test(results):
 
     victim = Victim(work, "enforce-victim-%d" % os.getpid(), victim_cg)
     kt.note("victim: %s (pid %d, tid %d)" % (
-        "KVM guest" if victim.kvm else "process declared as a cgroup guest "
-        "(no /dev/kvm here)", victim.pid, victim.tid))
+        "boot-sector guest under %s" % kt.accel() if victim.kvm else
+        "process declared as a cgroup guest", victim.pid, victim.tid))
     config, state, audit = write_config(
         work, root_name, victim.name,
         None if victim.kvm else "/%s/victim" % root_name)
