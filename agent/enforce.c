@@ -167,6 +167,30 @@ static void write_failed(struct enforcer *enforcer, struct managed_file *m,
 		    m->cgroup, policy_knob_name(m->knob), "", value, reason);
 }
 
+/* After writing `text` to m: -EIO means the write went through but reads
+ * back different (the kernel rounded or narrowed it), so what is there now
+ * is ours to undo all the same; any other error changed nothing. */
+static void settle_write(struct enforcer *enforcer, struct managed_file *m,
+			 const char *text, int err)
+{
+	char now[CGROUP_VALUE_LEN];
+
+	if (err == -EIO && !value_read(m->file, now, sizeof(now))) {
+		write_failed(enforcer, m, "reading back what was written", now,
+			     err);
+		text = now;
+	} else if (err) {
+		write_failed(enforcer, m, "writing", text, err);
+		if (!m->active)
+			journal_record_done(&enforcer->journal, m->file,
+					    "restored");
+		return;
+	}
+	journal_record_set(&enforcer->journal, m->file, text);
+	snprintf(m->written, sizeof(m->written), "%s", text);
+	m->active = true;
+}
+
 /* Makes `setting` real. ENOENT (the cgroup went with its guest) is a
  * normal event and says nothing. */
 static void apply(struct enforcer *enforcer,
@@ -219,16 +243,7 @@ static void apply(struct enforcer *enforcer,
 		snprintf(m->original, sizeof(m->original), "%s", current);
 	}
 	err = value_write(m->file, text);
-	if (err) {
-		write_failed(enforcer, m, "writing", text, err);
-		if (!m->active)
-			journal_record_done(&enforcer->journal, m->file,
-					    "restored");
-		return;
-	}
-	journal_record_set(&enforcer->journal, m->file, text);
-	snprintf(m->written, sizeof(m->written), "%s", text);
-	m->active = true;
+	settle_write(enforcer, m, text, err);
 }
 
 static bool mask_any(const struct cpu_mask *mask)
@@ -330,17 +345,7 @@ static void apply_separation(struct enforcer *enforcer,
 			continue;
 		}
 		snprintf(m->original, sizeof(m->original), "%s", current);
-		err = affinity_write(name, text);
-		if (err) {
-			write_failed(enforcer, m, "setting the affinity", text,
-				     err);
-			journal_record_done(&enforcer->journal, name,
-					    "restored");
-			continue;
-		}
-		journal_record_set(&enforcer->journal, name, text);
-		snprintf(m->written, sizeof(m->written), "%s", text);
-		m->active = true;
+		settle_write(enforcer, m, text, affinity_write(name, text));
 	}
 }
 
