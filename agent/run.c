@@ -433,6 +433,9 @@ int cmd_run(int argc, char **argv)
 	if (mode)
 		config.mode = strcmp(mode, "enforce") ? CONFIG_MODE_MONITOR :
 							CONFIG_MODE_ENFORCE;
+	/* Before anything can change: a SIGTERM while BPF loads then ends
+	 * the loop at its first check, through the path that undoes. */
+	install_signals();
 	/* First, so a state file another agent holds, or changes a dead
 	 * one left that cannot be undone, stop us before anything else. */
 	if (enforcer_start(&enforcer, &config, config.mode))
@@ -474,7 +477,6 @@ int cmd_run(int argc, char **argv)
 	else
 		fputs("<6>kvmwarden: dropped the capabilities attaching needed\n",
 		      stderr);
-	install_signals();
 	fprintf(stderr,
 		"<6>kvmwarden: running (mode %s, interval %u ms, discovery "
 		"every %u ms)\n",

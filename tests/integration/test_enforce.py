@@ -427,6 +427,28 @@ def test(results):
                       {k: (before[k], after[k]) for k in after
                        if after[k] != before[k]}))
 
+    # ---------------------------------------------------------- reconcile
+    # kill -9 again, and this time a new agent, not restore, finds the
+    # changes the dead one left: it undoes them before deciding afresh.
+    agent = Agent(binary, config, "enforce", work, "dead")
+    wait_value_changes(quota_file, before[(hog_cg, "cpu.cfs_quota_us")],
+                       5.0)
+    time.sleep(0.5)
+    agent.stop(signal.SIGKILL)
+    left = values(cgroups)
+    agent = Agent(binary, config, "enforce", work, "reconcile")
+    undid = agent.wait_for("changes a previous run left", 10.0)
+    agent.wait_for("running (")
+    results.check("reconcile: a new agent undoes what a dead one left",
+                  left != before and undid,
+                  " | ".join(line for line in agent.text().splitlines()
+                             if "previous run" in line or "restore" in line
+                             )[:300])
+    code = agent.stop(signal.SIGTERM)
+    results.check("reconcile: and its own stop leaves every value exact",
+                  values(cgroups) == before and code == 0,
+                  "exit %s" % code)
+
     # ---------------------------------------------------------- relax
     agent = Agent(binary, config, "enforce", work, "relax")
     results.check("relax: agent runs", agent.wait_for("running ("),
