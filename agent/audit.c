@@ -14,6 +14,12 @@
 #include "audit.h"
 
 static _Atomic uint64_t counts[AUDIT_ACTION_COUNT][2];
+static _Atomic uint64_t in_force;
+
+void audit_set_in_force(uint64_t values)
+{
+	atomic_store(&in_force, values);
+}
 
 static const char *const names[AUDIT_ACTION_COUNT] = {
 	[AUDIT_RAISE_WEIGHT] = "raise_weight",
@@ -163,4 +169,11 @@ void audit_write_metrics(FILE *out)
 				names[action], enforce ? "enforce" : "monitor",
 				(unsigned long long)atomic_load(
 					&counts[action][enforce]));
+	fprintf(out,
+		"# HELP kvmwarden_enforcement_in_force Values enforcement has "
+		"changed and not yet put back (cgroup files, task "
+		"affinities).\n"
+		"# TYPE kvmwarden_enforcement_in_force gauge\n"
+		"kvmwarden_enforcement_in_force %llu\n",
+		(unsigned long long)atomic_load(&in_force));
 }

@@ -52,6 +52,9 @@ void audit_event(struct audit *audit, enum config_mode mode,
 		 const char *target, const char *knob, const char *from,
 		 const char *to, const char *reason);
 const char *audit_action_name(enum audit_action action);
+/* How many values enforcement has changed and not yet put back (cgroup
+ * files and task affinities): the kvmwarden_enforcement_in_force gauge. */
+void audit_set_in_force(uint64_t values);
 /* The counter family in Prometheus text; safe on the HTTP thread. */
 void audit_write_metrics(FILE *out);
 /* For tests: the count so far. */

@@ -443,12 +443,16 @@ void enforcer_step(struct enforcer *enforcer, const struct report *report,
 		else
 			apply(enforcer, setting, now_ms);
 	}
+	size_t active = 0;
+
 	for (size_t i = 0; i < enforcer->file_count; i++) {
 		struct managed_file *m = &enforcer->files[i];
 
 		if (m->active && !wanted(&enforcer->result, m))
 			put_back(enforcer, m, now_ms);
+		active += m->active;
 	}
+	audit_set_in_force(active);
 }
 
 int enforce_restore_journal(struct journal *journal, struct audit *audit,
@@ -586,6 +590,7 @@ size_t enforcer_stop(struct enforcer *enforcer)
 		if (enforcer->files[i].active &&
 		    put_back(enforcer, &enforcer->files[i], 0))
 			failed++;
+	audit_set_in_force(failed);
 	if (enforcer->journal.fd >= 0 && !failed)
 		journal_clear(&enforcer->journal);
 	journal_close(&enforcer->journal);

@@ -90,6 +90,15 @@ static void counter_family_is_rendered(void **state)
 				     "1\n"));
 	assert_non_null(strstr(text, "kvmwarden_actions_total{action="
 				     "\"lift_quota\",mode=\"monitor\"} 0\n"));
+	assert_non_null(strstr(text, "kvmwarden_enforcement_in_force 0\n"));
+	free(text);
+	audit_set_in_force(3);
+	out = open_memstream(&text, &len);
+	audit_write_metrics(out);
+	fclose(out);
+	assert_non_null(strstr(text, "# TYPE kvmwarden_enforcement_in_force "
+				     "gauge\n"
+				     "kvmwarden_enforcement_in_force 3\n"));
 	free(text);
 }
 
