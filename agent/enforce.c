@@ -105,9 +105,13 @@ static const char *victim_of(const struct enforcer *enforcer,
 	for (size_t i = 0; i < POLICY_MAX_GUESTS; i++) {
 		const struct policy_victim *v = &enforcer->policy.victims[i];
 
-		if (v->in_use && (!strcmp(v->weight_cgroup, cgroup) ||
-				  !strcmp(v->culprit_cgroup, cgroup)))
+		if (!v->in_use)
+			continue;
+		if (!strcmp(v->weight_cgroup, cgroup))
 			return v->name;
+		for (size_t c = 0; c < v->cap_count; c++)
+			if (!strcmp(v->caps[c].cgroup, cgroup))
+				return v->name;
 	}
 	return "";
 }

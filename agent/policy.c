@@ -85,7 +85,6 @@ static struct policy_victim *victim_for(struct policy *policy,
 	free_slot->in_use = true;
 	snprintf(free_slot->name, sizeof(free_slot->name), "%s", guest->name);
 	snprintf(free_slot->uuid, sizeof(free_slot->uuid), "%s", guest->uuid);
-	free_slot->quota_percent = POLICY_QUOTA_NONE;
 	return free_slot;
 }
 
@@ -174,7 +173,18 @@ static const char *culprit_target(const struct policy *policy,
 
 /* The largest culprit this budget may throttle that took at least
  * min_share percent of the window, or NULL; *which is its index. */
+static const struct policy_cap *cap_on(const struct policy_victim *v,
+				       const char *cgroup)
+{
+	for (size_t c = 0; c < v->cap_count; c++)
+		if (!strcmp(v->caps[c].cgroup, cgroup))
+			return &v->caps[c];
+	return NULL;
+}
+
+/* Skips culprits v already caps. */
 static const char *allowed_culprit(const struct policy *policy,
+				   const struct policy_victim *v,
 				   const struct budget *budget,
 				   const struct policy_guest *victim,
 				   const struct policy_guest *all, size_t count,
@@ -186,7 +196,7 @@ static const char *allowed_culprit(const struct policy *policy,
 		if (victim->culprit_percent[i] < min_share)
 			break; /* largest first: the rest are smaller */
 		cgroup = culprit_target(policy, budget, victim, all, count, i);
-		if (cgroup) {
+		if (cgroup && !cap_on(v, cgroup)) {
 			*which = i;
 			return cgroup;
 		}
@@ -206,21 +216,23 @@ actionable(const struct policy *policy, const struct policy_victim *v,
 {
 	size_t which;
 
-	if (v->culprit_cgroup[0]) {
-		if (v->culprit_pressing)
+	for (size_t c = 0; c < v->cap_count; c++) {
+		const struct policy_cap *cap = &v->caps[c];
+
+		if (cap->pressing)
 			return true;
 		for (size_t i = 0; i < guest->culprit_count; i++) {
 			const char *cgroup = culprit_target(
 				policy, budget, guest, all, count, i);
 
-			if (cgroup && !strcmp(cgroup, v->culprit_cgroup) &&
+			if (cgroup && !strcmp(cgroup, cap->cgroup) &&
 			    (guest->culprit_percent[i] >= min_share ||
 			     guest->culprit_percent[i] >=
-				     v->quota_percent / 2.0))
+				     cap->quota_percent / 2.0))
 				return true;
 		}
 	}
-	return allowed_culprit(policy, budget, guest, all, count, min_share,
+	return allowed_culprit(policy, v, budget, guest, all, count, min_share,
 			       &which) != NULL;
 }
 
@@ -248,6 +260,7 @@ static void escalate(struct policy *policy, struct policy_victim *v,
 {
 	const struct enforce_config *config = policy->config;
 	struct policy_action *action;
+	struct policy_cap *cap;
 	const char *culprit;
 	size_t which = 0;
 	uint32_t next;
@@ -265,50 +278,55 @@ static void escalate(struct policy *policy, struct policy_victim *v,
 		turn(policy, v, +1);
 		return;
 	}
-	if (!v->culprit_cgroup[0]) {
-		culprit = allowed_culprit(policy, budget, guest, all, count,
-					  min_share, &which);
-		if (!culprit)
-			return; /* the weight was all this ladder had */
-		snprintf(v->culprit_cgroup, sizeof(v->culprit_cgroup), "%s",
-			 culprit);
-		/* The first cut starts from what the culprit took, not from
-		 * a whole CPU: a hog at 30 % capped at 50 % is a lost step. */
-		v->quota_percent = POLICY_QUOTA_NONE;
-		if (guest->culprit_percent[which] > 0 &&
-		    guest->culprit_percent[which] < POLICY_QUOTA_NONE)
-			v->quota_percent =
-				(uint32_t)guest->culprit_percent[which] + 1;
-	}
-	if (v->quota_percent <= config->min_quota_percent) {
-		/* At the floor: the last rung, when allowed, is CPUs of the
-		 * victim's own. */
-		if (!config->separate_cpus || v->separated ||
-		    !v->vcpu_tid_count)
-			return;
-		v->separated = true;
+	cap = v->cap_count ? &v->caps[v->cap_count - 1] : NULL;
+	/* At the floor, the last rung for this culprit, when allowed, is
+	 * CPUs of the victim's own. */
+	if (cap && cap->quota_percent <= config->min_quota_percent &&
+	    config->separate_cpus && !cap->separated && v->vcpu_tid_count) {
+		cap->separated = true;
 		action = add_action(result, POLICY_SEPARATE_CPUS, v,
-				    v->culprit_cgroup, 0, 1);
+				    cap->cgroup, 0, 1);
 		describe(action, "over budget at the quota floor", guest,
 			 budget);
 		turn(policy, v, +1);
 		return;
 	}
-	next = v->quota_percent * (100 - config->quota_step_percent) / 100;
+	if (!cap || cap->quota_percent <= config->min_quota_percent) {
+		/* Nothing more for the culprits capped so far: the next
+		 * allowed one that still takes a share worth acting on. */
+		if (v->cap_count == POLICY_MAX_CAPS)
+			return;
+		culprit = allowed_culprit(policy, v, budget, guest, all, count,
+					  min_share, &which);
+		if (!culprit)
+			return; /* this ladder has nothing more */
+		cap = &v->caps[v->cap_count++];
+		memset(cap, 0, sizeof(*cap));
+		snprintf(cap->cgroup, sizeof(cap->cgroup), "%s", culprit);
+		/* The first cut starts from what the culprit took, not from
+		 * a whole CPU: a hog at 30 % capped at 50 % is a lost step. */
+		cap->quota_percent = POLICY_QUOTA_NONE;
+		if (guest->culprit_percent[which] > 0 &&
+		    guest->culprit_percent[which] < POLICY_QUOTA_NONE)
+			cap->quota_percent =
+				(uint32_t)guest->culprit_percent[which] + 1;
+	}
+	next = cap->quota_percent * (100 - config->quota_step_percent) / 100;
 	if (next < config->min_quota_percent)
 		next = config->min_quota_percent;
-	action = add_action(
-		result, POLICY_CAP_QUOTA, v, v->culprit_cgroup,
-		v->quota_percent == POLICY_QUOTA_NONE ? 0 : v->quota_percent,
-		next);
+	action = add_action(result, POLICY_CAP_QUOTA, v, cap->cgroup,
+			    cap->quota_percent == POLICY_QUOTA_NONE ?
+				    0 :
+				    cap->quota_percent,
+			    next);
 	describe(action, "over budget", guest, budget);
-	v->quota_percent = next;
+	cap->quota_percent = next;
 	turn(policy, v, +1);
 }
 
 static bool has_actions(const struct policy_victim *v)
 {
-	return v->weight_cgroup[0] || v->culprit_cgroup[0];
+	return v->weight_cgroup[0] || v->cap_count;
 }
 
 /* One rung down. `why` names the cause (budget held, guest gone). */
@@ -316,33 +334,40 @@ static void relax(struct policy *policy, struct policy_victim *v,
 		  struct policy_result *result, const char *why)
 {
 	struct policy_action *action = NULL;
+	size_t kept = 0;
 
-	if (v->separated) {
-		/* Back on shared CPUs together with the first step up from
-		 * the floor: one rung, so relaxing still ends within the
-		 * cool-down plus 5 intervals. */
-		action = add_action(result, POLICY_JOIN_CPUS, v,
-				    v->culprit_cgroup, 1, 0);
+	/* Every cap one step up at once, so relaxing still ends within the
+	 * cool-down plus 5 intervals however many culprits were capped; a
+	 * separation goes with its cap's first step up from the floor. */
+	for (size_t c = 0; c < v->cap_count; c++) {
+		struct policy_cap *cap = &v->caps[c];
+		uint32_t next = cap->quota_percent * RELAX_FACTOR;
+
+		if (cap->separated) {
+			action = add_action(result, POLICY_JOIN_CPUS, v,
+					    cap->cgroup, 1, 0);
+			if (action)
+				snprintf(action->reason, sizeof(action->reason),
+					 "%s", why);
+			cap->separated = false;
+		}
+		if (next >= POLICY_QUOTA_NONE) {
+			action = add_action(result, POLICY_LIFT_QUOTA, v,
+					    cap->cgroup, cap->quota_percent, 0);
+		} else {
+			action = add_action(result, POLICY_RELAX_QUOTA, v,
+					    cap->cgroup, cap->quota_percent,
+					    next);
+			cap->quota_percent = next;
+			v->caps[kept++] = *cap;
+		}
 		if (action)
 			snprintf(action->reason, sizeof(action->reason), "%s",
 				 why);
-		v->separated = false;
 	}
-	if (v->culprit_cgroup[0]) {
-		uint32_t next = v->quota_percent * RELAX_FACTOR;
-
-		if (next >= POLICY_QUOTA_NONE) {
-			action = add_action(result, POLICY_LIFT_QUOTA, v,
-					    v->culprit_cgroup, v->quota_percent,
-					    0);
-			v->culprit_cgroup[0] = '\0';
-			v->quota_percent = POLICY_QUOTA_NONE;
-		} else {
-			action = add_action(result, POLICY_RELAX_QUOTA, v,
-					    v->culprit_cgroup, v->quota_percent,
-					    next);
-			v->quota_percent = next;
-		}
+	if (v->cap_count) {
+		v->cap_count = kept;
+		action = NULL; /* each said why already */
 	} else if (v->weight_cgroup[0]) {
 		action = add_action(result, POLICY_RESTORE_WEIGHT, v,
 				    v->weight_cgroup, v->weight, 0);
@@ -380,13 +405,14 @@ static void add_setting(struct policy_result *result, const char *cgroup,
 /* Keeps v's culprit off v's vCPUs' CPUs; two victims separating from one
  * culprit add up (as far as the list holds). */
 static void add_separation(struct policy_result *result,
-			   const struct policy_victim *v)
+			   const struct policy_victim *v,
+			   const struct policy_cap *cap)
 {
 	struct policy_setting *setting = NULL;
 
 	for (size_t i = 0; i < result->setting_count && !setting; i++)
 		if (result->settings[i].knob == POLICY_KNOB_SEPARATE &&
-		    !strcmp(result->settings[i].cgroup, v->culprit_cgroup))
+		    !strcmp(result->settings[i].cgroup, cap->cgroup))
 			setting = &result->settings[i];
 	if (!setting) {
 		if (result->setting_count == POLICY_MAX_SETTINGS)
@@ -394,7 +420,7 @@ static void add_separation(struct policy_result *result,
 		setting = &result->settings[result->setting_count++];
 		memset(setting, 0, sizeof(*setting));
 		snprintf(setting->cgroup, sizeof(setting->cgroup), "%s",
-			 v->culprit_cgroup);
+			 cap->cgroup);
 		setting->knob = POLICY_KNOB_SEPARATE;
 		setting->value = 1;
 	}
@@ -420,8 +446,9 @@ void policy_note_throttled(struct policy *policy, const char *cgroup)
 	for (size_t i = 0; i < POLICY_MAX_GUESTS; i++) {
 		struct policy_victim *v = &policy->victims[i];
 
-		if (v->in_use && !strcmp(v->culprit_cgroup, cgroup))
-			v->culprit_pressing = true;
+		for (size_t c = 0; v->in_use && c < v->cap_count; c++)
+			if (!strcmp(v->caps[c].cgroup, cgroup))
+				v->caps[c].pressing = true;
 	}
 }
 
@@ -504,17 +531,20 @@ void policy_step(struct policy *policy, const struct policy_guest *guests,
 	for (size_t i = 0; i < POLICY_MAX_GUESTS; i++) {
 		struct policy_victim *v = &policy->victims[i];
 
-		v->culprit_pressing = false; /* noted afresh each interval */
+		for (size_t c = 0; c < POLICY_MAX_CAPS; c++)
+			v->caps[c].pressing = false; /* noted afresh */
 		if (!v->in_use)
 			continue;
 		if (v->weight_cgroup[0])
 			add_setting(result, v->weight_cgroup,
 				    POLICY_KNOB_CPU_WEIGHT, v->weight);
-		if (v->culprit_cgroup[0])
-			add_setting(result, v->culprit_cgroup,
-				    POLICY_KNOB_CPU_QUOTA, v->quota_percent);
-		if (v->separated)
-			add_separation(result, v);
+		for (size_t c = 0; c < v->cap_count; c++) {
+			add_setting(result, v->caps[c].cgroup,
+				    POLICY_KNOB_CPU_QUOTA,
+				    v->caps[c].quota_percent);
+			if (v->caps[c].separated)
+				add_separation(result, v, &v->caps[c]);
+		}
 	}
 }
 

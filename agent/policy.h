@@ -23,6 +23,9 @@
 #define POLICY_MAX_GUESTS 64
 #define POLICY_MAX_CULPRITS 8
 #define POLICY_MAX_VCPUS 16
+/* Culprits capped for one victim at once: the next is capped only when
+ * the ones before are at the floor and the budget still breaks. */
+#define POLICY_MAX_CAPS 4
 #define POLICY_MAX_SETTINGS (2 * POLICY_MAX_GUESTS)
 #define POLICY_MAX_ACTIONS (2 * POLICY_MAX_GUESTS)
 #define POLICY_REASON_LEN 768
@@ -81,6 +84,14 @@ struct policy_action {
 	char reason[POLICY_REASON_LEN];
 };
 
+/* One culprit capped for a victim. */
+struct policy_cap {
+	char cgroup[PROCFS_PATH_LEN];
+	uint32_t quota_percent;
+	bool pressing; /* its cap throttled it this interval */
+	bool separated; /* kept off the victim's CPUs */
+};
+
 /* Where a victim stands on its ladder. */
 struct policy_victim {
 	bool in_use;
@@ -90,14 +101,12 @@ struct policy_victim {
 	char uuid[PROCFS_UUID_LEN];
 	char weight_cgroup[PROCFS_PATH_LEN]; /* "" until raised */
 	uint32_t weight;
-	char culprit_cgroup[PROCFS_PATH_LEN]; /* "" until capped */
-	uint32_t quota_percent; /* POLICY_QUOTA_NONE: not capped */
+	struct policy_cap caps[POLICY_MAX_CAPS]; /* in the order capped */
+	size_t cap_count;
 	int direction; /* +1 escalating, -1 relaxing, 0 never changed */
 	uint64_t direction_since; /* interval of the last change of direction */
 	uint64_t changed_at; /* interval of the last change */
 	uint32_t held_intervals; /* consecutive intervals below the off line */
-	bool culprit_pressing; /* its cap throttled it this interval */
-	bool separated; /* the culprit is kept off the victim's CPUs */
 	int vcpu_tids[POLICY_MAX_VCPUS]; /* as last seen */
 	size_t vcpu_tid_count;
 	bool blocked_logged; /* "no culprit" said once per episode */

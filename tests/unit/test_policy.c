@@ -618,6 +618,66 @@ static void no_separation_unless_configured(void **state)
 	}
 }
 
+/* Two hogs under the roots: the second is capped once the first is at
+ * the floor and the budget still breaks; both go within the cool-down
+ * plus 5 intervals. */
+static void second_culprit_is_capped_after_the_first(void **state)
+{
+	static const char *const hogs[] = { "/kw/hog-a", "/kw/hog-b" };
+	double load[2] = { 40, 30 };
+	struct sim sim;
+	int gone_at = -1;
+
+	sim_init(&sim);
+	sim.config.budgets[0].cpu_weight = 0;
+	for (int i = 0; i < 25; i++) {
+		double steal = 0;
+
+		sim.guest.culprit_count = 2;
+		for (int h = 0; h < 2; h++) {
+			const struct policy_setting *cap =
+				setting(&sim, hogs[h], POLICY_KNOB_CPU_QUOTA);
+			double took = cap && cap->value < load[h] ? cap->value :
+								    load[h];
+
+			sim.guest.culprits[h].kind = ATTR_CULPRIT_CGROUP;
+			snprintf(sim.guest.culprits[h].name,
+				 sizeof(sim.guest.culprits[h].name), "%s",
+				 hogs[h]);
+			sim.guest.culprit_percent[h] = took;
+			steal += took;
+		}
+		/* Largest first, as the report sorts them. */
+		if (sim.guest.culprit_percent[1] >
+		    sim.guest.culprit_percent[0]) {
+			struct report_culprit c = sim.guest.culprits[0];
+			double p = sim.guest.culprit_percent[0];
+
+			sim.guest.culprits[0] = sim.guest.culprits[1];
+			sim.guest.culprit_percent[0] =
+				sim.guest.culprit_percent[1];
+			sim.guest.culprits[1] = c;
+			sim.guest.culprit_percent[1] = p;
+		}
+		sim.guest.steal_percent = steal;
+		policy_step(&sim.policy, &sim.guest, 1, &sim.result);
+	}
+	assert_non_null(setting(&sim, hogs[0], POLICY_KNOB_CPU_QUOTA));
+	assert_non_null(setting(&sim, hogs[1], POLICY_KNOB_CPU_QUOTA));
+	assert_true(
+		setting(&sim, hogs[0], POLICY_KNOB_CPU_QUOTA)->value +
+			setting(&sim, hogs[1], POLICY_KNOB_CPU_QUOTA)->value <=
+		5);
+	for (int i = 0; i < 20; i++) {
+		sim.guest.steal_percent = 0;
+		sim.guest.culprit_percent[0] = sim.guest.culprit_percent[1] = 0;
+		policy_step(&sim.policy, &sim.guest, 1, &sim.result);
+		if (gone_at < 0 && !sim.result.setting_count)
+			gone_at = i;
+	}
+	assert_true(gone_at >= 0 && gone_at <= COOLDOWN_INTERVALS - 1 + 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -639,6 +699,7 @@ int main(void)
 		cmocka_unit_test(report_becomes_controller_input),
 		cmocka_unit_test(separation_is_the_last_rung_and_first_to_go),
 		cmocka_unit_test(no_separation_unless_configured),
+		cmocka_unit_test(second_culprit_is_capped_after_the_first),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
