@@ -122,6 +122,13 @@ test-san: $(SAN_UNIT_BINS)
 test-integration: $(BUILD)/kvmwarden
 	tests/integration/run.sh $(BUILD)
 
+# The newcomer's path: two guests and a noisy neighbour, the agent in
+# monitor then enforce mode, steal before and after (scripts/demo.py).
+.PHONY: demo
+demo: $(BUILD)/kvmwarden
+	@scripts/deps.sh test
+	python3 scripts/demo.py $(BUILD)
+
 bench:
 	@scripts/deps.sh bench
 	$(MAKE) $(BUILD)/kvmwarden

@@ -15,6 +15,7 @@ int cmd_dump(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 /* Shared by commands: a loaded loader and a primed tracker, or an exit code
  * after printing one line. */

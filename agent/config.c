@@ -56,6 +56,7 @@ void config_defaults(struct config *config)
 		 HTTP_DEFAULT_LISTEN);
 	config->web_config[0] = '\0';
 	config->per_vcpu_metrics = false;
+	enforce_config_defaults(&config->enforce);
 }
 
 const char *config_mode_name(enum config_mode mode)
@@ -200,6 +201,9 @@ static void parse_top(struct config_problems *p, yaml_document_t *doc,
 				     sizeof(config->web_config));
 		else if (!strcmp(key, "per_vcpu_metrics"))
 			parse_bool(p, value, key, &config->per_vcpu_metrics);
+		else if (enforce_config_parse_key(p, doc, key, value,
+						  &config->enforce))
+			continue;
 		else
 			config_complain(p, line, key, "unknown key");
 	}
@@ -237,6 +241,7 @@ int config_parse(struct config *config, const char *text, size_t len,
 				"the top level must be a mapping of keys");
 	else if (root)
 		parse_top(&p, &doc, root, &parsed);
+	enforce_config_check(&p, &parsed.enforce);
 	if (!p.count && parsed.discover_interval_ms > parsed.interval_ms)
 		config_complain(&p, 1, "discover_interval_ms",
 				"must not exceed interval_ms (%u)",
@@ -295,4 +300,27 @@ int config_load(struct config *config, const char *path, char *errors,
 	err = config_parse(config, text, len, path, errors, errors_size);
 	free(text);
 	return err;
+}
+
+const char *config_scalar(yaml_node_t *node)
+{
+	return scalar(node);
+}
+
+int config_parse_u32(struct config_problems *p, yaml_node_t *node,
+		     const char *key, uint32_t min, uint32_t max, uint32_t *out)
+{
+	return parse_u32(p, node, key, min, max, out);
+}
+
+void config_parse_bool(struct config_problems *p, yaml_node_t *node,
+		       const char *key, bool *out)
+{
+	parse_bool(p, node, key, out);
+}
+
+void config_parse_string(struct config_problems *p, yaml_node_t *node,
+			 const char *key, char *out, size_t size)
+{
+	parse_string(p, node, key, out, size);
 }

@@ -9,11 +9,24 @@
 
 #ifdef __bpf__
 #error "userspace-only header"
+/* The parsing helpers, for the modules that read their own keys of the
+ * same document (enforce_config.c). Each complains into `p` itself. */
+const char *config_scalar(yaml_node_t *node);
+int config_parse_u32(struct config_problems *p, yaml_node_t *node,
+		     const char *key, uint32_t min, uint32_t max,
+		     uint32_t *out);
+void config_parse_bool(struct config_problems *p, yaml_node_t *node,
+		       const char *key, bool *out);
+void config_parse_string(struct config_problems *p, yaml_node_t *node,
+			 const char *key, char *out, size_t size);
+
 #endif
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "enforce_config.h"
 
 enum config_mode { CONFIG_MODE_MONITOR = 0, CONFIG_MODE_ENFORCE = 1 };
 
@@ -26,6 +39,7 @@ struct config {
 	char listen_address[80]; /* the /metrics endpoint's; "": none */
 	char web_config[512]; /* TLS and basic auth (web.yml); "": neither */
 	bool per_vcpu_metrics; /* per-vCPU series as well as per guest */
+	struct enforce_config enforce; /* budgets and the controller's tuning */
 };
 
 void config_defaults(struct config *config);
@@ -54,5 +68,16 @@ void config_complain(struct config_problems *p, size_t line, const char *key,
  * malloc'd. Errors go to `errors` as one line naming the path. */
 int config_read_text(const char *path, char **text, size_t *len, char *errors,
 		     size_t errors_size);
+
+/* The parsing helpers, for the modules that read their own keys of the
+ * same document (enforce_config.c). Each complains into `p` itself. */
+const char *config_scalar(yaml_node_t *node);
+int config_parse_u32(struct config_problems *p, yaml_node_t *node,
+		     const char *key, uint32_t min, uint32_t max,
+		     uint32_t *out);
+void config_parse_bool(struct config_problems *p, yaml_node_t *node,
+		       const char *key, bool *out);
+void config_parse_string(struct config_problems *p, yaml_node_t *node,
+			 const char *key, char *out, size_t size);
 
 #endif

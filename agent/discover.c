@@ -245,6 +245,12 @@ static void scan_threads(struct tracker *tracker, struct guest *guest,
 		if (!thread)
 			return;
 		classify(tracker, guest, thread);
+		if (guest->declared) {
+			/* Nothing enters KVM_RUN here: the guest is the
+			 * process, each of its threads a "vCPU". */
+			thread->kind = THREAD_VCPU;
+			thread->vcpu_index = (int)guest->thread_count - 1;
+		}
 		if (record_is_vcpu(rec)) {
 			thread->kind = THREAD_VCPU;
 			thread->vcpu_index = rec->vcpu_index;
@@ -387,6 +393,45 @@ static int read_records(struct tracker *tracker, struct record_index *idx)
 	return 0;
 }
 
+/* The lowest pid in a cgroup.procs file: a declared guest's process. */
+static int declared_pid(const char *procs_file)
+{
+	FILE *in = fopen(procs_file, "re");
+	int pid, lowest = -1;
+
+	if (!in)
+		return -1;
+	while (fscanf(in, "%d", &pid) == 1)
+		if (lowest < 0 || pid < lowest)
+			lowest = pid;
+	fclose(in);
+	return lowest;
+}
+
+static void add_declared_guests(struct tracker *tracker)
+{
+	for (size_t d = 0; d < tracker->declared_count; d++) {
+		const struct tracker_declared *decl = &tracker->declared[d];
+		struct guest *guest;
+		bool live = false;
+		int pid;
+
+		for (size_t i = 0; i < tracker->table.guest_count; i++) {
+			guest = &tracker->table.guests[i];
+			live |= guest->declared && !guest->exited &&
+				!strcmp(guest->name, decl->name);
+		}
+		pid = live ? -1 : declared_pid(decl->procs_file);
+		if (pid <= 0 || find_live_guest(tracker, pid))
+			continue;
+		guest = add_guest(tracker, pid, 0);
+		if (!guest)
+			continue;
+		guest->declared = true;
+		snprintf(guest->name, sizeof(guest->name), "%s", decl->name);
+	}
+}
+
 int tracker_discover(struct tracker *tracker, uint64_t now_ns)
 {
 	struct record_index idx = { 0 };
@@ -415,6 +460,7 @@ int tracker_discover(struct tracker *tracker, uint64_t now_ns)
 		if (guest)
 			guest->tcg = (rec->flags & SCHED_REC_TCG_VCPU) != 0;
 	}
+	add_declared_guests(tracker);
 	for (size_t i = 0; i < tracker->table.guest_count; i++) {
 		struct guest *guest = &tracker->table.guests[i];
 

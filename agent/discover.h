@@ -37,6 +37,14 @@ struct tracker {
 	struct tracker_stats stats;
 	struct cgroup_names *cgroup_names; /* culprit cgroup ids -> paths */
 	struct kvm_loader *kvm; /* KVM telemetry; NULL: not loaded */
+	/* Cgroups declared as guests: name and cgroup.procs file each. */
+	const struct tracker_declared *declared;
+	size_t declared_count;
+};
+
+struct tracker_declared {
+	char name[PROCFS_NAME_LEN];
+	char procs_file[512];
 };
 
 int tracker_init(struct tracker *tracker, struct loader *loader,

@@ -22,6 +22,7 @@ static const struct command {
 	{ "dump", cmd_dump, "measure for a while and print one report" },
 	{ "check-config", cmd_check_config, "validate a configuration file" },
 	{ "restore", cmd_restore, "undo what enforcement changed" },
+	{ "status", cmd_status, "list the enforcement actions in force" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "list the commands" },
 };

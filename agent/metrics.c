@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "metrics.h"
 
 struct metrics_snapshot {
@@ -156,6 +157,8 @@ int metrics_render(FILE *out, void *ctx)
 	err = prom_write_metrics(out, snapshot ? &snapshot->table : &empty,
 				 &health, &opts);
 	metrics_render_io(out, metrics);
+	if (!err)
+		audit_write_metrics(out);
 
 	mtx_lock(&metrics->lock);
 	if (snapshot && --snapshot->readers == 0 && snapshot->retired)

@@ -103,6 +103,9 @@ struct guest {
 	size_t culprit_count;
 	size_t culprit_cap;
 	struct guest_kvm kvm;
+	/* A cgroup declared as a guest (cgroup_guests): every thread of its
+	 * first process is measured as a vCPU. */
+	bool declared;
 };
 
 /* The id BPF knows a guest by (registration group): never 0. */

@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "config.h"
 #include "discover.h"
+#include "enforce.h"
 #include "http.h"
 #include "metrics.h"
 #include "notify.h"
@@ -224,9 +225,46 @@ static void drop_privileges(struct loader *loader)
 			strerror(-err));
 }
 
-static int measure_loop(struct tracker *tracker, struct config *config,
-			const char *path, struct metrics *metrics)
+/* Enforcement's own window, one interval_ms long, apart from the summary
+ * window so a 10 s summary does not slow a 250 ms controller down. */
+struct enforce_window {
+	struct guest_table previous;
+	uint64_t start_ns;
+	bool primed;
+};
+
+static void enforce_tick(struct enforcer *enforcer, struct tracker *tracker,
+			 const struct config *config,
+			 struct enforce_window *window)
 {
+	struct guest_table current;
+	struct report report;
+	uint64_t now_ns = monotonic_ns();
+
+	if (window->primed &&
+	    now_ns - window->start_ns < config->interval_ms * NS_PER_MS)
+		return;
+	tracker_collect(tracker);
+	now_ns = monotonic_ns();
+	if (guest_table_copy(&current, &tracker->table))
+		return;
+	if (window->primed && report_build(&report, &window->previous, &current,
+					   now_ns - window->start_ns) == 0) {
+		enforcer_step(enforcer, &report, now_ns / NS_PER_MS);
+		report_free(&report);
+	}
+	if (window->primed)
+		guest_table_free(&window->previous);
+	window->previous = current;
+	window->start_ns = now_ns;
+	window->primed = true;
+}
+
+static int measure_loop(struct tracker *tracker, struct config *config,
+			const char *path, struct metrics *metrics,
+			struct enforcer *enforcer)
+{
+	struct enforce_window enforce_window = { .primed = false };
 	struct guest_table previous;
 	uint64_t last_id = 0, window_start_ns, pass_ns = monotonic_ns();
 	/* A quarter of WatchdogSec: pings come at least twice per timeout
@@ -277,7 +315,14 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 					      stderr);
 				metrics_set_per_vcpu(metrics,
 						     fresh.per_vcpu_metrics);
+				if (fresh.mode != enforcer->file_mode)
+					fputs("<4>kvmwarden: the mode changes "
+					      "at the next restart\n",
+					      stderr);
+				enforcer->file_mode = fresh.mode;
+				fresh.mode = config->mode;
 				*config = fresh;
+				enforcer_reload(enforcer, config);
 				tracker->retain_ns =
 					(uint64_t)fresh.retain_exited_s * 1000 *
 					NS_PER_MS;
@@ -302,6 +347,7 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 			asleep_ns > interval_ns ? asleep_ns - interval_ns : 0);
 		announce(&tracker->table, &last_id, pass_ns);
 		pass_ns = now_ns;
+		enforce_tick(enforcer, tracker, config, &enforce_window);
 		if (live_guests(&tracker->table) != shown_live) {
 			shown_live = live_guests(&tracker->table);
 			notify_status("measuring %zu guest%s", shown_live,
@@ -329,11 +375,45 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 		window_start_ns = now_ns;
 	}
 	guest_table_free(&previous);
+	if (enforce_window.primed)
+		guest_table_free(&enforce_window.previous);
 	return 0;
+}
+
+/* The cgroups the configuration declares as guests, as the tracker looks
+ * for them: their cgroup.procs in the cpu controller's hierarchy. */
+static void declare_cgroup_guests(struct tracker *tracker,
+				  const struct enforce_config *enforce,
+				  struct tracker_declared *declared)
+{
+	struct cgroup_fs fs;
+	size_t count = 0;
+
+	if (!enforce->cgroup_guest_count)
+		return;
+	if (cgroup_fs_detect(&fs, "/proc/self/mountinfo")) {
+		fputs("<4>kvmwarden: no cpu cgroup hierarchy: cgroup_guests "
+		      "ignored\n",
+		      stderr);
+		return;
+	}
+	for (size_t i = 0; i < enforce->cgroup_guest_count; i++) {
+		const struct cgroup_guest *guest = &enforce->cgroup_guests[i];
+
+		snprintf(declared[count].name, sizeof(declared[count].name),
+			 "%s", guest->name);
+		snprintf(declared[count].procs_file,
+			 sizeof(declared[count].procs_file),
+			 "%s%s/cgroup.procs", fs.mount, guest->cgroup);
+		count++;
+	}
+	tracker->declared = declared;
+	tracker->declared_count = count;
 }
 
 int cmd_run(int argc, char **argv)
 {
+	static struct tracker_declared declared[ENFORCE_MAX_CGROUP_GUESTS];
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "mode", required_argument, NULL, 'm' },
@@ -343,8 +423,11 @@ int cmd_run(int argc, char **argv)
 	const char *path = DEFAULT_CONFIG, *mode = NULL;
 	struct http_server *http = NULL;
 	struct loader *loader = NULL;
+	struct enforcer enforcer;
 	struct metrics metrics;
 	struct tracker tracker;
+	enum config_mode file_mode;
+	size_t not_undone;
 	struct config config;
 	int opt, code;
 
@@ -379,22 +462,31 @@ int cmd_run(int argc, char **argv)
 	}
 	if (load_config(path, &config))
 		return 1;
+	file_mode = config.mode;
 	if (mode)
 		config.mode = strcmp(mode, "enforce") ? CONFIG_MODE_MONITOR :
 							CONFIG_MODE_ENFORCE;
-	if (config.mode == CONFIG_MODE_ENFORCE)
-		fputs("<4>kvmwarden: enforcement is not available in this "
-		      "version; measuring only\n",
-		      stderr);
+	/* Before anything can change: a SIGTERM while BPF loads then ends
+	 * the loop at its first check, through the path that undoes. */
+	install_signals();
+	/* First, so a state file another agent holds, or changes a dead
+	 * one left that cannot be undone, stop us before anything else. */
+	if (enforcer_start(&enforcer, &config, config.mode))
+		return 1;
+	enforcer.file_mode = file_mode;
 
 	code = session_open(&loader, &tracker, "/proc",
 			    (uint64_t)config.retain_exited_s * 1000 *
 				    NS_PER_MS);
-	if (code)
+	if (code) {
+		enforcer_stop(&enforcer);
 		return code;
+	}
+	declare_cgroup_guests(&tracker, &config.enforce, declared);
 	if (metrics_init(&metrics, KVMWARDEN_VERSION,
 			 config.per_vcpu_metrics)) {
 		session_close(loader, &tracker);
+		enforcer_stop(&enforcer);
 		return 1;
 	}
 	io_collector = block_collector_open("/proc");
@@ -406,18 +498,29 @@ int cmd_run(int argc, char **argv)
 		metrics_free(&metrics);
 		block_collector_close(io_collector);
 		session_close(loader, &tracker);
+		enforcer_stop(&enforcer);
 		return code;
 	}
 	drop_privileges(loader);
-	install_signals();
 	fprintf(stderr,
 		"<6>kvmwarden: running (mode %s, interval %u ms, discovery "
 		"every %u ms)\n",
 		config_mode_name(config.mode), config.interval_ms,
 		config.discover_interval_ms);
-	code = measure_loop(&tracker, &config, path, &metrics) ? 1 : 0;
+	code = measure_loop(&tracker, &config, path, &metrics, &enforcer) ? 1 :
+									    0;
 	notify_stopping();
 	fputs("<6>kvmwarden: stopping\n", stderr);
+	/* Undo before anything else goes: a stop must leave no limit. */
+	not_undone = enforcer_stop(&enforcer);
+	if (not_undone) {
+		fprintf(stderr,
+			"<3>kvmwarden: %zu change%s could not be undone; "
+			"they stay in %s for kvmwarden restore\n",
+			not_undone, not_undone == 1 ? "" : "s",
+			config.enforce.state_file);
+		code = 1;
+	}
 	/* Stop serving first: scrapes read the snapshot, never the tracker,
 	 * but no thread should outlive the state it was given. */
 	http_stop(http);

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The enforcement part of the configuration: budgets per guest class, the
+ * cgroup roots kvmwarden may write, the controller's tuning and where the
+ * undo state and the audit trail go. Parsed from the same YAML document as
+ * the rest (config.c hands these keys over); no I/O here.
+ */
+#ifndef KVMWARDEN_ENFORCE_CONFIG_H
+#define KVMWARDEN_ENFORCE_CONFIG_H
+
+#ifdef __bpf__
+#error "userspace-only header"
+#endif
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <yaml.h>
+
+#define ENFORCE_MAX_BUDGETS 32
+#define ENFORCE_MAX_CLASSES 8
+#define ENFORCE_MAX_ROOTS 8
+#define ENFORCE_NAME_LEN 48
+#define ENFORCE_PATH_LEN 256
+#define ENFORCE_MAX_CGROUP_GUESTS 16
+
+struct budget {
+	/* A shell glob on the guest's name, or its UUID (exact). */
+	char match[ENFORCE_PATH_LEN];
+	char class_name[ENFORCE_NAME_LEN];
+	int class_rank; /* index in classes: 0 is the most important */
+	uint32_t max_steal_percent; /* worst vCPU, percent of wall time */
+	uint32_t max_wait_p99_ms; /* 0: not budgeted */
+	/* cgroup v2 weight (1..10000) the victim is raised to first; v1
+	 * shares are weight * 1024 / 100. 0: skip that rung. */
+	uint32_t cpu_weight;
+	bool throttle_lower_class_guests;
+	/* Host cgroups (paths as /proc/PID/cgroup shows them) whose members
+	 * may be throttled for this guest. Each must lie under a root. */
+	char throttle_roots[ENFORCE_MAX_ROOTS][ENFORCE_PATH_LEN];
+	size_t throttle_root_count;
+	size_t line; /* where it starts in the file, for later complaints */
+};
+
+/* A container or service protected like a VM: its processes' threads are
+ * measured as the guest's vCPUs. */
+struct cgroup_guest {
+	char name[ENFORCE_NAME_LEN];
+	char cgroup[ENFORCE_PATH_LEN]; /* as /proc/PID/cgroup shows it */
+};
+
+struct enforce_config {
+	struct budget budgets[ENFORCE_MAX_BUDGETS];
+	size_t budget_count;
+	/* Most important first. A guest no budget matches is of the default
+	 * class, with no budget of its own: it is only measured, and it may
+	 * be throttled for guests of a higher class. */
+	char classes[ENFORCE_MAX_CLASSES][ENFORCE_NAME_LEN];
+	size_t class_count;
+	char default_class[ENFORCE_NAME_LEN];
+	/* The only cgroups ever written: these and what lies below them. */
+	char roots[ENFORCE_MAX_ROOTS][ENFORCE_PATH_LEN];
+	size_t root_count;
+	size_t default_class_line; /* lines, for the cross-key checks */
+	size_t state_file_line;
+	size_t audit_log_line;
+	size_t roots_line;
+	uint32_t min_quota_percent; /* floor of a culprit's CPU cap, of one CPU */
+	uint32_t quota_step_percent; /* a cap shrinks by this much per step */
+	uint32_t hysteresis_percent; /* relax only below budget * (1 - this) */
+	uint32_t cooldown_ms; /* budget held this long before relaxing */
+	bool separate_cpus; /* last rung: the culprit off the victim's CPUs */
+	/* Write cgroups libvirt or systemd own, though they are theirs to
+	 * write (single-writer rule) and no backend for them exists yet. */
+	bool write_managed_cgroups;
+	struct cgroup_guest cgroup_guests[ENFORCE_MAX_CGROUP_GUESTS];
+	size_t cgroup_guest_count;
+	char state_file[ENFORCE_PATH_LEN];
+	char audit_log[ENFORCE_PATH_LEN];
+};
+
+struct config_problems;
+
+void enforce_config_defaults(struct enforce_config *enforce);
+/* Handles one top-level key when it is enforcement's: returns true when it
+ * was (problems, if any, are in `p`), false for a key it does not know. */
+bool enforce_config_parse_key(struct config_problems *p, yaml_document_t *doc,
+			      const char *key, yaml_node_t *value,
+			      struct enforce_config *enforce);
+/* Cross-key checks once the whole document is read. */
+void enforce_config_check(struct config_problems *p,
+			  struct enforce_config *enforce);
+
+/* The budget for a guest: the first whose match fits its name or UUID,
+ * else NULL. */
+const struct budget *enforce_budget_for(const struct enforce_config *enforce,
+					const char *name, const char *uuid);
+/* The class rank of a guest: its budget's, else the default class's. */
+int enforce_class_rank(const struct enforce_config *enforce, const char *name,
+		       const char *uuid);
+/* True when cgroup path `path` is `root` or lies below it. */
+bool enforce_path_under(const char *path, const char *root);
+/* True when `path` is under one of the configured roots. */
+bool enforce_path_allowed(const struct enforce_config *enforce,
+			  const char *path);
+/* Who owns a cgroup, when a manager does: "libvirt" (a machine's cgroup),
+ * "systemd" (a unit's: a component named *.service, *.scope, *.slice),
+ * else NULL. */
+const char *enforce_path_manager(const char *path);
+/* Allowed, and not a manager's unless write_managed_cgroups says so: the
+ * test every cgroup write passes. */
+bool enforce_path_writable(const struct enforce_config *enforce,
+			   const char *path);
+
+#endif

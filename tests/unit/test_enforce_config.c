@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The enforcement keys: budgets, classes and roots read from fixtures, and
+ * every bad one refused with its line and key. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "config.h"
+
+#define FIXTURES "tests/fixtures/config/"
+
+static void good_file_is_read(void **state)
+{
+	struct config config;
+	char errors[2048];
+	const struct budget *db;
+
+	assert_int_equal(config_load(&config, FIXTURES "enforce-good.conf",
+				     errors, sizeof(errors)),
+			 0);
+	const struct enforce_config *e = &config.enforce;
+
+	assert_int_equal(config.mode, CONFIG_MODE_ENFORCE);
+	assert_int_equal(e->class_count, 3);
+	assert_string_equal(e->default_class, "bronze");
+	assert_int_equal(e->root_count, 2);
+	/* The trailing slash is dropped so prefix matches stay exact. */
+	assert_string_equal(e->roots[1], "/batch");
+	assert_int_equal(e->min_quota_percent, 3);
+	assert_int_equal(e->cooldown_ms, 2000);
+	assert_int_equal(e->quota_step_percent, 50); /* default */
+	assert_string_equal(e->state_file, "/run/kvmwarden/state");
+	assert_string_equal(e->audit_log, "");
+	assert_int_equal(e->budget_count, 2);
+	db = enforce_budget_for(e, "db-1", NULL);
+	assert_non_null(db);
+	assert_int_equal(db->class_rank, 0);
+	assert_int_equal(db->max_steal_percent, 5);
+	assert_int_equal(db->cpu_weight, 800);
+	assert_true(db->throttle_lower_class_guests);
+	assert_int_equal(db->throttle_root_count, 1);
+	assert_string_equal(db->throttle_roots[0], "/batch/jobs");
+	/* By UUID, whatever the name, and case-insensitively. */
+	assert_ptr_equal(
+		enforce_budget_for(e, "anything",
+				   "6F1C2A9E-0000-4000-8000-00000000ABCD"),
+		&e->budgets[1]);
+	assert_int_equal(e->budgets[1].max_wait_p99_ms, 20);
+	assert_null(enforce_budget_for(e, "web-1", ""));
+	assert_int_equal(enforce_class_rank(e, "web-1", ""), 2);
+	assert_int_equal(enforce_class_rank(e, "db-2", ""), 0);
+}
+
+static void every_bad_key_is_named(void **state)
+{
+	static const char *const expected[] = {
+		"enforce-bad.conf:1: classes: 'gold' is listed twice",
+		"enforce-bad.conf:3: roots: '/machine/../etc' is not a cgroup path",
+		"enforce-bad.conf:3: roots: 'relative' is not a cgroup path",
+		"enforce-bad.conf:4: min_quota_percent: expected a whole number",
+		"enforce-bad.conf:8: max_steal_percent: expected a whole number",
+		"enforce-bad.conf:10: throttle.guests_of_lower_class: expected true or false",
+		"enforce-bad.conf:12: colour: unknown key in throttle",
+		"enforce-bad.conf:13: match: every budget needs a match",
+		"enforce-bad.conf:14: max_steal_percent: budget 'x' sets neither",
+		"enforce-bad.conf:2: default_class: 'platinum' is not one of the classes",
+		"enforce-bad.conf:16: state_file: must be an absolute path",
+		"enforce-bad.conf:6: class: 'tin' is not one of the classes",
+		"enforce-bad.conf:6: throttle.cgroup_roots: '/elsewhere' is not under any of roots",
+	};
+	struct config config;
+	char errors[4096];
+
+	assert_int_equal(config_load(&config, FIXTURES "enforce-bad.conf",
+				     errors, sizeof(errors)),
+			 -EINVAL);
+	for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
+		if (!strstr(errors, expected[i]))
+			fail_msg("missing '%s' in:\n%s", expected[i], errors);
+	}
+}
+
+static void shipped_config_writes_nothing(void **state)
+{
+	struct config config;
+	char errors[1024];
+
+	assert_int_equal(config_load(&config, "configs/kvmwarden.conf", errors,
+				     sizeof(errors)),
+			 0);
+	assert_int_equal(config.mode, CONFIG_MODE_MONITOR);
+	/* No roots: even enforce mode could write nothing until told. */
+	assert_int_equal(config.enforce.root_count, 0);
+}
+
+static void managers_are_recognised(void **state)
+{
+	assert_string_equal(enforce_path_manager("/machine.slice/"
+						 "machine-qemu\\x2d1\\x2ddb."
+						 "scope/libvirt/vcpu0"),
+			    "libvirt");
+	assert_string_equal(enforce_path_manager("/machine/qemu-1-db.libvirt-"
+						 "qemu/emulator"),
+			    "libvirt");
+	assert_string_equal(enforce_path_manager("/system.slice/cron.service"),
+			    "systemd");
+	assert_string_equal(enforce_path_manager("/user.slice"), "systemd");
+	assert_null(enforce_path_manager("/kvmwarden/batch"));
+	assert_null(enforce_path_manager("/x.servicex/y"));
+}
+
+static void managed_roots_are_refused_unless_allowed(void **state)
+{
+	struct config config;
+	char errors[1024];
+	static const char managed[] = "roots: [/kw, /system.slice]\n";
+	static const char allowed[] = "roots: [/kw, /system.slice]\n"
+				      "write_managed_cgroups: true\n";
+
+	assert_int_equal(config_parse(&config, managed, strlen(managed),
+				      "m.conf", errors, sizeof(errors)),
+			 -EINVAL);
+	assert_non_null(strstr(errors, "m.conf:1: roots: '/system.slice' is "
+				       "systemd's"));
+	assert_int_equal(config_parse(&config, allowed, strlen(allowed),
+				      "a.conf", errors, sizeof(errors)),
+			 0);
+	assert_true(enforce_path_writable(&config.enforce,
+					  "/system.slice/x.service"));
+	config.enforce.write_managed_cgroups = false;
+	assert_false(enforce_path_writable(&config.enforce,
+					   "/system.slice/x.service"));
+	assert_true(enforce_path_writable(&config.enforce, "/kw/hog"));
+}
+
+static void paths_match_whole_components(void **state)
+{
+	assert_true(enforce_path_under("/batch/jobs", "/batch"));
+	assert_true(enforce_path_under("/batch", "/batch"));
+	assert_false(enforce_path_under("/batchy", "/batch"));
+	assert_false(enforce_path_under("/", "/batch"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(good_file_is_read),
+		cmocka_unit_test(every_bad_key_is_named),
+		cmocka_unit_test(shipped_config_writes_nothing),
+		cmocka_unit_test(paths_match_whole_components),
+		cmocka_unit_test(managers_are_recognised),
+		cmocka_unit_test(managed_roots_are_refused_unless_allowed),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
