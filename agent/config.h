@@ -26,6 +26,8 @@ struct config {
 	char listen_address[80]; /* the /metrics endpoint's; "": none */
 	char web_config[512]; /* TLS and basic auth (web.yml); "": neither */
 	bool per_vcpu_metrics; /* per-vCPU series as well as per guest */
+	char socket_path[108]; /* the local socket (api.h); "": none */
+	char socket_group[64]; /* group allowed to read it; "": root only */
 };
 
 void config_defaults(struct config *config);

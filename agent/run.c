@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api.h"
 #include "commands.h"
 #include "config.h"
 #include "discover.h"
@@ -21,6 +22,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "privilege.h"
+#include "snapshot.h"
 
 #define NS_PER_MS 1000000ULL
 #define DEFAULT_CONFIG "/etc/kvmwarden/kvmwarden.conf"
@@ -185,9 +187,54 @@ static void publish(struct tracker *tracker, struct metrics *metrics,
 		      stderr);
 }
 
-static int measure_loop(struct tracker *tracker, struct config *config,
-			const char *path, struct metrics *metrics)
+/* The local socket, when socket_path names one; failing to serve it is
+ * fatal for the same reason as the endpoint's. */
+static int start_api(struct api_server **api, const struct config *config)
 {
+	struct api_options opts = { .path = config->socket_path,
+				    .group = config->socket_group };
+	char why[512];
+
+	*api = NULL;
+	if (!config->socket_path[0])
+		return 0;
+	if (api_start(api, &opts, why, sizeof(why))) {
+		fprintf(stderr, "<3>kvmwarden: %s\n", why);
+		return 1;
+	}
+	fprintf(stderr, "<6>kvmwarden: serving the local socket %s\n",
+		config->socket_path);
+	return 0;
+}
+
+/* Every interval_ms: the window since the last one, for the socket. */
+static void publish_window(struct api_server *api, struct snapshot_feed *feed,
+			   struct tracker *tracker, const struct config *config)
+{
+	struct api_status status = { .mode = config_mode_name(config->mode) };
+	char *json;
+	int err;
+
+	if (!api || monotonic_ns() - feed->window_start_ns <
+			    config->interval_ms * NS_PER_MS)
+		return;
+	err = snapshot_feed_next(feed, tracker, &json);
+	if (err)
+		fprintf(stderr, "<4>kvmwarden: window not published: %s\n",
+			strerror(-err));
+	status.guests = live_guests(&tracker->table);
+	status.seq = feed->seq;
+	if (api_publish(api, json, &status))
+		fputs("<4>kvmwarden: window not published: out of memory\n",
+		      stderr);
+	free(json);
+}
+
+static int measure_loop(struct tracker *tracker, struct config *config,
+			const char *path, struct metrics *metrics,
+			struct api_server *api)
+{
+	struct snapshot_feed feed;
 	struct guest_table previous;
 	uint64_t last_id = 0, window_start_ns, pass_ns = monotonic_ns();
 	/* A quarter of WatchdogSec: pings come at least twice per timeout
@@ -201,6 +248,11 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 	err = guest_table_copy(&previous, &tracker->table);
 	if (err)
 		return err;
+	err = snapshot_feed_init(&feed, tracker);
+	if (err) {
+		guest_table_free(&previous);
+		return err;
+	}
 	window_start_ns = monotonic_ns();
 	announce(&tracker->table, &last_id, 0);
 	/* Ready: BPF is loaded, the guests running now are found (by
@@ -261,6 +313,7 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 				strerror(-err));
 		publish(tracker, metrics, discovery_ns,
 			asleep_ns > interval_ns ? asleep_ns - interval_ns : 0);
+		publish_window(api, &feed, tracker, config);
 		announce(&tracker->table, &last_id, pass_ns);
 		pass_ns = now_ns;
 		if (live_guests(&tracker->table) != shown_live) {
@@ -290,6 +343,7 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 		window_start_ns = now_ns;
 	}
 	guest_table_free(&previous);
+	snapshot_feed_free(&feed);
 	return 0;
 }
 
@@ -303,6 +357,7 @@ int cmd_run(int argc, char **argv)
 	};
 	const char *path = DEFAULT_CONFIG, *mode = NULL;
 	struct http_server *http = NULL;
+	struct api_server *api = NULL;
 	struct loader *loader = NULL;
 	struct metrics metrics;
 	struct tracker tracker;
@@ -359,7 +414,10 @@ int cmd_run(int argc, char **argv)
 		return 1;
 	}
 	code = start_http(&http, &config, &metrics);
+	if (!code)
+		code = start_api(&api, &config);
 	if (code) {
+		http_stop(http);
 		metrics_free(&metrics);
 		session_close(loader, &tracker);
 		return code;
@@ -379,11 +437,12 @@ int cmd_run(int argc, char **argv)
 		"every %u ms)\n",
 		config_mode_name(config.mode), config.interval_ms,
 		config.discover_interval_ms);
-	code = measure_loop(&tracker, &config, path, &metrics) ? 1 : 0;
+	code = measure_loop(&tracker, &config, path, &metrics, api) ? 1 : 0;
 	notify_stopping();
 	fputs("<6>kvmwarden: stopping\n", stderr);
 	/* Stop serving first: scrapes read the snapshot, never the tracker,
 	 * but no thread should outlive the state it was given. */
+	api_stop(api);
 	http_stop(http);
 	metrics_free(&metrics);
 	session_close(loader, &tracker);

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The live window every interactive view reads: the `dump --json` document
+ * over the last interval, plus host totals (the agent's BPF run time,
+ * error counters) and a sequence number. The agent builds one per
+ * interval and serves it on its socket (api.c); `top` without an agent
+ * builds the same one in-process, so both paths show the same figures.
+ */
+#ifndef KVMWARDEN_SNAPSHOT_H
+#define KVMWARDEN_SNAPSHOT_H
+
+#ifdef __bpf__
+#error "userspace-only header"
+#endif
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "discover.h"
+
+struct snapshot_feed {
+	struct guest_table previous; /* the table when the window began */
+	uint64_t window_start_ns;
+	uint64_t bpf_run_ns_before; /* summed over the agent's programs */
+	uint64_t bpf_runs_before;
+	uint64_t seq; /* windows built so far; 1 is the first */
+	int online_cpus;
+};
+
+/* Starts the first window at the tracker's current state. 0 or -errno. */
+int snapshot_feed_init(struct snapshot_feed *feed, struct tracker *tracker);
+void snapshot_feed_free(struct snapshot_feed *feed);
+
+/* Collects, closes the window at now and opens the next one. *json is one
+ * line of JSON without a newline, malloc'd; the caller frees it. On error
+ * the window keeps running and *json is NULL. */
+int snapshot_feed_next(struct snapshot_feed *feed, struct tracker *tracker,
+		       char **json);
+
+/* Adds the "host" and "seq" members to a dump document; pure, for tests.
+ * bpf_run_ns and bpf_runs are deltas over duration_ns. */
+struct snapshot_host {
+	uint64_t seq;
+	uint64_t duration_ns;
+	int online_cpus;
+	bool bpf_stats_enabled;
+	uint64_t bpf_run_ns;
+	uint64_t bpf_runs;
+	uint64_t errors_total; /* cumulative, every error counter */
+};
+struct json_object;
+void snapshot_add_host(struct json_object *doc,
+		       const struct snapshot_host *host);
+
+#endif
