@@ -20,6 +20,14 @@
 
 #ifdef __bpf__
 #error "userspace-only header"
+/* The client side (api_client.c): sends {"request":"REQUEST"} to the
+ * socket at path and parses the one-line answer into *answer (the caller
+ * puts it). 0, or a negative errno: -ENOENT/-ECONNREFUSED when no agent
+ * serves it, -ETIMEDOUT after timeout_ms, -EPROTO for a garbled answer. */
+struct json_object;
+int api_request(const char *path, const char *request, int timeout_ms,
+		struct json_object **answer);
+
 #endif
 
 #include <stddef.h>
@@ -81,5 +89,13 @@ void api_stop(struct api_server *server);
  * the status figures. snapshot NULL keeps the previous window. */
 int api_publish(struct api_server *server, const char *snapshot,
 		const struct api_status *status);
+
+/* The client side (api_client.c): sends {"request":"REQUEST"} to the
+ * socket at path and parses the one-line answer into *answer (the caller
+ * puts it). 0, or a negative errno: -ENOENT/-ECONNREFUSED when no agent
+ * serves it, -ETIMEDOUT after timeout_ms, -EPROTO for a garbled answer. */
+struct json_object;
+int api_request(const char *path, const char *request, int timeout_ms,
+		struct json_object **answer);
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "top.h"
 
 static int cmd_version(int argc, char **argv)
 {
@@ -22,6 +23,8 @@ static const struct command {
 	{ "dump", cmd_dump, "measure for a while and print one report" },
 	{ "check-config", cmd_check_config, "validate a configuration file" },
 	{ "restore", cmd_restore, "undo what enforcement changed" },
+	{ "top", cmd_top, "live view of guests' steal and culprits" },
+	{ "status", cmd_status, "ask the running agent how it is" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "list the commands" },
 };
