@@ -514,7 +514,12 @@ static int open_listener(struct api_server *server, gid_t gid, char *why,
 	}
 	/* Before listen(): until then nobody can connect, so no peer ever
 	 * sees the default permissions. */
-	if (chown(server->path, 0, gid) || chmod(server->path, 0660)) {
+	/* The agent runs as root; only tests run it otherwise, and they
+	 * cannot give a file away. */
+	if ((geteuid() == 0 ? chown(server->path, 0, gid) :
+			      gid ? chown(server->path, (uid_t)-1, gid) :
+				    0) ||
+	    chmod(server->path, 0660)) {
 		err = -errno;
 		snprintf(why, why_size, "cannot set owner and mode of %s: %s",
 			 server->path, strerror(-err));
