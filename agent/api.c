@@ -81,8 +81,7 @@ int api_inbuf_take_line(struct api_inbuf *in, char *line)
 	return (int)len;
 }
 
-int api_parse_request(const char *line, size_t len, char *why,
-		      size_t why_size)
+int api_parse_request(const char *line, size_t len, char *why, size_t why_size)
 {
 	struct json_tokener *tok = json_tokener_new();
 	struct json_object *doc, *request;
@@ -149,9 +148,8 @@ static char *status_line(struct api_server *server)
 	mtx_lock(&server->lock);
 	json_object_object_add(
 		status, "mode",
-		json_object_new_string(server->status.mode ?
-					       server->status.mode :
-					       "monitor"));
+		json_object_new_string(
+			server->status.mode ? server->status.mode : "monitor"));
 	json_object_object_add(status, "guests",
 			       json_object_new_uint64(server->status.guests));
 	json_object_object_add(status, "seq",
@@ -189,8 +187,9 @@ static char *snapshot_line(struct api_server *server)
 
 	mtx_lock(&server->lock);
 	if (server->snapshot &&
-	    asprintf(&line, "{\"ok\":true,\"request\":\"snapshot\","
-			    "\"snapshot\":%s}\n",
+	    asprintf(&line,
+		     "{\"ok\":true,\"request\":\"snapshot\","
+		     "\"snapshot\":%s}\n",
 		     server->snapshot) < 0)
 		line = NULL;
 	mtx_unlock(&server->lock);
@@ -384,8 +383,8 @@ static int serve(void *arg)
 				keep = false;
 			if (keep && client->out && !client->out_sent)
 				keep = client_write(server, client, now_ns);
-			if (keep &&
-			    now_ns - client->last_progress_ns > server->timeout_ns) {
+			if (keep && now_ns - client->last_progress_ns >
+					    server->timeout_ns) {
 				keep = false;
 				server->dropped++;
 			}
@@ -457,8 +456,7 @@ static int clear_stale(const char *path, char *why, size_t why_size)
 	close(fd);
 	if (err == 0) {
 		snprintf(why, why_size,
-			 "%s: another kvmwarden agent serves it already",
-			 path);
+			 "%s: another kvmwarden agent serves it already", path);
 		return -EADDRINUSE;
 	}
 	unlink(path);
@@ -517,8 +515,8 @@ static int open_listener(struct api_server *server, gid_t gid, char *why,
 	/* The agent runs as root; only tests run it otherwise, and they
 	 * cannot give a file away. */
 	if ((geteuid() == 0 ? chown(server->path, 0, gid) :
-			      gid ? chown(server->path, (uid_t)-1, gid) :
-				    0) ||
+	     gid	    ? chown(server->path, (uid_t)-1, gid) :
+			      0) ||
 	    chmod(server->path, 0660)) {
 		err = -errno;
 		snprintf(why, why_size, "cannot set owner and mode of %s: %s",
@@ -528,8 +526,8 @@ static int open_listener(struct api_server *server, gid_t gid, char *why,
 	}
 	if (listen(server->listen_fd, API_MAX_CLIENTS)) {
 		err = -errno;
-		snprintf(why, why_size, "cannot listen on %s: %s",
-			 server->path, strerror(-err));
+		snprintf(why, why_size, "cannot listen on %s: %s", server->path,
+			 strerror(-err));
 		unlink(server->path);
 		return err;
 	}

@@ -60,8 +60,7 @@ int api_inbuf_take_line(struct api_inbuf *in, char *line);
 
 /* Parses one request line. Returns an enum api_request, or -EINVAL with
  * a short reason in `why` for the error response. */
-int api_parse_request(const char *line, size_t len, char *why,
-		      size_t why_size);
+int api_parse_request(const char *line, size_t len, char *why, size_t why_size);
 
 struct api_options {
 	const char *path; /* the socket's */

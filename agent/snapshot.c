@@ -40,10 +40,10 @@ void snapshot_add_host(struct json_object *doc,
 	/* Share of all CPUs' time: what the operator compares with 100 %. */
 	json_object_object_add(
 		obj, "bpf_cpu_pct",
-		json_object_new_double(capacity_ns > 0 ?
-					       100.0 * (double)host->bpf_run_ns /
-						       capacity_ns :
-					       0.0));
+		json_object_new_double(
+			capacity_ns > 0 ?
+				100.0 * (double)host->bpf_run_ns / capacity_ns :
+				0.0));
 	put_u64(obj, "errors_total", host->errors_total);
 	json_object_object_add(doc, "host", obj);
 }
@@ -67,8 +67,8 @@ static void program_totals(struct loader *loader, uint64_t *run_ns,
 			   uint64_t *runs)
 {
 	struct loader_program_stats programs[LOADER_PROGRAMS];
-	int count = loader_read_program_stats(loader, programs,
-					      LOADER_PROGRAMS);
+	int count =
+		loader_read_program_stats(loader, programs, LOADER_PROGRAMS);
 
 	*run_ns = 0;
 	*runs = 0;

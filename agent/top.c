@@ -219,7 +219,8 @@ static int parse_column(const char *text, enum top_column *out)
 		const char *name = top_column_name(i);
 
 		if (!strcasecmp(text, name) ||
-		    (strlen(text) > 1 && !strncasecmp(text, name, strlen(text)))) {
+		    (strlen(text) > 1 &&
+		     !strncasecmp(text, name, strlen(text)))) {
 			*out = (enum top_column)i;
 			return 0;
 		}
@@ -252,8 +253,8 @@ static void top_usage(FILE *out)
 }
 
 /* socket_path from the configuration; a missing default file is fine. */
-static int socket_from_config(const char *path, bool explicit_path,
-			      char *out, size_t size)
+static int socket_from_config(const char *path, bool explicit_path, char *out,
+			      size_t size)
 {
 	struct config config;
 	char errors[2048];
@@ -267,8 +268,9 @@ static int socket_from_config(const char *path, bool explicit_path,
 		return -EINVAL;
 	}
 	if (!config.socket_path[0]) {
-		fprintf(stderr, "kvmwarden: %s: socket_path is '' (the agent "
-				"serves no socket)\n",
+		fprintf(stderr,
+			"kvmwarden: %s: socket_path is '' (the agent "
+			"serves no socket)\n",
 			path);
 		snprintf(out, size, "%s", API_DEFAULT_SOCKET);
 		return 0;
@@ -438,7 +440,8 @@ static void print_frame(const struct top_model *model,
 	localtime_r(&now, &local);
 	strftime(stamp, sizeof(stamp), "%H:%M:%S", &local);
 	printf("kvmwarden top - %s  sort %s%s%s%s\n", stamp,
-	       top_column_name(model->sort), model->reverse ? " (reversed)" : "",
+	       top_column_name(model->sort),
+	       model->reverse ? " (reversed)" : "",
 	       model->filter[0] ? "  filter " : "", model->filter);
 	top_format_host(line, sizeof(line), model, source, opts->delay_s,
 			opts->width);
@@ -466,10 +469,10 @@ static void print_frame(const struct top_model *model,
 
 static void sleep_s(double seconds)
 {
-	struct timespec span = { .tv_sec = (time_t)seconds,
-				 .tv_nsec = (long)((seconds -
-						    (double)(time_t)seconds) *
-						   1e9) };
+	struct timespec span = {
+		.tv_sec = (time_t)seconds,
+		.tv_nsec = (long)((seconds - (double)(time_t)seconds) * 1e9)
+	};
 
 	nanosleep(&span, NULL); /* a signal ends it; the caller checks */
 }
@@ -563,8 +566,7 @@ static void toggle_expanded(struct screen *scr, const struct top_guest *g)
 }
 
 /* The guests shown, in order: indexes into model->guests. */
-static size_t visible_guests(const struct screen *scr, size_t *out,
-			     size_t max)
+static size_t visible_guests(const struct screen *scr, size_t *out, size_t max)
 {
 	size_t count = 0;
 
@@ -639,9 +641,8 @@ static void draw_help(struct screen *scr)
 	int width = COLS;
 
 	erase();
-	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]) &&
-			   (int)i < LINES - 1;
-	     i++)
+	for (size_t i = 0;
+	     i < sizeof(lines) / sizeof(lines[0]) && (int)i < LINES - 1; i++)
 		put_line((int)i, lines[i], width, i == 0 ? A_BOLD : 0);
 	refresh();
 }
@@ -665,7 +666,8 @@ static void draw(struct screen *scr)
 	localtime_r(&now, &local);
 	strftime(stamp, sizeof(stamp), "%H:%M:%S", &local);
 	snprintf(line, sizeof(line), "kvmwarden top - %s  sort %s%s%s%s%s",
-		 stamp, top_column_name(model->sort), model->reverse ? " R" : "",
+		 stamp, top_column_name(model->sort),
+		 model->reverse ? " R" : "",
 		 model->filter[0] ? "  filter: " : "", model->filter,
 		 scr->paused ? "  [paused]" : "");
 	put_line(0, line, width,
@@ -691,10 +693,10 @@ static void draw(struct screen *scr)
 		line_of_selected = 0;
 		for (int i = scr->scroll; i < position; i++)
 			line_of_selected +=
-				1 + (is_expanded(scr, &model->guests[shown[i]]) ?
-					     (int)model->guests[shown[i]]
-						     .vcpus_len :
-					     0);
+				1 +
+				(is_expanded(scr, &model->guests[shown[i]]) ?
+					 (int)model->guests[shown[i]].vcpus_len :
+					 0);
 		if (line_of_selected < rows || scr->scroll >= position)
 			break;
 		scr->scroll++;
@@ -716,15 +718,16 @@ static void draw(struct screen *scr)
 		if (!is_expanded(scr, guest))
 			continue;
 		fill_cpus(guest);
-		for (size_t v = 0; v < guest->vcpus_len && y < height - 1; v++) {
+		for (size_t v = 0; v < guest->vcpus_len && y < height - 1;
+		     v++) {
 			top_format_vcpu(line, sizeof(line), &guest->vcpus[v],
 					width);
 			put_line(y++, line, width, 0);
 		}
 	}
 	if (!count)
-		put_line(first_row, model->filter[0] ?
-					    "  (no guest matches the filter)" :
+		put_line(first_row,
+			 model->filter[0] ? "  (no guest matches the filter)" :
 					    "  (no guests found yet)",
 			 width, 0);
 	/* The last column of the last line would scroll some terminals. */
@@ -772,8 +775,8 @@ static bool prompt(struct screen *scr, const char *label, char *out,
 
 static void set_sort(struct screen *scr, int column)
 {
-	scr->model->sort = (enum top_column)((column + TOP_COL_COUNT) %
-					     TOP_COL_COUNT);
+	scr->model->sort =
+		(enum top_column)((column + TOP_COL_COUNT) % TOP_COL_COUNT);
 	top_model_sort(scr->model);
 }
 
@@ -910,7 +913,8 @@ static void start_screen(struct screen *scr)
 static int run_screen(struct top_source *src, struct top_model *model,
 		      const struct top_options *opts)
 {
-	struct screen scr = { .model = model, .src = src,
+	struct screen scr = { .model = model,
+			      .src = src,
 			      .delay_s = opts->delay_s };
 	uint64_t next_ms = now_ms();
 	long frames = 0;
@@ -933,8 +937,8 @@ static int run_screen(struct top_source *src, struct top_model *model,
 				source_fetch(src, why, sizeof(why));
 
 			if (!doc)
-				snprintf(scr.message, sizeof(scr.message),
-					 "%s", why);
+				snprintf(scr.message, sizeof(scr.message), "%s",
+					 why);
 			else if (top_model_ingest(model, doc, monotonic_ns()))
 				snprintf(scr.message, sizeof(scr.message),
 					 "window not readable");
@@ -958,7 +962,8 @@ static int run_screen(struct top_source *src, struct top_model *model,
 		if (!handle_key(&scr, key))
 			break;
 		/* A new interval applies from now. */
-		if (!scr.paused && next_ms > now_ms() + (uint64_t)(scr.delay_s * 1000))
+		if (!scr.paused &&
+		    next_ms > now_ms() + (uint64_t)(scr.delay_s * 1000))
 			next_ms = now_ms() + (uint64_t)(scr.delay_s * 1000);
 	}
 	endwin();
@@ -978,8 +983,8 @@ int cmd_top(int argc, char **argv)
 		return code < 0 ? 0 : code;
 	if (!isatty(STDOUT_FILENO))
 		opts.batch = true;
-	code = source_open(&src, opts.socket_path, opts.local,
-			   opts.agent_only, false);
+	code = source_open(&src, opts.socket_path, opts.local, opts.agent_only,
+			   false);
 	if (code)
 		return code;
 	top_model_init(&model);
@@ -1019,7 +1024,8 @@ int cmd_status(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (opt) {
 		case 's':
-			snprintf(socket_path, sizeof(socket_path), "%s", optarg);
+			snprintf(socket_path, sizeof(socket_path), "%s",
+				 optarg);
 			break;
 		case 'c':
 			config_path = optarg;
@@ -1055,9 +1061,14 @@ int cmd_status(int argc, char **argv)
 		puts(json_object_to_json_string_ext(answer,
 						    JSON_C_TO_STRING_PLAIN));
 	} else if (json_object_object_get_ex(answer, "status", &status)) {
-		json_object_object_foreach(status, key, value)
-			printf("%-16s %s\n", key,
-			       json_object_get_string(value));
+		struct json_object_iterator it = json_object_iter_begin(status);
+		struct json_object_iterator end = json_object_iter_end(status);
+
+		for (; !json_object_iter_equal(&it, &end);
+		     json_object_iter_next(&it))
+			printf("%-16s %s\n", json_object_iter_peek_name(&it),
+			       json_object_get_string(
+				       json_object_iter_peek_value(&it)));
 	} else {
 		fprintf(stderr, "kvmwarden: unexpected answer: %s\n",
 			json_object_to_json_string(answer));

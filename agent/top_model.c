@@ -22,11 +22,11 @@
 #define NAME_MAX_WIDTH 40
 
 static const char *const column_names[TOP_COL_COUNT] = {
-	[TOP_COL_NAME] = "NAME",	 [TOP_COL_VCPUS] = "VCPU",
-	[TOP_COL_STEAL] = "STEAL%",	 [TOP_COL_STEAL_MIN] = "1MIN%",
-	[TOP_COL_WAIT_P99] = "WAIT99",	 [TOP_COL_CULPRIT] = "CULPRIT",
-	[TOP_COL_IOPS] = "IOPS",	 [TOP_COL_MBPS] = "MB/s",
-	[TOP_COL_QWAIT] = "QWAIT",	 [TOP_COL_BUDGET] = "BUDGET",
+	[TOP_COL_NAME] = "NAME",       [TOP_COL_VCPUS] = "VCPU",
+	[TOP_COL_STEAL] = "STEAL%",    [TOP_COL_STEAL_MIN] = "1MIN%",
+	[TOP_COL_WAIT_P99] = "WAIT99", [TOP_COL_CULPRIT] = "CULPRIT",
+	[TOP_COL_IOPS] = "IOPS",       [TOP_COL_MBPS] = "MB/s",
+	[TOP_COL_QWAIT] = "QWAIT",     [TOP_COL_BUDGET] = "BUDGET",
 };
 
 const char *top_column_name(enum top_column column)
@@ -120,9 +120,8 @@ static size_t array_len(struct json_object *array)
 }
 
 /* One device's figures, wherever the document keeps them. */
-static void add_device(struct json_object *dev, uint64_t *ops,
-		       uint64_t *bytes, uint64_t *queue_ns,
-		       uint64_t *queue_p99_ns)
+static void add_device(struct json_object *dev, uint64_t *ops, uint64_t *bytes,
+		       uint64_t *queue_ns, uint64_t *queue_p99_ns)
 {
 	uint64_t p99 = get_u64(dev, "queue_p99_ns");
 
@@ -150,15 +149,18 @@ static void read_io(struct top_guest *row, struct json_object *guest,
 				   &bytes, &queue_ns, &queue_p99_ns);
 	} else if (json_object_is_type(io, json_type_object)) {
 		if (member(io, "read_ops") || member(io, "write_ops")) {
-			add_device(io, &ops, &bytes, &queue_ns,
-				   &queue_p99_ns);
+			add_device(io, &ops, &bytes, &queue_ns, &queue_p99_ns);
 		} else {
-			json_object_object_foreach(io, key, dev)
-			{
-				(void)key;
-				add_device(dev, &ops, &bytes, &queue_ns,
+			struct json_object_iterator it =
+				json_object_iter_begin(io);
+			struct json_object_iterator end =
+				json_object_iter_end(io);
+
+			for (; !json_object_iter_equal(&it, &end);
+			     json_object_iter_next(&it))
+				add_device(json_object_iter_peek_value(&it),
+					   &ops, &bytes, &queue_ns,
 					   &queue_p99_ns);
-			}
 		}
 	} else {
 		return;
@@ -332,16 +334,19 @@ int top_model_ingest(struct top_model *model, struct json_object *doc,
 	} else if (member(doc, "errors") &&
 		   json_object_is_type(member(doc, "errors"),
 				       json_type_object)) {
-		json_object_object_foreach(member(doc, "errors"), key, value)
-		{
-			(void)key;
-			model->host.errors_total +=
-				json_object_get_uint64(value);
-		}
+		struct json_object *errors = member(doc, "errors");
+		struct json_object_iterator it = json_object_iter_begin(errors);
+		struct json_object_iterator end = json_object_iter_end(errors);
+
+		for (; !json_object_iter_equal(&it, &end);
+		     json_object_iter_next(&it))
+			model->host.errors_total += json_object_get_uint64(
+				json_object_iter_peek_value(&it));
 	}
 
 	for (size_t i = 0; i < count; i++) {
-		struct json_object *guest = json_object_array_get_idx(guests, i);
+		struct json_object *guest =
+			json_object_array_get_idx(guests, i);
 		struct top_guest *row = &rows[model->guest_count++];
 		uint64_t steal_ns = get_u64(guest, "steal_ns");
 		uint64_t capacity_ns;
@@ -361,10 +366,10 @@ int top_model_ingest(struct top_model *model, struct json_object *doc,
 		read_io(row, guest, duration_ns);
 		read_budget(row, guest);
 		history = history_for(model, row->name, row->pid);
-		row->steal_min_pct =
-			history ? minute_pct(history, seq, now_ns, steal_ns,
-					     capacity_ns) :
-				  row->steal_pct;
+		row->steal_min_pct = history ?
+					     minute_pct(history, seq, now_ns,
+							steal_ns, capacity_ns) :
+					     row->steal_pct;
 		if (!row->exited) {
 			model->host.guests_running++;
 			model->host.vcpus += (size_t)row->vcpu_count;
@@ -439,8 +444,7 @@ void top_model_sort(struct top_model *model)
 
 			if (!order)
 				order = compare_strings(
-					model->guests[j - 1].name,
-					moving.name);
+					model->guests[j - 1].name, moving.name);
 			if (!order)
 				order = model->guests[j - 1].pid < moving.pid ?
 						-1 :
@@ -482,9 +486,8 @@ void top_format_duration(char *buf, size_t size, uint64_t ns)
 
 static int name_width(int width)
 {
-	int name = NAME_WIDTH + (width > TOP_MIN_WIDTH ?
-					 width - TOP_MIN_WIDTH :
-					 0);
+	int name = NAME_WIDTH +
+		   (width > TOP_MIN_WIDTH ? width - TOP_MIN_WIDTH : 0);
 
 	return name > NAME_MAX_WIDTH ? NAME_MAX_WIDTH : name;
 }
@@ -532,8 +535,8 @@ size_t top_format_host(char *buf, size_t size, const struct top_model *model,
 	return finish_line(buf, size, line, width);
 }
 
-size_t top_format_header(char *buf, size_t size,
-			 const struct top_model *model, int width)
+size_t top_format_header(char *buf, size_t size, const struct top_model *model,
+			 int width)
 {
 	char line[512];
 
@@ -597,7 +600,6 @@ size_t top_format_vcpu(char *buf, size_t size, const struct top_vcpu *vcpu,
 		snprintf(cpu, sizeof(cpu), "-");
 	snprintf(line, sizeof(line),
 		 "  vcpu%-3d tid %-7d cpu %-3s steal %5.1f%%  on-cpu %5.1f%%",
-		 vcpu->index, vcpu->tid, cpu, vcpu->steal_pct,
-		 vcpu->oncpu_pct);
+		 vcpu->index, vcpu->tid, cpu, vcpu->steal_pct, vcpu->oncpu_pct);
 	return finish_line(buf, size, line, width);
 }

@@ -122,8 +122,8 @@ double top_percent(uint64_t part, uint64_t whole);
  * padded to the layout's columns. Each returns the length written. */
 size_t top_format_host(char *buf, size_t size, const struct top_model *model,
 		       const char *source, double interval_s, int width);
-size_t top_format_header(char *buf, size_t size,
-			 const struct top_model *model, int width);
+size_t top_format_header(char *buf, size_t size, const struct top_model *model,
+			 int width);
 size_t top_format_guest(char *buf, size_t size, const struct top_guest *guest,
 			int width);
 size_t top_format_vcpu(char *buf, size_t size, const struct top_vcpu *vcpu,

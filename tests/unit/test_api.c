@@ -64,8 +64,7 @@ static void oversized_request_is_refused(void **state)
 	assert_int_equal(api_inbuf_take_line(&in, line), -EMSGSIZE);
 	/* The largest allowed request: a newline in the last byte. */
 	in.data[sizeof(in.data) - 1] = '\n';
-	assert_int_equal(api_inbuf_take_line(&in, line),
-			 API_MAX_REQUEST - 1);
+	assert_int_equal(api_inbuf_take_line(&in, line), API_MAX_REQUEST - 1);
 }
 
 static int parse(const char *text, char *why)
@@ -169,8 +168,7 @@ static int make_dir(void **state)
 	snprintf(socket_dir, sizeof(socket_dir), "/tmp/kvmwarden-ut-XXXXXX");
 	if (!mkdtemp(socket_dir))
 		return -1;
-	snprintf(socket_path, sizeof(socket_path), "%s/api.sock",
-		 socket_dir);
+	snprintf(socket_path, sizeof(socket_path), "%s/api.sock", socket_dir);
 	return 0;
 }
 
@@ -184,8 +182,7 @@ static int remove_dir(void **state)
 static void server_answers_and_cleans_up(void **state)
 {
 	struct api_server *server;
-	struct api_status status = { .mode = "monitor", .guests = 2,
-				     .seq = 7 };
+	struct api_status status = { .mode = "monitor", .guests = 2, .seq = 7 };
 	struct json_object *answer = NULL, *snapshot, *value;
 	struct stat st;
 
@@ -196,9 +193,8 @@ static void server_answers_and_cleans_up(void **state)
 	/* Before the first window: a clear refusal, not a hang. */
 	assert_false(answer_ok("snapshot"));
 	assert_true(answer_ok("status"));
-	assert_int_equal(api_publish(server, "{\"seq\":7,\"guests\":[]}",
-				     &status),
-			 0);
+	assert_int_equal(
+		api_publish(server, "{\"seq\":7,\"guests\":[]}", &status), 0);
 	assert_int_equal(api_request(socket_path, "snapshot", 2000, &answer),
 			 0);
 	assert_true(json_object_object_get_ex(answer, "snapshot", &snapshot));

@@ -254,8 +254,11 @@ static void lines_fit_the_width(void **state)
 		.io_mb_per_s = 98765.4,
 		.io_qwait_ns = 99999999999ULL,
 	};
-	struct top_vcpu vcpu = { .index = 255, .tid = 4194304, .cpu = 1023,
-				 .steal_pct = 100, .oncpu_pct = 100 };
+	struct top_vcpu vcpu = { .index = 255,
+				 .tid = 4194304,
+				 .cpu = 1023,
+				 .steal_pct = 100,
+				 .oncpu_pct = 100 };
 	static const int widths[] = { 20, 40, 79, 80, 81, 120, 300 };
 	char line[1024], header_80[256], row_80[256];
 
@@ -269,8 +272,8 @@ static void lines_fit_the_width(void **state)
 	for (size_t i = 0; i < sizeof(widths) / sizeof(widths[0]); i++) {
 		int w = widths[i];
 
-		assert_true(top_format_host(line, sizeof(line), &model,
-					    "agent", 1.0, w) <= (size_t)w);
+		assert_true(top_format_host(line, sizeof(line), &model, "agent",
+					    1.0, w) <= (size_t)w);
 		assert_true(strlen(line) <= (size_t)w);
 		assert_true(top_format_header(line, sizeof(line), &model, w) <=
 			    (size_t)w);
@@ -301,9 +304,12 @@ static void durations_are_short(void **state)
 		uint64_t ns;
 		const char *text;
 	} cases[] = {
-		{ 0, "0ns" },	       { 999, "999ns" },
-		{ 850000, "850us" },  { 2500000, "2.5ms" },
-		{ 45000000, "45ms" }, { 3100000000ULL, "3.1s" },
+		{ 0, "0ns" },
+		{ 999, "999ns" },
+		{ 850000, "850us" },
+		{ 2500000, "2.5ms" },
+		{ 45000000, "45ms" },
+		{ 3100000000ULL, "3.1s" },
 		{ 500000000000ULL, "500s" },
 	};
 	char text[16];
