@@ -347,15 +347,21 @@ int top_model_ingest(struct top_model *model, struct json_object *doc,
 	for (size_t i = 0; i < count; i++) {
 		struct json_object *guest =
 			json_object_array_get_idx(guests, i);
-		struct top_guest *row = &rows[model->guest_count++];
+		struct top_guest *row;
 		uint64_t steal_ns = get_u64(guest, "steal_ns");
 		uint64_t capacity_ns;
 		struct top_history *history;
 
+		/* The agent lists exited guests for a while (their last
+		 * figures matter to Prometheus); a live view shows the
+		 * living. */
+		if (get_bool(guest, "exited"))
+			continue;
+		row = &rows[model->guest_count++];
+
 		snprintf(row->name, sizeof(row->name), "%s",
 			 get_string(guest, "name"));
 		row->pid = (int)get_u64(guest, "pid");
-		row->exited = get_bool(guest, "exited");
 		if (read_vcpus(row, guest, duration_ns))
 			return -ENOMEM;
 		capacity_ns = duration_ns *
@@ -370,12 +376,10 @@ int top_model_ingest(struct top_model *model, struct json_object *doc,
 					     minute_pct(history, seq, now_ns,
 							steal_ns, capacity_ns) :
 					     row->steal_pct;
-		if (!row->exited) {
-			model->host.guests_running++;
-			model->host.vcpus += (size_t)row->vcpu_count;
-			all_steal += steal_ns;
-			all_capacity += capacity_ns;
-		}
+		model->host.guests_running++;
+		model->host.vcpus += (size_t)row->vcpu_count;
+		all_steal += steal_ns;
+		all_capacity += capacity_ns;
 	}
 	model->host.steal_pct = top_percent(all_steal, all_capacity);
 	forget_missing(model);

@@ -46,7 +46,6 @@ struct top_vcpu {
 struct top_guest {
 	char name[TOP_NAME_LEN];
 	int pid;
-	bool exited;
 	int vcpu_count;
 	double steal_pct; /* per vCPU: steal / (window x vCPUs) */
 	double steal_min_pct; /* the same over the last minute */

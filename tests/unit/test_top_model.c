@@ -45,6 +45,8 @@ static const char two_guests[] =
 	"\"vcpus\":[{\"index\":0,\"tid\":101,\"steal_ns\":400000000,"
 	"\"run_ns\":500000000},{\"index\":1,\"tid\":102,"
 	"\"steal_ns\":100000000,\"run_ns\":900000000}]},"
+	"{\"name\":\"gone\",\"pid\":300,\"exited\":true,"
+	"\"steal_ns\":900000000,\"vcpus\":[{\"index\":0}]},"
 	"{\"name\":\"batch\",\"pid\":200,\"steal_ns\":100000000,"
 	"\"wait_p99_ns\":900000,\"culprits\":[],"
 	"\"vcpus\":[{\"index\":0,\"tid\":201,\"steal_ns\":100000000,"
