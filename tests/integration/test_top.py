@@ -51,8 +51,13 @@ class Tmux:
     """A tmux server of our own (-L), so nothing else's sessions are seen
     or touched; killed by name at cleanup."""
 
+    started = 0
+
     def __init__(self, argv, width, height):
-        self.name = "kvmwarden-top-%d" % os.getpid()
+        # A fresh server name each time: a killed server may still be
+        # going away when the next one starts.
+        Tmux.started += 1
+        self.name = "kvmwarden-top-%d-%d" % (os.getpid(), Tmux.started)
         self.base = ["tmux", "-L", self.name, "-f", "/dev/null"]
         subprocess.run(self.base + [
             "new-session", "-d", "-s", "top", "-x", str(width),
@@ -61,7 +66,16 @@ class Tmux:
         kt.on_cleanup("tmux " + self.name, self.kill)
 
     def kill(self):
+        out = subprocess.run(self.base + ["display-message", "-p",
+                                          "#{socket_path}"],
+                             capture_output=True, text=True)
         subprocess.run(self.base + ["kill-server"], stderr=subprocess.DEVNULL)
+        path = out.stdout.strip()
+        if path.endswith("/" + self.name):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
 
     def screen(self):
         out = subprocess.run(self.base + ["capture-pane", "-p", "-J",
@@ -240,6 +254,18 @@ def test_screen(results, binary, sock_path, label, tid):
                       "on CPU 1" % tid, ok,
                       "lines: %s" % [x for x in lines if "vcpu" in x])
         tmux.keys("Enter")
+        tmux.keys("/")
+        tmux.keys("-l", "victim")
+        tmux.keys("Enter")
+        lines, ok = tmux.wait_for(
+            lambda l: [n for n, _ in guest_rows(l)] == [VICTIM] and
+            "filter: victim" in l[0])
+        results.check(label + ": / filters by name", ok,
+                      "order %s" % [n for n, _ in guest_rows(lines)])
+        tmux.keys("/", "Enter")
+        lines, ok = tmux.wait_for(lambda l: len(guest_rows(l)) == 2)
+        results.check(label + ": an empty filter shows all again", ok,
+                      "order %s" % [n for n, _ in guest_rows(lines)])
 
     for width, height in ((60, 15), (120, 30), (80, 24)):
         tmux.resize(width, height)
@@ -328,6 +354,35 @@ class Replay:
         self.stopping = True
         self.sock.close()
         self.thread.join(5)
+
+
+def test_local_screen(results, binary, work):
+    """No agent: top measures in-process on the terminal too."""
+    tmux = Tmux([binary, "top", "--socket",
+                 os.path.join(work, "none.sock"), "-d", "0.5"], 80, 24)
+    lines, ok = tmux.wait_for(
+        lambda l: len(l) > 3 and "[local" in l[1] and
+        l[3].startswith("NAME"), 20)
+    results.check("screen without agent: measures in-process", ok,
+                  "%r" % lines[:4])
+    layout_ok(results, lines, 80, 24, "screen without agent 80x24")
+    tmux.keys("q")
+    _, ok = tmux.wait_for(lambda l: tmux.pane_command() == "sleep", 10)
+    results.check("screen without agent: q quits", ok, tmux.pane_command())
+    tmux.kill()
+
+
+def test_bad_flags(results, binary):
+    for argv in (["top", "-n", "0"], ["top", "-d", "abc"],
+                 ["top", "-d", "0.01"], ["top", "--sort", "nope"],
+                 ["top", "--local", "--agent"], ["top", "extra"],
+                 ["top", "--bogus"], ["status", "--bogus"]):
+        proc, _ = run_top([binary] + argv)
+        err = proc.stderr.strip().split("\n")
+        results.check("kvmwarden %s: exit 2 with one line" % " ".join(argv),
+                      proc.returncode == 2 and len(err) == 1 and
+                      err[0].startswith("kvmwarden: ") and not proc.stdout,
+                      "exit %d, stderr %r" % (proc.returncode, proc.stderr))
 
 
 def run_top(argv, timeout_s=30):
@@ -508,9 +563,11 @@ def test(results):
         time.sleep(0.5)
     victim_pid = victim.pid if victim else None
 
+    test_bad_flags(results, binary)
     # In-process first, before the agent's socket exists.
     test_batch(results, binary, os.path.join(work, "none.sock"), "local",
                victim_pid)
+    test_local_screen(results, binary, work)
 
     agent, port, _ = start_agent(binary, work, sock_path, victim is not None)
     st = os.stat(sock_path)
