@@ -2,10 +2,12 @@
 /*
  * The local socket server (protocol in api.h and README.md). One thread,
  * one poll() loop over a wake-up pipe, the listening socket and at most
- * API_MAX_CLIENTS connections, all non-blocking. A client is read only
- * while it has no answer pending, so one that never reads fills its own
- * socket buffer, stops being read, and is dropped at its timeout; it never
- * makes the server wait.
+ * API_MAX_CLIENTS connections, all non-blocking. A client's next request
+ * is read only once it has taken the previous answer out of the socket
+ * (SIOCOUTQ is 0), so a client that never reads holds one answer and is
+ * dropped at its timeout; it never makes the server wait. Progress, which
+ * the timeout measures, is what the peer does: a complete request read, or
+ * bytes of an answer taken; never what the server writes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -35,6 +39,10 @@ struct api_client {
 	size_t out_sent;
 	bool close_after; /* the answer is the last word: the peer broke rules */
 	uint64_t last_progress_ns;
+	/* What the socket still holds for the peer at the last look, in the
+	 * kernel's accounting (SIOCOUTQ counts buffer memory, not bytes): a
+	 * drop means the peer read. */
+	int unread;
 };
 
 struct api_server {
@@ -227,15 +235,26 @@ static void queue_answer(struct api_client *client, char *line,
 	client->close_after = close_after || !line;
 }
 
+/* Bytes the server wrote that the peer has not read yet. */
+static int peer_unread(int fd)
+{
+	int unread = 0;
+
+	if (ioctl(fd, SIOCOUTQ, &unread) < 0)
+		return 0;
+	return unread;
+}
+
 /* Answers the next complete request, if any, and only when the previous
- * answer is gone: one answer in flight per client bounds its memory. */
+ * answer is gone, out of the server and out of the socket: one answer in
+ * flight per client bounds what it can hold. */
 static void answer_next(struct api_server *server, struct api_client *client)
 {
 	char line[API_MAX_REQUEST];
 	char why[96];
 	int len, request;
 
-	if (client->out || client->close_after)
+	if (client->out || client->close_after || client->unread > 0)
 		return;
 	len = api_inbuf_take_line(&client->in, line);
 	if (len == -EAGAIN)
@@ -275,17 +294,20 @@ static bool client_write(struct api_server *server, struct api_client *client,
 				continue;
 			return errno == EAGAIN || errno == EWOULDBLOCK;
 		}
+		/* Room for more of an answer begun means the peer read. */
+		if (client->out_sent)
+			client->last_progress_ns = now_ns;
 		client->out_sent += (size_t)n;
-		client->last_progress_ns = now_ns;
 	}
 	if (client->out) {
 		free(client->out);
 		client->out = NULL;
 		if (client->close_after)
 			return false;
+		client->unread = peer_unread(client->fd);
 		answer_next(server, client);
 	}
-	return !client->close_after || client->out;
+	return true;
 }
 
 static bool client_read(struct api_server *server, struct api_client *client,
@@ -307,11 +329,51 @@ static bool client_read(struct api_server *server, struct api_client *client,
 		       errno == EINTR;
 	client->in.used += (size_t)n;
 	/* A byte at a time must not keep a connection alive forever: only a
-	 * complete request (or an answer written) counts as progress. */
+	 * complete request counts as progress. */
 	if (memchr(client->in.data, '\n', client->in.used))
 		client->last_progress_ns = now_ns;
 	answer_next(server, client);
 	return true;
+}
+
+/* After poll: what the peer took since the last look, requests waiting
+ * for it to take an answer first, and the timeout. */
+static bool client_tick(struct api_server *server, struct api_client *client,
+			uint64_t now_ns)
+{
+	int unread;
+
+	if (client->close_after && !client->out)
+		return false; /* its last answer could not even be built */
+	unread = peer_unread(client->fd);
+	if (unread < client->unread)
+		client->last_progress_ns = now_ns;
+	client->unread = unread;
+	answer_next(server, client);
+	if (client->out && !client->out_sent &&
+	    !client_write(server, client, now_ns))
+		return false;
+	if (now_ns - client->last_progress_ns > server->timeout_ns) {
+		server->dropped++;
+		return false;
+	}
+	return true;
+}
+
+/* Drops clients whose peer has gone (EOF with nothing left to read) and
+ * that wait for no answer. Run when the table is full: a burst of
+ * connections closed at once would otherwise hold every slot until the
+ * next poll() and turn away a client that is still there. */
+static void reap_closed(struct api_server *server)
+{
+	for (size_t i = server->client_count; i-- > 0;) {
+		struct api_client *client = &server->clients[i];
+		char byte;
+
+		if (!client->out &&
+		    recv(client->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+			drop_client(server, i);
+	}
 }
 
 static void accept_clients(struct api_server *server, uint64_t now_ns)
@@ -323,6 +385,8 @@ static void accept_clients(struct api_server *server, uint64_t now_ns)
 
 		if (fd < 0)
 			return; /* EAGAIN, or a peer gone before we got it */
+		if (server->client_count >= API_MAX_CLIENTS)
+			reap_closed(server);
 		if (server->client_count >= API_MAX_CLIENTS) {
 			static const char full[] =
 				"{\"ok\":false,\"error\":\"too many clients\"}\n";
@@ -350,20 +414,29 @@ static int serve(void *arg)
 
 	for (;;) {
 		size_t count = server->client_count;
+		int wait_ms = 1000; /* at least once a second, for timeouts */
 		uint64_t now_ns;
 
 		fds[0] = (struct pollfd){ .fd = server->wake[0],
 					  .events = POLLIN };
 		fds[1] = (struct pollfd){ .fd = server->listen_fd,
 					  .events = POLLIN };
-		for (size_t i = 0; i < count; i++)
+		for (size_t i = 0; i < count; i++) {
+			const struct api_client *client = &server->clients[i];
+
+			/* Not read while the peer has an answer to take. No
+			 * event tells when it has taken it, so look often
+			 * then (hang-ups are reported whatever the events). */
 			fds[2 + i] = (struct pollfd){
-				.fd = server->clients[i].fd,
-				.events = server->clients[i].out ? POLLOUT :
-								   POLLIN,
+				.fd = client->fd,
+				.events = client->out	 ? POLLOUT :
+					  client->unread ? 0 :
+							   POLLIN,
 			};
-		/* Wake at least every second to apply timeouts. */
-		if (poll(fds, 2 + count, 1000) < 0 && errno != EINTR)
+			if (!client->out && client->unread)
+				wait_ms = 20;
+		}
+		if (poll(fds, 2 + count, wait_ms) < 0 && errno != EINTR)
 			break;
 		if (fds[0].revents)
 			break;
@@ -381,13 +454,8 @@ static int serve(void *arg)
 				keep = client_read(server, client, now_ns);
 			else if (revents & (POLLHUP | POLLERR | POLLNVAL))
 				keep = false;
-			if (keep && client->out && !client->out_sent)
-				keep = client_write(server, client, now_ns);
-			if (keep && now_ns - client->last_progress_ns >
-					    server->timeout_ns) {
-				keep = false;
-				server->dropped++;
-			}
+			if (keep)
+				keep = client_tick(server, client, now_ns);
 			if (!keep)
 				drop_client(server, i);
 		}
@@ -524,7 +592,7 @@ static int open_listener(struct api_server *server, gid_t gid, char *why,
 		unlink(server->path);
 		return err;
 	}
-	if (listen(server->listen_fd, API_MAX_CLIENTS)) {
+	if (listen(server->listen_fd, API_LISTEN_BACKLOG)) {
 		err = -errno;
 		snprintf(why, why_size, "cannot listen on %s: %s", server->path,
 			 strerror(-err));

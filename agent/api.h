@@ -12,8 +12,10 @@
  * or hostile peer costs it at most a buffer and a slot until its timeout,
  * and never delays measuring (run.c's loop only swaps a string under a
  * mutex). Bounds: API_MAX_REQUEST bytes per request line, API_MAX_CLIENTS
- * connections, and a client that makes no progress (no complete request
- * read, nothing of its answer written) for the timeout is dropped.
+ * connections, one answer in flight per client (its next request waits
+ * until the peer has read the last answer out of the socket), and a client
+ * that makes no progress (no complete request, nothing of its answer read
+ * by the peer) for the timeout is dropped.
  */
 #ifndef KVMWARDEN_API_H
 #define KVMWARDEN_API_H
@@ -37,6 +39,10 @@ int api_request(const char *path, const char *request, int timeout_ms,
 #define API_MAX_REQUEST 4096 /* bytes, newline included */
 #define API_MAX_CLIENTS 16
 #define API_CLIENT_TIMEOUT_MS 5000
+/* Connections the kernel queues before accept(): a burst of connects
+ * beyond API_MAX_CLIENTS still gets its "too many clients" answer instead
+ * of EAGAIN at connect(). */
+#define API_LISTEN_BACKLOG 128
 /* A whole response, snapshot included; larger ones are refused rather
  * than buffered without bound (tens of guests take a few tens of KiB). */
 #define API_MAX_RESPONSE (16u << 20)

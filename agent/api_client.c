@@ -60,10 +60,17 @@ int api_request(const char *path, const char *request, int timeout_ms,
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	/* A Unix socket connects at once or fails (EAGAIN: backlog full). */
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+	/* A Unix socket connects at once or fails; EAGAIN means the
+	 * agent's backlog is full for a moment (a burst of clients), so try
+	 * again until the deadline. */
+	while (connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		struct timespec pause = { .tv_nsec = 10000000 };
+
 		err = -errno;
-		goto cleanup;
+		if (err != -EAGAIN || clock_ms() >= deadline_ms)
+			goto cleanup;
+		nanosleep(&pause, NULL);
+		err = 0;
 	}
 	while (sent < len) {
 		ssize_t n = send(fd, line + sent, len - sent, MSG_NOSIGNAL);

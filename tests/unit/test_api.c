@@ -311,6 +311,72 @@ static void bad_peers_do_not_disturb(void **state)
 	api_stop(server);
 }
 
+/* Requests sent together are answered in order, one line each. */
+static void pipelined_requests_are_answered_in_order(void **state)
+{
+	static const char three[] = "{\"request\":\"status\"}\n"
+				    "{\"request\":\"snapshot\"}\n"
+				    "{\"request\":\"status\"}\n";
+	struct api_server *server;
+	struct api_status status = { .mode = "monitor" };
+	char reply[4096];
+	size_t used = 0;
+	int fd, lines = 0;
+
+	assert_int_equal(start(&server, 0), 0);
+	assert_int_equal(api_publish(server, "{\"seq\":1}", &status), 0);
+	fd = connect_raw();
+	assert_true(write(fd, three, sizeof(three) - 1) ==
+		    (ssize_t)sizeof(three) - 1);
+	while (lines < 3 && used < sizeof(reply) - 1) {
+		ssize_t n = read(fd, reply + used, sizeof(reply) - 1 - used);
+
+		assert_true(n > 0);
+		for (ssize_t i = 0; i < n; i++)
+			lines += reply[used + (size_t)i] == '\n';
+		used += (size_t)n;
+	}
+	reply[used] = '\0';
+	assert_int_equal(lines, 3);
+	assert_true(strstr(reply, "\"request\":\"status\"") <
+		    strstr(reply, "\"request\":\"snapshot\""));
+	close(fd);
+	api_stop(server);
+}
+
+/* A small answer fits in the socket: a peer that never reads is still
+ * dropped, because the next request waits until it has taken the last
+ * answer, and writing is no progress of the peer's. */
+static void deaf_peer_with_small_answers_is_dropped(void **state)
+{
+	struct api_server *server;
+	struct api_status status = { .mode = "monitor" };
+	int deaf, sent = 0;
+
+	assert_int_equal(start(&server, 300), 0);
+	assert_int_equal(api_publish(server, "{\"seq\":1}", &status), 0);
+	deaf = connect_raw();
+	for (int i = 0; i < 100; i++)
+		sent += write(deaf, "{\"request\":\"snapshot\"}\n", 23) == 23;
+	assert_int_equal(sent, 100);
+	sleep_ms(1000);
+	assert_true(answer_ok("status"));
+	assert_int_equal(status_field("dropped_clients"), 1);
+	/* It got the first answer only, then the end. */
+	{
+		char reply[4096];
+		ssize_t n = read(deaf, reply, sizeof(reply) - 1);
+
+		assert_true(n > 0);
+		reply[n] = '\0';
+		assert_non_null(strstr(reply, "\"snapshot\""));
+		assert_ptr_equal(strchr(reply, '\n'), reply + n - 1);
+		assert_int_equal(read(deaf, reply, sizeof(reply)), 0);
+	}
+	close(deaf);
+	api_stop(server);
+}
+
 static void bad_options_are_refused(void **state)
 {
 	struct api_options opts = { .path = "" };
@@ -338,6 +404,12 @@ int main(void)
 						make_dir, remove_dir),
 		cmocka_unit_test_setup_teardown(bad_peers_do_not_disturb,
 						make_dir, remove_dir),
+		cmocka_unit_test_setup_teardown(
+			pipelined_requests_are_answered_in_order, make_dir,
+			remove_dir),
+		cmocka_unit_test_setup_teardown(
+			deaf_peer_with_small_answers_is_dropped, make_dir,
+			remove_dir),
 		cmocka_unit_test_setup_teardown(bad_options_are_refused,
 						make_dir, remove_dir),
 	};
