@@ -605,6 +605,9 @@ static void select_position(struct screen *scr, const size_t *shown,
 
 static void put_line(int y, const char *text, int width, attr_t attr)
 {
+	/* n <= 0 would mean "the whole string" to curses. */
+	if (width <= 0 || y < 0 || y >= LINES)
+		return;
 	move(y, 0);
 	clrtoeol();
 	if (attr)
