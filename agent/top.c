@@ -265,7 +265,13 @@ static int socket_from_config(const char *path, bool explicit_path, char *out,
 	}
 	if (config_load(&config, path, errors, sizeof(errors))) {
 		fprintf(stderr, "kvmwarden: %s", errors);
-		return -EINVAL;
+		if (explicit_path)
+			return -EINVAL;
+		/* Only the socket's path was wanted from it: a broken file
+		 * the operator did not name should not block a look. */
+		fprintf(stderr, "kvmwarden: using %s\n", API_DEFAULT_SOCKET);
+		snprintf(out, size, "%s", API_DEFAULT_SOCKET);
+		return 0;
 	}
 	if (!config.socket_path[0]) {
 		fprintf(stderr,
