@@ -116,15 +116,47 @@ static struct json_object *report_object(const struct report *report)
 	return doc;
 }
 
+int snapshot_build(const struct guest_table *before,
+		   const struct guest_table *after, uint64_t duration_ns,
+		   const uint64_t errors[SCHED_ERR_COUNT],
+		   struct snapshot_host *host, char **json)
+{
+	struct json_object *doc;
+	struct report report;
+	const char *text;
+	int err;
+
+	*json = NULL;
+	err = report_build(&report, before, after, duration_ns);
+	if (err)
+		return err;
+	memcpy(report.errors, errors, sizeof(report.errors));
+	host->duration_ns = duration_ns;
+	host->errors_total = 0;
+	for (int i = 0; i < SCHED_ERR_COUNT; i++)
+		host->errors_total += errors[i];
+
+	err = -ENOMEM;
+	doc = report_object(&report);
+	if (doc) {
+		snapshot_add_host(doc, host);
+		text = json_object_to_json_string_ext(doc,
+						      JSON_C_TO_STRING_PLAIN);
+		*json = text ? strdup(text) : NULL;
+		err = *json ? 0 : -ENOMEM;
+		json_object_put(doc);
+	}
+	report_free(&report);
+	return err;
+}
+
 int snapshot_feed_next(struct snapshot_feed *feed, struct tracker *tracker,
 		       char **json)
 {
+	uint64_t errors[SCHED_ERR_COUNT] = { 0 };
 	struct snapshot_host host = { 0 };
 	struct guest_table current;
-	struct json_object *doc;
-	struct report report;
 	uint64_t now_ns, run_ns, runs;
-	const char *text;
 	int err;
 
 	*json = NULL;
@@ -133,35 +165,16 @@ int snapshot_feed_next(struct snapshot_feed *feed, struct tracker *tracker,
 	err = guest_table_copy(&current, &tracker->table);
 	if (err)
 		return err;
-	err = report_build(&report, &feed->previous, &current,
-			   now_ns - feed->window_start_ns);
-	if (err) {
-		guest_table_free(&current);
-		return err;
-	}
-	loader_read_errors(tracker->loader, report.errors);
+	loader_read_errors(tracker->loader, errors);
 	program_totals(tracker->loader, &run_ns, &runs);
-
 	host.seq = ++feed->seq;
-	host.duration_ns = report.duration_ns;
 	host.online_cpus = feed->online_cpus;
 	host.bpf_stats_enabled = bpf_stats_enabled();
 	host.bpf_run_ns = run_ns - feed->bpf_run_ns_before;
 	host.bpf_runs = runs - feed->bpf_runs_before;
-	for (int i = 0; i < SCHED_ERR_COUNT; i++)
-		host.errors_total += report.errors[i];
-
-	err = -ENOMEM;
-	doc = report_object(&report);
-	if (doc) {
-		snapshot_add_host(doc, &host);
-		text = json_object_to_json_string_ext(doc,
-						      JSON_C_TO_STRING_PLAIN);
-		*json = text ? strdup(text) : NULL;
-		err = *json ? 0 : -ENOMEM;
-		json_object_put(doc);
-	}
-	report_free(&report);
+	err = snapshot_build(&feed->previous, &current,
+			     now_ns - feed->window_start_ns, errors, &host,
+			     json);
 	/* The next window starts now whatever happened to this one: a view
 	 * that missed a frame still gets correct rates from the next. */
 	guest_table_free(&feed->previous);

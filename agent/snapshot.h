@@ -52,4 +52,13 @@ struct json_object;
 void snapshot_add_host(struct json_object *doc,
 		       const struct snapshot_host *host);
 
+/* The window document for [before, after], pure: `host` brings seq, CPUs
+ * and BPF figures; its duration and errors_total are filled here from
+ * duration_ns and `errors` (cumulative, as the dump document has them).
+ * *json as for snapshot_feed_next. 0 or -ENOMEM. */
+int snapshot_build(const struct guest_table *before,
+		   const struct guest_table *after, uint64_t duration_ns,
+		   const uint64_t errors[SCHED_ERR_COUNT],
+		   struct snapshot_host *host, char **json);
+
 #endif
