@@ -110,6 +110,7 @@ bench:
 	$(MAKE) $(BUILD)/kvmwarden
 	tests/bench/run.sh $(BUILD)
 	tests/bench/bench_scrape.sh $(BUILD)
+	tests/bench/bench_top.sh $(BUILD)
 
 # DESTDIR stages a package. The configuration lives at the path the binary
 # defaults to, /etc/kvmwarden, whatever the prefix, and an existing one is
