@@ -156,8 +156,9 @@ guests_cpu_ms() {
 # Starts an agent with per_vcpu_metrics $1 on port $2.
 start_agent() {
 	local conf=$work/agent-$1.conf
+	# A socket each: two agents cannot share the default one.
 	printf '%s\n' "listen_address: 127.0.0.1:$2" "summary_interval_s: 0" \
-		"per_vcpu_metrics: $1" >"$conf"
+		"per_vcpu_metrics: $1" "socket_path: $work/agent-$1.sock" >"$conf"
 	"$agent" run --config "$conf" </dev/null >"$work/agent-$1.log" 2>&1 &
 	started_pids+=("$!")
 }
