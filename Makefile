@@ -40,7 +40,16 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 SAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests-san/%,$(UNIT_SRCS))
 
+# libFuzzer harnesses: clang only, each linked with the parsers it drives.
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_LIB  := agent/config.c agent/http.c agent/web_config.c agent/procfs.c
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_SECONDS ?= 60
+
 .PHONY: all deps run test test-unit test-san test-integration bench vmlinux \
+	fuzz \
 	lint format clean install uninstall
 
 # Skeletons embed the objects, but keep them for bpftool and the bench.
@@ -93,8 +102,17 @@ run: deps
 
 test:
 	@scripts/deps.sh test
-	$(MAKE) $(BUILD)/kvmwarden $(BUILD)/kvmwarden-san $(UNIT_BINS) $(SAN_UNIT_BINS)
+	$(MAKE) $(BUILD)/kvmwarden $(BUILD)/kvmwarden-san $(UNIT_BINS) \
+		$(SAN_UNIT_BINS) $(FUZZ_BINS)
 	tests/run-all.sh $(BUILD)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_FLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE -Iagent $^ \
+		-o $@ -lyaml -lmicrohttpd -lcrypt
+
+fuzz: $(FUZZ_BINS)
+	tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS)
 
 test-unit: $(UNIT_BINS)
 	tests/run-unit.sh $(BUILD)/tests
@@ -110,6 +128,8 @@ bench:
 	$(MAKE) $(BUILD)/kvmwarden
 	tests/bench/run.sh $(BUILD)
 	tests/bench/bench_scrape.sh $(BUILD)
+	tests/bench/bench_kvm.sh $(BUILD)
+	tests/bench/bench_block.sh $(BUILD)
 	tests/bench/bench_top.sh $(BUILD)
 
 # DESTDIR stages a package. The configuration lives at the path the binary

@@ -129,4 +129,5 @@ void tracker_collect(struct tracker *tracker)
 				tracker_collect_thread(tracker,
 						       &guest->threads[t]);
 	}
+	tracker_collect_kvm(tracker);
 }

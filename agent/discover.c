@@ -173,6 +173,13 @@ static void classify(struct tracker *tracker, struct guest *guest,
 					      cgroup[0] ? cgroup : NULL);
 }
 
+/* The kernel says it is a vCPU (inside KVM_RUN), or QEMU's name for a TCG
+ * vCPU thread does, for software-emulated guests. */
+static bool record_is_vcpu(const struct sched_vcpu_record *rec)
+{
+	return rec && (rec->flags & (SCHED_REC_IN_KVM_RUN | SCHED_REC_TCG_VCPU));
+}
+
 /*
  * A thread found by /proc before it first entered KVM_RUN was registered as
  * an ordinary thread. Once the kernel shows it is a vCPU, its record is
@@ -186,7 +193,7 @@ static void mark_vcpu(struct tracker *tracker, struct guest *guest,
 {
 	struct thread before, *vcpu;
 
-	if (!rec || !(rec->flags & SCHED_REC_IN_KVM_RUN))
+	if (!record_is_vcpu(rec))
 		return;
 	if (thread->kind == THREAD_VCPU) {
 		thread->vcpu_index = rec->vcpu_index;
@@ -238,7 +245,7 @@ static void scan_threads(struct tracker *tracker, struct guest *guest,
 		if (!thread)
 			return;
 		classify(tracker, guest, thread);
-		if (rec && (rec->flags & SCHED_REC_IN_KVM_RUN)) {
+		if (record_is_vcpu(rec)) {
 			thread->kind = THREAD_VCPU;
 			thread->vcpu_index = rec->vcpu_index;
 		}
@@ -399,10 +406,14 @@ int tracker_discover(struct tracker *tracker, uint64_t now_ns)
 	for (size_t i = 0; i < idx.count; i++) {
 		const struct sched_vcpu_record *rec = &idx.records[i];
 
-		if (!(rec->flags & SCHED_REC_IN_KVM_RUN) ||
+		struct guest *guest;
+
+		if (!record_is_vcpu(rec) ||
 		    find_live_guest(tracker, (int)rec->tgid))
 			continue;
-		add_guest(tracker, (int)rec->tgid, rec->vm_id);
+		guest = add_guest(tracker, (int)rec->tgid, rec->vm_id);
+		if (guest)
+			guest->tcg = (rec->flags & SCHED_REC_TCG_VCPU) != 0;
 	}
 	for (size_t i = 0; i < tracker->table.guest_count; i++) {
 		struct guest *guest = &tracker->table.guests[i];
@@ -431,6 +442,7 @@ int tracker_discover(struct tracker *tracker, uint64_t now_ns)
 			reconcile_threads(tracker, guest, &idx, now_ns);
 	}
 	prune(tracker, now_ns);
+	tracker_sync_kvm_guests(tracker);
 	tracker->stats.passes++;
 cleanup:
 	free(idx.records);

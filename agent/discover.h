@@ -15,6 +15,7 @@
 
 #include "cgroup_names.h"
 #include "loader.h"
+#include "loader_kvm.h"
 #include "model.h"
 #include "slots.h"
 
@@ -35,6 +36,7 @@ struct tracker {
 	struct slot_pool slots;
 	struct tracker_stats stats;
 	struct cgroup_names *cgroup_names; /* culprit cgroup ids -> paths */
+	struct kvm_loader *kvm; /* KVM telemetry; NULL: not loaded */
 };
 
 int tracker_init(struct tracker *tracker, struct loader *loader,
@@ -49,6 +51,14 @@ int tracker_discover(struct tracker *tracker, uint64_t now_ns);
 /* Copies the live BPF counters into the table (collect.c). */
 void tracker_collect(struct tracker *tracker);
 void tracker_collect_thread(struct tracker *tracker, struct thread *thread);
+/* Copies the KVM counters and updates their availability (collect_kvm.c);
+ * logs a part becoming unavailable, once. */
+void tracker_collect_kvm(struct tracker *tracker);
+/* Tells the KVM programs which processes are guests now (collect_kvm.c):
+ * a guest's counting starts with the pass that finds it. */
+void tracker_sync_kvm_guests(struct tracker *tracker);
+/* Says which KVM tracepoints are attached, and how (collect_kvm.c). */
+void tracker_log_kvm(const struct tracker *tracker);
 
 uint64_t monotonic_ns(void);
 

@@ -145,6 +145,9 @@ static int listen_on(const struct sockaddr_storage *addr, socklen_t addr_len,
  * exposed port that is noise, so, as for libbpf, only with KVMWARDEN_DEBUG.
  * What stops the server from starting reaches the operator through `why`. */
 static void log_mhd(void *ctx, const char *fmt, va_list args)
+	__attribute__((format(printf, 2, 0)));
+
+static void log_mhd(void *ctx, const char *fmt, va_list args)
 {
 	static int verbose = -1;
 

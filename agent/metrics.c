@@ -16,7 +16,8 @@
 struct metrics_snapshot {
 	struct guest_table table;
 	struct prom_health health;
-	struct loader_program_stats programs[LOADER_PROGRAMS];
+	struct loader_program_stats
+		programs[LOADER_PROGRAMS + KVM_LOADER_PROGRAMS];
 	int readers; /* scrapes rendering it now */
 	bool retired; /* replaced: the last reader frees it */
 };
@@ -51,6 +52,8 @@ void metrics_free(struct metrics *metrics)
 {
 	snapshot_free(metrics->current);
 	metrics->current = NULL;
+	free(metrics->io_text);
+	metrics->io_text = NULL;
 	mtx_destroy(&metrics->lock);
 }
 
@@ -77,8 +80,8 @@ int metrics_publish(struct metrics *metrics, const struct guest_table *table,
 		return err;
 	}
 	fresh->health = *health;
-	if (programs > LOADER_PROGRAMS)
-		programs = LOADER_PROGRAMS;
+	if (programs > LOADER_PROGRAMS + KVM_LOADER_PROGRAMS)
+		programs = LOADER_PROGRAMS + KVM_LOADER_PROGRAMS;
 	if (programs)
 		memcpy(fresh->programs, health->programs,
 		       programs * sizeof(*fresh->programs));
@@ -100,7 +103,8 @@ int metrics_publish(struct metrics *metrics, const struct guest_table *table,
 int metrics_publish_tracker(struct metrics *metrics, struct tracker *tracker,
 			    uint64_t last_discovery_ns, uint64_t loop_lag_ns)
 {
-	struct loader_program_stats programs[LOADER_PROGRAMS];
+	struct loader_program_stats
+		programs[LOADER_PROGRAMS + KVM_LOADER_PROGRAMS];
 	struct prom_health health = {
 		.tracker = tracker->stats,
 		.slots_in_use = slot_pool_in_use(&tracker->slots),
@@ -117,6 +121,12 @@ int metrics_publish_tracker(struct metrics *metrics, struct tracker *tracker,
 	count = loader_read_program_stats(tracker->loader, programs,
 					  LOADER_PROGRAMS);
 	health.program_count = count > 0 ? (size_t)count : 0;
+	if (tracker->kvm) {
+		count = kvm_loader_read_program_stats(
+			tracker->kvm, programs + health.program_count,
+			KVM_LOADER_PROGRAMS);
+		health.program_count += count > 0 ? (size_t)count : 0;
+	}
 	return metrics_publish(metrics, &tracker->table, &health);
 }
 
@@ -145,6 +155,7 @@ int metrics_render(FILE *out, void *ctx)
 	/* Before the first publish: the health families, no guests. */
 	err = prom_write_metrics(out, snapshot ? &snapshot->table : &empty,
 				 &health, &opts);
+	metrics_render_io(out, metrics);
 
 	mtx_lock(&metrics->lock);
 	if (snapshot && --snapshot->readers == 0 && snapshot->retired)

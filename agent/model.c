@@ -247,6 +247,7 @@ int guest_table_copy(struct guest_table *dst, const struct guest_table *src)
 {
 	guest_table_init(dst);
 	dst->next_guest_id = src->next_guest_id;
+	dst->kvm = src->kvm;
 	if (src->cpu_count > 0) {
 		dst->cpu_wait_ns = duplicate(src->cpu_wait_ns,
 					     src->cpu_count * sizeof(uint64_t));

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "attrib.h"
+#include "kvm_telemetry.h"
 #include "procfs.h"
 #include "sched.h"
 
@@ -45,6 +46,31 @@ struct thread {
 	struct thread_counters base;
 };
 
+/* One exit reason's (or exit-to-userspace reason's) count. */
+struct kvm_reason_total {
+	uint32_t kind; /* enum kvm_count_kind: an exit kind or USERSPACE */
+	uint32_t reason;
+	uint64_t count;
+};
+
+/* Distinct reasons kept per guest: real guests show a few dozen. */
+#define GUEST_KVM_REASONS 64
+
+/* A guest's KVM telemetry, cumulative since the agent found it. */
+struct guest_kvm {
+	struct kvm_reason_total reasons[GUEST_KVM_REASONS];
+	uint32_t reason_count;
+	uint64_t reasons_dropped; /* distinct reasons that found no room */
+	uint64_t guest_ns; /* vCPU time in guest mode */
+	uint64_t wakeups[2]; /* by KVM_WAKEUP_POLLED / KVM_WAKEUP_SLEPT */
+	uint64_t halt_ns[2]; /* time halted before each kind of wake-up */
+};
+
+/* Sets one cumulative BPF counter (struct kvm_count_key's kind and reason)
+ * in `kvm`; never moves a figure back. Returns 0 or -ENOSPC. */
+int guest_kvm_record(struct guest_kvm *kvm, uint32_t kind, uint32_t reason,
+		     uint64_t value);
+
 /* Who took a guest's steal: one culprit's cumulative share. */
 struct culprit_total {
 	uint32_t kind; /* enum attr_culprit_kind */
@@ -59,6 +85,7 @@ struct guest {
 	uint64_t start_ticks; /* /proc/PID/stat field 22: a recycled pid differs */
 	uint64_t vm_id;
 	enum vmm_kind vmm;
+	bool tcg; /* emulated by QEMU's TCG, not run by KVM */
 	char name[PROCFS_NAME_LEN];
 	char uuid[PROCFS_UUID_LEN];
 	char cgroup[PROCFS_PATH_LEN];
@@ -75,6 +102,7 @@ struct guest {
 	struct culprit_total *culprits;
 	size_t culprit_count;
 	size_t culprit_cap;
+	struct guest_kvm kvm;
 };
 
 /* The id BPF knows a guest by (registration group): never 0. */
@@ -91,6 +119,8 @@ struct guest_table {
 	/* vCPU-ns spent waiting on each host CPU, cumulative. */
 	uint64_t *cpu_wait_ns;
 	int cpu_count;
+	/* Which parts of the KVM telemetry this host provides. */
+	struct kvm_availability kvm;
 };
 
 void guest_table_init(struct guest_table *table);
@@ -124,6 +154,8 @@ void thread_counters_delta(struct thread_counters *out,
 /* Deep copy, for a snapshot that outlives further updates. */
 int guest_table_copy(struct guest_table *dst, const struct guest_table *src);
 
+struct io_report;
+
 /* One interval's figures, as every exporter reads them. */
 struct report_thread {
 	int tid;
@@ -139,11 +171,29 @@ struct report_culprit {
 	uint64_t steal_ns;
 };
 
+/* A guest's KVM figures in the window. */
+struct report_kvm {
+	struct kvm_reason_total reasons[GUEST_KVM_REASONS]; /* largest first */
+	uint32_t reason_count;
+	uint64_t exits; /* to the host kernel, all reasons */
+	uint64_t userspace_exits;
+	uint64_t guest_ns;
+	uint64_t host_ns; /* vCPU on-CPU time not in guest mode */
+	uint64_t wakeups[2];
+	uint64_t halt_ns[2];
+};
+
+/* The window's figures of `after` over `before` (NULL: from zero);
+ * `vcpu_run_ns` is the guest's vCPU on-CPU time in the window. */
+void report_kvm_build(struct report_kvm *out, const struct guest_kvm *before,
+		      const struct guest_kvm *after, uint64_t vcpu_run_ns);
+
 struct report_guest {
 	char name[PROCFS_NAME_LEN];
 	char uuid[PROCFS_UUID_LEN];
 	char cgroup[PROCFS_PATH_LEN];
 	enum vmm_kind vmm;
+	bool tcg;
 	int pid;
 	bool exited;
 	struct report_thread *vcpus; /* sorted by vcpu_index */
@@ -154,6 +204,7 @@ struct report_guest {
 	struct thread_counters other_total;
 	struct report_culprit *culprits; /* largest first, none at 0 */
 	size_t culprit_count;
+	struct report_kvm kvm;
 };
 
 struct report {
@@ -163,6 +214,10 @@ struct report {
 	uint64_t *cpu_wait_ns; /* per host CPU, in the window */
 	int cpu_count;
 	uint64_t errors[SCHED_ERR_COUNT];
+	struct kvm_availability kvm; /* as at the end of the window */
+	/* Block I/O of the same window (io_model.h); NULL when not measured.
+	 * The caller's, never freed by report_free(). */
+	const struct io_report *io;
 };
 
 /* "storage_create", "bad_slot", "clock_backwards": the names every output

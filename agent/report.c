@@ -142,6 +142,7 @@ static int build_guest(struct report_guest *out, const struct guest *before,
 	memcpy(out->uuid, after->uuid, sizeof(out->uuid));
 	memcpy(out->cgroup, after->cgroup, sizeof(out->cgroup));
 	out->vmm = after->vmm;
+	out->tcg = after->tcg;
 	out->pid = after->pid;
 	out->exited = after->exited;
 	for (size_t i = 0; i < after->thread_count; i++) {
@@ -175,6 +176,8 @@ static int build_guest(struct report_guest *out, const struct guest *before,
 				    &row->delta);
 	}
 	add_pruned(out, before, after);
+	report_kvm_build(&out->kvm, before ? &before->kvm : NULL, &after->kvm,
+			 out->vcpu_total.run_ns);
 	if (build_culprits(out, before, after))
 		return -ENOMEM;
 	qsort(out->vcpus, out->vcpu_count, sizeof(*out->vcpus), compare_vcpus);
@@ -190,6 +193,7 @@ int report_build(struct report *out, const struct guest_table *before,
 
 	memset(out, 0, sizeof(*out));
 	out->duration_ns = duration_ns;
+	out->kvm = after->kvm;
 	if (after->cpu_count > 0) {
 		out->cpu_wait_ns = calloc(after->cpu_count, sizeof(uint64_t));
 		if (!out->cpu_wait_ns)

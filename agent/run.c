@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "collect_block.h"
 #include "commands.h"
 #include "config.h"
 #include "discover.h"
@@ -29,6 +30,8 @@
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
+/* Block I/O, when its programs load; the agent runs on without it. */
+static struct block_collector *io_collector;
 
 static void on_stop(int signo)
 {
@@ -185,6 +188,9 @@ static void publish(struct tracker *tracker, struct metrics *metrics,
 	if (metrics_publish_tracker(metrics, tracker, discovery_ns, lag_ns))
 		fputs("<4>kvmwarden: metrics not updated: out of memory\n",
 		      stderr);
+	if (io_collector &&
+	    metrics_publish_io(metrics, io_collector, &tracker->table))
+		fputs("<4>kvmwarden: I/O metrics not updated\n", stderr);
 }
 
 /* The local socket, when socket_path names one; failing to serve it is
@@ -248,7 +254,7 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 	err = guest_table_copy(&previous, &tracker->table);
 	if (err)
 		return err;
-	err = snapshot_feed_init(&feed, tracker);
+	err = snapshot_feed_init(&feed, tracker, io_collector);
 	if (err) {
 		guest_table_free(&previous);
 		return err;
@@ -413,12 +419,17 @@ int cmd_run(int argc, char **argv)
 		session_close(loader, &tracker);
 		return 1;
 	}
+	io_collector = block_collector_open("/proc");
+	if (io_collector && !block_collector_available(io_collector))
+		fprintf(stderr, "<4>kvmwarden: I/O not measured: %s\n",
+			block_collector_why(io_collector));
 	code = start_http(&http, &config, &metrics);
 	if (!code)
 		code = start_api(&api, &config);
 	if (code) {
 		http_stop(http);
 		metrics_free(&metrics);
+		block_collector_close(io_collector);
 		session_close(loader, &tracker);
 		return code;
 	}
@@ -445,6 +456,8 @@ int cmd_run(int argc, char **argv)
 	api_stop(api);
 	http_stop(http);
 	metrics_free(&metrics);
+	block_collector_close(io_collector);
+	io_collector = NULL;
 	session_close(loader, &tracker);
 	return code;
 }

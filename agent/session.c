@@ -33,6 +33,11 @@ int session_open(struct loader **loader, struct tracker *tracker,
 		loader_close(*loader);
 		return 1;
 	}
+	/* Optional: without it each KVM figure says why it is missing. */
+	if (kvm_loader_open(&tracker->kvm, NULL))
+		fputs("<4>kvmwarden: KVM telemetry not loaded: out of memory\n",
+		      stderr);
+	tracker_log_kvm(tracker);
 	err = tracker_discover(tracker, monotonic_ns());
 	if (err) {
 		fprintf(stderr, "kvmwarden: first discovery pass failed: %s\n",
@@ -45,6 +50,8 @@ int session_open(struct loader **loader, struct tracker *tracker,
 
 void session_close(struct loader *loader, struct tracker *tracker)
 {
+	kvm_loader_close(tracker->kvm);
+	tracker->kvm = NULL;
 	tracker_free(tracker);
 	loader_close(loader);
 }

@@ -78,11 +78,15 @@ static void program_totals(struct loader *loader, uint64_t *run_ns,
 	}
 }
 
-int snapshot_feed_init(struct snapshot_feed *feed, struct tracker *tracker)
+int snapshot_feed_init(struct snapshot_feed *feed, struct tracker *tracker,
+		       struct block_collector *block)
 {
 	int err;
 
 	memset(feed, 0, sizeof(*feed));
+	feed->block = block;
+	if (block && block_collector_snapshot(block, &feed->io_before))
+		memset(&feed->io_before, 0, sizeof(feed->io_before));
 	tracker_collect(tracker);
 	err = guest_table_copy(&feed->previous, &tracker->table);
 	if (err)
@@ -97,6 +101,7 @@ int snapshot_feed_init(struct snapshot_feed *feed, struct tracker *tracker)
 void snapshot_feed_free(struct snapshot_feed *feed)
 {
 	guest_table_free(&feed->previous);
+	io_snapshot_free(&feed->io_before);
 }
 
 /* The dump writer's text, parsed back into an object we can extend. */
@@ -119,7 +124,8 @@ static struct json_object *report_object(const struct report *report)
 int snapshot_build(const struct guest_table *before,
 		   const struct guest_table *after, uint64_t duration_ns,
 		   const uint64_t errors[SCHED_ERR_COUNT],
-		   struct snapshot_host *host, char **json)
+		   const struct io_report *io, struct snapshot_host *host,
+		   char **json)
 {
 	struct json_object *doc;
 	struct report report;
@@ -131,6 +137,7 @@ int snapshot_build(const struct guest_table *before,
 	if (err)
 		return err;
 	memcpy(report.errors, errors, sizeof(report.errors));
+	report.io = io;
 	host->duration_ns = duration_ns;
 	host->errors_total = 0;
 	for (int i = 0; i < SCHED_ERR_COUNT; i++)
@@ -155,16 +162,28 @@ int snapshot_feed_next(struct snapshot_feed *feed, struct tracker *tracker,
 {
 	uint64_t errors[SCHED_ERR_COUNT] = { 0 };
 	struct snapshot_host host = { 0 };
+	struct io_snapshot io_now = { 0 };
+	struct io_report io;
 	struct guest_table current;
 	uint64_t now_ns, run_ns, runs;
+	bool have_io = false;
 	int err;
 
 	*json = NULL;
 	tracker_collect(tracker);
+	if (feed->block && block_collector_snapshot(feed->block, &io_now))
+		memset(&io_now, 0, sizeof(io_now));
 	now_ns = monotonic_ns();
 	err = guest_table_copy(&current, &tracker->table);
-	if (err)
+	if (err) {
+		io_snapshot_free(&io_now);
 		return err;
+	}
+	/* Without I/O figures the window still has steal. */
+	if (feed->block)
+		have_io = block_collector_report(feed->block, &current,
+						 &feed->io_before, &io_now,
+						 &io) == 0;
 	loader_read_errors(tracker->loader, errors);
 	program_totals(tracker->loader, &run_ns, &runs);
 	host.seq = ++feed->seq;
@@ -173,8 +192,12 @@ int snapshot_feed_next(struct snapshot_feed *feed, struct tracker *tracker,
 	host.bpf_run_ns = run_ns - feed->bpf_run_ns_before;
 	host.bpf_runs = runs - feed->bpf_runs_before;
 	err = snapshot_build(&feed->previous, &current,
-			     now_ns - feed->window_start_ns, errors, &host,
-			     json);
+			     now_ns - feed->window_start_ns, errors,
+			     have_io ? &io : NULL, &host, json);
+	if (have_io)
+		io_report_free(&io);
+	io_snapshot_free(&feed->io_before);
+	feed->io_before = io_now;
 	/* The next window starts now whatever happened to this one: a view
 	 * that missed a frame still gets correct rates from the next. */
 	guest_table_free(&feed->previous);

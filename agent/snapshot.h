@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "collect_block.h"
 #include "discover.h"
 
 struct snapshot_feed {
@@ -25,10 +26,15 @@ struct snapshot_feed {
 	uint64_t bpf_runs_before;
 	uint64_t seq; /* windows built so far; 1 is the first */
 	int online_cpus;
+	struct block_collector *block; /* I/O, or NULL: not the feed's */
+	struct io_snapshot io_before;
 };
 
-/* Starts the first window at the tracker's current state. 0 or -errno. */
-int snapshot_feed_init(struct snapshot_feed *feed, struct tracker *tracker);
+/* Starts the first window at the tracker's current state. `block` (may be
+ * NULL) adds each guest's "io" to the windows; the caller keeps it synced
+ * with the guest table and closes it after the feed. 0 or -errno. */
+int snapshot_feed_init(struct snapshot_feed *feed, struct tracker *tracker,
+		       struct block_collector *block);
 void snapshot_feed_free(struct snapshot_feed *feed);
 
 /* Collects, closes the window at now and opens the next one. *json is one
@@ -52,13 +58,15 @@ struct json_object;
 void snapshot_add_host(struct json_object *doc,
 		       const struct snapshot_host *host);
 
-/* The window document for [before, after], pure: `host` brings seq, CPUs
+/* The window document for [before, after], pure: `io` (NULL: none) is the
+ * window's I/O as dump reports it, `host` brings seq, CPUs
  * and BPF figures; its duration and errors_total are filled here from
  * duration_ns and `errors` (cumulative, as the dump document has them).
  * *json as for snapshot_feed_next. 0 or -ENOMEM. */
 int snapshot_build(const struct guest_table *before,
 		   const struct guest_table *after, uint64_t duration_ns,
 		   const uint64_t errors[SCHED_ERR_COUNT],
-		   struct snapshot_host *host, char **json);
+		   const struct io_report *io, struct snapshot_host *host,
+		   char **json);
 
 #endif

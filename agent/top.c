@@ -57,6 +57,7 @@ struct top_source {
 	bool agent; /* reading the agent's socket, else measuring here */
 	struct loader *loader;
 	struct tracker tracker;
+	struct block_collector *block; /* I/O; NULL when out of memory */
 	struct snapshot_feed feed;
 };
 
@@ -93,9 +94,13 @@ static int source_open(struct top_source *src, const char *socket_path,
 			    LOCAL_RETAIN_NS);
 	if (code)
 		return code;
-	err = snapshot_feed_init(&src->feed, &src->tracker);
+	/* I/O is optional, as in dump: without it the columns show "-". */
+	src->block = block_collector_open("/proc");
+	block_collector_sync(src->block, &src->tracker.table);
+	err = snapshot_feed_init(&src->feed, &src->tracker, src->block);
 	if (err) {
 		fprintf(stderr, "kvmwarden: top: %s\n", strerror(-err));
+		block_collector_close(src->block);
 		session_close(src->loader, &src->tracker);
 		return 1;
 	}
@@ -107,6 +112,7 @@ static void source_close(struct top_source *src)
 	if (src->agent)
 		return;
 	snapshot_feed_free(&src->feed);
+	block_collector_close(src->block);
 	session_close(src->loader, &src->tracker);
 }
 
@@ -125,6 +131,7 @@ static struct json_object *source_fetch(struct top_source *src, char *why,
 
 	if (!src->agent) {
 		err = tracker_discover(&src->tracker, monotonic_ns());
+		block_collector_sync(src->block, &src->tracker.table);
 		if (!err)
 			err = snapshot_feed_next(&src->feed, &src->tracker,
 						 &text);

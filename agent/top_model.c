@@ -125,8 +125,10 @@ static void add_device(struct json_object *dev, uint64_t *ops, uint64_t *bytes,
 {
 	uint64_t p99 = get_u64(dev, "queue_p99_ns");
 
-	*ops += get_u64(dev, "read_ops") + get_u64(dev, "write_ops");
-	*bytes += get_u64(dev, "read_bytes") + get_u64(dev, "write_bytes");
+	*ops += get_u64(dev, "read_ops") + get_u64(dev, "write_ops") +
+		get_u64(dev, "other_ops");
+	*bytes += get_u64(dev, "read_bytes") + get_u64(dev, "write_bytes") +
+		  get_u64(dev, "other_bytes");
 	*queue_ns += get_u64(dev, "queue_ns");
 	if (p99 > *queue_p99_ns)
 		*queue_p99_ns = p99;
@@ -134,14 +136,17 @@ static void add_device(struct json_object *dev, uint64_t *ops, uint64_t *bytes,
 
 /* "io" may be a list of devices, an object keyed by device, or one
  * device's figures: accept each, since the I/O work is landing now. */
-static void read_io(struct top_guest *row, struct json_object *guest,
-		    uint64_t duration_ns)
+static void read_io(struct top_guest *row, struct json_object *doc,
+		    struct json_object *guest, uint64_t duration_ns)
 {
 	struct json_object *io = member(guest, "io");
 	uint64_t ops = 0, bytes = 0, queue_ns = 0, queue_p99_ns = 0;
 	double seconds = (double)duration_ns / 1e9;
 
-	if (!io)
+	/* An agent that cannot see the block layer lists empty "io": that
+	 * is "unknown", not "idle". */
+	if (!io ||
+	    (member(doc, "io_available") && !get_bool(doc, "io_available")))
 		return;
 	if (json_object_is_type(io, json_type_array)) {
 		for (size_t i = 0; i < array_len(io); i++)
@@ -369,7 +374,7 @@ int top_model_ingest(struct top_model *model, struct json_object *doc,
 		row->steal_pct = top_percent(steal_ns, capacity_ns);
 		row->wait_p99_ns = get_u64(guest, "wait_p99_ns");
 		read_culprit(row, guest, steal_ns);
-		read_io(row, guest, duration_ns);
+		read_io(row, doc, guest, duration_ns);
 		read_budget(row, guest);
 		history = history_for(model, row->name, row->pid);
 		row->steal_min_pct = history ?

@@ -54,6 +54,17 @@ struct culprit {
 
 static __always_inline void count_error(__u32 which);
 
+/* The id of the cgroup `cset` charges CPU time to, on the hierarchy the
+ * agent chose. */
+static __always_inline __u64 cset_cgroup_id(struct css_set *cset)
+{
+	if (culprit_cgroup_v1)
+		return cset->subsys[bpf_core_enum_value(enum cgroup_subsys_id,
+							cpu_cgrp_id)]
+			->cgroup->kn->id;
+	return cset->dfl_cgrp->kn->id;
+}
+
 /* Who `task` is, as a culprit. `group` is its guest when it is tracked
  * (the caller knows: it looked up the task's storage or cached it). */
 static __always_inline struct culprit culprit_of(struct task_struct *task,
@@ -69,16 +80,8 @@ static __always_inline struct culprit culprit_of(struct task_struct *task,
 	} else if (task->flags & PF_KTHREAD) {
 		who.kind = ATTR_CULPRIT_KERNEL;
 	} else {
-		struct css_set *cset = task->cgroups;
-
 		who.kind = ATTR_CULPRIT_CGROUP;
-		if (culprit_cgroup_v1)
-			who.id = cset->subsys[bpf_core_enum_value(
-						      enum cgroup_subsys_id,
-						      cpu_cgrp_id)]
-					 ->cgroup->kn->id;
-		else
-			who.id = cset->dfl_cgrp->kn->id;
+		who.id = cset_cgroup_id(task->cgroups);
 	}
 	return who;
 }
@@ -139,6 +142,37 @@ static __always_inline void add_part(struct attr_part *parts, __u32 group,
 	parts[free_at].ns = ns;
 }
 
+#define RUNTIME_INF ((__u64)~0ULL)
+#define THROTTLE_DEPTH 8
+
+/*
+ * The cfs_rq to watch for throttling while `task` waits: 0 when neither
+ * its group nor any ancestor has a CPU quota, so it cannot be throttled
+ * and the per-segment read is skipped (a quota set mid-wait counts from
+ * the next wait). Deeper hierarchies than THROTTLE_DEPTH are watched.
+ */
+static __always_inline __u64 throttle_watch(struct task_struct *task)
+{
+	struct cfs_rq *cfs_rq;
+	struct task_group *tg;
+
+	if (!bpf_core_field_exists(task->se.cfs_rq))
+		return 0;
+	cfs_rq = task->se.cfs_rq;
+	if (!bpf_core_field_exists(((struct task_group *)0)->cfs_bandwidth))
+		return (__u64)cfs_rq;
+	tg = cfs_rq->tg;
+#pragma clang loop unroll(full)
+	for (int level = 0; level < THROTTLE_DEPTH; level++) {
+		if (!tg)
+			return 0;
+		if (tg->cfs_bandwidth.quota != RUNTIME_INF)
+			return (__u64)cfs_rq;
+		tg = tg->parent;
+	}
+	return (__u64)cfs_rq;
+}
+
 static __always_inline bool waiter_throttled(const struct attr_waiter *w)
 {
 	int throttle_count = 0;
@@ -156,22 +190,25 @@ struct segment_ctx {
 	__u64 span_ns;
 };
 
+static __always_inline void charge_one(struct attr_cpu *cpu,
+				       struct attr_waiter *w, __u64 span_ns)
+{
+	if (waiter_throttled(w))
+		add_part(w->parts, w->group, ATTR_CULPRIT_THROTTLED, 0,
+			 span_ns);
+	else
+		add_part(w->parts, w->group, cpu->cur_kind, cpu->cur_id,
+			 span_ns);
+}
+
 /* One waiter's share of a segment; a bpf_loop callback, verified once
  * rather than once per unrolled waiter. */
 static long charge_waiter(__u32 index, void *data)
 {
 	struct segment_ctx *ctx = data;
-	struct attr_cpu *cpu = ctx->cpu;
-	struct attr_waiter *w;
 
 	BOUND_INDEX(index, ATTR_MAX_WAITERS);
-	w = &cpu->waiters[index];
-	if (waiter_throttled(w))
-		add_part(w->parts, w->group, ATTR_CULPRIT_THROTTLED, 0,
-			 ctx->span_ns);
-	else
-		add_part(w->parts, w->group, cpu->cur_kind, cpu->cur_id,
-			 ctx->span_ns);
+	charge_one(ctx->cpu, &ctx->cpu->waiters[index], ctx->span_ns);
 	return 0;
 }
 
@@ -188,6 +225,12 @@ static __always_inline void close_segment(struct attr_cpu *cpu, __u64 now_ns)
 	ctx.span_ns = now_ns - cpu->seg_start_ns;
 	cpu->seg_start_ns = now_ns;
 	cpu->vcpu_wait_ns += ctx.span_ns * count;
+	/* One waiting vCPU per CPU is the common case, and bpf_loop's
+	 * indirect call costs more than the charge itself. */
+	if (count == 1) {
+		charge_one(cpu, &cpu->waiters[0], ctx.span_ns);
+		return;
+	}
 	if (count > ATTR_MAX_WAITERS)
 		count = ATTR_MAX_WAITERS;
 	bpf_loop(count, charge_waiter, &ctx, 0);
@@ -227,6 +270,33 @@ static __always_inline void set_culprit(struct attr_cpu *cpu,
 {
 	cpu->cur_kind = who.kind;
 	cpu->cur_id = who.id;
+	cpu->cur_cset = 0;
+}
+
+/*
+ * The culprit for `task` switching in on `cpu` while vCPUs wait there; the
+ * hot case of a switch storm among host tasks. Tasks of one cgroup share a
+ * css_set, so the chain of four loads to its cgroup id is skipped while
+ * the css_set stays the one read last. (A css_set freed and its memory
+ * reused for another while the same CPU keeps waiters would misname one
+ * culprit; its time is still counted.)
+ */
+static __always_inline void set_culprit_task(struct attr_cpu *cpu,
+					     struct task_struct *task,
+					     __u32 group)
+{
+	struct css_set *cset;
+
+	if (group || task->pid == 0 || (task->flags & PF_KTHREAD)) {
+		set_culprit(cpu, culprit_of(task, group));
+		return;
+	}
+	cset = task->cgroups;
+	if (cpu->cur_cset == (__u64)cset && cpu->cur_kind == ATTR_CULPRIT_CGROUP)
+		return;
+	cpu->cur_kind = ATTR_CULPRIT_CGROUP;
+	cpu->cur_id = cset_cgroup_id(cset);
+	cpu->cur_cset = (__u64)cset;
 }
 
 /* A vCPU starts waiting on `cpu`, where `running` is on CPU. */

@@ -63,6 +63,7 @@ struct attr_cpu {
 	__u32 cur_kind; /* culprit of the open segment */
 	__u32 _pad;
 	__u64 cur_id;
+	__u64 cur_cset; /* css_set address cur_id was read from, or 0 */
 	struct attr_waiter waiters[ATTR_MAX_WAITERS];
 };
 _Static_assert(sizeof(struct attr_waiter) == 16 + 24 * ATTR_PARTS,

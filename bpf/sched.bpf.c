@@ -130,11 +130,18 @@ static __always_inline __u64 account_switch_in(struct thread_state *state,
 	return wait_ns;
 }
 
-static __always_inline __u64 cfs_rq_address(struct task_struct *task)
+/*
+ * The clock of the runqueue `task` is on, in ns. The scheduler updates it
+ * before it switches, wakes or moves a task under the runqueue lock, which
+ * every caller here holds; it is the clock run_delay is measured with, and
+ * reading it costs a few loads where bpf_ktime_get_ns() reads the
+ * (paravirtual) clocksource. Without group scheduling, ktime it is.
+ */
+static __always_inline __u64 rq_clock_ns(struct task_struct *task)
 {
-	if (!bpf_core_field_exists(task->se.cfs_rq))
-		return 0;
-	return (__u64)task->se.cfs_rq;
+	if (bpf_core_field_exists(task->se.cfs_rq))
+		return task->se.cfs_rq->rq->clock;
+	return bpf_ktime_get_ns();
 }
 
 SEC("tp_btf/sched_switch")
@@ -159,7 +166,7 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 		in = bpf_task_storage_get(&thread_state, next, 0, 0);
 
 	if (waiting) {
-		now_ns = bpf_ktime_get_ns();
+		now_ns = rq_clock_ns(next);
 		close_segment(cpu, now_ns);
 	}
 	if (out) {
@@ -168,9 +175,9 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 		if (cpu && out->kind == SCHED_THREAD_VCPU &&
 		    prev_state == TASK_RUNNING) {
 			if (!now_ns)
-				now_ns = bpf_ktime_get_ns();
+				now_ns = rq_clock_ns(next);
 			add_waiter(cpu, out->slot, out->group,
-				   cfs_rq_address(prev),
+				   throttle_watch(prev),
 				   culprit_of(next, in ? in->group : 0),
 				   now_ns);
 		}
@@ -191,7 +198,7 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 		}
 	}
 	if (cpu && cpu->count)
-		set_culprit(cpu, culprit_of(next, in ? in->group : 0));
+		set_culprit_task(cpu, next, in ? in->group : 0);
 	return 0;
 }
 
@@ -219,8 +226,8 @@ int BPF_PROG(handle_sched_wakeup, struct task_struct *task)
 	if (running && cpu->cur_tracked_task == (__u64)running &&
 	    cpu->cur_tracked_pid == (__u32)running->pid)
 		group = cpu->cur_group;
-	add_waiter(cpu, state->slot, state->group, cfs_rq_address(task),
-		   culprit_of(running, group), bpf_ktime_get_ns());
+	add_waiter(cpu, state->slot, state->group, throttle_watch(task),
+		   culprit_of(running, group), rq_clock_ns(task));
 	return 0;
 }
 
@@ -245,7 +252,7 @@ int BPF_PROG(handle_sched_migrate, struct task_struct *task, int dest_cpu)
 	cpu = bpf_map_lookup_elem(&attr_cpus, &cpu_id);
 	if (!cpu || !cpu->count)
 		return 0;
-	close_segment(cpu, bpf_ktime_get_ns());
+	close_segment(cpu, rq_clock_ns(task));
 	take_waiter(cpu, state->slot, state->carried);
 	return 0;
 }
@@ -298,6 +305,40 @@ attach_registration(struct task_struct *task, __u32 tid)
 	return state;
 }
 
+/*
+ * The vCPU index of a QEMU TCG vCPU thread, from its comm "CPU N/TCG", or
+ * -1. Hosts without hardware virtualisation (or nested guests without it)
+ * still run guests under TCG, and their vCPU threads suffer steal alike.
+ */
+static __always_inline int tcg_vcpu_index(struct task_struct *task)
+{
+	int index = 0, digits = 0, at = 4;
+
+	if (task->comm[0] != 'C' || task->comm[1] != 'P' ||
+	    task->comm[2] != 'U' || task->comm[3] != ' ')
+		return -1;
+#pragma clang loop unroll(full)
+	for (int i = 4; i < 9; i++) {
+		char c = task->comm[i];
+
+		if (c < '0' || c > '9')
+			break;
+		index = index * 10 + (c - '0');
+		digits++;
+		at = i + 1;
+	}
+	if (!digits || at > 11)
+		return -1;
+	BOUND_INDEX(at, 16);
+	if (at > 11)
+		return -1;
+	if (task->comm[at] != '/' || task->comm[at + 1] != 'T' ||
+	    task->comm[at + 2] != 'C' || task->comm[at + 3] != 'G' ||
+	    task->comm[at + 4] != '\0')
+		return -1;
+	return index;
+}
+
 SEC("iter/task")
 int discover_threads(struct bpf_iter__task *ctx)
 {
@@ -333,6 +374,15 @@ int discover_threads(struct bpf_iter__task *ctx)
 		rec.flags |= SCHED_REC_IN_KVM_RUN;
 		rec.vcpu_index = BPF_CORE_READ(vcpu, vcpu_idx);
 		rec.vm_id = (__u64)BPF_CORE_READ(vcpu, kvm);
+	} else {
+		int tcg_index = tcg_vcpu_index(task);
+
+		if (tcg_index >= 0) {
+			if (state)
+				state->kind = SCHED_THREAD_VCPU;
+			rec.flags |= SCHED_REC_TCG_VCPU;
+			rec.vcpu_index = tcg_index;
+		}
 	}
 	if (!rec.flags)
 		return 0;

@@ -69,6 +69,9 @@ _Static_assert(sizeof(struct sched_vcpu_record) == 32,
 #define SCHED_REC_IN_KVM_RUN 0x1 /* preempt notifiers are registered */
 #define SCHED_REC_REGISTERED 0x2 /* has task storage (tracked) */
 #define SCHED_REC_JUST_REGISTERED 0x4 /* storage created by this pass */
+/* A QEMU TCG vCPU thread ("CPU N/TCG"): a software-emulated guest leaves no
+ * kernel fact behind, so its thread name is all there is to go by. */
+#define SCHED_REC_TCG_VCPU 0x8
 
 /* Per-CPU error counters, exported as they are. */
 enum sched_error {

@@ -8,6 +8,8 @@
 #include <json-c/json.h>
 
 #include "hist.h"
+#include "json_io.h"
+#include "json_kvm.h"
 #include "report_out.h"
 
 static void put_u64(struct json_object *obj, const char *key, uint64_t value)
@@ -109,6 +111,8 @@ static struct json_object *guest_json(const struct report_guest *guest)
 	json_object_object_add(obj, "pid", json_object_new_int(guest->pid));
 	json_object_object_add(
 		obj, "vmm", json_object_new_string(vmm_kind_name(guest->vmm)));
+	json_object_object_add(obj, "accel",
+			       json_object_new_string(guest->tcg ? "tcg" : "kvm"));
 	if (guest->uuid[0])
 		json_object_object_add(obj, "uuid",
 				       json_object_new_string(guest->uuid));
@@ -143,12 +147,20 @@ int report_write_json(FILE *out, const struct report *report)
 	guests = json_object_new_array();
 	errors = json_object_new_object();
 	put_u64(doc, "duration_ns", report->duration_ns);
-	for (size_t i = 0; i < report->guest_count; i++)
-		json_object_array_add(guests, guest_json(&report->guests[i]));
+	for (size_t i = 0; i < report->guest_count; i++) {
+		struct json_object *guest = guest_json(&report->guests[i]);
+
+		json_object_object_add(guest, "kvm",
+				       kvm_json(report, &report->guests[i]));
+		json_object_array_add(guests, guest);
+	}
+	if (report->io)
+		json_io_add(doc, guests, report);
 	json_object_object_add(doc, "guests", guests);
 	json_object_object_add(doc, "cpus", cpus_json(report));
 	for (int i = 0; i < SCHED_ERR_COUNT; i++)
 		put_u64(errors, sched_error_name(i), report->errors[i]);
+	put_u64(errors, "kvm_events_lost", report->kvm.events_lost);
 	json_object_object_add(doc, "errors", errors);
 
 	text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN);

@@ -485,6 +485,110 @@ static void write_process(FILE *out, const struct prom_health *health,
 			      figures.start_time_unix_ns);
 }
 
+/* KVM telemetry. A part this host does not provide has no series at all
+ * (an absent series, not a zero); kvmwarden_kvm_telemetry_available says
+ * which parts are there. Emulated (TCG) guests have none. */
+static bool kvm_available(const struct guest_table *table, enum kvm_part part)
+{
+	return table->kvm.parts[part].state == KVM_STATE_AVAILABLE;
+}
+
+static void write_kvm_reasons(FILE *out, const struct guest_table *table,
+			      const struct guest_sums *sums, const char *name,
+			      bool userspace)
+{
+	char reason[64];
+
+	for (size_t i = 0; i < table->guest_count; i++) {
+		const struct guest *guest = &table->guests[i];
+
+		if (!sums[i].exported || guest->tcg)
+			continue;
+		for (uint32_t r = 0; r < guest->kvm.reason_count; r++) {
+			const struct kvm_reason_total *row =
+				&guest->kvm.reasons[r];
+
+			if ((row->kind == KVM_COUNT_USERSPACE) != userspace)
+				continue;
+			if (userspace)
+				kvm_userspace_reason_name(row->reason, reason,
+							  sizeof(reason));
+			else
+				kvm_exit_reason_name(row->kind, row->reason,
+						     reason, sizeof(reason));
+			open_guest_sample(out, name, "", guest, NULL);
+			fputs(",reason=\"", out);
+			prom_write_label_value(out, reason);
+			fprintf(out, "\"} %" PRIu64 "\n", row->count);
+		}
+	}
+}
+
+static void write_kvm(FILE *out, const struct guest_table *table,
+		      const struct guest_sums *sums)
+{
+	static const char *const results[2] = { "polled", "slept" };
+	const char *name;
+
+	write_family(out, "kvmwarden_kvm_telemetry_available", "gauge",
+		     "1 when this host provides the part of the KVM telemetry "
+		     "(exits, userspace_exits, halt_poll_wakeups), else 0.");
+	for (int part = 0; part < KVM_PART_COUNT; part++)
+		fprintf(out,
+			"kvmwarden_kvm_telemetry_available{part=\"%s\"} %d\n",
+			kvm_part_name(part), kvm_available(table, part));
+	write_family(out, "kvmwarden_kvm_events_lost_total", "counter",
+		     "KVM events the BPF side could not count (its counter map "
+		     "was full), plus distinct reasons the agent had no room "
+		     "for.");
+	fprintf(out, "kvmwarden_kvm_events_lost_total %" PRIu64 "\n",
+		table->kvm.events_lost + table->kvm.reasons_dropped);
+	if (kvm_available(table, KVM_PART_EXITS)) {
+		name = "kvmwarden_kvm_exits_total";
+		write_family(
+			out, name, "counter",
+			"Exits of the guest's vCPUs to the host kernel, by "
+			"VMX or SVM exit reason.");
+		write_kvm_reasons(out, table, sums, name, false);
+		name = "kvmwarden_vcpu_guest_mode_seconds_total";
+		write_family(out, name, "counter",
+			     "Time the guest's vCPUs spent in guest mode "
+			     "(between kvm_entry and kvm_exit).");
+		for (size_t i = 0; i < table->guest_count; i++) {
+			if (!sums[i].exported || table->guests[i].tcg)
+				continue;
+			write_guest_sample(out, name, &table->guests[i], NULL);
+			prom_write_seconds(out, table->guests[i].kvm.guest_ns);
+			fputc('\n', out);
+		}
+	}
+	if (kvm_available(table, KVM_PART_USERSPACE)) {
+		name = "kvmwarden_kvm_userspace_exits_total";
+		write_family(out, name, "counter",
+			     "Returns of the guest's vCPUs from KVM_RUN to the "
+			     "VMM, by reason (IO, MMIO, ...).");
+		write_kvm_reasons(out, table, sums, name, true);
+	}
+	if (kvm_available(table, KVM_PART_HALT_POLL)) {
+		name = "kvmwarden_kvm_halt_poll_wakeups_total";
+		write_family(out, name, "counter",
+			     "Wake-ups of the guest's halted vCPUs: polled "
+			     "(halt-polling found work) or slept.");
+		for (size_t i = 0; i < table->guest_count; i++) {
+			const struct guest *guest = &table->guests[i];
+
+			if (!sums[i].exported || guest->tcg)
+				continue;
+			for (int result = 0; result < 2; result++) {
+				open_guest_sample(out, name, "", guest, NULL);
+				fprintf(out, ",result=\"%s\"} %" PRIu64 "\n",
+					results[result],
+					guest->kvm.wakeups[result]);
+			}
+		}
+	}
+}
+
 int prom_write_metrics(FILE *out, const struct guest_table *table,
 		       const struct prom_health *health,
 		       const struct prom_options *opts)
@@ -501,6 +605,7 @@ int prom_write_metrics(FILE *out, const struct guest_table *table,
 		sums[i].exported = !has_newer_twin(table, i);
 	}
 	write_guests(out, table, sums);
+	write_kvm(out, table, sums);
 	if (opts && opts->per_vcpu)
 		write_vcpus(out, table, sums);
 	write_health(out, health);

@@ -48,6 +48,8 @@ step() {
 step unit "unit: " "$here/run-unit.sh" "$build/tests"
 step unit-san "unit: " "$here/run-unit.sh" "$build/tests-san"
 step integration "integration: " "$here/integration/run.sh" "$build"
+# Hostile input: every libFuzzer harness for 30 s (make fuzz runs longer).
+step fuzz "fuzz: " "$here/fuzz/run.sh" "$build" "${KVMWARDEN_FUZZ_SECONDS:-30}"
 step systemd "systemd: " "$here/integration/test_systemd.sh" "$build"
 # The agent itself under ASan/UBSan (and LeakSanitizer at exit), measuring
 # real guests: the unit tests cannot reach the loader or discovery.

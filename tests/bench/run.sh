@@ -18,6 +18,7 @@ storm_s=${BENCH_STORM_S:-4}         # one storm in a throughput round
 cost_rounds=${BENCH_COST_ROUNDS:-3} # cost rounds of empty/agent/peer
 cost_s=${BENCH_COST_S:-4}           # one cost window during a storm
 guest_s=${BENCH_GUEST_S:-5}         # one cost window with guests tracked
+hot_s=${BENCH_HOT_S:-4}             # one cost window, vCPU behind a storm
 settle_s=1                          # after attaching, before measuring
 # The agent finds vCPUs by an iterator pass every 500 ms and attaches a
 # registration on the pass after; 2 s leaves room for both on busy CPUs.
@@ -44,14 +45,17 @@ if ! [ -x "$agent" ]; then
 	exit 1
 fi
 
-# Guests are optional: without KVM the run reports scenario 2 as skipped.
+# Guests are optional: without QEMU the run reports scenarios 2 and 3 as
+# skipped. Without /dev/kvm they run under TCG, whose vCPU threads the agent
+# tracks alike (found by name, not by KVM_RUN).
 guests_skipped=""
+accel=kvm
 if ! command -v qemu-system-x86_64 >/dev/null; then
 	guests_skipped="qemu-system-x86_64 is not installed"
-elif ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
-	guests_skipped="/dev/kvm is not usable"
 elif [ "$(nproc)" -lt 2 ]; then
 	guests_skipped="needs 2 CPUs, one per guest"
+elif ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
+	accel=tcg
 fi
 
 # Everything started in the background, stopped newest first by cleanup.
@@ -245,7 +249,7 @@ measure_cost() {
 	shift 3
 	read -ra required <<<"${required_programs[$config]}"
 	start_config "$config" "$window_s"
-	[ "$config" = agent ] && [ "$scenario" = guests ] && sleep "$track_s"
+	[ "$config" = agent ] && [ "$scenario" != storm ] && sleep "$track_s"
 	progstats snap "$config_pid" "${required[@]}" >"$work/before.json"
 	"$@"
 	progstats snap "$config_pid" "${required[@]}" >"$work/after.json"
@@ -286,6 +290,8 @@ record meta storm_s "$storm_s"
 record meta cost_rounds "$cost_rounds"
 record meta storm_window_s "$cost_s"
 record meta guests_window_s "$guest_s"
+record meta hot_window_s "$hot_s"
+record meta accel "$accel"
 
 # --- throughput: storms without and with each tracer, bpf_stats off ---------
 # bpf_stats adds two clock reads to every run, which would charge the
@@ -320,7 +326,7 @@ done
 # tracked thread is in a large share of that CPU's switches.
 guest_start() {
 	local index=$1 pid task i
-	qemu-system-x86_64 -accel kvm -nodefaults -display none -m 32 \
+	qemu-system-x86_64 -accel "$accel" -nodefaults -display none -m 32 \
 		-drive file="$work/spin.img",format=raw,if=floppy,readonly=on \
 		-name "guest=bench$index,debug-threads=on" \
 		</dev/null >"$work/guest$index.log" 2>&1 &
@@ -329,7 +335,7 @@ guest_start() {
 	guest_pids+=("$pid")
 	for ((i = 0; i < 100; i++)); do
 		for task in /proc/"$pid"/task/*; do
-			if [ "$(cat "$task/comm" 2>/dev/null)" = "CPU 0/KVM" ]; then
+			if [ "$(cat "$task/comm" 2>/dev/null)" = "CPU 0/${accel^^}" ]; then
 				vcpu_tasks+=("$task")
 				taskset -pc "$index" "${task##*/}" >/dev/null
 				return 0
@@ -382,8 +388,14 @@ guest_window() {
 		"qemu_switch_outs=$((qemu_after - qemu_before))"
 }
 
+hot_window() {
+	run_waited taskset -c 1 stress-ng --switch 1 --timeout "${window_s}s" \
+		>/dev/null 2>&1
+}
+
 if [ -n "$guests_skipped" ]; then
 	record meta guests_skipped "$guests_skipped"
+	record meta hot_skipped "$guests_skipped"
 	echo "guests scenario skipped: $guests_skipped"
 else
 	# A boot sector that spins: jmp $ at 0, the 55 AA signature at 510.
@@ -415,6 +427,23 @@ else
 	done
 	for pid in "${hog_pids[@]}"; do
 		stop_pid "$pid"
+	done
+
+	# --- cost, scenario 3: a vCPU waiting behind a switch storm ---------
+	# Guest 1's vCPU shares CPU 1 with stress-ng --switch 1: nearly every
+	# switch there happens while a tracked vCPU waits, so each one closes a
+	# segment of its wait and names the culprit (the tracked path at its
+	# busiest, and hot in cache like the untracked storm).
+	window_s=$hot_s
+	for ((round = 0; round < cost_rounds; round++)); do
+		for config in $(rotate "$round" empty agent peer); do
+			measure_cost hot "$config" "$round" hot_window
+			if [ "$config" = agent ]; then
+				record "tracked scenario=hot round=$round" \
+					"guests_listed=$(grep -c '^bench[01] ' "$work/agent.out" || true)"
+			fi
+			echo "cost round $round (vCPU behind a storm): $config done"
+		done
 	done
 	for pid in "${guest_pids[@]}"; do
 		stop_pid "$pid"

@@ -112,7 +112,7 @@ def _machine_cgroups():
 class LibvirtDomain:
     """A transient (virsh create) KVM domain booting the spin image."""
 
-    XML = """<domain type='kvm'>
+    XML = """<domain type='{domain_type}'>
   <name>{name}</name>
   <uuid>{uuid}</uuid>
   <memory unit='MiB'>32</memory>
@@ -137,7 +137,10 @@ class LibvirtDomain:
         image = kt.write_boot_image(os.path.join(workdir, name + ".img"))
         xml_path = os.path.join(workdir, name + ".xml")
         with open(xml_path, "w") as f:
-            f.write(self.XML.format(name=name, uuid=self.uuid, vcpus=vcpus,
+            # libvirt's type 'qemu' is TCG.
+            domain_type = "kvm" if kt.accel() == "kvm" else "qemu"
+            f.write(self.XML.format(domain_type=domain_type,
+                                    name=name, uuid=self.uuid, vcpus=vcpus,
                                     qemu=shutil.which(kt.QEMU), image=image))
         # libvirt creates machine/ partitions on first use and never
         # removes them: remove the ones that appear because of us.

@@ -27,7 +27,7 @@ import uuid as uuidlib
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 QEMU = "qemu-system-x86_64"
-VCPU_COMM = re.compile(r"^CPU (\d+)/KVM$")
+VCPU_COMM = re.compile(r"^CPU (\d+)/(?:KVM|TCG)$")
 
 
 # ---------------------------------------------------------------- results
@@ -183,9 +183,38 @@ def require_root():
         raise Skip("needs root (BPF, /dev/kvm, other users' schedstat)")
 
 
+def kvm_usable():
+    return os.access("/dev/kvm", os.R_OK | os.W_OK)
+
+
+_accel_noted = False
+
+
+def accel():
+    """How test guests run: "kvm" where /dev/kvm is usable, else QEMU's
+    TCG, whose vCPU threads the agent finds by name ("CPU N/TCG") and
+    whose waits are the same scheduler facts. KVMWARDEN_TEST_ACCEL
+    overrides."""
+    global _accel_noted
+    chosen = os.environ.get("KVMWARDEN_TEST_ACCEL") or (
+        "kvm" if kvm_usable() else "tcg")
+    if chosen == "tcg" and not _accel_noted:
+        _accel_noted = True
+        note("guests run under QEMU's TCG: %s" % (
+            "KVMWARDEN_TEST_ACCEL=tcg" if kvm_usable()
+            else "no usable /dev/kvm on this machine"))
+    return chosen
+
+
 def require_kvm():
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+    """For checks of KVM itself (KVM_RUN discovery, KVM tracepoints)."""
+    if not kvm_usable():
         raise Skip("no usable /dev/kvm")
+    require_guests()
+
+
+def require_guests():
+    """For checks that need real guests, under KVM or, without it, TCG."""
     if not shutil.which(QEMU):
         raise Skip("%s not installed" % QEMU)
 
@@ -327,7 +356,8 @@ class Guest:
         self.image = write_boot_image(os.path.join(workdir, name + ".img"))
         self.log_path = os.path.join(workdir, name + ".log")
         self.debugcon_path = os.path.join(workdir, name + ".debugcon")
-        argv = [QEMU, "-accel", "kvm",
+        self.accel = accel()
+        argv = [QEMU, "-accel", self.accel,
                 "-name", "guest=%s,debug-threads=on" % name,
                 "-uuid", self.uuid, "-smp", str(vcpus), "-m", "32",
                 "-nodefaults", "-no-user-config", "-display", "none",

@@ -95,7 +95,7 @@ def dump(results, binary, label):
 
 def test(results):
     kt.require_root()
-    kt.require_kvm()
+    kt.require_guests()
     kt.require_cpus(2)
     binary = kt.require_binary()
     work = kt.temp_dir()

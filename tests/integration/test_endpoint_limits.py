@@ -364,7 +364,7 @@ def auth_phase(results, binary, workdir):
 
 def test(results):
     kt.require_root()
-    kt.require_kvm()
+    kt.require_guests()
     kt.require_cpus(2)
     binary = kt.require_binary()
     os.sched_setaffinity(0, {0})  # the agent too; CPU 1 is the guest's

@@ -183,7 +183,7 @@ def check_apart(results, run, old_entry, new_entry):
 
 def test(results):
     kt.require_root()
-    kt.require_kvm()
+    kt.require_guests()
     kt.require_schedstat()
     binary = kt.require_binary()
     workdir = kt.temp_dir()

@@ -19,7 +19,7 @@ WINDOW_S = 2
 
 def test(results):
     kt.require_root()
-    kt.require_kvm()
+    kt.require_guests()
     binary = kt.require_binary()
     workdir = kt.temp_dir()
     os.chmod(workdir, 0o755)  # a running libvirtd may use another user

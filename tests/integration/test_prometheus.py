@@ -452,7 +452,7 @@ def test(results):
     dashboard = check_dashboard(results)
 
     kt.require_root()
-    kt.require_kvm()
+    kt.require_guests()
     kt.require_cpus(2)
     kt.require_command("prometheus")
     binary = kt.require_binary()

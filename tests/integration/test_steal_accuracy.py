@@ -167,7 +167,7 @@ def alone_phase(results, binary, guest_a):
 
 def test(results):
     kt.require_root()
-    kt.require_kvm()
+    kt.require_guests()
     kt.require_schedstat()
     kt.require_cpus(2)
     binary = kt.require_binary()

@@ -17,11 +17,11 @@ its socket in a temporary directory.
   another client still gets answers promptly and /metrics still serves;
   the half message and the deaf client are dropped at the timeout.
 
-Without /dev/kvm (a host without nested virtualisation) the checks that
-need guests are skipped; the rest still runs against the real agent, and
-the screen checks (culprit, sorting, expanding) run on a window replayed
-through the socket protocol by the test itself, so top's drawing is still
-exercised end to end.
+The guests run under KVM, or under QEMU's TCG where /dev/kvm is missing
+(kvmtest picks). Without QEMU the checks that need guests are skipped; the
+rest still runs against the real agent, and the screen checks (culprit,
+sorting, expanding) run on a window replayed through the socket protocol
+by the test itself, so top's drawing is still exercised end to end.
 """
 
 import json
@@ -402,21 +402,24 @@ def frames_of(text):
 
 
 def test_batch(results, binary, sock_path, label, victim_pid):
-    proc, took = run_top([binary, "top", "-b", "-n", "2", "-d", "0.5",
+    proc, took = run_top([binary, "top", "-b", "-n", "3", "-d", "0.5",
                           "--socket", sock_path])
     frames = frames_of(proc.stdout)
-    results.check("%s: batch exits 0 with 2 frames" % label,
-                  proc.returncode == 0 and len(frames) == 2,
+    results.check("%s: batch exits 0 with 3 frames" % label,
+                  proc.returncode == 0 and len(frames) == 3,
                   "exit %d, %d frames in %.1f s; stderr %r" % (
                       proc.returncode, len(frames), took,
                       proc.stderr.strip()[-200:]))
     last = frames[-1].split("\n") if frames else []
     if victim_pid is not None:
-        fields = row(last, VICTIM)
-        results.check("%s: batch frame shows the victim and its culprit"
-                      % label, bool(fields) and
-                      steal_of(fields) >= MIN_STEAL_PCT and NOISY in fields,
-                      "row %s" % (fields,))
+        # On a shared machine another test's CPU hog may out-steal the
+        # neighbour for a short window: one frame of three must name it.
+        rows = [row(f.split("\n"), VICTIM) for f in frames]
+        results.check("%s: batch frames show the victim and its culprit"
+                      % label, any(
+                          r and steal_of(r) >= MIN_STEAL_PCT and NOISY in r
+                          for r in rows),
+                      "rows %s" % (rows,))
     results.check("%s: batch frame has the header row" % label,
                   len(last) > 2 and last[2].startswith("NAME") and
                   "CULPRIT" in last[2],
@@ -572,7 +575,7 @@ def test(results):
 
     victim = None
     try:
-        kt.require_kvm()
+        kt.require_guests()  # under KVM, or TCG where /dev/kvm is missing
     except kt.Skip as why:
         results.skip("real guests (victim, culprit, sorting on live data)",
                      str(why))

@@ -76,7 +76,7 @@ static void window_has_dump_fields_and_host(void **state)
 	errors[SCHED_ERR_COUNT - 1] = 3;
 
 	assert_int_equal(snapshot_build(&before, &after, 1000 * MS, errors,
-					&host, &json),
+					NULL, &host, &json),
 			 0);
 	assert_non_null(json);
 	assert_null(strchr(json, '\n')); /* one line on the socket */
@@ -132,7 +132,7 @@ static void zero_length_window_is_not_a_division_by_zero(void **state)
 
 	guest_table_init(&empty);
 	assert_int_equal(
-		snapshot_build(&empty, &empty, 0, errors, &host, &json), 0);
+		snapshot_build(&empty, &empty, 0, errors, NULL, &host, &json), 0);
 	doc = json_tokener_parse(json);
 	assert_non_null(doc);
 	assert_true(json_object_get_double(
