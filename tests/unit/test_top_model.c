@@ -213,6 +213,29 @@ static void io_and_budget_when_present(void **state)
 	top_model_free(&model);
 }
 
+/* An agent that cannot see the block layer lists empty "io" lists: top
+ * must say "unknown", not "idle". */
+static void unavailable_io_is_not_zero(void **state)
+{
+	struct top_model model;
+	struct json_object *doc = json_tokener_parse(
+		"{\"duration_ns\":1000000000,\"io_available\":false,"
+		"\"guests\":[{\"name\":\"g\",\"pid\":1,\"io\":[]}]}");
+	struct json_object *available = json_tokener_parse(
+		"{\"duration_ns\":1000000000,\"io_available\":true,"
+		"\"guests\":[{\"name\":\"g\",\"pid\":1,\"io\":[]}]}");
+
+	top_model_init(&model);
+	assert_int_equal(top_model_ingest(&model, doc, 1), 0);
+	assert_false(model.guests[0].has_io);
+	assert_int_equal(top_model_ingest(&model, available, 2), 0);
+	assert_true(model.guests[0].has_io);
+	assert_true(model.guests[0].io_ops_per_s == 0.0);
+	json_object_put(doc);
+	json_object_put(available);
+	top_model_free(&model);
+}
+
 static void missing_io_shows_dashes(void **state)
 {
 	struct top_guest guest = { .name = "x", .vcpu_count = 1 };
@@ -331,6 +354,7 @@ int main(void)
 		cmocka_unit_test(sorting_by_columns),
 		cmocka_unit_test(filtering_by_name),
 		cmocka_unit_test(io_and_budget_when_present),
+		cmocka_unit_test(unavailable_io_is_not_zero),
 		cmocka_unit_test(missing_io_shows_dashes),
 		cmocka_unit_test(not_a_window_is_refused),
 		cmocka_unit_test(lines_fit_the_width),
