@@ -231,6 +231,11 @@ cleanup:
 	return err;
 }
 
+int loader_probe_map_fd(struct loader *loader)
+{
+	return bpf_map__fd(loader->skel->maps.sched_errors);
+}
+
 int loader_read_errors(struct loader *loader, uint64_t totals[SCHED_ERR_COUNT])
 {
 	return bpf_sum_percpu_counters(bpf_map__fd(loader->skel->maps.sched_errors),

@@ -54,6 +54,10 @@ int loader_forget_group(struct loader *loader, uint32_t group);
 int loader_read_cpu_waits(struct loader *loader, uint64_t *vcpu_wait_ns,
 			  int max_cpus);
 
+/* A descriptor of one of the loader's maps, for probing what bpf() calls
+ * on held descriptors need (privilege.h); owned by the loader. */
+int loader_probe_map_fd(struct loader *loader);
+
 /* Error counters summed over CPUs. */
 int loader_read_errors(struct loader *loader, uint64_t totals[SCHED_ERR_COUNT]);
 

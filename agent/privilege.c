@@ -2,9 +2,14 @@
 /* capset(2) directly: two syscalls do not justify a library. */
 #include <errno.h>
 #include <linux/capability.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <bpf/bpf.h>
 
 #include "privilege.h"
 
@@ -12,10 +17,14 @@
 #define CAP_BPF 39
 #endif
 
-uint64_t privilege_keep_mask(void)
+uint64_t privilege_keep_mask(bool bpf_fd_ops_need_cap)
 {
-	return 1ULL << CAP_BPF | 1ULL << CAP_SYS_NICE |
-	       1ULL << CAP_DAC_OVERRIDE | 1ULL << CAP_SYS_RESOURCE;
+	uint64_t keep = 1ULL << CAP_SYS_NICE | 1ULL << CAP_DAC_OVERRIDE |
+			1ULL << CAP_SYS_RESOURCE;
+
+	if (bpf_fd_ops_need_cap)
+		keep |= 1ULL << CAP_BPF;
+	return keep;
 }
 
 uint64_t privilege_after_drop(uint64_t current, uint64_t keep)
@@ -52,4 +61,47 @@ int privilege_drop(uint64_t keep)
 	if (syscall(SYS_capset, &header, data))
 		return -errno;
 	return 0;
+}
+
+bool privilege_bpf_fd_ops_need_cap(int map_fd)
+{
+	int status;
+	pid_t child;
+
+	child = fork();
+	if (child < 0)
+		return true;
+	if (child == 0) {
+		struct bpf_map_info info;
+		__u32 len = sizeof(info);
+		uint64_t keep = privilege_keep_mask(false);
+
+		/* The child's own drop: the parent keeps everything. */
+		if (privilege_drop(keep))
+			_exit(2);
+		memset(&info, 0, sizeof(info));
+		_exit(bpf_obj_get_info_by_fd(map_fd, &info, &len) ? 1 : 0);
+	}
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			return true;
+	return !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+}
+
+int privilege_check_bpf_load_denied(void)
+{
+	/* "r0 = 0; exit": the smallest program there is. */
+	const struct bpf_insn insns[] = {
+		{ .code = 0xb7, .dst_reg = 0, .imm = 0 }, /* BPF_MOV64_IMM */
+		{ .code = 0x95 }, /* BPF_EXIT */
+	};
+	int fd;
+
+	fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "kvmw_probe", "GPL",
+			   insns, 2, NULL);
+	if (fd >= 0) {
+		close(fd);
+		return -EEXIST;
+	}
+	return errno == EPERM || errno == EACCES ? 0 : -errno;
 }

@@ -193,6 +193,40 @@ static void publish(struct tracker *tracker, struct metrics *metrics,
 		fputs("<4>kvmwarden: I/O metrics not updated\n", stderr);
 }
 
+/* Attaching needed CAP_PERFMON (and CAP_BPF); from here on only what
+ * measuring and enforcing use is kept, so a compromised agent can do less,
+ * and the agent checks that it can no longer load a BPF program. */
+static void drop_privileges(struct loader *loader)
+{
+	bool keep_bpf = privilege_bpf_fd_ops_need_cap(loader_probe_map_fd(loader));
+	int err = privilege_drop(privilege_keep_mask(keep_bpf));
+
+	if (err) {
+		fprintf(stderr, "<4>kvmwarden: cannot drop capabilities: %s\n",
+			strerror(-err));
+		return;
+	}
+	fprintf(stderr,
+		"<6>kvmwarden: dropped the capabilities attaching needed%s\n",
+		keep_bpf ? " (CAP_BPF stays: this kernel wants it for every "
+			   "bpf() call)" :
+			   ", CAP_BPF included");
+	if (keep_bpf)
+		return; /* with CAP_BPF, loading stays possible: nothing to prove */
+	err = privilege_check_bpf_load_denied();
+	if (err == 0)
+		fputs("<6>kvmwarden: loading a BPF program is now refused\n",
+		      stderr);
+	else if (err == -EEXIST)
+		fputs("<4>kvmwarden: loading a BPF program still works "
+		      "(kernel.unprivileged_bpf_disabled is 0?)\n",
+		      stderr);
+	else
+		fprintf(stderr, "<4>kvmwarden: BPF load probe failed: %s\n",
+			strerror(-err));
+}
+
+
 /* The local socket, when socket_path names one; failing to serve it is
  * fatal for the same reason as the endpoint's. */
 static int start_api(struct api_server **api, const struct config *config)
@@ -433,15 +467,7 @@ int cmd_run(int argc, char **argv)
 		session_close(loader, &tracker);
 		return code;
 	}
-	/* Attaching needed CAP_PERFMON; from here on only what measuring and
-	 * enforcing use is kept, so a compromised agent can do less. */
-	code = privilege_drop(privilege_keep_mask());
-	if (code)
-		fprintf(stderr, "<4>kvmwarden: cannot drop capabilities: %s\n",
-			strerror(-code));
-	else
-		fputs("<6>kvmwarden: dropped the capabilities attaching needed\n",
-		      stderr);
+	drop_privileges(loader);
 	install_signals();
 	fprintf(stderr,
 		"<6>kvmwarden: running (mode %s, interval %u ms, discovery "

@@ -14,8 +14,10 @@
 
 static void keeps_bpf_drops_perfmon_and_admin(void **state)
 {
-	uint64_t keep = privilege_keep_mask();
+	uint64_t keep = privilege_keep_mask(true);
 
+	assert_false(privilege_keep_mask(false) & BIT(39));
+	assert_int_equal(privilege_keep_mask(false) | BIT(39), keep);
 	assert_true(keep & BIT(39)); /* CAP_BPF */
 	assert_true(keep & BIT(CAP_SYS_NICE));
 	assert_false(keep & BIT(38)); /* CAP_PERFMON */
@@ -29,11 +31,13 @@ static void drop_never_adds(void **state)
 	uint64_t unit = BIT(39) | BIT(38); /* what the systemd unit grants */
 	uint64_t root = (BIT(41) - 1);
 
-	assert_int_equal(privilege_after_drop(unit, privilege_keep_mask()),
+	assert_int_equal(privilege_after_drop(unit, privilege_keep_mask(true)),
 			 BIT(39));
-	assert_int_equal(privilege_after_drop(root, privilege_keep_mask()),
-			 privilege_keep_mask());
-	assert_int_equal(privilege_after_drop(0, privilege_keep_mask()), 0);
+	assert_int_equal(privilege_after_drop(unit, privilege_keep_mask(false)),
+			 0);
+	assert_int_equal(privilege_after_drop(root, privilege_keep_mask(true)),
+			 privilege_keep_mask(true));
+	assert_int_equal(privilege_after_drop(0, privilege_keep_mask(true)), 0);
 }
 
 int main(void)
