@@ -23,7 +23,8 @@ LIB_SRCS   := $(filter-out agent/main.c,$(AGENT_SRCS))
 WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iagent -Iexporters -Ibpf -I$(BUILD)
-LDLIBS    := -lbpf -lelf -lz -ljson-c -lyaml -lmicrohttpd -lcrypt -lsystemd
+LDLIBS    := -lbpf -lelf -lz -ljson-c -lyaml -lmicrohttpd -lcrypt -lsystemd \
+	-lncursesw
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Ivmlinux -Ibpf
 
@@ -136,6 +137,7 @@ bench:
 	tests/bench/bench_scrape.sh $(BUILD)
 	tests/bench/bench_kvm.sh $(BUILD)
 	tests/bench/bench_block.sh $(BUILD)
+	tests/bench/bench_top.sh $(BUILD)
 
 # DESTDIR stages a package. The configuration lives at the path the binary
 # defaults to, /etc/kvmwarden, whatever the prefix, and an existing one is

@@ -15,7 +15,14 @@ int cmd_dump(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+/* The agent's answer on its socket and the enforcement actions in force. */
 int cmd_status(int argc, char **argv);
+/* The enforcement state file: `state` when given, else the configuration's
+ * (the default when it is missing or broken; restore.c). Returns 0. */
+#include <stdbool.h>
+#include <stddef.h>
+int enforce_state_path(const char *config_path, bool config_given,
+		       const char *state, char *out, size_t size);
 
 /* Shared by commands: a loaded loader and a primed tracker, or an exit code
  * after printing one line. */

@@ -13,6 +13,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "api.h"
 #include "http.h"
 
 #define MAX_FILE_BYTES (1 << 20)
@@ -57,6 +58,9 @@ void config_defaults(struct config *config)
 	config->web_config[0] = '\0';
 	config->per_vcpu_metrics = false;
 	enforce_config_defaults(&config->enforce);
+	snprintf(config->socket_path, sizeof(config->socket_path), "%s",
+		 API_DEFAULT_SOCKET);
+	config->socket_group[0] = '\0';
 }
 
 const char *config_mode_name(enum config_mode mode)
@@ -148,6 +152,21 @@ static void parse_listen(struct config_problems *p, yaml_node_t *node,
 				config->listen_address);
 }
 
+/* Relative paths would depend on the agent's working directory. */
+static void parse_socket_path(struct config_problems *p, yaml_node_t *node,
+			      struct config *config)
+{
+	int before = p->count;
+
+	parse_string(p, node, "socket_path", config->socket_path,
+		     sizeof(config->socket_path));
+	if (p->count == before && config->socket_path[0] &&
+	    config->socket_path[0] != '/')
+		config_complain(p, node->start_mark.line + 1, "socket_path",
+				"expected an absolute path or '', got '%s'",
+				config->socket_path);
+}
+
 static void parse_mode(struct config_problems *p, yaml_node_t *node,
 		       struct config *config)
 {
@@ -204,6 +223,11 @@ static void parse_top(struct config_problems *p, yaml_document_t *doc,
 		else if (enforce_config_parse_key(p, doc, key, value,
 						  &config->enforce))
 			continue;
+		else if (!strcmp(key, "socket_path"))
+			parse_socket_path(p, value, config);
+		else if (!strcmp(key, "socket_group"))
+			parse_string(p, value, key, config->socket_group,
+				     sizeof(config->socket_group));
 		else
 			config_complain(p, line, key, "unknown key");
 	}

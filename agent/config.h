@@ -40,6 +40,8 @@ struct config {
 	char web_config[512]; /* TLS and basic auth (web.yml); "": neither */
 	bool per_vcpu_metrics; /* per-vCPU series as well as per guest */
 	struct enforce_config enforce; /* budgets and the controller's tuning */
+	char socket_path[108]; /* the local socket (api.h); "": none */
+	char socket_group[64]; /* group allowed to read it; "": root only */
 };
 
 void config_defaults(struct config *config);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "top.h"
 
 static int cmd_version(int argc, char **argv)
 {
@@ -22,7 +23,9 @@ static const struct command {
 	{ "dump", cmd_dump, "measure for a while and print one report" },
 	{ "check-config", cmd_check_config, "validate a configuration file" },
 	{ "restore", cmd_restore, "undo what enforcement changed" },
-	{ "status", cmd_status, "list the enforcement actions in force" },
+	{ "top", cmd_top, "live view of guests' steal and culprits" },
+	{ "status", cmd_status,
+	  "the running agent's state and the enforcement actions in force" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "list the commands" },
 };

@@ -2,8 +2,7 @@
 /*
  * `kvmwarden restore` undoes what enforcement changed (cgroup limits),
  * from the journal a crashed or killed agent left; the service runs it
- * after every stop (ExecStopPost). `kvmwarden status` lists what is in
- * force now, from the same journal. Neither needs BPF.
+ * after every stop (ExecStopPost). Needs no BPF.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,8 +24,8 @@
  * configuration means the default path, with a warning for a broken one:
  * restore runs after every stop (ExecStopPost), and refusing to undo
  * anything because someone broke the file since would be worse. */
-static int state_path(const char *config_path, bool config_given,
-		      const char *state, char *out, size_t size)
+int enforce_state_path(const char *config_path, bool config_given,
+		       const char *state, char *out, size_t size)
 {
 	struct config config;
 	char errors[4096];
@@ -86,7 +85,7 @@ static int parse_options(int argc, char **argv, const char *usage, char *path,
 	}
 	if (optind != argc)
 		goto bad;
-	return state_path(config, config_given, state, path, size) ? 1 : -1;
+	return enforce_state_path(config, config_given, state, path, size) ? 1 : -1;
 bad:
 	fprintf(stderr, "%s\n", usage);
 	return 2;
@@ -128,86 +127,4 @@ int cmd_restore(int argc, char **argv)
 		printf(", %zu could not be (kept in %s)", left, path);
 	putchar('\n');
 	return left ? 1 : 0;
-}
-
-int cmd_status(int argc, char **argv)
-{
-	struct journal_entry *entries;
-	char path[ENFORCE_PATH_LEN];
-	size_t count, bad, shown = 0;
-	bool json = false;
-	int code, err;
-
-	code = parse_options(argc, argv,
-			     "usage: kvmwarden status [--config FILE] "
-			     "[--state FILE] [--json]",
-			     path, sizeof(path), &json);
-	if (code >= 0)
-		return code;
-	err = journal_load(path, &entries, &count, &bad);
-	if (err) {
-		fprintf(stderr, "kvmwarden: status: %s: %s\n", path,
-			strerror(-err));
-		return 1;
-	}
-	if (json) {
-		struct json_object *list = json_object_new_array();
-
-		for (size_t i = 0; i < count; i++) {
-			struct json_object *obj;
-
-			if (!entries[i].in_force)
-				continue;
-			obj = json_object_new_object();
-			json_object_object_add(
-				obj, "cgroup",
-				json_object_new_string(entries[i].cgroup));
-			json_object_object_add(
-				obj, "knob",
-				json_object_new_string(entries[i].knob));
-			json_object_object_add(
-				obj, "for",
-				json_object_new_string(entries[i].victim));
-			json_object_object_add(
-				obj, "file",
-				json_object_new_string(entries[i].file));
-			json_object_object_add(
-				obj, "original",
-				json_object_new_string(entries[i].original));
-			json_object_object_add(
-				obj, "value",
-				json_object_new_string(entries[i].value));
-			json_object_object_add(
-				obj, "since",
-				json_object_new_int64(
-					(int64_t)entries[i].since_unix_s));
-			json_object_array_add(list, obj);
-		}
-		puts(json_object_to_json_string_ext(list,
-						    JSON_C_TO_STRING_PRETTY));
-		json_object_put(list);
-	} else {
-		for (size_t i = 0; i < count; i++) {
-			const struct journal_entry *e = &entries[i];
-
-			if (!e->in_force)
-				continue;
-			if (!shown++)
-				printf("%-40s %-10s %-16s %-16s %s\n", "CGROUP",
-				       "KNOB", "VALUE", "WAS", "FOR");
-			printf("%-40s %-10s %-16s %-16s %s\n", e->cgroup,
-			       e->knob,
-			       e->value[0] ? e->value : "(not written)",
-			       e->original, e->victim);
-		}
-		if (!shown)
-			printf("no actions in force (%s)\n", path);
-	}
-	if (bad)
-		fprintf(stderr,
-			"kvmwarden: status: %zu unreadable line%s in "
-			"%s\n",
-			bad, bad == 1 ? "" : "s", path);
-	free(entries);
-	return 0;
 }

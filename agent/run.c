@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api.h"
 #include "collect_block.h"
 #include "commands.h"
 #include "config.h"
@@ -23,6 +24,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "privilege.h"
+#include "snapshot.h"
 
 #define NS_PER_MS 1000000ULL
 #define DEFAULT_CONFIG "/etc/kvmwarden/kvmwarden.conf"
@@ -260,11 +262,55 @@ static void enforce_tick(struct enforcer *enforcer, struct tracker *tracker,
 	window->primed = true;
 }
 
+/* The local socket, when socket_path names one; failing to serve it is
+ * fatal for the same reason as the endpoint's. */
+static int start_api(struct api_server **api, const struct config *config)
+{
+	struct api_options opts = { .path = config->socket_path,
+				    .group = config->socket_group };
+	char why[512];
+
+	*api = NULL;
+	if (!config->socket_path[0])
+		return 0;
+	if (api_start(api, &opts, why, sizeof(why))) {
+		fprintf(stderr, "<3>kvmwarden: %s\n", why);
+		return 1;
+	}
+	fprintf(stderr, "<6>kvmwarden: serving the local socket %s\n",
+		config->socket_path);
+	return 0;
+}
+
+/* Every interval_ms: the window since the last one, for the socket. */
+static void publish_window(struct api_server *api, struct snapshot_feed *feed,
+			   struct tracker *tracker, const struct config *config)
+{
+	struct api_status status = { .mode = config_mode_name(config->mode) };
+	char *json;
+	int err;
+
+	if (!api || monotonic_ns() - feed->window_start_ns <
+			    config->interval_ms * NS_PER_MS)
+		return;
+	err = snapshot_feed_next(feed, tracker, &json);
+	if (err)
+		fprintf(stderr, "<4>kvmwarden: window not published: %s\n",
+			strerror(-err));
+	status.guests = live_guests(&tracker->table);
+	status.seq = feed->seq;
+	if (api_publish(api, json, &status))
+		fputs("<4>kvmwarden: window not published: out of memory\n",
+		      stderr);
+	free(json);
+}
+
 static int measure_loop(struct tracker *tracker, struct config *config,
 			const char *path, struct metrics *metrics,
-			struct enforcer *enforcer)
+			struct enforcer *enforcer, struct api_server *api)
 {
 	struct enforce_window enforce_window = { .primed = false };
+	struct snapshot_feed feed;
 	struct guest_table previous;
 	uint64_t last_id = 0, window_start_ns, pass_ns = monotonic_ns();
 	/* A quarter of WatchdogSec: pings come at least twice per timeout
@@ -278,6 +324,11 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 	err = guest_table_copy(&previous, &tracker->table);
 	if (err)
 		return err;
+	err = snapshot_feed_init(&feed, tracker, io_collector);
+	if (err) {
+		guest_table_free(&previous);
+		return err;
+	}
 	window_start_ns = monotonic_ns();
 	announce(&tracker->table, &last_id, 0);
 	/* Ready: BPF is loaded, the guests running now are found (by
@@ -345,6 +396,7 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 				strerror(-err));
 		publish(tracker, metrics, discovery_ns,
 			asleep_ns > interval_ns ? asleep_ns - interval_ns : 0);
+		publish_window(api, &feed, tracker, config);
 		announce(&tracker->table, &last_id, pass_ns);
 		pass_ns = now_ns;
 		enforce_tick(enforcer, tracker, config, &enforce_window);
@@ -377,6 +429,7 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 	guest_table_free(&previous);
 	if (enforce_window.primed)
 		guest_table_free(&enforce_window.previous);
+	snapshot_feed_free(&feed);
 	return 0;
 }
 
@@ -422,6 +475,7 @@ int cmd_run(int argc, char **argv)
 	};
 	const char *path = DEFAULT_CONFIG, *mode = NULL;
 	struct http_server *http = NULL;
+	struct api_server *api = NULL;
 	struct loader *loader = NULL;
 	struct enforcer enforcer;
 	struct metrics metrics;
@@ -494,7 +548,10 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "<4>kvmwarden: I/O not measured: %s\n",
 			block_collector_why(io_collector));
 	code = start_http(&http, &config, &metrics);
+	if (!code)
+		code = start_api(&api, &config);
 	if (code) {
+		http_stop(http);
 		metrics_free(&metrics);
 		block_collector_close(io_collector);
 		session_close(loader, &tracker);
@@ -507,8 +564,10 @@ int cmd_run(int argc, char **argv)
 		"every %u ms)\n",
 		config_mode_name(config.mode), config.interval_ms,
 		config.discover_interval_ms);
-	code = measure_loop(&tracker, &config, path, &metrics, &enforcer) ? 1 :
-									    0;
+	code = measure_loop(&tracker, &config, path, &metrics, &enforcer,
+			    api) ?
+		       1 :
+		       0;
 	notify_stopping();
 	fputs("<6>kvmwarden: stopping\n", stderr);
 	/* Undo before anything else goes: a stop must leave no limit. */
@@ -523,6 +582,7 @@ int cmd_run(int argc, char **argv)
 	}
 	/* Stop serving first: scrapes read the snapshot, never the tracker,
 	 * but no thread should outlive the state it was given. */
+	api_stop(api);
 	http_stop(http);
 	metrics_free(&metrics);
 	block_collector_close(io_collector);

@@ -73,7 +73,7 @@ cc -O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow \
 	-Wformat=2 -D_GNU_SOURCE -I"$top/agent" -I"$top/exporters" \
 	-I"$top/bpf" -I"$build" "$here/scrape_bench.c" "${objs[@]}" \
 	-o "$work/scrape_bench" \
-	-lbpf -lelf -lz -ljson-c -lyaml -lmicrohttpd -lcrypt -lsystemd
+	-lbpf -lelf -lz -ljson-c -lyaml -lmicrohttpd -lcrypt -lsystemd -lncursesw
 
 synthetic=$work/synthetic.txt
 : >"$synthetic"
@@ -156,8 +156,9 @@ guests_cpu_ms() {
 # Starts an agent with per_vcpu_metrics $1 on port $2.
 start_agent() {
 	local conf=$work/agent-$1.conf
+	# A socket each: two agents cannot share the default one.
 	printf '%s\n' "listen_address: 127.0.0.1:$2" "summary_interval_s: 0" \
-		"per_vcpu_metrics: $1" >"$conf"
+		"per_vcpu_metrics: $1" "socket_path: $work/agent-$1.sock" >"$conf"
 	"$agent" run --config "$conf" </dev/null >"$work/agent-$1.log" 2>&1 &
 	started_pids+=("$!")
 }

@@ -146,6 +146,10 @@ class Agent:
             f.write("discover_interval_ms: %d\n" % discover_interval_ms)
             f.write("per_vcpu_metrics: %s\n" % str(per_vcpu).lower())
             f.write("web_config: '%s'\n" % web_config)
+            # Its own local socket: agents running side by side, or a
+            # kvmwarden service on the host, would share the default.
+            f.write("socket_path: %s\n" % os.path.join(
+                workdir, label + ".sock"))
         with open(self.log_path, "wb") as log:
             self.proc = kt.spawn(label,
                                  [binary, "run", "--config", self.config_path],

@@ -193,6 +193,7 @@ separate_cpus: %s
 cooldown_ms: %d
 state_file: %s
 audit_log: %s
+socket_path: %s
 %sbudgets:
   - match: "%s"
     class: high
@@ -203,6 +204,8 @@ audit_log: %s
       cgroup_roots: [/%s]
 """ % (INTERVAL_MS, INTERVAL_MS, root_name, floor,
             "true" if separate else "false", COOLDOWN_MS, state, audit,
+            os.path.join(work, "agent%s.sock" % ("-separate" if separate
+                                                 else "")),
             ("cgroup_guests:\n  - name: %s\n    cgroup: %s\n"
              % (victim_name, declared_cgroup)) if declared_cgroup else "",
             victim_name, BUDGET_PERCENT, root_name))
@@ -379,14 +382,15 @@ def test(results):
     else:
         results.skip("enforce: victim's steal under budget",
                      "machine too busy to judge: " + figures)
-    code, out, err = kt.run_cli([binary, "status", "--json", "--state",
-                                 state])
+    code, out, err = kt.run_cli([binary, "status", "--json", "--config",
+                                 config])
     try:
-        listed = json.loads(out)
-    except ValueError:
-        listed = []
+        doc = json.loads(out)
+        listed = doc["actions"]
+    except (ValueError, KeyError, TypeError):
+        doc, listed = {}, []
     results.check("status --json lists the actions in force",
-                  code == 0 and any(e.get("knob") == "cpu_quota" and
+                  code == 0 and doc.get("agent") is not None and any(e.get("knob") == "cpu_quota" and
                                     e.get("for") == victim.name
                                     for e in listed),
                   out.strip().replace("\n", " ")[:300] + err)

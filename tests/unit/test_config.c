@@ -179,6 +179,43 @@ static void missing_file_is_an_error(void **state)
 	assert_non_null(strstr(errors, "cannot open"));
 }
 
+static void socket_keys_are_read_and_checked(void **state)
+{
+	struct config config;
+	char errors[512];
+
+	assert_int_equal(parse(&config, "mode: monitor\n", errors,
+			       sizeof(errors)),
+			 0);
+	assert_string_equal(config.socket_path,
+			    "/run/kvmwarden/kvmwarden.sock");
+	assert_string_equal(config.socket_group, "");
+	assert_int_equal(parse(&config,
+			       "socket_path: /tmp/x.sock\n"
+			       "socket_group: kvmops\n",
+			       errors, sizeof(errors)),
+			 0);
+	assert_string_equal(config.socket_path, "/tmp/x.sock");
+	assert_string_equal(config.socket_group, "kvmops");
+	assert_int_equal(parse(&config, "socket_path: ''\n", errors,
+			       sizeof(errors)),
+			 0);
+	assert_string_equal(config.socket_path, "");
+	assert_int_equal(parse(&config, "socket_path: run/k.sock\n", errors,
+			       sizeof(errors)),
+			 -EINVAL);
+	assert_non_null(strstr(errors, "test.conf:1: socket_path: expected "
+				       "an absolute path"));
+	/* Longer than a Unix socket address holds. */
+	assert_int_equal(parse(&config,
+			       "socket_path: /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+			       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+			       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+			       errors, sizeof(errors)),
+			 -EINVAL);
+	assert_non_null(strstr(errors, "socket_path: longer than 107"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -192,6 +229,7 @@ int main(void)
 		cmocka_unit_test(metrics_endpoint_keys_are_read),
 		cmocka_unit_test(bad_endpoint_keys_are_refused),
 		cmocka_unit_test(missing_file_is_an_error),
+		cmocka_unit_test(socket_keys_are_read_and_checked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * `kvmwarden status`: how the running agent is (its answer on the local
+ * socket, api.h) and which enforcement actions are in force (the journal,
+ * journal.h, which outlives the agent). Needs no BPF and no agent: after a
+ * crash it still lists what `restore` would undo.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "api.h"
+#include "commands.h"
+#include "journal.h"
+#include "top.h"
+
+#define DEFAULT_CONFIG "/etc/kvmwarden/kvmwarden.conf"
+#define REQUEST_TIMEOUT_MS 2000
+#define USAGE                                                            \
+	"usage: kvmwarden status [--config FILE] [--socket PATH] [--state " \
+	"FILE] [--json]"
+
+struct status_options {
+	const char *config;
+	bool config_given;
+	const char *socket;
+	const char *state;
+	bool json;
+};
+
+/* 0 to go on, else the exit code. */
+static int parse_options(int argc, char **argv, struct status_options *opts)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "state", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int opt;
+
+	opts->config = DEFAULT_CONFIG;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "c:s:jh", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			opts->config = optarg;
+			opts->config_given = true;
+			break;
+		case 'S':
+			opts->socket = optarg;
+			break;
+		case 's':
+			opts->state = optarg;
+			break;
+		case 'j':
+			opts->json = true;
+			break;
+		case 'h':
+			puts(USAGE);
+			return -1;
+		default:
+			fprintf(stderr,
+				"kvmwarden: status: unknown option or missing "
+				"value: '%s'\n%s\n",
+				argv[optind - 1], USAGE);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "kvmwarden: status: unexpected '%s'\n%s\n",
+			argv[optind], USAGE);
+		return 2;
+	}
+	return 0;
+}
+
+static struct json_object *action_json(const struct journal_entry *e)
+{
+	struct json_object *obj = json_object_new_object();
+
+	json_object_object_add(obj, "cgroup", json_object_new_string(e->cgroup));
+	json_object_object_add(obj, "knob", json_object_new_string(e->knob));
+	json_object_object_add(obj, "for", json_object_new_string(e->victim));
+	json_object_object_add(obj, "file", json_object_new_string(e->file));
+	json_object_object_add(obj, "original",
+			       json_object_new_string(e->original));
+	json_object_object_add(obj, "value", json_object_new_string(e->value));
+	json_object_object_add(obj, "since",
+			       json_object_new_int64((int64_t)e->since_unix_s));
+	return obj;
+}
+
+static void print_agent(struct json_object *answer, const char *socket_path,
+			int err)
+{
+	struct json_object *status;
+
+	if (err) {
+		printf("agent            not answering on %s (%s)\n",
+		       socket_path, strerror(-err));
+		return;
+	}
+	if (!json_object_object_get_ex(answer, "status", &status)) {
+		printf("agent            unexpected answer: %s\n",
+		       json_object_to_json_string(answer));
+		return;
+	}
+	json_object_object_foreach(status, key, value)
+		printf("%-16s %s\n", key, json_object_get_string(value));
+}
+
+static void print_actions(const struct journal_entry *entries, size_t count,
+			  const char *state_path)
+{
+	size_t shown = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		const struct journal_entry *e = &entries[i];
+
+		if (!e->in_force)
+			continue;
+		if (!shown++)
+			printf("\n%-40s %-10s %-16s %-16s %s\n", "CGROUP",
+			       "KNOB", "VALUE", "WAS", "FOR");
+		printf("%-40s %-10s %-16s %-16s %s\n", e->cgroup, e->knob,
+		       e->value[0] ? e->value : "(not written)", e->original,
+		       e->victim);
+	}
+	if (!shown)
+		printf("\nno actions in force (%s)\n", state_path);
+}
+
+int cmd_status(int argc, char **argv)
+{
+	struct status_options opts = { 0 };
+	struct journal_entry *entries = NULL;
+	struct json_object *answer = NULL;
+	char socket_path[108], state_path[4096];
+	size_t count = 0, bad = 0;
+	int code, agent_err, journal_err;
+
+	code = parse_options(argc, argv, &opts);
+	if (code)
+		return code < 0 ? 0 : code;
+	if (opts.socket)
+		snprintf(socket_path, sizeof(socket_path), "%s", opts.socket);
+	else if (top_socket_from_config(opts.config, opts.config_given,
+					socket_path, sizeof(socket_path)))
+		return 2;
+	if (enforce_state_path(opts.config, opts.config_given, opts.state,
+			       state_path, sizeof(state_path)))
+		return 2;
+
+	agent_err = api_request(socket_path, "status", REQUEST_TIMEOUT_MS,
+				&answer);
+	journal_err = journal_load(state_path, &entries, &count, &bad);
+	if (journal_err == -ENOENT)
+		journal_err = 0; /* nothing was ever enforced here */
+	else if (journal_err)
+		fprintf(stderr, "kvmwarden: status: %s: %s\n", state_path,
+			strerror(-journal_err));
+
+	if (opts.json) {
+		struct json_object *doc = json_object_new_object();
+		struct json_object *actions = json_object_new_array();
+
+		for (size_t i = 0; i < count; i++)
+			if (entries[i].in_force)
+				json_object_array_add(actions,
+						      action_json(&entries[i]));
+		json_object_object_add(doc, "agent",
+				       agent_err ? NULL :
+						   json_object_get(answer));
+		json_object_object_add(doc, "actions", actions);
+		puts(json_object_to_json_string_ext(doc,
+						    JSON_C_TO_STRING_PRETTY));
+		json_object_put(doc);
+	} else {
+		print_agent(answer, socket_path, agent_err);
+		print_actions(entries, count, state_path);
+	}
+	if (bad)
+		fprintf(stderr, "kvmwarden: status: %zu unreadable line%s in %s\n",
+			bad, bad == 1 ? "" : "s", state_path);
+	json_object_put(answer);
+	free(entries);
+	if (journal_err)
+		return 1;
+	/* 3, as systemctl status says for a unit that is not active. */
+	return agent_err ? 3 : 0;
+}
