@@ -87,11 +87,11 @@ $(BUILD)/kvmwarden-san: $(SAN_OBJS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP $^ -o $@ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -MMD -MP $(filter %.c %.o,$^) -o $@ $(LDLIBS) -lcmocka
 
 $(BUILD)/tests-san/%: tests/unit/%.c $(SAN_LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN_FLAGS) -MMD -MP $^ -o $@ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -MMD -MP $(filter %.c %.o,$^) -o $@ $(LDLIBS) -lcmocka
 
 $(BUILD)/bpf:
 	@mkdir -p $@
