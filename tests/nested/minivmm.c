@@ -11,9 +11,10 @@
  *
  * It counts the exits it sees itself, so a test can compare the agent's
  * figures with the VMM's own. It prints one "started" line per vCPU with
- * the thread's tid once the thread is about to enter KVM_RUN, and one
- * summary line per vCPU when it stops (after --seconds, or at SIGTERM or
- * SIGINT):
+ * the thread's tid once the thread is about to enter KVM_RUN, one count
+ * line per vCPU at each SIGUSR2 (so a test can take the counts at both ends
+ * of a measuring window), and a last count line per vCPU when it stops
+ * (after --seconds, or at SIGTERM or SIGINT):
  *
  *   minivmm: pid P vcpu I tid T exits_io=N exits_hlt=N exits_other=N runs=N
  *
@@ -83,11 +84,12 @@ struct vcpu {
 	pthread_t thread;
 	pid_t tid;
 	int name_thread; /* name it "CPU N/KVM" */
-	/* Counted by the vCPU's thread, read by main after the join. */
-	uint64_t exits_io;
-	uint64_t exits_hlt;
-	uint64_t exits_other;
-	uint64_t runs; /* KVM_RUN calls */
+	/* Counted by the vCPU's thread, read by main at SIGUSR2 while it
+	 * runs: relaxed atomics, as each has one writer and needs no order. */
+	_Atomic uint64_t exits_io;
+	_Atomic uint64_t exits_hlt;
+	_Atomic uint64_t exits_other;
+	_Atomic uint64_t runs; /* KVM_RUN calls */
 	int error; /* negative errno or a KVM exit reason that stopped it */
 };
 
@@ -109,6 +111,18 @@ static void usage(FILE *out)
 		     "  S = 0 (the default) runs until SIGTERM or SIGINT\n");
 }
 
+static void print_counts(const struct vcpu *vcpu)
+{
+	printf("minivmm: pid %d vcpu %d tid %d exits_io=%llu exits_hlt=%llu"
+	       " exits_other=%llu runs=%llu\n",
+	       getpid(), vcpu->index, vcpu->tid,
+	       (unsigned long long)atomic_load_explicit(&vcpu->exits_io, memory_order_relaxed),
+	       (unsigned long long)atomic_load_explicit(&vcpu->exits_hlt, memory_order_relaxed),
+	       (unsigned long long)atomic_load_explicit(&vcpu->exits_other,
+							memory_order_relaxed),
+	       (unsigned long long)atomic_load_explicit(&vcpu->runs, memory_order_relaxed));
+}
+
 static void *vcpu_main(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -125,7 +139,7 @@ static void *vcpu_main(void *arg)
 	fflush(stdout);
 
 	while (!atomic_load(&stopping)) {
-		vcpu->runs++;
+		atomic_fetch_add_explicit(&vcpu->runs, 1, memory_order_relaxed);
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue; /* kicked: check stopping */
@@ -138,18 +152,18 @@ static void *vcpu_main(void *arg)
 		case KVM_EXIT_IO:
 			/* Nothing to emulate: the port has no device. An IN
 			 * would read whatever is in the data page. */
-			vcpu->exits_io++;
+			atomic_fetch_add_explicit(&vcpu->exits_io, 1, memory_order_relaxed);
 			break;
 		case KVM_EXIT_HLT:
 			/* RIP is already past the HLT: entering again resumes. */
-			vcpu->exits_hlt++;
+			atomic_fetch_add_explicit(&vcpu->exits_hlt, 1, memory_order_relaxed);
 			break;
 		case KVM_EXIT_INTR:
 			break;
 		default:
 			/* Anything else means the program or the vCPU's
 			 * state is not what this file set up: stop loudly. */
-			vcpu->exits_other++;
+			atomic_fetch_add_explicit(&vcpu->exits_other, 1, memory_order_relaxed);
 			vcpu->error = (int)vcpu->run->exit_reason;
 			fprintf(stderr, "minivmm: vcpu %d: unexpected exit reason %u\n",
 				vcpu->index, vcpu->run->exit_reason);
@@ -200,7 +214,7 @@ int main(int argc, char **argv)
 	int kvm_fd = -1, vm_fd = -1, started = 0, rc = 1, opt;
 	void *guest_mem = MAP_FAILED;
 	long run_size;
-	sigset_t stop_signals;
+	sigset_t waited_signals;
 	struct sigaction kick = { .sa_handler = on_kick };
 
 	while ((opt = getopt_long(argc, argv, "n:m:s:Nh", options, NULL)) != -1) {
@@ -244,13 +258,14 @@ int main(int argc, char **argv)
 		}
 	}
 
-	/* SIGTERM and SIGINT are taken by main with sigtimedwait: blocked
-	 * before any thread exists, so every thread inherits the mask and
-	 * none of them is picked to handle them. */
-	sigemptyset(&stop_signals);
-	sigaddset(&stop_signals, SIGTERM);
-	sigaddset(&stop_signals, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+	/* SIGTERM, SIGINT and SIGUSR2 are taken by main with sigtimedwait:
+	 * blocked before any thread exists, so every thread inherits the
+	 * mask and none of them is picked to handle them. */
+	sigemptyset(&waited_signals);
+	sigaddset(&waited_signals, SIGTERM);
+	sigaddset(&waited_signals, SIGINT);
+	sigaddset(&waited_signals, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &waited_signals, NULL);
 	sigaction(SIGUSR1, &kick, NULL);
 
 	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -328,13 +343,36 @@ int main(int argc, char **argv)
 	}
 
 	{
-		/* Run until the time is up or a stop signal comes. */
-		struct timespec timeout = { .tv_sec = seconds };
+		/* Run until the time is up or a stop signal comes; print the
+		 * counts so far at each SIGUSR2. */
+		struct timespec now, end;
 		int sig;
 
-		do
-			sig = sigtimedwait(&stop_signals, NULL, seconds ? &timeout : NULL);
-		while (sig < 0 && errno == EINTR);
+		clock_gettime(CLOCK_MONOTONIC, &end);
+		end.tv_sec += seconds;
+		for (;;) {
+			struct timespec left;
+
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			left.tv_sec = end.tv_sec - now.tv_sec;
+			left.tv_nsec = end.tv_nsec - now.tv_nsec;
+			if (left.tv_nsec < 0) {
+				left.tv_sec--;
+				left.tv_nsec += 1000000000L;
+			}
+			if (seconds && left.tv_sec < 0)
+				break;
+			sig = sigtimedwait(&waited_signals, NULL, seconds ? &left : NULL);
+			if (sig == SIGUSR2) {
+				for (int i = 0; i < started; i++)
+					print_counts(&vcpus[i]);
+				fflush(stdout);
+				continue;
+			}
+			if (sig < 0 && errno == EINTR)
+				continue;
+			break; /* SIGTERM, SIGINT or the time is up */
+		}
 	}
 	rc = 0;
 
@@ -351,12 +389,7 @@ stop:
 		}
 		if (vcpus[i].error)
 			rc = 1;
-		printf("minivmm: pid %d vcpu %d tid %d exits_io=%llu exits_hlt=%llu"
-		       " exits_other=%llu runs=%llu\n",
-		       getpid(), i, vcpus[i].tid, (unsigned long long)vcpus[i].exits_io,
-		       (unsigned long long)vcpus[i].exits_hlt,
-		       (unsigned long long)vcpus[i].exits_other,
-		       (unsigned long long)vcpus[i].runs);
+		print_counts(&vcpus[i]);
 	}
 	fflush(stdout);
 	for (int i = 0; i < nr_vcpus; i++) {
