@@ -128,6 +128,7 @@ bench:
 	tests/bench/run.sh $(BUILD)
 	tests/bench/bench_scrape.sh $(BUILD)
 	tests/bench/bench_kvm.sh $(BUILD)
+	tests/bench/bench_block.sh $(BUILD)
 
 # DESTDIR stages a package. The configuration lives at the path the binary
 # defaults to, /etc/kvmwarden, whatever the prefix, and an existing one is

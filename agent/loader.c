@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bpf_maps.h"
 #include "loader.h"
 #include "sched.skel.h"
 
@@ -232,24 +233,9 @@ cleanup:
 
 int loader_read_errors(struct loader *loader, uint64_t totals[SCHED_ERR_COUNT])
 {
-	int fd = bpf_map__fd(loader->skel->maps.sched_errors);
-	uint64_t *per_cpu;
-	int err = 0;
-
-	per_cpu = calloc(loader->cpu_count, sizeof(*per_cpu));
-	if (!per_cpu)
-		return -ENOMEM;
-	for (uint32_t which = 0; which < SCHED_ERR_COUNT; which++) {
-		totals[which] = 0;
-		if (bpf_map_lookup_elem(fd, &which, per_cpu)) {
-			err = -errno;
-			break;
-		}
-		for (int cpu = 0; cpu < loader->cpu_count; cpu++)
-			totals[which] += per_cpu[cpu];
-	}
-	free(per_cpu);
-	return err;
+	return bpf_sum_percpu_counters(bpf_map__fd(loader->skel->maps.sched_errors),
+				       loader->cpu_count, totals,
+				       SCHED_ERR_COUNT);
 }
 
 int loader_read_program_stats(struct loader *loader,

@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 
 #include "kvm.skel.h"
+#include "bpf_maps.h"
 #include "loader_kvm.h"
 
 struct kvm_loader {
@@ -481,8 +482,7 @@ int kvm_loader_forget_group(struct kvm_loader *loader, uint32_t group)
 int kvm_loader_read_stats(struct kvm_loader *loader,
 			  uint64_t totals[KVM_STAT_COUNT])
 {
-	uint64_t *per_cpu;
-	int fd, err = 0;
+	int fd;
 
 	memset(totals, 0, KVM_STAT_COUNT * sizeof(totals[0]));
 	if (!loader->skel)
@@ -490,19 +490,8 @@ int kvm_loader_read_stats(struct kvm_loader *loader,
 	fd = map_fd(loader, loader->skel->maps.kvm_stats);
 	if (fd < 0)
 		return fd;
-	per_cpu = calloc(loader->cpu_count, sizeof(*per_cpu));
-	if (!per_cpu)
-		return -ENOMEM;
-	for (uint32_t which = 0; which < KVM_STAT_COUNT; which++) {
-		if (bpf_map_lookup_elem(fd, &which, per_cpu)) {
-			err = -errno;
-			break;
-		}
-		for (int cpu = 0; cpu < loader->cpu_count; cpu++)
-			totals[which] += per_cpu[cpu];
-	}
-	free(per_cpu);
-	return err;
+	return bpf_sum_percpu_counters(fd, loader->cpu_count, totals,
+				       KVM_STAT_COUNT);
 }
 
 int kvm_loader_read_program_stats(struct kvm_loader *loader,

@@ -52,6 +52,8 @@ void metrics_free(struct metrics *metrics)
 {
 	snapshot_free(metrics->current);
 	metrics->current = NULL;
+	free(metrics->io_text);
+	metrics->io_text = NULL;
 	mtx_destroy(&metrics->lock);
 }
 
@@ -153,6 +155,7 @@ int metrics_render(FILE *out, void *ctx)
 	/* Before the first publish: the health families, no guests. */
 	err = prom_write_metrics(out, snapshot ? &snapshot->table : &empty,
 				 &health, &opts);
+	metrics_render_io(out, metrics);
 
 	mtx_lock(&metrics->lock);
 	if (snapshot && --snapshot->readers == 0 && snapshot->retired)

@@ -10,6 +10,15 @@
 
 #ifdef __bpf__
 #error "userspace-only header"
+struct block_collector;
+/* Reads the block counters and renders their families for the next
+ * scrapes (metrics_io.c). Returns 0 or a negative errno (old text kept). */
+int metrics_publish_io(struct metrics *metrics,
+		       struct block_collector *collector,
+		       const struct guest_table *table);
+/* Writes the last I/O text, if any; called by metrics_render(). */
+void metrics_render_io(FILE *out, struct metrics *metrics);
+
 #endif
 
 #include <stdbool.h>
@@ -29,6 +38,7 @@ struct metrics {
 	const char *version;
 	bool per_vcpu;
 	uint64_t previous_scrape_ns;
+	char *io_text; /* the I/O families, rendered at publish; may be NULL */
 };
 
 /* Returns 0 or -ENOMEM. */
@@ -48,5 +58,14 @@ int metrics_publish_tracker(struct metrics *metrics, struct tracker *tracker,
 
 /* An http_render_fn; ctx is a struct metrics. Safe on any thread. */
 int metrics_render(FILE *out, void *ctx);
+
+struct block_collector;
+/* Reads the block counters and renders their families for the next
+ * scrapes (metrics_io.c). Returns 0 or a negative errno (old text kept). */
+int metrics_publish_io(struct metrics *metrics,
+		       struct block_collector *collector,
+		       const struct guest_table *table);
+/* Writes the last I/O text, if any; called by metrics_render(). */
+void metrics_render_io(FILE *out, struct metrics *metrics);
 
 #endif

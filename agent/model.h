@@ -154,6 +154,8 @@ void thread_counters_delta(struct thread_counters *out,
 /* Deep copy, for a snapshot that outlives further updates. */
 int guest_table_copy(struct guest_table *dst, const struct guest_table *src);
 
+struct io_report;
+
 /* One interval's figures, as every exporter reads them. */
 struct report_thread {
 	int tid;
@@ -213,6 +215,9 @@ struct report {
 	int cpu_count;
 	uint64_t errors[SCHED_ERR_COUNT];
 	struct kvm_availability kvm; /* as at the end of the window */
+	/* Block I/O of the same window (io_model.h); NULL when not measured.
+	 * The caller's, never freed by report_free(). */
+	const struct io_report *io;
 };
 
 /* "storage_create", "bad_slot", "clock_backwards": the names every output

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "collect_block.h"
 #include "commands.h"
 #include "config.h"
 #include "discover.h"
@@ -27,6 +28,8 @@
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
+/* Block I/O, when its programs load; the agent runs on without it. */
+static struct block_collector *io_collector;
 
 static void on_stop(int signo)
 {
@@ -183,6 +186,9 @@ static void publish(struct tracker *tracker, struct metrics *metrics,
 	if (metrics_publish_tracker(metrics, tracker, discovery_ns, lag_ns))
 		fputs("<4>kvmwarden: metrics not updated: out of memory\n",
 		      stderr);
+	if (io_collector &&
+	    metrics_publish_io(metrics, io_collector, &tracker->table))
+		fputs("<4>kvmwarden: I/O metrics not updated\n", stderr);
 }
 
 static int measure_loop(struct tracker *tracker, struct config *config,
@@ -358,9 +364,14 @@ int cmd_run(int argc, char **argv)
 		session_close(loader, &tracker);
 		return 1;
 	}
+	io_collector = block_collector_open("/proc");
+	if (io_collector && !block_collector_available(io_collector))
+		fprintf(stderr, "<4>kvmwarden: I/O not measured: %s\n",
+			block_collector_why(io_collector));
 	code = start_http(&http, &config, &metrics);
 	if (code) {
 		metrics_free(&metrics);
+		block_collector_close(io_collector);
 		session_close(loader, &tracker);
 		return code;
 	}
@@ -386,6 +397,8 @@ int cmd_run(int argc, char **argv)
 	 * but no thread should outlive the state it was given. */
 	http_stop(http);
 	metrics_free(&metrics);
+	block_collector_close(io_collector);
+	io_collector = NULL;
 	session_close(loader, &tracker);
 	return code;
 }

@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "hist.h"
+#include "json_io.h"
 #include "json_kvm.h"
 #include "report_out.h"
 
@@ -153,6 +154,8 @@ int report_write_json(FILE *out, const struct report *report)
 				       kvm_json(report, &report->guests[i]));
 		json_object_array_add(guests, guest);
 	}
+	if (report->io)
+		json_io_add(doc, guests, report);
 	json_object_object_add(doc, "guests", guests);
 	json_object_object_add(doc, "cpus", cpus_json(report));
 	for (int i = 0; i < SCHED_ERR_COUNT; i++)

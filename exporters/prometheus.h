@@ -9,6 +9,10 @@
 
 #ifdef __bpf__
 #error "userspace-only header"
+/* The I/O families (prometheus_io.c) of a cumulative report: written
+ * after prom_write_metrics()'s, never instead of them. */
+void prom_write_io(FILE *out, const struct io_report *io);
+
 #endif
 
 #include <stdbool.h>
@@ -16,6 +20,7 @@
 #include <stdio.h>
 
 #include "discover.h"
+#include "io_model.h"
 #include "loader.h"
 #include "model.h"
 
@@ -57,5 +62,9 @@ void prom_write_label_value(FILE *out, const char *value);
 /* Writes ns as seconds, exactly and without trailing zeros: 1500000000 is
  * "1.5", 3 is "0.000000003". */
 void prom_write_seconds(FILE *out, uint64_t ns);
+
+/* The I/O families (prometheus_io.c) of a cumulative report: written
+ * after prom_write_metrics()'s, never instead of them. */
+void prom_write_io(FILE *out, const struct io_report *io);
 
 #endif

@@ -6,6 +6,7 @@
 #include <errno.h>
 
 #include "hist.h"
+#include "json_io.h"
 #include "report_out.h"
 
 static double pct(uint64_t part_ns, uint64_t whole_ns)
@@ -71,6 +72,8 @@ int report_write_table(FILE *out, const struct report *report)
 				    thread_kind_name(guest->others[i].kind),
 				    &guest->others[i], window_ns);
 	}
+	if (report->io)
+		table_io_write(out, report);
 	if (fflush(out))
 		return -EIO;
 	return 0;

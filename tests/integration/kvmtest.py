@@ -498,8 +498,9 @@ def run_dump(binary, duration_s, on_start=None, on_end=None, tick=None,
              extra_args=("--json",), timeout_s=None):
     """Runs `binary dump --duration duration_s --json`. on_start() runs the
     moment stderr shows `measuring` (the agent has just taken its start
-    snapshot), on_end() the moment stdout's first byte arrives (it has just
-    taken its end snapshot), tick() every ~20 ms in between. Both pipes are
+    snapshot), on_end() the moment stderr shows `measured` (it has just
+    taken its end snapshot; else stdout's first byte), tick() every ~20 ms
+    in between. Both pipes are
     drained in one loop, so neither can fill up and stall the agent."""
     run = DumpRun()
     run.duration_s = duration_s
@@ -533,7 +534,12 @@ def run_dump(binary, duration_s, on_start=None, on_end=None, tick=None,
                     sel.unregister(key.fileobj)
                     open_pipes -= 1
                     continue
-                if key.data is out and not out:
+                # The end snapshot is announced on stderr ("measured");
+                # the first byte of the report is the fallback.
+                closing = ((key.data is out and not out) or
+                           (key.data is err and run.start_at is not None
+                            and b"measured " in err + chunk))
+                if closing and run.end_at is None:
                     run.end_at = time.monotonic()
                     if on_end:
                         run.end_truth = on_end()

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "bpf_maps.h"
+
+int bpf_sum_percpu_counters(int fd, int cpu_count, uint64_t *totals,
+			    uint32_t count)
+{
+	uint64_t *per_cpu;
+	int err = 0;
+
+	memset(totals, 0, count * sizeof(totals[0]));
+	if (cpu_count <= 0)
+		return -EINVAL;
+	per_cpu = calloc((size_t)cpu_count, sizeof(*per_cpu));
+	if (!per_cpu)
+		return -ENOMEM;
+	for (uint32_t which = 0; which < count; which++) {
+		if (bpf_map_lookup_elem(fd, &which, per_cpu)) {
+			err = -errno;
+			break;
+		}
+		for (int cpu = 0; cpu < cpu_count; cpu++)
+			totals[which] += per_cpu[cpu];
+	}
+	free(per_cpu);
+	return err;
+}

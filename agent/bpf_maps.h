@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Reading the agent's BPF maps by fd, shared by the loaders (which own the
+ * skeletons and hand their fds here).
+ */
+#ifndef KVMWARDEN_BPF_MAPS_H
+#define KVMWARDEN_BPF_MAPS_H
+
+#ifdef __bpf__
+#error "userspace-only header"
+#endif
+
+#include <stdint.h>
+
+/* Sums entries 0..count-1 of a per-CPU array of __u64 counters over
+ * cpu_count CPUs (the possible CPUs: libbpf's per-CPU value layout).
+ * Returns 0 or a negative errno; totals are zeroed first. */
+int bpf_sum_percpu_counters(int fd, int cpu_count, uint64_t *totals,
+			    uint32_t count);
+
+#endif

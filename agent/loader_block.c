@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The block-layer BPF object: probe which tracepoints the kernel has, load,
+ * attach, and read its maps into plain snapshots. Kept apart from loader.c
+ * so that I/O can fail to load while steal measurement goes on.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "loader_block.h"
+#include "block.skel.h"
+
+struct block_loader {
+	struct block_bpf *skel;
+	int cpu_count;
+};
+
+/* Whether the kernel's BTF has the tracepoint (btf_trace_NAME), which is
+ * what tp_btf attaches by: a probe, not a kernel version check. */
+static bool has_tracepoint(const char *name)
+{
+	return libbpf_find_vmlinux_btf_id(name, BPF_TRACE_RAW_TP) > 0;
+}
+
+int block_loader_open(struct block_loader **out, char *why, size_t why_size)
+{
+	static const char *const required[] = { "block_rq_insert",
+						"block_rq_issue",
+						"block_rq_complete" };
+	struct block_loader *loader;
+	int err;
+
+	*out = NULL;
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		if (!has_tracepoint(required[i])) {
+			snprintf(why, why_size,
+				 "the kernel has no %s tracepoint in its BTF",
+				 required[i]);
+			return -ENOENT;
+		}
+	}
+	loader = calloc(1, sizeof(*loader));
+	if (!loader) {
+		snprintf(why, why_size, "out of memory");
+		return -ENOMEM;
+	}
+	loader->cpu_count = libbpf_num_possible_cpus();
+	if (loader->cpu_count <= 0) {
+		err = loader->cpu_count ? loader->cpu_count : -EINVAL;
+		snprintf(why, why_size, "cannot count possible CPUs: %s",
+			 strerror(-err));
+		goto cleanup;
+	}
+	loader->skel = block_bpf__open();
+	if (!loader->skel) {
+		err = -errno;
+		snprintf(why, why_size, "cannot open the block BPF object: %s",
+			 strerror(-err));
+		goto cleanup;
+	}
+	/* block_io_start (6.5+) sees the submitter earlier; older kernels
+	 * catch it at insert or issue. Merges and requeues only tidy up. */
+	bpf_program__set_autoload(loader->skel->progs.block_start,
+				  has_tracepoint("block_io_start"));
+	bpf_program__set_autoload(loader->skel->progs.block_merge,
+				  has_tracepoint("block_rq_merge"));
+	bpf_program__set_autoload(loader->skel->progs.block_requeue,
+				  has_tracepoint("block_rq_requeue"));
+	err = block_bpf__load(loader->skel);
+	if (err) {
+		snprintf(why, why_size,
+			 "cannot load the block BPF programs: %s",
+			 strerror(-err));
+		goto cleanup;
+	}
+	err = block_bpf__attach(loader->skel);
+	if (err) {
+		snprintf(why, why_size,
+			 "cannot attach to the block tracepoints: %s",
+			 strerror(-err));
+		goto cleanup;
+	}
+	*out = loader;
+	return 0;
+
+cleanup:
+	block_loader_close(loader);
+	return err;
+}
+
+void block_loader_close(struct block_loader *loader)
+{
+	if (!loader)
+		return;
+	block_bpf__destroy(loader->skel);
+	free(loader);
+}
+
+int block_loader_watch(struct block_loader *loader, uint32_t tgid)
+{
+	int fd = bpf_map__fd(loader->skel->maps.watched_tgids);
+	uint32_t unused = 0;
+
+	return bpf_map_update_elem(fd, &tgid, &unused, BPF_ANY) ? -errno : 0;
+}
+
+int block_loader_unwatch(struct block_loader *loader, uint32_t tgid)
+{
+	int fd = bpf_map__fd(loader->skel->maps.watched_tgids);
+
+	if (bpf_map_delete_elem(fd, &tgid) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* Every key of a hash map; *keys is malloc'd (key_size each). */
+static int read_keys(int fd, size_t key_size, void **keys, size_t *count)
+{
+	char *list = NULL, *bigger, key[64], next[64];
+	size_t used = 0, cap = 0;
+	const void *prev = NULL;
+
+	*keys = NULL;
+	*count = 0;
+	if (key_size > sizeof(key))
+		return -EINVAL;
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		if (used == cap) {
+			cap = cap ? cap * 2 : 64;
+			bigger = realloc(list, cap * key_size);
+			if (!bigger) {
+				free(list);
+				return -ENOMEM;
+			}
+			list = bigger;
+		}
+		memcpy(list + used * key_size, next, key_size);
+		memcpy(key, next, key_size);
+		prev = key;
+		used++;
+	}
+	if (errno != ENOENT) {
+		free(list);
+		return -errno;
+	}
+	*keys = list;
+	*count = used;
+	return 0;
+}
+
+int block_loader_watched(struct block_loader *loader, uint32_t **tgids,
+			 size_t *count)
+{
+	return read_keys(bpf_map__fd(loader->skel->maps.watched_tgids),
+			 sizeof(**tgids), (void **)tgids, count);
+}
+
+static int read_owners(struct block_loader *loader, struct io_snapshot *out)
+{
+	int fd = bpf_map__fd(loader->skel->maps.owner_stats);
+	struct block_owner_key *keys;
+	size_t count;
+	int err;
+
+	err = read_keys(fd, sizeof(*keys), (void **)&keys, &count);
+	if (err)
+		return err;
+	out->owners = calloc(count + 1, sizeof(*out->owners));
+	if (!out->owners) {
+		free(keys);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < count; i++) {
+		struct io_owner_sample *sample = &out->owners[out->owner_count];
+
+		/* An entry deleted between the two calls is simply gone. */
+		if (bpf_map_lookup_elem(fd, &keys[i], &sample->stats))
+			continue;
+		sample->key = keys[i];
+		out->owner_count++;
+	}
+	free(keys);
+	return 0;
+}
+
+static int read_blocked(struct block_loader *loader, struct io_snapshot *out)
+{
+	int fd = bpf_map__fd(loader->skel->maps.blocked_behind);
+	struct block_blocked_key *keys;
+	size_t count;
+	int err;
+
+	err = read_keys(fd, sizeof(*keys), (void **)&keys, &count);
+	if (err)
+		return err;
+	out->blocked = calloc(count + 1, sizeof(*out->blocked));
+	if (!out->blocked) {
+		free(keys);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < count; i++) {
+		struct io_blocked_sample *sample =
+			&out->blocked[out->blocked_count];
+		__u64 ns;
+
+		if (bpf_map_lookup_elem(fd, &keys[i], &ns))
+			continue;
+		sample->key = keys[i];
+		sample->blocked_ns = ns;
+		out->blocked_count++;
+	}
+	free(keys);
+	return 0;
+}
+
+static int read_errors(struct block_loader *loader,
+		       uint64_t totals[BLOCK_ERR_COUNT])
+{
+	int fd = bpf_map__fd(loader->skel->maps.block_errors);
+	uint64_t *per_cpu;
+	int err = 0;
+
+	per_cpu = calloc(loader->cpu_count, sizeof(*per_cpu));
+	if (!per_cpu)
+		return -ENOMEM;
+	for (uint32_t which = 0; which < BLOCK_ERR_COUNT; which++) {
+		totals[which] = 0;
+		if (bpf_map_lookup_elem(fd, &which, per_cpu)) {
+			err = -errno;
+			break;
+		}
+		for (int cpu = 0; cpu < loader->cpu_count; cpu++)
+			totals[which] += per_cpu[cpu];
+	}
+	free(per_cpu);
+	return err;
+}
+
+int block_loader_read(struct block_loader *loader, struct io_snapshot *out)
+{
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = read_owners(loader, out);
+	if (!err)
+		err = read_blocked(loader, out);
+	if (!err)
+		err = read_errors(loader, out->errors);
+	if (err)
+		io_snapshot_free(out);
+	return err;
+}
+
+int block_loader_forget_tgid(struct block_loader *loader, uint32_t tgid)
+{
+	int owners_fd = bpf_map__fd(loader->skel->maps.owner_stats);
+	int blocked_fd = bpf_map__fd(loader->skel->maps.blocked_behind);
+	struct block_owner_key *owners;
+	struct block_blocked_key *blocked;
+	size_t count;
+	int err;
+
+	err = read_keys(owners_fd, sizeof(*owners), (void **)&owners, &count);
+	if (err)
+		return err;
+	for (size_t i = 0; i < count; i++)
+		if (owners[i].tgid == tgid)
+			bpf_map_delete_elem(owners_fd, &owners[i]);
+	free(owners);
+	err = read_keys(blocked_fd, sizeof(*blocked), (void **)&blocked,
+			&count);
+	if (err)
+		return err;
+	for (size_t i = 0; i < count; i++)
+		if (blocked[i].victim_tgid == tgid ||
+		    blocked[i].culprit_tgid == tgid)
+			bpf_map_delete_elem(blocked_fd, &blocked[i]);
+	free(blocked);
+	return 0;
+}
+
+int block_loader_read_program_stats(struct block_loader *loader,
+				    struct loader_program_stats *out,
+				    size_t max)
+{
+	struct bpf_program *programs[BLOCK_LOADER_PROGRAMS] = {
+		loader->skel->progs.block_start,
+		loader->skel->progs.block_insert,
+		loader->skel->progs.block_issue,
+		loader->skel->progs.block_complete,
+		loader->skel->progs.block_requeue,
+		loader->skel->progs.block_merge,
+	};
+	size_t count = 0;
+
+	for (size_t i = 0; i < BLOCK_LOADER_PROGRAMS && count < max; i++) {
+		struct bpf_prog_info info;
+		__u32 info_len = sizeof(info);
+
+		if (bpf_program__fd(programs[i]) < 0)
+			continue; /* not loaded on this kernel */
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(programs[i]), &info,
+					   &info_len))
+			return -errno;
+		out[count].name = bpf_program__name(programs[i]);
+		out[count].run_time_ns = info.run_time_ns;
+		out[count].run_count = info.run_cnt;
+		count++;
+	}
+	return (int)count;
+}
