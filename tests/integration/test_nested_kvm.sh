@@ -27,9 +27,10 @@ build_dir=$(cd "${1:-$repo/build}" 2>/dev/null && pwd) || {
 }
 series_list=${KVMWARDEN_NESTED_KERNELS:-6.1 6.12}
 binary=${KVMWARDEN_BINARY:-$build_dir/kvmwarden}
-# A boot with the whole scenario takes about a minute under TCG on a
-# quiet machine; QEMU is killed after this many seconds whatever happens.
-vm_timeout_s=${KVMWARDEN_NESTED_TIMEOUT:-240}
+# A boot with the whole scenario takes one to two minutes under TCG on a
+# quiet machine, several times that on a loaded one; QEMU is killed after
+# this many seconds whatever happens.
+vm_timeout_s=${KVMWARDEN_NESTED_TIMEOUT:-600}
 
 passed=0 failed=0 skipped=0
 pass() {

@@ -2,12 +2,17 @@
  *
  * It talks to /dev/kvm with ioctls only: one VM, 64 KiB of guest memory, N
  * vCPUs in real mode, each run by its own thread (named "CPU N/KVM" like
- * QEMU's, unless --no-thread-names), all executing one tiny 16-bit program:
+ * QEMU's, unless --no-thread-names), each executing a tiny 16-bit program:
  *
  *   spin  jmp $                      never leaves the guest on its own
  *   pio   out 0x80, al in a loop     one KVM_EXIT_IO per iteration
  *   hlt   hlt in a loop              one KVM_EXIT_HLT per iteration: with no
  *                                    in-kernel irqchip KVM hands HLT to us
+ *
+ * --mode takes one mode, or a comma-separated list that vCPUs take in turn
+ * (--vcpus 3 --mode spin,pio: spin, pio, spin). A spinning vCPU keeps the
+ * process inside KVM_RUN at any moment, so a pass of the agent's discovery
+ * always finds the guest, however often its other vCPUs exit.
  *
  * It counts the exits it sees itself, so a test can compare the agent's
  * figures with the VMM's own. It prints one "started" line per vCPU with
@@ -45,12 +50,16 @@
 #define GUEST_MEM_SIZE (64 * 1024)
 /* Where the program is loaded and where every vCPU starts (CS:IP 0:0x1000). */
 #define GUEST_ENTRY 0x1000
+/* Each mode's program sits at GUEST_ENTRY + its index * PROGRAM_STRIDE. */
+#define PROGRAM_STRIDE 0x1000
+#define MAX_MODES 8
 #define MAX_VCPUS 64
 /* The port the pio program writes: the POST diagnostic port, as harmless
  * a choice as any since no device model stands behind it. */
 #define PIO_PORT 0x80
 
-/* Real-mode machine code of each mode, loaded at GUEST_ENTRY. */
+/* Real-mode machine code of each mode (position-independent: relative
+ * jumps only). */
 static const uint8_t prog_spin[] = {
 	0xeb, 0xfe, /* 0: jmp 0 */
 };
@@ -79,6 +88,7 @@ static const struct mode modes[] = {
 
 struct vcpu {
 	int index;
+	uint16_t entry; /* IP of its program */
 	int fd;
 	struct kvm_run *run; /* the vCPU's shared page(s), mmapped from fd */
 	pthread_t thread;
@@ -106,8 +116,9 @@ static void on_kick(int sig)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: minivmm [--vcpus N] [--mode spin|pio|hlt] [--seconds S]"
+	fprintf(out, "usage: minivmm [--vcpus N] [--mode MODE[,MODE...]] [--seconds S]"
 		     " [--no-thread-names]\n"
+		     "  MODE: spin, pio or hlt; vCPUs take the listed modes in turn\n"
 		     "  S = 0 (the default) runs until SIGTERM or SIGINT\n");
 }
 
@@ -173,7 +184,7 @@ static void *vcpu_main(void *arg)
 	return NULL;
 }
 
-/* Real mode at CS:IP 0:GUEST_ENTRY, flags with only the always-one bit. */
+/* Real mode at CS:IP 0:entry, flags with only the always-one bit. */
 static int setup_vcpu_state(struct vcpu *vcpu)
 {
 	struct kvm_sregs sregs;
@@ -190,8 +201,8 @@ static int setup_vcpu_state(struct vcpu *vcpu)
 	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0)
 		return -errno;
 	memset(&regs, 0, sizeof(regs));
-	regs.rip = GUEST_ENTRY;
-	regs.rsp = GUEST_ENTRY; /* the stack grows down below the program */
+	regs.rip = vcpu->entry;
+	regs.rsp = GUEST_ENTRY; /* the stack grows down below the programs */
 	regs.rflags = 0x2;
 	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
 		return -errno;
@@ -209,7 +220,9 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	struct vcpu vcpus[MAX_VCPUS];
-	const struct mode *mode = &modes[0];
+	/* Index in modes[] of each listed mode, in the order given. */
+	int mode_list[MAX_MODES] = { 0 };
+	int mode_count = 1;
 	int nr_vcpus = 1, seconds = 0, name_threads = 1;
 	int kvm_fd = -1, vm_fd = -1, started = 0, rc = 1, opt;
 	void *guest_mem = MAP_FAILED;
@@ -230,12 +243,23 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'm':
-			mode = NULL;
-			for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
-				if (strcmp(optarg, modes[i].name) == 0)
-					mode = &modes[i];
-			if (!mode) {
-				fprintf(stderr, "minivmm: unknown mode '%s'\n", optarg);
+			mode_count = 0;
+			for (char *save = NULL, *name = strtok_r(optarg, ",", &save); name;
+			     name = strtok_r(NULL, ",", &save)) {
+				int found = -1;
+
+				for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+					if (strcmp(name, modes[i].name) == 0)
+						found = (int)i;
+				if (found < 0 || mode_count == MAX_MODES) {
+					fprintf(stderr, "minivmm: unknown mode '%s' or more than"
+							" %d modes\n", name, MAX_MODES);
+					return 2;
+				}
+				mode_list[mode_count++] = found;
+			}
+			if (!mode_count) {
+				fprintf(stderr, "minivmm: --mode wants a mode\n");
 				return 2;
 			}
 			break;
@@ -292,7 +316,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "minivmm: mmap: %s\n", strerror(errno));
 		goto cleanup;
 	}
-	memcpy((uint8_t *)guest_mem + GUEST_ENTRY, mode->code, mode->code_len);
+	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
+		memcpy((uint8_t *)guest_mem + GUEST_ENTRY + m * PROGRAM_STRIDE, modes[m].code,
+		       modes[m].code_len);
 	struct kvm_userspace_memory_region region = {
 		.slot = 0,
 		.guest_phys_addr = 0,
@@ -315,6 +341,7 @@ int main(int argc, char **argv)
 		int err;
 
 		vcpu->index = i;
+		vcpu->entry = (uint16_t)(GUEST_ENTRY + mode_list[i % mode_count] * PROGRAM_STRIDE);
 		vcpu->name_thread = name_threads;
 		vcpu->fd = ioctl(vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
 		if (vcpu->fd < 0) {
