@@ -16,6 +16,9 @@
 # Usage: tests/integration/test_nested_kvm.sh [BUILD_DIR]
 #   KVMWARDEN_NESTED_KERNELS  kernel series to boot (default "6.1 6.12")
 #   KVMWARDEN_BINARY          agent binary (default BUILD_DIR/kvmwarden)
+#   KVMWARDEN_NESTED_TIMEOUT  seconds before QEMU is killed (default 600)
+#   KVMWARDEN_NESTED_STRICT=1 absolute steal/run beyond 2% + 5 ms fail
+#                             instead of SKIP (see nested_checks.py)
 # Ends with `nested: N passed, N failed, N skipped`; exits 1 on a failure.
 set -uo pipefail
 umask 022
