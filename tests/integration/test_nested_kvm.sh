@@ -178,7 +178,9 @@ install -m 0755 "$work/minivmm" "$root/bin/minivmm"
 install -m 0755 "$work/proginsns" "$root/bin/proginsns"
 install -m 0755 "$repo/tests/nested/guest-init.sh" "$root/init"
 copy_with_libs "$root" "$binary" /usr/sbin/kvmwarden
+# Debian's busybox has neither chrt nor nice.
 copy_with_libs "$root" "$(command -v chrt)" /usr/bin/chrt
+copy_with_libs "$root" "$(command -v nice)" /usr/bin/nice
 # The agent may want configuration; a sanitizer build wants nothing more
 # than its libraries, which ldd listed.
 [ -f "$repo/configs/kvmwarden.conf" ] && install -D -m 0644 "$repo/configs/kvmwarden.conf" \

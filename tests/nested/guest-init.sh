@@ -119,20 +119,31 @@ take_truth() {
 
 # The measured dump. This shell turns SCHED_FIFO so it reads the truth the
 # moment the agent's markers appear, instead of after whatever else runs
-# on its CPU; the agent itself runs as a normal task (chrt -o 0), niced
-# to -19 so that loading, slow under TCG (the verifier runs emulated), is
-# not slowed three times more by the busy vCPUs it shares a CPU with.
+# on its CPU, but only once the agent has loaded; the agent itself runs as
+# a normal task niced to -19 so that loading, slow under TCG (the verifier
+# runs emulated), is not slowed three times more by the busy vCPUs it
+# shares a CPU with.
 stamp() {
 	read up _rest </proc/uptime
 	stamps="$stamps $1=$up"
 }
 stamps=
-chrt -f -p 1 $$ >/dev/null
 stamp dump-start
-chrt -o 0 nice -n -19 kvmwarden dump --duration 3 --json >/tmp/dump.json 2>/tmp/dump.err &
+nice -n -19 kvmwarden dump --duration 3 --json >/tmp/dump.json 2>/tmp/dump.err &
 dump_pid=$!
+# Loading prints nothing until it is nearly done: wait for its first line
+# as a normal task, sleeping long, so the wait costs the loading nothing.
+# Under a loaded host this can take many minutes.
+for try in $(seq 3000); do
+	[ -s /tmp/dump.err ] && break
+	kill -0 $dump_pid 2>/dev/null || break
+	nap 0.2
+done
+stamp loaded
+chrt -f -p 1 $$ >/dev/null
 measuring=
-for try in $(seq 60000); do
+for try in $(seq 12000); do
+	kill -0 $dump_pid 2>/dev/null || break
 	while read -r line; do
 		case $line in *measuring*) measuring=1 ;; esac
 	done </tmp/dump.err
