@@ -7,15 +7,19 @@
  * (an administrator, libvirt, systemd): we log it, let it go, and keep our
  * hands off it for a cool-down, so at most one rewrite per cool-down.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "actuate_affinity.h"
+#include "actuate_libvirt.h"
 #include "enforce.h"
 
-/* A journaled "file" is a cgroup file or a task's affinity by name. */
+/* A journaled "file" is a cgroup file, a task's affinity by name or a
+ * libvirt domain's scheduler parameters by name. */
 static bool is_affinity(const char *file)
 {
 	return !strncmp(file, AFFINITY_PREFIX, strlen(AFFINITY_PREFIX));
@@ -23,14 +27,43 @@ static bool is_affinity(const char *file)
 
 static int value_read(const char *file, char *value, size_t size)
 {
+	if (libvirt_is_file(file))
+		return libvirt_value_read(file, value, size);
 	return is_affinity(file) ? affinity_read(file, value, size) :
 				   cgroup_file_read(file, value, size);
 }
 
 static int value_write(const char *file, const char *value)
 {
+	if (libvirt_is_file(file))
+		return libvirt_value_write(file, value);
 	return is_affinity(file) ? affinity_write(file, value) :
 				   cgroup_file_write(file, value);
+}
+
+/* A libvirt machine's cgroup when no cgroupfs write may reach it: its
+ * values go through libvirt's API (libvirt owns the cgroup). */
+static bool through_libvirt(const struct enforce_config *e,
+			    const char *cgroup)
+{
+	const char *manager = enforce_path_manager(cgroup);
+
+	return manager && !strcmp(manager, "libvirt") &&
+	       !enforce_path_writable(e, cgroup) &&
+	       enforce_path_allowed(e, cgroup);
+}
+
+/* Where `knob` of `cgroup` lives: a cgroup file or a libvirt value. */
+static int knob_file(struct enforcer *enforcer, const char *cgroup,
+		     enum policy_knob knob, char *file, size_t size)
+{
+	const struct enforce_config *e = &enforcer->config->enforce;
+
+	if (through_libvirt(e, cgroup))
+		return enforcer->policy.libvirt_backend ?
+			       libvirt_knob_file(cgroup, knob, file, size) :
+			       -EPERM;
+	return cgroup_knob_file(&enforcer->fs, e, cgroup, knob, file, size);
 }
 
 static void quota_text(uint32_t value, char *text, size_t size)
@@ -208,10 +241,8 @@ static void apply(struct enforcer *enforcer,
 	if (!m || (!m->active && now_ms < m->hands_off_until_ms))
 		return;
 	if (!m->file[0]) {
-		err = cgroup_knob_file(&enforcer->fs,
-				       &enforcer->config->enforce,
-				       setting->cgroup, setting->knob, m->file,
-				       sizeof(m->file));
+		err = knob_file(enforcer, setting->cgroup, setting->knob,
+				m->file, sizeof(m->file));
 		if (err) {
 			m->file[0] = '\0';
 			if (err != -ENOENT)
@@ -230,8 +261,13 @@ static void apply(struct enforcer *enforcer,
 		let_go(enforcer, m, current, now_ms);
 		return;
 	}
-	err = cgroup_knob_text(&enforcer->fs, m->file, setting->knob,
-			       setting->value, current, text, sizeof(text));
+	if (libvirt_is_file(m->file))
+		err = libvirt_knob_text(enforcer->fs.version, m->file,
+					setting->value, text, sizeof(text));
+	else
+		err = cgroup_knob_text(&enforcer->fs, m->file, setting->knob,
+				       setting->value, current, text,
+				       sizeof(text));
 	if (err || !strcmp(text, current))
 		return;
 	if (!m->active) {
@@ -398,32 +434,102 @@ static bool wanted(const struct policy_result *result,
 	return false;
 }
 
+/* cpu.stat's nr_throttled in `dir`, 0 when unreadable. */
+static unsigned long long nr_throttled(const char *dir)
+{
+	char stat_file[PATH_MAX], line[128];
+	unsigned long long throttled = 0;
+	FILE *in;
+
+	snprintf(stat_file, sizeof(stat_file), "%s/cpu.stat", dir);
+	in = fopen(stat_file, "re");
+	if (!in)
+		return 0;
+	while (fgets(line, sizeof(line), in))
+		if (sscanf(line, "nr_throttled %llu", &throttled) == 1)
+			break;
+	fclose(in);
+	return throttled;
+}
+
+/* A libvirt domain's quotas sit on its vCPU and emulator cgroups, the
+ * siblings of the emulator cgroup a guest is known by: their sum. Reading
+ * libvirt's cgroups is no write behind its back. */
+static unsigned long long libvirt_nr_throttled(const struct enforcer *enforcer,
+					       const char *cgroup)
+{
+	char dir[PATH_MAX], child[PATH_MAX + 256];
+	unsigned long long sum = 0;
+	const char *slash = strrchr(cgroup, '/');
+	struct dirent *entry;
+	DIR *listing;
+
+	if (slash && !strcmp(slash, "/emulator"))
+		snprintf(dir, sizeof(dir), "%s%.*s", enforcer->fs.mount,
+			 (int)(slash - cgroup), cgroup);
+	else
+		snprintf(dir, sizeof(dir), "%s%s", enforcer->fs.mount, cgroup);
+	listing = opendir(dir);
+	if (!listing)
+		return 0;
+	while ((entry = readdir(listing)))
+		if (entry->d_type == DT_DIR && entry->d_name[0] != '.') {
+			snprintf(child, sizeof(child), "%s/%s", dir,
+				 entry->d_name);
+			sum += nr_throttled(child);
+		}
+	closedir(listing);
+	return sum;
+}
+
 /* Tells the policy which capped culprits the kernel throttled since the
  * last interval: cpu.stat's nr_throttled (v1 and v2 alike) grew. */
 static void note_throttled(struct enforcer *enforcer)
 {
 	for (size_t i = 0; i < enforcer->file_count; i++) {
 		struct managed_file *m = &enforcer->files[i];
-		char stat_file[sizeof(m->file) + 16], line[128];
-		unsigned long long throttled = 0;
+		char dir[sizeof(m->file)];
+		unsigned long long throttled;
 		const char *slash = strrchr(m->file, '/');
-		FILE *in;
 
-		if (!m->active || m->knob != POLICY_KNOB_CPU_QUOTA || !slash)
+		if (!m->active || m->knob != POLICY_KNOB_CPU_QUOTA)
 			continue;
-		snprintf(stat_file, sizeof(stat_file), "%.*s/cpu.stat",
-			 (int)(slash - m->file), m->file);
-		in = fopen(stat_file, "re");
-		if (!in)
+		if (libvirt_is_file(m->file)) {
+			throttled = libvirt_nr_throttled(enforcer, m->cgroup);
+		} else if (slash) {
+			snprintf(dir, sizeof(dir), "%.*s",
+				 (int)(slash - m->file), m->file);
+			throttled = nr_throttled(dir);
+		} else {
 			continue;
-		while (fgets(line, sizeof(line), in))
-			if (sscanf(line, "nr_throttled %llu", &throttled) == 1)
-				break;
-		fclose(in);
+		}
 		if (throttled > m->nr_throttled)
 			policy_note_throttled(&enforcer->policy, m->cgroup);
 		m->nr_throttled = throttled;
 	}
+}
+
+/* Connects to libvirtd once a libvirt guest is seen (and again after it
+ * went away), so the policy may choose libvirt guests as targets. */
+static void note_libvirt(struct enforcer *enforcer,
+			 const struct policy_guest *guests, size_t count,
+			 uint64_t now_ms)
+{
+	bool any = false, was = enforcer->policy.libvirt_backend;
+
+	for (size_t i = 0; i < count && !any; i++)
+		any = through_libvirt(&enforcer->config->enforce,
+				      guests[i].cgroup);
+	if (!any && !was)
+		return;
+	enforcer->policy.libvirt_backend = libvirt_available(now_ms);
+	if (enforcer->policy.libvirt_backend != was)
+		fprintf(stderr,
+			enforcer->policy.libvirt_backend ?
+				"<5>kvmwarden: libvirt guests are acted on "
+				"through " LIBVIRT_URI "\n" :
+				"<4>kvmwarden: libvirtd does not answer at "
+				LIBVIRT_URI ": its guests are left alone\n");
 }
 
 void enforcer_step(struct enforcer *enforcer, const struct report *report,
@@ -434,6 +540,7 @@ void enforcer_step(struct enforcer *enforcer, const struct report *report,
 
 	note_throttled(enforcer);
 	count = policy_guests_from_report(report, guests, POLICY_MAX_GUESTS);
+	note_libvirt(enforcer, guests, count, now_ms);
 	policy_step(&enforcer->policy, guests, count, &enforcer->result);
 	audit_policy_actions(enforcer);
 	if (enforcer->mode != CONFIG_MODE_ENFORCE || !enforcer->fs.version)
@@ -595,6 +702,7 @@ size_t enforcer_stop(struct enforcer *enforcer)
 		    put_back(enforcer, &enforcer->files[i], 0))
 			failed++;
 	audit_set_in_force(failed);
+	libvirt_disconnect();
 	if (enforcer->journal.fd >= 0 && !failed)
 		journal_clear(&enforcer->journal);
 	journal_close(&enforcer->journal);
