@@ -105,7 +105,8 @@ int libvirt_file_parse(const char *file, char *uuid, size_t uuid_size,
 		       int *id, enum policy_knob *knob)
 {
 	static const enum policy_knob knobs[] = { POLICY_KNOB_CPU_WEIGHT,
-						  POLICY_KNOB_CPU_QUOTA };
+						  POLICY_KNOB_CPU_QUOTA,
+						  POLICY_KNOB_SEPARATE };
 	const char *at, *colon;
 	char *end;
 	long parsed;
@@ -214,6 +215,84 @@ int libvirt_params_format(const char *const *names, const int64_t *values,
 	return 0;
 }
 
+/* Calls `each` for every "NAME=CPULIST" in `text`; stops at an error. */
+static int for_each_pin(const char *text,
+			int (*each)(const char *name, const struct cpu_mask *,
+				    void *),
+			void *data)
+{
+	const char *at = text;
+	int count = 0, err;
+
+	while (*at) {
+		char name[32], list[512];
+		const char *eq, *end;
+		struct cpu_mask mask;
+
+		while (*at == ' ')
+			at++;
+		if (!*at)
+			break;
+		end = strchrnul(at, ' ');
+		eq = memchr(at, '=', (size_t)(end - at));
+		if (!eq || eq == at || eq - at >= (long)sizeof(name) ||
+		    end - eq - 1 >= (long)sizeof(list))
+			return -EINVAL;
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - at), at);
+		snprintf(list, sizeof(list), "%.*s", (int)(end - eq - 1),
+			 eq + 1);
+		if (affinity_parse(list, &mask))
+			return -EINVAL;
+		err = each(name, &mask, data);
+		if (err)
+			return err;
+		count++;
+		at = end;
+	}
+	return count ? 0 : -EINVAL;
+}
+
+struct separate_out {
+	const struct cpu_mask *victim, *rest;
+	char *text;
+	size_t size, used;
+};
+
+static int separate_one(const char *name, const struct cpu_mask *mask,
+			void *data)
+{
+	struct separate_out *out = data;
+	struct cpu_mask wanted;
+	bool any = false;
+	char list[512];
+	int wrote;
+
+	for (size_t w = 0; w < AFFINITY_MAX_CPUS / 64; w++) {
+		wanted.bits[w] = mask->bits[w] & ~out->victim->bits[w];
+		any |= wanted.bits[w] != 0;
+	}
+	if (!any)
+		wanted = *out->rest;
+	if (affinity_format(&wanted, list, sizeof(list)))
+		return -EINVAL;
+	wrote = snprintf(out->text + out->used, out->size - out->used,
+			 "%s%s=%s", out->used ? " " : "", name, list);
+	if (wrote < 0 || (size_t)wrote >= out->size - out->used)
+		return -ENAMETOOLONG;
+	out->used += (size_t)wrote;
+	return 0;
+}
+
+int libvirt_separate_text(const char *current, const struct cpu_mask *victim,
+			  const struct cpu_mask *rest, char *text, size_t size)
+{
+	struct separate_out out = { victim, rest, text, size, 0 };
+
+	if (size)
+		text[0] = '\0';
+	return for_each_pin(current, separate_one, &out);
+}
+
 /* ---------------------------------------------------------- live API */
 
 /* libvirt prints every error to stderr by default; ours are logged where
@@ -292,7 +371,7 @@ int libvirt_knob_file(const char *cgroup_path, enum policy_knob knob,
 	virDomainPtr domain;
 	int id, err;
 
-	if (!libvirt_knob_params(knob))
+	if (!libvirt_knob_params(knob) && knob != POLICY_KNOB_SEPARATE)
 		return -EOPNOTSUPP;
 	id = libvirt_machine_id(cgroup_path);
 	if (id < 0)
@@ -397,6 +476,110 @@ static int read_text(virDomainPtr domain, enum policy_knob knob, char *text,
 	return libvirt_params_format(names, values, n, text, size);
 }
 
+/* libvirt's CPU maps: a bit per host CPU in maplen bytes. */
+static void map_to_mask(const unsigned char *map, int maplen,
+			struct cpu_mask *mask)
+{
+	memset(mask, 0, sizeof(*mask));
+	for (int cpu = 0; cpu < maplen * 8 && cpu < AFFINITY_MAX_CPUS; cpu++)
+		if (VIR_CPU_USED(map, cpu))
+			cpu_mask_add(mask, cpu);
+}
+
+static int host_maplen(void)
+{
+	int cpus = virNodeGetCPUMap(connection, NULL, NULL, 0);
+
+	if (cpus < 0)
+		return last_error();
+	if (cpus > AFFINITY_MAX_CPUS)
+		return -EOVERFLOW;
+	return VIR_CPU_MAPLEN(cpus);
+}
+
+/* The live pinning of every vCPU and of the emulator threads as text. */
+static int read_pins(virDomainPtr domain, char *text, size_t size)
+{
+	unsigned char *maps;
+	virDomainInfo info;
+	int maplen, vcpus, got, err = 0;
+	size_t used = 0;
+
+	maplen = host_maplen();
+	if (maplen < 0)
+		return maplen;
+	if (virDomainGetInfo(domain, &info))
+		return last_error();
+	maps = calloc(info.nrVirtCpu + 1, (size_t)maplen);
+	if (!maps)
+		return -ENOMEM;
+	vcpus = virDomainGetVcpuPinInfo(domain, (int)info.nrVirtCpu, maps,
+					maplen, VIR_DOMAIN_AFFECT_LIVE);
+	got = vcpus < 0 ? -1 :
+			  virDomainGetEmulatorPinInfo(
+				  domain, maps + (size_t)vcpus * maplen, maplen,
+				  VIR_DOMAIN_AFFECT_LIVE);
+	if (got < 0) {
+		err = last_error();
+		goto out;
+	}
+	/* 0: the emulator is pinned nowhere, so it may run everywhere. */
+	if (got == 0)
+		memset(maps + (size_t)vcpus * maplen, 0xff, (size_t)maplen);
+	for (int i = 0; i <= vcpus && !err; i++) {
+		struct cpu_mask mask;
+		char list[512], name[32];
+		int wrote;
+
+		map_to_mask(maps + (size_t)i * maplen, maplen, &mask);
+		if (i == vcpus)
+			snprintf(name, sizeof(name), "emulator");
+		else
+			snprintf(name, sizeof(name), "vcpu%d", i);
+		err = affinity_format(&mask, list, sizeof(list));
+		if (err)
+			break;
+		wrote = snprintf(text + used, size - used, "%s%s=%s",
+				 used ? " " : "", name, list);
+		if (wrote < 0 || (size_t)wrote >= size - used)
+			err = -ENAMETOOLONG;
+		else
+			used += (size_t)wrote;
+	}
+out:
+	free(maps);
+	return err;
+}
+
+struct pin_target {
+	virDomainPtr domain;
+	int maplen;
+};
+
+static int pin_one(const char *name, const struct cpu_mask *mask, void *data)
+{
+	struct pin_target *target = data;
+	unsigned char map[AFFINITY_MAX_CPUS / 8] = { 0 };
+	unsigned int vcpu;
+	char extra;
+	int failed;
+
+	for (int cpu = 0; cpu < target->maplen * 8; cpu++)
+		if (cpu_mask_has(mask, cpu))
+			VIR_USE_CPU(map, cpu);
+	if (!strcmp(name, "emulator"))
+		failed = virDomainPinEmulator(target->domain, map,
+					      target->maplen,
+					      VIR_DOMAIN_AFFECT_LIVE);
+	else if (sscanf(name, "vcpu%u%c", &vcpu, &extra) == 1)
+		failed = virDomainPinVcpuFlags(target->domain, vcpu, map,
+					       target->maplen,
+					       VIR_DOMAIN_AFFECT_LIVE);
+	else
+		return -EINVAL;
+	return failed ? last_error() : 0;
+}
+
 int libvirt_value_read(const char *file, char *text, size_t size)
 {
 	enum policy_knob knob;
@@ -406,8 +589,29 @@ int libvirt_value_read(const char *file, char *text, size_t size)
 	err = domain_of(file, &domain, &knob);
 	if (err)
 		return err;
-	err = read_text(domain, knob, text, size);
+	if (knob == POLICY_KNOB_SEPARATE)
+		err = read_pins(domain, text, size);
+	else
+		err = read_text(domain, knob, text, size);
 	virDomainFree(domain);
+	return err;
+}
+
+/* Pins as `text` says, then reads the pinning back. */
+static int write_pins(virDomainPtr domain, const char *text)
+{
+	struct pin_target target = { domain, 0 };
+	char back[1024];
+	int err;
+
+	target.maplen = host_maplen();
+	if (target.maplen < 0)
+		return target.maplen;
+	err = for_each_pin(text, pin_one, &target);
+	if (!err)
+		err = read_pins(domain, back, sizeof(back));
+	if (!err && strcmp(back, text))
+		err = -EIO;
 	return err;
 }
 
@@ -420,12 +624,19 @@ int libvirt_value_write(const char *file, const char *text)
 	enum policy_knob knob;
 	virDomainPtr domain;
 
-	count = libvirt_params_parse(text, names, values, LIBVIRT_MAX_PARAMS);
-	if (count < 0)
-		return count;
 	err = domain_of(file, &domain, &knob);
 	if (err)
 		return err;
+	if (knob == POLICY_KNOB_SEPARATE) {
+		err = write_pins(domain, text);
+		virDomainFree(domain);
+		return err;
+	}
+	count = libvirt_params_parse(text, names, values, LIBVIRT_MAX_PARAMS);
+	if (count < 0) {
+		virDomainFree(domain);
+		return count;
+	}
 	for (int i = 0; i < count && !err; i++) {
 		/* libvirt's types: shares and periods unsigned, quotas
 		 * signed (negative: no limit). */

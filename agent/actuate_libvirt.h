@@ -13,7 +13,9 @@
  * libvirt never reuses while it runs) tells a domain restarted since from
  * the one we changed, as a start time does for a task. Its text lists the
  * scheduler parameters it covers: "cpu_shares=1024", or
- * "vcpu_quota=20000 emulator_quota=20000".
+ * "vcpu_quota=20000 emulator_quota=20000"; CPU separation's ("cpus") the
+ * live pinning of every vCPU and of the emulator threads:
+ * "vcpu0=0-3 vcpu1=0-3 emulator=0-3".
  */
 #ifndef KVMWARDEN_ACTUATE_LIBVIRT_H
 #define KVMWARDEN_ACTUATE_LIBVIRT_H
@@ -26,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "actuate_affinity.h"
 #include "policy.h"
 
 #define LIBVIRT_PREFIX "libvirt:"
@@ -51,8 +54,8 @@ int libvirt_file_parse(const char *file, char *uuid, size_t uuid_size,
 		       int *id, enum policy_knob *knob);
 bool libvirt_is_file(const char *file);
 
-/* The scheduler parameters a knob sets, NULL-terminated; NULL for a knob
- * the backend does not handle (separation). */
+/* The scheduler parameters a knob sets, NULL-terminated; NULL for
+ * separation, which is pinning, not a scheduler parameter. */
 const char *const *libvirt_knob_params(enum policy_knob knob);
 
 /* "cpu_shares" for a weight on the cgroup v2 scale (1..10000): libvirt
@@ -72,6 +75,12 @@ int libvirt_params_parse(const char *text, char names[][32], int64_t *values,
 int libvirt_params_format(const char *const *names, const int64_t *values,
 			  int count, char *text, size_t size);
 
+/* The pinning that keeps a domain off `victim`'s CPUs, from its pinning
+ * now ("vcpu0=0-3 emulator=0-3"): each mask minus those CPUs, or `rest`
+ * for one that held only them. -EINVAL when `current` is malformed. */
+int libvirt_separate_text(const char *current, const struct cpu_mask *victim,
+			  const struct cpu_mask *rest, char *text, size_t size);
+
 /* ---- the live API ---- */
 
 /* Whether libvirtd answers, connecting when not connected (at most once
@@ -90,7 +99,8 @@ int libvirt_value_read(const char *file, char *text, size_t size);
 /* Sets it live and reads it back: -EIO when it reads back different. */
 int libvirt_value_write(const char *file, const char *text);
 /* The text to set for `value` of the file's knob, as
- * cgroup_knob_text: the domain's periods and vCPU count are read. */
+ * cgroup_knob_text: the domain's periods and vCPU count are read. Not for
+ * separation (libvirt_separate_text). */
 int libvirt_knob_text(int cgroup_version, const char *file, uint32_t value,
 		      char *text, size_t size);
 

@@ -324,6 +324,62 @@ static int victim_cpus(const struct policy_setting *setting,
 	return 0;
 }
 
+/* A libvirt culprit's vCPUs and emulator threads kept off the victim's
+ * CPUs through libvirt's live pinning: one value for the whole domain,
+ * journaled, read back and let go like any other. */
+static void apply_libvirt_separation(struct enforcer *enforcer,
+				     const struct policy_setting *setting,
+				     uint64_t now_ms)
+{
+	char current[CGROUP_VALUE_LEN], text[CGROUP_VALUE_LEN];
+	struct cpu_mask victim, online, rest;
+	struct managed_file *m;
+	int err;
+
+	if (victim_cpus(setting, &victim, &online))
+		return;
+	for (size_t w = 0; w < AFFINITY_MAX_CPUS / 64; w++)
+		rest.bits[w] = online.bits[w] & ~victim.bits[w];
+	if (!mask_any(&rest))
+		return; /* the victim may run everywhere: nowhere to go */
+	m = managed(enforcer, setting->cgroup, POLICY_KNOB_SEPARATE);
+	if (!m || (!m->active && now_ms < m->hands_off_until_ms))
+		return;
+	if (!m->file[0]) {
+		err = knob_file(enforcer, setting->cgroup, POLICY_KNOB_SEPARATE,
+				m->file, sizeof(m->file));
+		if (err) {
+			m->file[0] = '\0';
+			if (err != -ENOENT)
+				write_failed(enforcer, m, "resolving the domain",
+					     "", err);
+			m->hands_off_until_ms =
+				now_ms + enforcer->config->enforce.cooldown_ms;
+			return;
+		}
+	}
+	if (value_read(m->file, current, sizeof(current)))
+		return; /* gone; the next step will not ask again */
+	if (m->active) {
+		if (strcmp(current, m->written))
+			let_go(enforcer, m, current, now_ms);
+		return; /* the victim's CPUs are fixed while separated */
+	}
+	if (libvirt_separate_text(current, &victim, &rest, text,
+				  sizeof(text)) ||
+	    !strcmp(text, current))
+		return;
+	err = journal_record_before(&enforcer->journal, m->file, m->cgroup,
+				    "cpus", current,
+				    victim_of(enforcer, m->cgroup));
+	if (err) {
+		write_failed(enforcer, m, "journaling", text, err);
+		return;
+	}
+	snprintf(m->original, sizeof(m->original), "%s", current);
+	settle_write(enforcer, m, text, value_write(m->file, text));
+}
+
 /* Keeps every task of the culprit's cgroup off the victim's CPUs: each
  * task's mask minus those CPUs, or the other online CPUs for a task
  * pinned to the victim's only. Each task is journaled like a file. */
@@ -336,6 +392,11 @@ static void apply_separation(struct enforcer *enforcer,
 	int tids[1024], count;
 	char *slash;
 
+	if (through_libvirt(&enforcer->config->enforce, setting->cgroup)) {
+		if (enforcer->policy.libvirt_backend)
+			apply_libvirt_separation(enforcer, setting, now_ms);
+		return;
+	}
 	if (victim_cpus(setting, &victim, &online) ||
 	    cgroup_knob_file(&enforcer->fs, &enforcer->config->enforce,
 			     setting->cgroup, POLICY_KNOB_CPU_QUOTA, quota_file,
@@ -399,7 +460,12 @@ static int put_back(struct enforcer *enforcer, struct managed_file *m,
 
 	err = value_read(m->file, current, sizeof(current));
 	if (err == -ENOENT) {
-		/* The cgroup (or task) went away with what we set in it. */
+		/* The cgroup (or task, or domain) went away with what we set
+		 * in it. */
+		fprintf(stderr,
+			"<6>kvmwarden: %s %s: gone with what was set in it; "
+			"nothing to undo\n",
+			m->cgroup, policy_knob_name(m->knob));
 		journal_record_done(&enforcer->journal, m->file, "released");
 		m->active = false;
 		return 0;
@@ -587,6 +653,10 @@ int enforce_restore_journal(struct journal *journal, struct audit *audit,
 			continue;
 		err = value_read(e->file, current, sizeof(current));
 		if (err == -ENOENT) {
+			fprintf(stderr,
+				"<6>kvmwarden: %s %s: gone with what was set "
+				"in it; nothing to undo\n",
+				e->cgroup, e->knob);
 			journal_record_done(journal, e->file, "released");
 			continue;
 		}

@@ -35,6 +35,9 @@ BUDGET_PERCENT = 5
 INTERVAL_MS = 200
 COOLDOWN_MS = 2000
 CAP_TIMEOUT_S = 15.0
+# Loading the BPF programs takes seconds on this shared machine, more
+# under the sanitizers: the clock for a cap starts once the agent runs.
+STARTUP_TIMEOUT_S = 60.0
 SCHED_KEYS = ("cpu_shares", "vcpu_period", "vcpu_quota", "emulator_period",
               "emulator_quota")
 
@@ -227,7 +230,8 @@ def test(results):
 
     # ---------------------------------------------------------- monitor
     agent = Agent(binary, config, "monitor", work, "monitor")
-    results.check("monitor: agent runs", agent.wait_for("running ("),
+    results.check("monitor: agent runs",
+                  agent.wait_for("running (", STARTUP_TIMEOUT_S),
                   agent.text()[-300:])
     changed = {}
     deadline = time.monotonic() + 15.0
@@ -250,7 +254,8 @@ def test(results):
 
     # ---------------------------------------------------------- enforce
     agent = Agent(binary, config, "enforce", work, "enforce")
-    results.check("enforce: agent runs", agent.wait_for("running ("),
+    results.check("enforce: agent runs",
+                  agent.wait_for("running (", STARTUP_TIMEOUT_S),
                   agent.text()[-300:])
     started = time.monotonic()
     capped = wait_capped(culprit.name, original[culprit.name])
@@ -319,6 +324,7 @@ def test(results):
 
     # ---------------------------------------------------------- kill -9
     agent = Agent(binary, config, "enforce", work, "kill9")
+    agent.wait_for("running (", STARTUP_TIMEOUT_S)
     capped = wait_capped(culprit.name, original[culprit.name])
     time.sleep(0.5)
     agent.stop(signal.SIGKILL)
@@ -336,6 +342,7 @@ def test(results):
 
     # ---------------------------------------------------------- outside
     agent = Agent(binary, config, "enforce", work, "outside")
+    agent.wait_for("running (", STARTUP_TIMEOUT_S)
     capped = wait_capped(culprit.name, original[culprit.name])
     time.sleep(0.5)
     admin_value = "77000"
@@ -345,16 +352,16 @@ def test(results):
                   capped is not None and agent.wait_for("outside_change",
                                                         3.0),
                   agent.lines("outside"))
-    kept = True
+    kept, seen = True, admin_value
     while time.monotonic() < written_at + COOLDOWN_MS / 1000.0 * 0.9:
-        if schedinfo(culprit.name)["vcpu_quota"] != admin_value:
+        seen = schedinfo(culprit.name)["vcpu_quota"]
+        if seen != admin_value:
             kept = False
             break
         time.sleep(0.05)
     results.check("outside: not fought within the cool-down", kept,
-                  "vcpu_quota %s after %.2f s" % (
-                      schedinfo(culprit.name)["vcpu_quota"],
-                      time.monotonic() - written_at))
+                  "vcpu_quota %s %.2f s after the outside change" % (
+                      seen, time.monotonic() - written_at))
     code = agent.stop(signal.SIGTERM)
     final = schedinfo(culprit.name)
     results.check("outside: the administrator's value survives the stop",
@@ -366,9 +373,12 @@ def test(results):
 
     # ---------------------------------------------------------- vanish
     agent = Agent(binary, config, "enforce", work, "vanish")
+    agent.wait_for("running (", STARTUP_TIMEOUT_S)
     capped = wait_capped(culprit.name, original[culprit.name])
     time.sleep(0.3)
     agent.stop(signal.SIGKILL)
+    if not capped:
+        kt.note("vanish: no cap; agent log: " + agent.text()[-600:])
     culprit.destroy()
     code, out, err = kt.run_cli([binary, "restore", "--state", state])
     after = schedinfo(victim.name)

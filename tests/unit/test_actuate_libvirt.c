@@ -3,8 +3,8 @@
  * The libvirt backend's pure parts: the domain ID in machine cgroup paths
  * (v1 and v2 layouts), value names that survive a journal round trip and
  * refuse anything else, which scheduler parameters each knob sets, the
- * weight and quota conversions, and the parameter text read back and
- * compared. The live API is exercised against a real libvirtd in
+ * weight and quota conversions, the parameter text read back and
+ * compared, and the pinning that separates a domain from a victim. The live API is exercised against a real libvirtd in
  * tests/integration/test_enforce_libvirt.py.
  */
 #include <errno.h>
@@ -93,6 +93,11 @@ static void value_names_round_trip(void **unused)
 			 -EINVAL);
 	assert_int_equal(libvirt_file_parse("libvirt:u:1:cpus", got_uuid,
 					    sizeof(got_uuid), &id, &knob),
+			 0);
+	assert_int_equal(knob, POLICY_KNOB_SEPARATE);
+	assert_int_equal(libvirt_file_parse("libvirt:u:1:cpu_period",
+					    got_uuid, sizeof(got_uuid), &id,
+					    &knob),
 			 -EINVAL);
 	assert_int_equal(libvirt_file_parse("libvirt:u:1", got_uuid,
 					    sizeof(got_uuid), &id, &knob),
@@ -111,6 +116,7 @@ static void knobs_map_to_parameters(void **unused)
 	assert_string_equal(quota[0], "vcpu_quota");
 	assert_string_equal(quota[1], "emulator_quota");
 	assert_null(quota[2]);
+	/* Separation is pinning, not a scheduler parameter. */
 	assert_null(libvirt_knob_params(POLICY_KNOB_SEPARATE));
 }
 
@@ -181,6 +187,43 @@ static void parameter_texts(void **unused)
 			 -EINVAL);
 }
 
+static void separation_keeps_pins_off_the_victim(void **unused)
+{
+	struct cpu_mask victim, rest;
+	char text[128];
+
+	assert_int_equal(affinity_parse("1", &victim), 0);
+	assert_int_equal(affinity_parse("0,2-3", &rest), 0);
+	/* Each mask loses the victim's CPUs; one that had only them gets
+	 * the rest. Names keep their order. */
+	assert_int_equal(libvirt_separate_text("vcpu0=0-3 vcpu1=1 emulator=0-1",
+					       &victim, &rest, text,
+					       sizeof(text)),
+			 0);
+	assert_string_equal(text, "vcpu0=0,2-3 vcpu1=0,2-3 emulator=0");
+	/* Already apart: the same text, which means nothing to do. */
+	assert_int_equal(libvirt_separate_text("vcpu0=0 emulator=2-3", &victim,
+					       &rest, text, sizeof(text)),
+			 0);
+	assert_string_equal(text, "vcpu0=0 emulator=2-3");
+	/* Malformed pinning text. */
+	assert_int_equal(libvirt_separate_text("", &victim, &rest, text,
+					       sizeof(text)),
+			 -EINVAL);
+	assert_int_equal(libvirt_separate_text("vcpu0=", &victim, &rest, text,
+					       sizeof(text)),
+			 -EINVAL);
+	assert_int_equal(libvirt_separate_text("vcpu0=x", &victim, &rest,
+					       text, sizeof(text)),
+			 -EINVAL);
+	assert_int_equal(libvirt_separate_text("0-3", &victim, &rest, text,
+					       sizeof(text)),
+			 -EINVAL);
+	assert_int_equal(libvirt_separate_text("vcpu0=0-3", &victim, &rest,
+					       text, 8),
+			 -ENAMETOOLONG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +233,7 @@ int main(void)
 		cmocka_unit_test(weights_become_shares),
 		cmocka_unit_test(caps_become_per_thread_quotas),
 		cmocka_unit_test(parameter_texts),
+		cmocka_unit_test(separation_keeps_pins_off_the_victim),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
