@@ -80,10 +80,11 @@ def machine_dir(pid):
     raise RuntimeError("no cpu cgroup for pid %d" % pid)
 
 
-def write_config(work, victim, culprit):
+def write_config(work, victim, culprit, separate=False, floor=2):
     state = os.path.join(work, "state")
     audit = os.path.join(work, "audit.jsonl")
-    path = os.path.join(work, "kvmwarden.conf")
+    path = os.path.join(work, "kvmwarden%s.conf" % ("-separate" if separate
+                                                    else ""))
     with open(path, "w") as f:
         f.write("""mode: monitor
 interval_ms: %d
@@ -93,7 +94,8 @@ listen_address: ''
 classes: [high, low]
 default_class: high
 roots: [/machine]
-min_quota_percent: 2
+min_quota_percent: %d
+separate_cpus: %s
 cooldown_ms: %d
 state_file: %s
 audit_log: %s
@@ -108,7 +110,8 @@ budgets:
   - match: "%s"
     class: low
     max_steal_percent: 100
-""" % (INTERVAL_MS, INTERVAL_MS, COOLDOWN_MS, state, audit,
+""" % (INTERVAL_MS, INTERVAL_MS, floor, "true" if separate else "false",
+            COOLDOWN_MS, state, audit,
             os.path.join(work, "agent.sock"), victim, BUDGET_PERCENT,
             culprit))
     return path, state, audit
@@ -165,6 +168,17 @@ def wait_capped(name, original, timeout_s=CAP_TIMEOUT_S):
             return now
         time.sleep(0.1)
     return None
+
+
+def pinning(name):
+    """virsh's live vCPU and emulator pinning, as it prints them."""
+    pins = []
+    for command in ("vcpupin", "emulatorpin"):
+        code, out, err = kvmlibvirt.virsh(command, name, "--live")
+        if code != 0:
+            raise RuntimeError("virsh %s %s: %s" % (command, name, err))
+        pins.append(" ".join(out.split()))
+    return pins
 
 
 def audit_lines(path):
@@ -370,6 +384,41 @@ def test(results):
     set_schedinfo(culprit.name,
                   vcpu_quota=original[culprit.name]["vcpu_quota"],
                   emulator_quota=original[culprit.name]["emulator_quota"])
+
+    # ---------------------------------------------------------- separate
+    # A floor the culprit still hurts the victim at, so the last rung
+    # comes: its vCPU and emulator threads are pinned off the victim's CPU
+    # (1) through libvirt, and pinned back exactly at stop.
+    separate_config, _, _ = write_config(work, victim.name, culprit.name,
+                                         separate=True, floor=50)
+    pins_before = pinning(culprit.name)
+    culprit.wait_running()
+    agent = Agent(binary, separate_config, "enforce", work, "separate")
+    agent.wait_for("running (", STARTUP_TIMEOUT_S)
+    separated = False
+    deadline = time.monotonic() + 20.0
+    while time.monotonic() < deadline and not separated:
+        try:
+            separated = 1 not in os.sched_getaffinity(culprit.tids[0])
+        except OSError:
+            break
+        time.sleep(0.1)
+    pins_during = pinning(culprit.name)
+    results.check("separate: the culprit's vCPU leaves the victim's CPU, "
+                  "pinned through libvirt",
+                  separated and pins_during != pins_before and
+                  "libvirt:" in read(state),
+                  "vCPU thread on %s; virsh %s -> %s" % (
+                      sorted(os.sched_getaffinity(culprit.tids[0])),
+                      pins_before, pins_during))
+    code = agent.stop(signal.SIGTERM)
+    after = all_now()
+    results.check("separate: SIGTERM pins back exactly, schedinfo too",
+                  pinning(culprit.name) == pins_before and
+                  after == original and code == 0,
+                  "pins %s (before %s), exit %s, diff %s" % (
+                      pinning(culprit.name), pins_before, code,
+                      {n: diff(original[n], after[n]) for n in after}))
 
     # ---------------------------------------------------------- vanish
     agent = Agent(binary, config, "enforce", work, "vanish")
