@@ -41,28 +41,27 @@ static int value_write(const char *file, const char *value)
 				   cgroup_file_write(file, value);
 }
 
-/* A libvirt machine's cgroup when no cgroupfs write may reach it: its
- * values go through libvirt's API (libvirt owns the cgroup). */
+/* A libvirt machine's cgroup under the roots: libvirt owns it, so its
+ * values go through libvirt's API whenever libvirtd answers. */
 static bool through_libvirt(const struct enforce_config *e,
 			    const char *cgroup)
 {
 	const char *manager = enforce_path_manager(cgroup);
 
 	return manager && !strcmp(manager, "libvirt") &&
-	       !enforce_path_writable(e, cgroup) &&
 	       enforce_path_allowed(e, cgroup);
 }
 
-/* Where `knob` of `cgroup` lives: a cgroup file or a libvirt value. */
+/* Where `knob` of `cgroup` lives: a libvirt value for a libvirt machine
+ * while libvirtd answers, else a cgroup file (which cgroup_knob_file
+ * refuses for a machine unless write_managed_cgroups says otherwise). */
 static int knob_file(struct enforcer *enforcer, const char *cgroup,
 		     enum policy_knob knob, char *file, size_t size)
 {
 	const struct enforce_config *e = &enforcer->config->enforce;
 
-	if (through_libvirt(e, cgroup))
-		return enforcer->policy.libvirt_backend ?
-			       libvirt_knob_file(cgroup, knob, file, size) :
-			       -EPERM;
+	if (enforcer->policy.libvirt_backend && through_libvirt(e, cgroup))
+		return libvirt_knob_file(cgroup, knob, file, size);
 	return cgroup_knob_file(&enforcer->fs, e, cgroup, knob, file, size);
 }
 
@@ -392,9 +391,9 @@ static void apply_separation(struct enforcer *enforcer,
 	int tids[1024], count;
 	char *slash;
 
-	if (through_libvirt(&enforcer->config->enforce, setting->cgroup)) {
-		if (enforcer->policy.libvirt_backend)
-			apply_libvirt_separation(enforcer, setting, now_ms);
+	if (enforcer->policy.libvirt_backend &&
+	    through_libvirt(&enforcer->config->enforce, setting->cgroup)) {
+		apply_libvirt_separation(enforcer, setting, now_ms);
 		return;
 	}
 	if (victim_cpus(setting, &victim, &online) ||
