@@ -41,6 +41,17 @@ static int value_write(const char *file, const char *value)
 				   cgroup_file_write(file, value);
 }
 
+/* Writes `value` to `file` after journaling it as pending, so a crash
+ * between the write and its "set" record still leaves a value the journal
+ * knows as ours (a libvirt write, two round trips, takes a while). */
+static int write_journaled(struct journal *journal, const char *file,
+			   const char *value)
+{
+	int err = journal_record_want(journal, file, value);
+
+	return err ? err : value_write(file, value);
+}
+
 /* A libvirt machine's cgroup under the roots: libvirt owns it, so its
  * values go through libvirt's API whenever libvirtd answers. */
 static bool through_libvirt(const struct enforce_config *e,
@@ -281,7 +292,7 @@ static void apply(struct enforcer *enforcer,
 		}
 		snprintf(m->original, sizeof(m->original), "%s", current);
 	}
-	err = value_write(m->file, text);
+	err = write_journaled(&enforcer->journal, m->file, text);
 	settle_write(enforcer, m, text, err);
 }
 
@@ -376,7 +387,8 @@ static void apply_libvirt_separation(struct enforcer *enforcer,
 		return;
 	}
 	snprintf(m->original, sizeof(m->original), "%s", current);
-	settle_write(enforcer, m, text, value_write(m->file, text));
+	settle_write(enforcer, m, text,
+		     write_journaled(&enforcer->journal, m->file, text));
 }
 
 /* Keeps every task of the culprit's cgroup off the victim's CPUs: each
@@ -445,7 +457,8 @@ static void apply_separation(struct enforcer *enforcer,
 			continue;
 		}
 		snprintf(m->original, sizeof(m->original), "%s", current);
-		settle_write(enforcer, m, text, affinity_write(name, text));
+		settle_write(enforcer, m, text,
+			     write_journaled(&enforcer->journal, name, text));
 	}
 }
 
@@ -659,11 +672,13 @@ int enforce_restore_journal(struct journal *journal, struct audit *audit,
 			journal_record_done(journal, e->file, "released");
 			continue;
 		}
-		/* Ours when it holds what we set, or the original (a crash
-		 * between journaling and writing); anything else is someone
-		 * else's newer choice. */
-		if (!err && e->value[0] && strcmp(current, e->value) &&
-		    strcmp(current, e->original)) {
+		/* Ours when it holds what we set, what we were setting (a
+		 * crash between the write and its record) or the original (a
+		 * crash between journaling and writing); anything else is
+		 * someone else's newer choice. */
+		if (!err && (e->value[0] || e->pending[0]) &&
+		    strcmp(current, e->value) && strcmp(current, e->original) &&
+		    strcmp(current, e->pending)) {
 			audit_event(audit, mode, AUDIT_OUTSIDE_CHANGE, "",
 				    e->cgroup, e->knob, e->value, current,
 				    "changed by someone else since; left as "
