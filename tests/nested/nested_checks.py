@@ -15,7 +15,11 @@ import sys
 # between the agent's marker and the harness reading the files.
 STEAL_REL = 0.02
 STEAL_ABS_NS = 5_000_000
-STEAL_SHARE = 0.02
+# The share is judged looser than on a host: a vCPU inside a TCG guest
+# that the host itself preempts shows waits of tens of ms that land on
+# either side of a window's edge (one run here: 0.737 against 0.715). A
+# doubled or missing steal moves the share by far more.
+STEAL_SHARE = 0.04
 # Exits counted by the agent against the VMM's own count between its two
 # SIGUSR2 snapshots, taken a few ms off the agent's window at ~3k exits/s.
 EXITS_REL = 0.05
