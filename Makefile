@@ -43,7 +43,8 @@ SAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests-san/%,$(UNIT_SRCS))
 # libFuzzer harnesses: clang only, each linked with the parsers it drives.
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_LIB  := agent/config.c agent/http.c agent/web_config.c agent/procfs.c
+FUZZ_LIB  := agent/config.c agent/http.c agent/web_config.c agent/procfs.c \
+	agent/api.c agent/enforce_config.c
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 60
@@ -109,7 +110,7 @@ test:
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_FLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE -Iagent $^ \
-		-o $@ -lyaml -lmicrohttpd -lcrypt
+		-o $@ -lyaml -lmicrohttpd -lcrypt -ljson-c
 
 fuzz: $(FUZZ_BINS)
 	tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS)
