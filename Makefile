@@ -48,9 +48,12 @@ FUZZ_LIB  := agent/config.c agent/http.c agent/web_config.c agent/procfs.c \
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 60
+# The churn soak (tests/integration/soak_churn.py): guests start and stop
+# once a second for this long.
+SOAK_SECONDS ?= 600
 
 .PHONY: all deps run test test-unit test-san test-integration bench vmlinux \
-	fuzz \
+	fuzz soak \
 	lint format clean install uninstall
 
 # Skeletons embed the objects, but keep them for bpftool and the bench.
@@ -114,6 +117,9 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 
 fuzz: $(FUZZ_BINS)
 	tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS)
+
+soak: $(BUILD)/kvmwarden
+	SOAK_SECONDS=$(SOAK_SECONDS) python3 tests/integration/soak_churn.py $(BUILD)
 
 test-unit: $(UNIT_BINS)
 	tests/run-unit.sh $(BUILD)/tests
