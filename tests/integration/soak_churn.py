@@ -273,6 +273,11 @@ def map_entries(maps, details=None):
             # key: tid; struct sched_registration: slot, tgid, kind, group.
             details["registrations"] = [
                 (u32s(k)[0],) + tuple(u32s(v)) for k, v in entries]
+        if name == "attribution" and details is not None:
+            # struct attr_key: u32 victim_group, u32 kind, u64 id.
+            details["attribution"] = [
+                (u32s(k)[0], u32s(k)[1],
+                 int.from_bytes(k[8:16], "little")) for k, _ in entries]
         counts[name] = len(entries)
     return counts
 
@@ -555,6 +560,7 @@ def test(results, figures):
     checker = Checker(guests)
     watch = PidWatch()
     peak_rss, peak_fds = base["rss_kb"], base["fds"]
+    rss_trend = []  # RSS at each tenth of the run
     start_failures = 0
     scrape_failures = []
     index = 1
@@ -594,6 +600,8 @@ def test(results, figures):
                     "/proc/%d/status" % agent.pid).splitlines()
                     if line.startswith("VmRSS:")][0])
                 peak_rss = max(peak_rss, rss)
+                if (now - begin) >= len(rss_trend) * SOAK_SECONDS / 10:
+                    rss_trend.append(rss)
                 peak_fds = max(peak_fds, len(os.listdir(
                     "/proc/%d/fd" % agent.pid)))
             except (OSError, IndexError):
@@ -683,6 +691,7 @@ def test(results, figures):
     figures.update(fds_base=base["fds"], fds_after=after["fds"],
                    fds_peak=peak_fds, rss_kb_base=base["rss_kb"],
                    rss_kb_after=after["rss_kb"], rss_kb_peak=peak_rss,
+                   rss_kb_each_tenth=rss_trend,
                    maps_base=base["maps"], maps_after=after["maps"],
                    foreign_threads=(base["foreign_threads"],
                                     after["foreign_threads"]))
@@ -695,6 +704,14 @@ def test(results, figures):
     stale = [(entry, numbers.get(entry[0], []), numbers.get(entry[2], []))
              for entry in left_over.get("registrations", [])]
     figures["registrations_left"] = stale[:20]
+    # attribution after the churn, by culprit kind (enum attr_culprit_kind)
+    # and victim group, to tell whose entries stayed.
+    by_kind, victims = {}, set()
+    for victim, kind, _ in left_over.get("attribution", []):
+        by_kind[kind] = by_kind.get(kind, 0) + 1
+        victims.add(victim)
+    figures["attribution_after_by_kind"] = by_kind
+    figures["attribution_after_victim_groups"] = sorted(victims)[:40]
     # A registration BPF never consumed outlives its thread; if the tid
     # and tgid come round again, the new thread would count into a slot
     # the agent has given to another: none may be left for our guests.
