@@ -344,6 +344,26 @@ static __always_inline int tcg_vcpu_index(struct task_struct *task)
 	return index;
 }
 
+/*
+ * A registration for a thread that has storage already can never be
+ * applied (its storage stays where it points): it would stay in the map
+ * for good. The agent only registers such a thread after it lost track of
+ * it; counted when it named another slot (the counts then go on into the
+ * old one: a bug to find, see the soak test), and dropped either way.
+ */
+static __always_inline void drop_stale_registration(__u32 tid,
+						    struct thread_state *state)
+{
+	struct sched_registration *reg;
+
+	reg = bpf_map_lookup_elem(&registrations, &tid);
+	if (!reg)
+		return;
+	if (reg->slot != state->slot)
+		count_error(SCHED_ERR_STALE_REGISTRATION);
+	bpf_map_delete_elem(&registrations, &tid);
+}
+
 SEC("iter/task")
 int discover_threads(struct bpf_iter__task *ctx)
 {
@@ -364,6 +384,7 @@ int discover_threads(struct bpf_iter__task *ctx)
 		 * this keeps its on-CPU time current (the running task's
 		 * sum_exec_runtime is updated every tick). */
 		refresh_run(state, task);
+		drop_stale_registration(rec.tid, state);
 	} else {
 		state = attach_registration(task, rec.tid);
 		if (state)

@@ -83,7 +83,9 @@ enum sched_error {
 	/* Not a count but ns: steal ATTR_FULL events could not attribute,
 	 * so that culprits + this = steal holds even with the map full. */
 	SCHED_ERR_ATTR_LOST_NS = 5,
-	SCHED_ERR_COUNT = 6,
+	/* A registration for a thread that had storage already: dropped. */
+	SCHED_ERR_STALE_REGISTRATION = 6,
+	SCHED_ERR_COUNT = 7,
 };
 
 static inline __u32 sched_wait_slot(__u64 wait_ns)

@@ -371,7 +371,10 @@ static void deaf_peer_with_small_answers_is_dropped(void **state)
 		reply[n] = '\0';
 		assert_non_null(strstr(reply, "\"snapshot\""));
 		assert_ptr_equal(strchr(reply, '\n'), reply + n - 1);
-		assert_int_equal(read(deaf, reply, sizeof(reply)), 0);
+		/* The end: EOF, or a reset when the server closed with
+		 * requests of the peer still unread (the kernel's choice). */
+		n = read(deaf, reply, sizeof(reply));
+		assert_true(n == 0 || (n < 0 && errno == ECONNRESET));
 	}
 	close(deaf);
 	api_stop(server);
