@@ -29,6 +29,7 @@ void enforce_config_defaults(struct enforce_config *enforce)
 	enforce->quota_step_percent = 50;
 	enforce->hysteresis_percent = 50;
 	enforce->cooldown_ms = 5000;
+	enforce->min_io_iops = 10;
 	snprintf(enforce->state_file, ENFORCE_PATH_LEN,
 		 "/var/lib/kvmwarden/state");
 	snprintf(enforce->audit_log, ENFORCE_PATH_LEN,
@@ -175,6 +176,13 @@ static void parse_budget(struct config_problems *p, yaml_document_t *doc,
 			if (!config_parse_u32(p, value, key, 1, 60000,
 					      &budget->max_wait_p99_ms))
 				has_limit = true;
+		} else if (!strcmp(key, "max_io_queue_p99_ms")) {
+			if (!config_parse_u32(p, value, key, 1, 60000,
+					      &budget->max_io_queue_p99_ms))
+				has_limit = true;
+		} else if (!strcmp(key, "io_weight")) {
+			config_parse_u32(p, value, key, 1, 10000,
+					 &budget->io_weight);
 		} else if (!strcmp(key, "cpu_weight")) {
 			config_parse_u32(p, value, key, 1, 10000,
 					 &budget->cpu_weight);
@@ -194,8 +202,8 @@ static void parse_budget(struct config_problems *p, yaml_document_t *doc,
 				"every budget needs a class");
 	if (!has_limit && budget->match[0])
 		config_complain(p, budget->line, "max_steal_percent",
-				"budget '%s' sets neither max_steal_percent "
-				"nor max_wait_p99_ms",
+				"budget '%s' sets none of max_steal_percent, "
+				"max_wait_p99_ms, max_io_queue_p99_ms",
 				budget->match);
 }
 
@@ -345,6 +353,9 @@ bool enforce_config_parse_key(struct config_problems *p, yaml_document_t *doc,
 	else if (!strcmp(key, "min_quota_percent"))
 		config_parse_u32(p, value, key, 1, 100,
 				 &enforce->min_quota_percent);
+	else if (!strcmp(key, "min_io_iops"))
+		config_parse_u32(p, value, key, 1, 1000000,
+				 &enforce->min_io_iops);
 	else if (!strcmp(key, "quota_step_percent"))
 		config_parse_u32(p, value, key, 5, 90,
 				 &enforce->quota_step_percent);
