@@ -67,7 +67,7 @@ static void every_bad_key_is_named(void **state)
 		"enforce-bad.conf:10: throttle.guests_of_lower_class: expected true or false",
 		"enforce-bad.conf:12: colour: unknown key in throttle",
 		"enforce-bad.conf:13: match: every budget needs a match",
-		"enforce-bad.conf:14: max_steal_percent: budget 'x' sets neither",
+		"enforce-bad.conf:14: max_steal_percent: budget 'x' sets none of",
 		"enforce-bad.conf:2: default_class: 'platinum' is not one of the classes",
 		"enforce-bad.conf:16: state_file: must be an absolute path",
 		"enforce-bad.conf:6: class: 'tin' is not one of the classes",
