@@ -226,8 +226,8 @@ int io_knob_text(const char *file, enum policy_knob knob, uint32_t value,
 			 value < 1 ? 1 : value > 10000 ? 10000 : value);
 		return 0;
 	}
-	/* v1 weights are 1..1000 (CFQ 10..1000): a tenth of v2's scale. */
-	value /= 10;
+	/* v1 (BFQ 1..1000, CFQ 10..1000) and v2 share the default 100: the
+	 * same number is the same share, only the ceiling is lower. */
 	snprintf(text, size, "%u",
 		 value < 10 ? 10 : value > 1000 ? 1000 : value);
 	return 0;

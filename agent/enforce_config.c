@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -138,6 +139,25 @@ static void parse_throttle(struct config_problems *p, yaml_document_t *doc,
 	}
 }
 
+/* A duration in ms with up to three decimals ("0.05"), kept in µs. */
+static int parse_ms_as_us(struct config_problems *p, yaml_node_t *node,
+			  const char *key, uint32_t *us)
+{
+	const char *text = config_scalar(node);
+	char *end = NULL;
+	double ms = text ? strtod(text, &end) : 0;
+
+	if (!text || end == text || *end || !(ms >= 0.001 && ms <= 60000)) {
+		config_complain(p, line_of(node), key,
+				"expected milliseconds from 0.001 to 60000, "
+				"got '%s'",
+				text ? text : "(not a scalar)");
+		return -EINVAL;
+	}
+	*us = (uint32_t)(ms * 1000 + 0.5);
+	return 0;
+}
+
 static void parse_budget(struct config_problems *p, yaml_document_t *doc,
 			 yaml_node_t *node, struct budget *budget)
 {
@@ -177,8 +197,8 @@ static void parse_budget(struct config_problems *p, yaml_document_t *doc,
 					      &budget->max_wait_p99_ms))
 				has_limit = true;
 		} else if (!strcmp(key, "max_io_queue_p99_ms")) {
-			if (!config_parse_u32(p, value, key, 1, 60000,
-					      &budget->max_io_queue_p99_ms))
+			if (!parse_ms_as_us(p, value, key,
+					    &budget->max_io_queue_p99_us))
 				has_limit = true;
 		} else if (!strcmp(key, "io_weight")) {
 			config_parse_u32(p, value, key, 1, 10000,

@@ -100,9 +100,10 @@ static void describe(struct policy_action *action, const char *what,
 	if (!action)
 		return;
 	snprintf(action->reason, sizeof(action->reason),
-		 "%s: I/O queue wait p99 %.2f ms on %s (budget %u ms); "
+		 "%s: I/O queue wait p99 %.3f ms on %s (budget %.3f ms); "
 		 "waited most behind %s %.200s %.1f ms (%.0f IOPS)",
-		 what, d->queue_p99_ms, d->device, budget->max_io_queue_p99_ms,
+		 what, d->queue_p99_ms, d->device,
+		 budget->max_io_queue_p99_us / 1000.0,
 		 d->culprit_count ?
 			 (top->kind == IO_CULPRIT_GUEST ? "guest" : "cgroup") :
 			 "none",
@@ -351,7 +352,7 @@ static void step_ladder(struct policy_io *policy, struct policy_io_ladder *l,
 			struct policy_io_result *result)
 {
 	double off = (100.0 - policy->config->hysteresis_percent) / 100.0;
-	double limit = budget->max_io_queue_p99_ms;
+	double limit = budget->max_io_queue_p99_us / 1000.0;
 	bool over = d && d->queue_p99_ms > limit;
 	bool can_help = d && actionable(policy, l, budget, victim, d, all,
 					count);
@@ -396,7 +397,7 @@ void policy_io_step(struct policy_io *policy,
 		const struct budget *budget =
 			enforce_budget_for(config, g->name, g->uuid);
 
-		if (!budget || !budget->max_io_queue_p99_ms)
+		if (!budget || !budget->max_io_queue_p99_us)
 			continue;
 		for (size_t k = 0; k < g->device_count; k++) {
 			const struct policy_io_device *d = &g->devices[k];

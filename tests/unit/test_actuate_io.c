@@ -64,10 +64,10 @@ static void texts(void **state)
 	io_knob_text("/c/io.weight#8:0", POLICY_KNOB_IO_WEIGHT, 500, "default",
 		     text, sizeof(text));
 	assert_string_equal(text, "500");
-	/* v1: a tenth of the v2 scale, within 10..1000. */
+	/* v1: the same default (100), so the same number, up to 1000. */
 	io_knob_text("/c/blkio.bfq.weight", POLICY_KNOB_IO_WEIGHT, 500, "100",
 		     text, sizeof(text));
-	assert_string_equal(text, "50");
+	assert_string_equal(text, "500");
 	io_knob_text("/c/blkio.bfq.weight", POLICY_KNOB_IO_WEIGHT, 10000,
 		     "100", text, sizeof(text));
 	assert_string_equal(text, "1000");

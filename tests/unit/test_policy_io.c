@@ -50,7 +50,7 @@ static void sim_init(struct sim *sim, bool weight_available)
 	c->min_io_iops = 10;
 	snprintf(b->match, sizeof(b->match), "victim*");
 	snprintf(b->class_name, sizeof(b->class_name), "high");
-	b->max_io_queue_p99_ms = BUDGET_MS;
+	b->max_io_queue_p99_us = BUDGET_MS * 1000;
 	b->io_weight = 500;
 	snprintf(b->throttle_roots[0], ENFORCE_PATH_LEN, "/kw");
 	b->throttle_root_count = 1;
