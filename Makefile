@@ -43,7 +43,8 @@ SAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests-san/%,$(UNIT_SRCS))
 # libFuzzer harnesses: clang only, each linked with the parsers it drives.
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_LIB  := agent/config.c agent/http.c agent/web_config.c agent/procfs.c
+FUZZ_LIB  := agent/config.c agent/enforce_config.c agent/http.c \
+	agent/web_config.c agent/procfs.c
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 60

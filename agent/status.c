@@ -70,14 +70,15 @@ static int parse_options(int argc, char **argv, struct status_options *opts)
 		default:
 			fprintf(stderr,
 				"kvmwarden: status: unknown option or missing "
-				"value: '%s'\n%s\n",
-				argv[optind - 1], USAGE);
+				"value: '%s' (see --help)\n",
+				argv[optind - 1]);
 			return 2;
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "kvmwarden: status: unexpected '%s'\n%s\n",
-			argv[optind], USAGE);
+		fprintf(stderr,
+			"kvmwarden: status: unexpected '%s' (see --help)\n",
+			argv[optind]);
 		return 2;
 	}
 	return 0;
