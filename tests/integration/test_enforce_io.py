@@ -78,6 +78,15 @@ def victim_p99_ms(run, pid, dev):
     return entry.get("queue_p99_ns", 0) / 1e6, entry
 
 
+def rose(alone, busy, alone_ms, busy_ms):
+    """fio's effect is big enough to judge a cap by: the p99 (what the
+    budget is on) and the mean (what the enforced phase is judged by)."""
+    return (busy is not None and
+            busy_ms >= MIN_RISE * max(alone_ms, 0.005) and
+            tbio.mean_queue_ns(busy) >=
+            MIN_RISE * max(tbio.mean_queue_ns(alone), 1000.0))
+
+
 def write_config(work, root, victim_name, budget_ms):
     path = os.path.join(work, "kvmwarden-io.conf")
     with open(path, "w") as f:
@@ -113,7 +122,7 @@ def start_fio(cg, workdir):
         "fio", ["fio", "--name=noisy", "--directory=" + workdir,
                 "--size=64M", "--bs=4k", "--rw=randwrite", "--direct=1",
                 "--ioengine=libaio", "--iodepth=128", "--numjobs=4",
-                "--time_based", "--runtime=120", "--group_reporting"],
+                "--time_based", "--runtime=900", "--group_reporting"],
         stdout=log, stderr=subprocess.STDOUT)
     return proc, log
 
@@ -160,7 +169,7 @@ def test(results):
     run = kt.run_dump(binary, WINDOW_S)
     if not kt.check_dump_ok(results, run, "alone"):
         return
-    alone_ms, _ = victim_p99_ms(run, guest.pid, dev)
+    alone_ms, alone = victim_p99_ms(run, guest.pid, dev)
     if not results.check("victim's I/O is reported", alone_ms is not None,
                          "io_available %s" % run.doc.get("io_available")):
         return
@@ -185,15 +194,15 @@ def test(results):
                     % (alone_ms, busy_ms or -1, uncapped_writes,
                        [(c.get("name"), c.get("blocked_ns"))
                         for c in culprits[:3]]))
-            if busy_ms is not None and \
-                    busy_ms >= MIN_RISE * max(alone_ms, 0.005):
+            if rose(alone, busy, alone_ms, busy_ms):
                 break
         if not results.check(
-                "fio raises the victim's queue p99 (test can fail)",
-                busy_ms is not None and
-                busy_ms >= MIN_RISE * max(alone_ms, 0.005),
-                "%.2f ms with fio, %.2f ms alone" % (busy_ms or -1,
-                                                    alone_ms)):
+                "fio raises the victim's queue wait, p99 and mean (test "
+                "can fail)", rose(alone, busy, alone_ms, busy_ms),
+                "p99 %.3f ms with fio, %.3f ms alone; mean %.1f us, %.1f "
+                "us" % (busy_ms or -1, alone_ms,
+                        tbio.mean_queue_ns(busy or {}) / 1e3,
+                        tbio.mean_queue_ns(alone) / 1e3)):
             return
         results.check("fio's cgroup is among the culprits",
                       any(c.get("name") == fio_cg.relative
