@@ -15,6 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "hist.h"
 #include "io_model.h"
 #include "policy_io.h"
 
@@ -278,6 +279,76 @@ static void cap_starts_from_observed_rate(void **state)
 	assert_int_equal(setting(&sim, FIO, POLICY_KNOB_IO_IOPS)->value, 300);
 }
 
+/* A report's I/O as the controller sees it: the p99 from the window's
+ * histogram, each culprit's rate from its own entry on the device. */
+static void report_becomes_policy_input(void **state)
+{
+	static struct report_guest rguest;
+	static struct io_culprit behind[2];
+	static struct io_device vdev, fdev;
+	static struct io_owner vowner, fowner;
+	static struct io_report io;
+	static struct policy_io_guest out[2];
+	struct report report = { 0 };
+
+	(void)state;
+	snprintf(rguest.name, sizeof(rguest.name), "victim");
+	snprintf(rguest.cgroup, sizeof(rguest.cgroup), VICTIM_CGROUP);
+	rguest.pid = 42;
+	vdev.dev = (254u << 20) | 0;
+	snprintf(vdev.device, sizeof(vdev.device), DEVICE);
+	/* 100 waits, every one in the bucket of slot 10. */
+	vdev.delta.queue_hist[10] = 100;
+	vdev.delta.queue_max_ns = hist_slot_low_ns(11);
+	behind[0].kind = IO_CULPRIT_CGROUP;
+	snprintf(behind[0].name, sizeof(behind[0].name), FIO);
+	behind[0].blocked_ns = 30000000;
+	behind[1].kind = IO_CULPRIT_CGROUP;
+	snprintf(behind[1].name, sizeof(behind[1].name), "/idle");
+	behind[1].blocked_ns = 1000;
+	vdev.blocked_behind = behind;
+	vdev.blocked_count = 2;
+	vowner.pid = 42;
+	vowner.devices = &vdev;
+	vowner.device_count = 1;
+	fdev.dev = vdev.dev;
+	fdev.delta.ops[BLOCK_OP_WRITE] = 1500;
+	fdev.delta.ops[BLOCK_OP_READ] = 500;
+	snprintf(fowner.cgroup, sizeof(fowner.cgroup), FIO);
+	fowner.devices = &fdev;
+	fowner.device_count = 1;
+	io.available = true;
+	io.guests = &vowner;
+	io.guest_count = 1;
+	io.hosts = &fowner;
+	io.host_count = 1;
+	report.duration_ns = 2000000000ull; /* 2 s */
+	report.guests = &rguest;
+	report.guest_count = 1;
+	report.io = &io;
+	assert_int_equal(policy_io_guests_from_report(&report, out, 2), 1);
+	assert_string_equal(out[0].cgroup, VICTIM_CGROUP);
+	assert_int_equal(out[0].device_count, 1);
+	assert_string_equal(out[0].devices[0].device, DEVICE);
+	double p99_ns = out[0].devices[0].queue_p99_ms * 1e6;
+
+	assert_true(p99_ns >= (double)hist_slot_low_ns(10) &&
+		    p99_ns <= (double)hist_slot_low_ns(11));
+	assert_int_equal(out[0].devices[0].culprit_count, 2);
+	assert_string_equal(out[0].devices[0].culprits[0].name, FIO);
+	assert_true(out[0].devices[0].culprits[0].blocked_ms > 29.9 &&
+		    out[0].devices[0].culprits[0].blocked_ms < 30.1);
+	/* 2000 requests over 2 s. */
+	assert_true(out[0].devices[0].culprits[0].iops > 999.9 &&
+		    out[0].devices[0].culprits[0].iops < 1000.1);
+	/* A culprit with no entry of its own did nothing to cap. */
+	assert_true(out[0].devices[0].culprits[1].iops == 0);
+	/* Unmeasured I/O: the guest is there, with no devices. */
+	io.available = false;
+	assert_int_equal(policy_io_guests_from_report(&report, out, 2), 1);
+	assert_int_equal(out[0].device_count, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,6 +359,7 @@ int main(void)
 		cmocka_unit_test(lower_class_guest_capped_same_class_not),
 		cmocka_unit_test(guest_gone_undoes_at_once),
 		cmocka_unit_test(cap_starts_from_observed_rate),
+		cmocka_unit_test(report_becomes_policy_input),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
