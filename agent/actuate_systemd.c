@@ -22,6 +22,7 @@
 #define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
 #define SYSTEMD_UNIT_PREFIX "/org/freedesktop/systemd1/unit"
 #define NO_SUCH_UNIT "org.freedesktop.systemd1.NoSuchUnit"
+#define SYSTEMD_PRIVATE "unix:path=/run/systemd/private"
 
 static bool ends_with(const char *text, size_t len, const char *suffix)
 {
@@ -193,6 +194,30 @@ static int bus_errno(const sd_bus_error *error, int err)
 	return err < 0 ? err : -EIO;
 }
 
+/* The system bus, else (a host without a D-Bus daemon, as a minimal
+ * Debian is) systemd's own socket, which only root may use; a direct
+ * connection has no bus names, so *destination is then NULL. */
+static int open_bus(sd_bus **bus, const char **destination)
+{
+	int err;
+
+	*destination = SYSTEMD_SERVICE;
+	if (sd_bus_default_system(bus) >= 0)
+		return 0;
+	*bus = NULL;
+	*destination = NULL;
+	err = sd_bus_new(bus);
+	if (err >= 0)
+		err = sd_bus_set_address(*bus, SYSTEMD_PRIVATE);
+	if (err >= 0)
+		err = sd_bus_start(*bus);
+	if (err < 0) {
+		*bus = sd_bus_unref(*bus);
+		return err;
+	}
+	return 0;
+}
+
 static bool per_device(const char *property)
 {
 	return !strcmp(property, "IOReadIOPSMax") ||
@@ -206,7 +231,7 @@ int systemd_entry_read(const char *name, char *value, size_t size)
 	sd_bus_message *reply = NULL;
 	sd_bus *bus = NULL;
 	char *path = NULL;
-	const char *iface;
+	const char *iface, *dest;
 	int err;
 
 	err = systemd_entry_parse(name, unit, sizeof(unit), property,
@@ -214,7 +239,7 @@ int systemd_entry_read(const char *name, char *value, size_t size)
 	if (err)
 		return err;
 	iface = systemd_unit_interface(unit);
-	err = sd_bus_default_system(&bus);
+	err = open_bus(&bus, &dest);
 	if (err < 0)
 		return err;
 	err = sd_bus_path_encode(SYSTEMD_UNIT_PREFIX, unit, &path);
@@ -224,7 +249,7 @@ int systemd_entry_read(const char *name, char *value, size_t size)
 		const char *entry_path;
 		uint64_t limit;
 
-		err = sd_bus_get_property(bus, SYSTEMD_SERVICE, path, iface,
+		err = sd_bus_get_property(bus, dest, path, iface,
 					  property, &error, &reply, "a(st)");
 		if (err < 0)
 			goto out;
@@ -241,7 +266,7 @@ int systemd_entry_read(const char *name, char *value, size_t size)
 		const uint8_t *bytes;
 		size_t count;
 
-		err = sd_bus_get_property(bus, SYSTEMD_SERVICE, path, iface,
+		err = sd_bus_get_property(bus, dest, path, iface,
 					  property, &error, &reply, "ay");
 		if (err >= 0)
 			err = sd_bus_message_read_array(reply, 'y',
@@ -259,7 +284,7 @@ int systemd_entry_read(const char *name, char *value, size_t size)
 	} else {
 		uint64_t number;
 
-		err = sd_bus_get_property_trivial(bus, SYSTEMD_SERVICE, path,
+		err = sd_bus_get_property_trivial(bus, dest, path,
 						  iface, property, &error, 't',
 						  &number);
 		if (err >= 0)
@@ -326,16 +351,17 @@ int systemd_entry_write(const char *name, const char *value)
 	sd_bus_error error = SD_BUS_ERROR_NULL;
 	sd_bus_message *m = NULL;
 	sd_bus *bus = NULL;
+	const char *dest;
 	int err;
 
 	err = systemd_entry_parse(name, unit, sizeof(unit), property,
 				  sizeof(property), device, sizeof(device));
 	if (err)
 		return err;
-	err = sd_bus_default_system(&bus);
+	err = open_bus(&bus, &dest);
 	if (err < 0)
 		return err;
-	err = sd_bus_message_new_method_call(bus, &m, SYSTEMD_SERVICE,
+	err = sd_bus_message_new_method_call(bus, &m, dest,
 					     SYSTEMD_OBJECT, SYSTEMD_MANAGER,
 					     "SetUnitProperties");
 	if (err >= 0)

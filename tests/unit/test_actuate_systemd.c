@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "actuate_systemd.h"
@@ -111,12 +112,28 @@ static void entry_names_round_trip(void **state)
 			 -EINVAL);
 }
 
+/* Without systemd as PID 1 (this build machine) a read is a clear error,
+ * not a crash or a hang. */
+static void no_systemd_is_an_error(void **state)
+{
+	char value[64];
+
+	(void)state;
+	if (!access("/run/systemd/private", F_OK))
+		skip();
+	assert_true(systemd_entry_read("systemd:kvmw-none.service/CPUWeight",
+				       value, sizeof(value)) < 0);
+	assert_true(systemd_entry_write("systemd:kvmw-none.service/CPUWeight",
+					"100") < 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(unit_of_paths),
 		cmocka_unit_test(knobs_map_to_properties),
 		cmocka_unit_test(entry_names_round_trip),
+		cmocka_unit_test(no_systemd_is_an_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
