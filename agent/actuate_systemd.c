@@ -194,28 +194,27 @@ static int bus_errno(const sd_bus_error *error, int err)
 	return err < 0 ? err : -EIO;
 }
 
-/* The system bus, else (a host without a D-Bus daemon, as a minimal
- * Debian is) systemd's own socket, which only root may use; a direct
- * connection has no bus names, so *destination is then NULL. */
+/* systemd's own socket first: only root may open it, and systemd lets a
+ * root peer there set unit properties without CAP_SYS_ADMIN (measured in
+ * the TCG systemd boot with an empty bounding set: `systemctl
+ * set-property --runtime` worked), which the agent no longer has after
+ * attach; on the system bus the same call needs CAP_SYS_ADMIN or polkit.
+ * A direct connection has no bus names: *destination is then NULL. */
 static int open_bus(sd_bus **bus, const char **destination)
 {
 	int err;
 
-	*destination = SYSTEMD_SERVICE;
-	if (sd_bus_default_system(bus) >= 0)
-		return 0;
-	*bus = NULL;
 	*destination = NULL;
 	err = sd_bus_new(bus);
 	if (err >= 0)
 		err = sd_bus_set_address(*bus, SYSTEMD_PRIVATE);
 	if (err >= 0)
 		err = sd_bus_start(*bus);
-	if (err < 0) {
-		*bus = sd_bus_unref(*bus);
-		return err;
-	}
-	return 0;
+	if (err >= 0)
+		return 0;
+	*bus = sd_bus_unref(*bus);
+	*destination = SYSTEMD_SERVICE;
+	return sd_bus_default_system(bus);
 }
 
 static bool per_device(const char *property)

@@ -3,8 +3,9 @@
  * The systemd backend: for a cgroup systemd owns (a unit's: *.service,
  * *.scope, *.slice), the single-writer rule says act through systemd,
  * not behind it. Values go through the manager's SetUnitProperties with
- * runtime=true (gone at reboot, never written to /etc) over sd-bus, and
- * are read back from the unit's properties. Like actuate_io.c's device
+ * runtime=true (gone at reboot, never written to /etc) over sd-bus
+ * (systemd's private socket, else the system bus), and are read back
+ * from the unit's properties. Like actuate_io.c's device
  * entries, each (unit, property[, device]) is a value of its own for the
  * journal, named "systemd:UNIT/PROPERTY[#MAJ:MIN]", as text: a decimal,
  * "infinity" (systemd's unset/no limit, UINT64_MAX) or, for AllowedCPUs,
