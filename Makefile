@@ -24,7 +24,7 @@ WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iagent -Iexporters -Ibpf -I$(BUILD)
 LDLIBS    := -lbpf -lelf -lz -ljson-c -lyaml -lmicrohttpd -lcrypt -lsystemd \
-	-lncursesw
+	-lncursesw -lvirt
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Ivmlinux -Ibpf
 
@@ -43,14 +43,17 @@ SAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests-san/%,$(UNIT_SRCS))
 # libFuzzer harnesses: clang only, each linked with the parsers it drives.
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_LIB  := agent/config.c agent/enforce_config.c agent/http.c \
-	agent/web_config.c agent/procfs.c
+FUZZ_LIB  := agent/config.c agent/http.c agent/web_config.c agent/procfs.c \
+	agent/api.c agent/enforce_config.c
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 60
+# The churn soak (tests/integration/soak_churn.py): guests start and stop
+# once a second for this long.
+SOAK_SECONDS ?= 600
 
 .PHONY: all deps run test test-unit test-san test-integration bench vmlinux \
-	fuzz \
+	fuzz soak \
 	lint format clean install uninstall
 
 # Skeletons embed the objects, but keep them for bpftool and the bench.
@@ -87,11 +90,11 @@ $(BUILD)/kvmwarden-san: $(SAN_OBJS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP $^ -o $@ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -MMD -MP $(filter %.c %.o,$^) -o $@ $(LDLIBS) -lcmocka
 
 $(BUILD)/tests-san/%: tests/unit/%.c $(SAN_LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN_FLAGS) -MMD -MP $^ -o $@ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -MMD -MP $(filter %.c %.o,$^) -o $@ $(LDLIBS) -lcmocka
 
 $(BUILD)/bpf:
 	@mkdir -p $@
@@ -110,10 +113,13 @@ test:
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_FLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE -Iagent $^ \
-		-o $@ -lyaml -lmicrohttpd -lcrypt
+		-o $@ -lyaml -lmicrohttpd -lcrypt -ljson-c
 
 fuzz: $(FUZZ_BINS)
 	tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS)
+
+soak: $(BUILD)/kvmwarden
+	SOAK_SECONDS=$(SOAK_SECONDS) python3 tests/integration/soak_churn.py $(BUILD)
 
 test-unit: $(UNIT_BINS)
 	tests/run-unit.sh $(BUILD)/tests

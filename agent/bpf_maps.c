@@ -3,7 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "bpf_maps.h"
 
@@ -29,4 +32,16 @@ int bpf_sum_percpu_counters(int fd, int cpu_count, uint64_t *totals,
 	}
 	free(per_cpu);
 	return err;
+}
+
+int bpf_possible_cpus(char *why, size_t why_size)
+{
+	int count = libbpf_num_possible_cpus();
+
+	if (count > 0)
+		return count;
+	count = count ? count : -EINVAL;
+	snprintf(why, why_size, "cannot count possible CPUs: %s",
+		 strerror(-count));
+	return count;
 }

@@ -10,6 +10,7 @@
 #error "userspace-only header"
 #endif
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Sums entries 0..count-1 of a per-CPU array of __u64 counters over
@@ -17,5 +18,9 @@
  * Returns 0 or a negative errno; totals are zeroed first. */
 int bpf_sum_percpu_counters(int fd, int cpu_count, uint64_t *totals,
 			    uint32_t count);
+
+/* The possible CPUs, the length of every per-CPU value; a negative errno
+ * with one line for the operator in `why` when they cannot be counted. */
+int bpf_possible_cpus(char *why, size_t why_size);
 
 #endif

@@ -208,6 +208,7 @@ static void mark_vcpu(struct tracker *tracker, struct guest *guest,
 	}
 	before = *thread;
 	thread->exited = true; /* as its old kind; the slot moves on */
+	thread->became_vcpu = true;
 	thread->exited_at_ns = now_ns;
 	thread->slot = -1;
 	vcpu = guest_add_thread(guest, before.tid); /* may move `thread` */

@@ -7,16 +7,20 @@
  * (an administrator, libvirt, systemd): we log it, let it go, and keep our
  * hands off it for a cool-down, so at most one rewrite per cool-down.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "actuate_affinity.h"
+#include "actuate_libvirt.h"
 #include "enforce.h"
 #include "enforce_io.h"
 
-/* A journaled "file" is a cgroup file or a task's affinity by name. */
+/* A journaled "file" is a cgroup file, a task's affinity by name or a
+ * libvirt domain's scheduler parameters by name. */
 static bool is_affinity(const char *file)
 {
 	return !strncmp(file, AFFINITY_PREFIX, strlen(AFFINITY_PREFIX));
@@ -24,6 +28,8 @@ static bool is_affinity(const char *file)
 
 static int value_read(const char *file, char *value, size_t size)
 {
+	if (libvirt_is_file(file))
+		return libvirt_value_read(file, value, size);
 	if (io_is_entry(file))
 		return io_entry_read(file, value, size);
 	return is_affinity(file) ? affinity_read(file, value, size) :
@@ -32,10 +38,47 @@ static int value_read(const char *file, char *value, size_t size)
 
 static int value_write(const char *file, const char *value)
 {
+	if (libvirt_is_file(file))
+		return libvirt_value_write(file, value);
 	if (io_is_entry(file))
 		return io_entry_write(file, value);
 	return is_affinity(file) ? affinity_write(file, value) :
 				   cgroup_file_write(file, value);
+}
+
+/* Writes `value` to `file` after journaling it as pending, so a crash
+ * between the write and its "set" record still leaves a value the journal
+ * knows as ours (a libvirt write, two round trips, takes a while). */
+static int write_journaled(struct journal *journal, const char *file,
+			   const char *value)
+{
+	int err = journal_record_want(journal, file, value);
+
+	return err ? err : value_write(file, value);
+}
+
+/* A libvirt machine's cgroup under the roots: libvirt owns it, so its
+ * values go through libvirt's API whenever libvirtd answers. */
+static bool through_libvirt(const struct enforce_config *e,
+			    const char *cgroup)
+{
+	const char *manager = enforce_path_manager(cgroup);
+
+	return manager && !strcmp(manager, "libvirt") &&
+	       enforce_path_allowed(e, cgroup);
+}
+
+/* Where `knob` of `cgroup` lives: a libvirt value for a libvirt machine
+ * while libvirtd answers, else a cgroup file (which cgroup_knob_file
+ * refuses for a machine unless write_managed_cgroups says otherwise). */
+static int knob_file(struct enforcer *enforcer, const char *cgroup,
+		     enum policy_knob knob, char *file, size_t size)
+{
+	const struct enforce_config *e = &enforcer->config->enforce;
+
+	if (enforcer->policy.libvirt_backend && through_libvirt(e, cgroup))
+		return libvirt_knob_file(cgroup, knob, file, size);
+	return cgroup_knob_file(&enforcer->fs, e, cgroup, knob, file, size);
 }
 
 static void quota_text(uint32_t value, char *text, size_t size)
@@ -213,10 +256,8 @@ static void apply(struct enforcer *enforcer,
 	if (!m || (!m->active && now_ms < m->hands_off_until_ms))
 		return;
 	if (!m->file[0]) {
-		err = cgroup_knob_file(&enforcer->fs,
-				       &enforcer->config->enforce,
-				       setting->cgroup, setting->knob, m->file,
-				       sizeof(m->file));
+		err = knob_file(enforcer, setting->cgroup, setting->knob,
+				m->file, sizeof(m->file));
 		if (err) {
 			m->file[0] = '\0';
 			if (err != -ENOENT)
@@ -235,8 +276,13 @@ static void apply(struct enforcer *enforcer,
 		let_go(enforcer, m, current, now_ms);
 		return;
 	}
-	err = cgroup_knob_text(&enforcer->fs, m->file, setting->knob,
-			       setting->value, current, text, sizeof(text));
+	if (libvirt_is_file(m->file))
+		err = libvirt_knob_text(enforcer->fs.version, m->file,
+					setting->value, text, sizeof(text));
+	else
+		err = cgroup_knob_text(&enforcer->fs, m->file, setting->knob,
+				       setting->value, current, text,
+				       sizeof(text));
 	if (err || !strcmp(text, current))
 		return;
 	if (!m->active) {
@@ -251,7 +297,7 @@ static void apply(struct enforcer *enforcer,
 		}
 		snprintf(m->original, sizeof(m->original), "%s", current);
 	}
-	err = value_write(m->file, text);
+	err = write_journaled(&enforcer->journal, m->file, text);
 	settle_write(enforcer, m, text, err);
 }
 
@@ -293,6 +339,63 @@ static int victim_cpus(const struct policy_setting *setting,
 	return 0;
 }
 
+/* A libvirt culprit's vCPUs and emulator threads kept off the victim's
+ * CPUs through libvirt's live pinning: one value for the whole domain,
+ * journaled, read back and let go like any other. */
+static void apply_libvirt_separation(struct enforcer *enforcer,
+				     const struct policy_setting *setting,
+				     uint64_t now_ms)
+{
+	char current[CGROUP_VALUE_LEN], text[CGROUP_VALUE_LEN];
+	struct cpu_mask victim, online, rest;
+	struct managed_file *m;
+	int err;
+
+	if (victim_cpus(setting, &victim, &online))
+		return;
+	for (size_t w = 0; w < AFFINITY_MAX_CPUS / 64; w++)
+		rest.bits[w] = online.bits[w] & ~victim.bits[w];
+	if (!mask_any(&rest))
+		return; /* the victim may run everywhere: nowhere to go */
+	m = managed(enforcer, setting->cgroup, POLICY_KNOB_SEPARATE);
+	if (!m || (!m->active && now_ms < m->hands_off_until_ms))
+		return;
+	if (!m->file[0]) {
+		err = knob_file(enforcer, setting->cgroup, POLICY_KNOB_SEPARATE,
+				m->file, sizeof(m->file));
+		if (err) {
+			m->file[0] = '\0';
+			if (err != -ENOENT)
+				write_failed(enforcer, m, "resolving the domain",
+					     "", err);
+			m->hands_off_until_ms =
+				now_ms + enforcer->config->enforce.cooldown_ms;
+			return;
+		}
+	}
+	if (value_read(m->file, current, sizeof(current)))
+		return; /* gone; the next step will not ask again */
+	if (m->active) {
+		if (strcmp(current, m->written))
+			let_go(enforcer, m, current, now_ms);
+		return; /* the victim's CPUs are fixed while separated */
+	}
+	if (libvirt_separate_text(current, &victim, &rest, text,
+				  sizeof(text)) ||
+	    !strcmp(text, current))
+		return;
+	err = journal_record_before(&enforcer->journal, m->file, m->cgroup,
+				    "cpus", current,
+				    victim_of(enforcer, m->cgroup));
+	if (err) {
+		write_failed(enforcer, m, "journaling", text, err);
+		return;
+	}
+	snprintf(m->original, sizeof(m->original), "%s", current);
+	settle_write(enforcer, m, text,
+		     write_journaled(&enforcer->journal, m->file, text));
+}
+
 /* Keeps every task of the culprit's cgroup off the victim's CPUs: each
  * task's mask minus those CPUs, or the other online CPUs for a task
  * pinned to the victim's only. Each task is journaled like a file. */
@@ -305,6 +408,11 @@ static void apply_separation(struct enforcer *enforcer,
 	int tids[1024], count;
 	char *slash;
 
+	if (enforcer->policy.libvirt_backend &&
+	    through_libvirt(&enforcer->config->enforce, setting->cgroup)) {
+		apply_libvirt_separation(enforcer, setting, now_ms);
+		return;
+	}
 	if (victim_cpus(setting, &victim, &online) ||
 	    cgroup_knob_file(&enforcer->fs, &enforcer->config->enforce,
 			     setting->cgroup, POLICY_KNOB_CPU_QUOTA, quota_file,
@@ -354,7 +462,8 @@ static void apply_separation(struct enforcer *enforcer,
 			continue;
 		}
 		snprintf(m->original, sizeof(m->original), "%s", current);
-		settle_write(enforcer, m, text, affinity_write(name, text));
+		settle_write(enforcer, m, text,
+			     write_journaled(&enforcer->journal, name, text));
 	}
 }
 
@@ -368,7 +477,12 @@ static int put_back(struct enforcer *enforcer, struct managed_file *m,
 
 	err = value_read(m->file, current, sizeof(current));
 	if (err == -ENOENT) {
-		/* The cgroup (or task) went away with what we set in it. */
+		/* The cgroup (or task, or domain) went away with what we set
+		 * in it. */
+		fprintf(stderr,
+			"<6>kvmwarden: %s %s: gone with what was set in it; "
+			"nothing to undo\n",
+			m->cgroup, policy_knob_name(m->knob));
 		journal_record_done(&enforcer->journal, m->file, "released");
 		m->active = false;
 		return 0;
@@ -403,32 +517,102 @@ static bool wanted(const struct policy_result *result,
 	return false;
 }
 
+/* cpu.stat's nr_throttled in `dir`, 0 when unreadable. */
+static unsigned long long nr_throttled(const char *dir)
+{
+	char stat_file[PATH_MAX], line[128];
+	unsigned long long throttled = 0;
+	FILE *in;
+
+	snprintf(stat_file, sizeof(stat_file), "%s/cpu.stat", dir);
+	in = fopen(stat_file, "re");
+	if (!in)
+		return 0;
+	while (fgets(line, sizeof(line), in))
+		if (sscanf(line, "nr_throttled %llu", &throttled) == 1)
+			break;
+	fclose(in);
+	return throttled;
+}
+
+/* A libvirt domain's quotas sit on its vCPU and emulator cgroups, the
+ * siblings of the emulator cgroup a guest is known by: their sum. Reading
+ * libvirt's cgroups is no write behind its back. */
+static unsigned long long libvirt_nr_throttled(const struct enforcer *enforcer,
+					       const char *cgroup)
+{
+	char dir[PATH_MAX], child[PATH_MAX + 256];
+	unsigned long long sum = 0;
+	const char *slash = strrchr(cgroup, '/');
+	struct dirent *entry;
+	DIR *listing;
+
+	if (slash && !strcmp(slash, "/emulator"))
+		snprintf(dir, sizeof(dir), "%s%.*s", enforcer->fs.mount,
+			 (int)(slash - cgroup), cgroup);
+	else
+		snprintf(dir, sizeof(dir), "%s%s", enforcer->fs.mount, cgroup);
+	listing = opendir(dir);
+	if (!listing)
+		return 0;
+	while ((entry = readdir(listing)))
+		if (entry->d_type == DT_DIR && entry->d_name[0] != '.') {
+			snprintf(child, sizeof(child), "%s/%s", dir,
+				 entry->d_name);
+			sum += nr_throttled(child);
+		}
+	closedir(listing);
+	return sum;
+}
+
 /* Tells the policy which capped culprits the kernel throttled since the
  * last interval: cpu.stat's nr_throttled (v1 and v2 alike) grew. */
 static void note_throttled(struct enforcer *enforcer)
 {
 	for (size_t i = 0; i < enforcer->file_count; i++) {
 		struct managed_file *m = &enforcer->files[i];
-		char stat_file[sizeof(m->file) + 16], line[128];
-		unsigned long long throttled = 0;
+		char dir[sizeof(m->file)];
+		unsigned long long throttled;
 		const char *slash = strrchr(m->file, '/');
-		FILE *in;
 
-		if (!m->active || m->knob != POLICY_KNOB_CPU_QUOTA || !slash)
+		if (!m->active || m->knob != POLICY_KNOB_CPU_QUOTA)
 			continue;
-		snprintf(stat_file, sizeof(stat_file), "%.*s/cpu.stat",
-			 (int)(slash - m->file), m->file);
-		in = fopen(stat_file, "re");
-		if (!in)
+		if (libvirt_is_file(m->file)) {
+			throttled = libvirt_nr_throttled(enforcer, m->cgroup);
+		} else if (slash) {
+			snprintf(dir, sizeof(dir), "%.*s",
+				 (int)(slash - m->file), m->file);
+			throttled = nr_throttled(dir);
+		} else {
 			continue;
-		while (fgets(line, sizeof(line), in))
-			if (sscanf(line, "nr_throttled %llu", &throttled) == 1)
-				break;
-		fclose(in);
+		}
 		if (throttled > m->nr_throttled)
 			policy_note_throttled(&enforcer->policy, m->cgroup);
 		m->nr_throttled = throttled;
 	}
+}
+
+/* Connects to libvirtd once a libvirt guest is seen (and again after it
+ * went away), so the policy may choose libvirt guests as targets. */
+static void note_libvirt(struct enforcer *enforcer,
+			 const struct policy_guest *guests, size_t count,
+			 uint64_t now_ms)
+{
+	bool any = false, was = enforcer->policy.libvirt_backend;
+
+	for (size_t i = 0; i < count && !any; i++)
+		any = through_libvirt(&enforcer->config->enforce,
+				      guests[i].cgroup);
+	if (!any && !was)
+		return;
+	enforcer->policy.libvirt_backend = libvirt_available(now_ms);
+	if (enforcer->policy.libvirt_backend != was)
+		fprintf(stderr,
+			enforcer->policy.libvirt_backend ?
+				"<5>kvmwarden: libvirt guests are acted on "
+				"through " LIBVIRT_URI "\n" :
+				"<4>kvmwarden: libvirtd does not answer at "
+				LIBVIRT_URI ": its guests are left alone\n");
 }
 
 void enforcer_step(struct enforcer *enforcer, const struct report *report,
@@ -439,6 +623,7 @@ void enforcer_step(struct enforcer *enforcer, const struct report *report,
 
 	note_throttled(enforcer);
 	count = policy_guests_from_report(report, guests, POLICY_MAX_GUESTS);
+	note_libvirt(enforcer, guests, count, now_ms);
 	policy_step(&enforcer->policy, guests, count, &enforcer->result);
 	audit_policy_actions(enforcer);
 	size_t io_active = enforce_io_step(enforcer, report, now_ms);
@@ -487,14 +672,20 @@ int enforce_restore_journal(struct journal *journal, struct audit *audit,
 			continue;
 		err = value_read(e->file, current, sizeof(current));
 		if (err == -ENOENT) {
+			fprintf(stderr,
+				"<6>kvmwarden: %s %s: gone with what was set "
+				"in it; nothing to undo\n",
+				e->cgroup, e->knob);
 			journal_record_done(journal, e->file, "released");
 			continue;
 		}
-		/* Ours when it holds what we set, or the original (a crash
-		 * between journaling and writing); anything else is someone
-		 * else's newer choice. */
-		if (!err && e->value[0] && strcmp(current, e->value) &&
-		    strcmp(current, e->original)) {
+		/* Ours when it holds what we set, what we were setting (a
+		 * crash between the write and its record) or the original (a
+		 * crash between journaling and writing); anything else is
+		 * someone else's newer choice. */
+		if (!err && (e->value[0] || e->pending[0]) &&
+		    strcmp(current, e->value) && strcmp(current, e->original) &&
+		    strcmp(current, e->pending)) {
 			audit_event(audit, mode, AUDIT_OUTSIDE_CHANGE, "",
 				    e->cgroup, e->knob, e->value, current,
 				    "changed by someone else since; left as "
@@ -607,6 +798,7 @@ size_t enforcer_stop(struct enforcer *enforcer)
 			failed++;
 	failed += enforce_io_stop(enforcer);
 	audit_set_in_force(failed);
+	libvirt_disconnect();
 	if (enforcer->journal.fd >= 0 && !failed)
 		journal_clear(&enforcer->journal);
 	journal_close(&enforcer->journal);
@@ -626,6 +818,12 @@ int enforce_value_read(const char *file, char *value, size_t size)
 int enforce_value_write(const char *file, const char *value)
 {
 	return value_write(file, value);
+}
+
+int enforce_write_journaled(struct enforcer *enforcer, const char *file,
+			    const char *value)
+{
+	return write_journaled(&enforcer->journal, file, value);
 }
 
 void enforce_let_go(struct enforcer *enforcer, struct managed_file *m,

@@ -2,7 +2,8 @@
 /*
  * Enforcement as the agent runs it: each interval's report goes through
  * the policy; in enforce mode the settings it wants are made real through
- * the cgroup backend, each original journaled first; in monitor mode the
+ * the cgroup backend (libvirt's live API for a libvirt guest while
+ * libvirtd answers), each original journaled first; in monitor mode the
  * same decisions are only logged. It owns the set of files it changed, so
  * it can tell its own values from someone else's and undo exactly.
  */

@@ -147,7 +147,7 @@ static void apply_file(struct enforcer *enforcer, const char *file,
 		snprintf(m->original, sizeof(m->original), "%s", current);
 	}
 	enforce_settle_write(enforcer, m, text,
-			     enforce_value_write(m->file, text));
+			     enforce_write_journaled(enforcer, m->file, text));
 }
 
 static void apply(struct enforcer *enforcer,
@@ -163,12 +163,21 @@ static void apply(struct enforcer *enforcer,
 	if (err == -ENOENT)
 		return; /* the cgroup went, or the kernel has no such file */
 	if (err) {
-		struct managed_file what = { .knob = setting->knob };
+		/* Said once per cool-down, not every interval: an entry
+		 * that is never a file stands for the setting. */
+		char key[ENFORCE_PATH_LEN + 32];
+		struct io_managed *im;
 
-		snprintf(what.cgroup, sizeof(what.cgroup), "%s",
-			 setting->cgroup);
-		enforce_write_failed(enforcer, &what, "resolving the path", "",
-				     err);
+		snprintf(key, sizeof(key), "unresolved:%.200s#%s#%d",
+			 setting->cgroup, setting->device, (int)setting->knob);
+		im = managed(enforcer->io, key, setting->cgroup, setting->knob);
+		if (!im || now_ms < im->file.hands_off_until_ms)
+			return;
+		im->wanted_at = enforcer->io->steps;
+		im->file.hands_off_until_ms =
+			now_ms + enforcer->config->enforce.cooldown_ms;
+		enforce_write_failed(enforcer, &im->file, "resolving the path",
+				     "", err);
 		return;
 	}
 	for (size_t f = 0; f < count; f++)

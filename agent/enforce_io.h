@@ -49,6 +49,9 @@ size_t enforce_io_stop(struct enforcer *enforcer);
 /* enforce.c's, shared with this file. */
 int enforce_value_read(const char *file, char *value, size_t size);
 int enforce_value_write(const char *file, const char *value);
+/* The value journaled as pending first, then written. */
+int enforce_write_journaled(struct enforcer *enforcer, const char *file,
+			    const char *value);
 void enforce_let_go(struct enforcer *enforcer, struct managed_file *m,
 		    const char *current, uint64_t now_ms);
 void enforce_write_failed(struct enforcer *enforcer, struct managed_file *m,

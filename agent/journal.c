@@ -118,6 +118,15 @@ int journal_record_before(struct journal *journal, const char *file,
 	return append(journal, obj);
 }
 
+int journal_record_want(struct journal *journal, const char *file,
+			const char *value)
+{
+	struct json_object *obj = record("want", file);
+
+	json_object_object_add(obj, "value", json_object_new_string(value));
+	return append(journal, obj);
+}
+
 int journal_record_set(struct journal *journal, const char *file,
 		       const char *value)
 {
@@ -208,8 +217,11 @@ static bool replay(struct json_object *obj, struct journal_entry **entries,
 	}
 	if (!entry)
 		return false;
-	if (!strcmp(op, "set") && value)
+	if (!strcmp(op, "set") && value) {
 		snprintf(entry->value, sizeof(entry->value), "%s", value);
+		entry->pending[0] = '\0';
+	} else if (!strcmp(op, "want") && value)
+		snprintf(entry->pending, sizeof(entry->pending), "%s", value);
 	else if (!strcmp(op, "restored") || !strcmp(op, "released"))
 		entry->in_force = false;
 	else

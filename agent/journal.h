@@ -31,6 +31,9 @@ struct journal_entry {
 	char knob[16];
 	char original[CGROUP_VALUE_LEN];
 	char value[CGROUP_VALUE_LEN]; /* last set; "" if the write never ran */
+	/* Being written when the journal ends ("" if none): a crash between
+	 * a write and its "set" record leaves this in the file, ours too. */
+	char pending[CGROUP_VALUE_LEN];
 	char victim[64]; /* for whom, for status */
 	uint64_t since_unix_s;
 	bool in_force; /* not yet restored or released */
@@ -44,6 +47,10 @@ void journal_close(struct journal *journal);
 int journal_record_before(struct journal *journal, const char *file,
 			  const char *cgroup, const char *knob,
 			  const char *original, const char *victim);
+/* Before each write of a new value: what is about to be written (a
+ * "want" record; journals without them replay as before). */
+int journal_record_want(struct journal *journal, const char *file,
+			const char *value);
 /* After each successful write. */
 int journal_record_set(struct journal *journal, const char *file,
 		       const char *value);

@@ -103,11 +103,9 @@ int loader_open(struct loader **out, char *why, size_t why_size)
 		snprintf(why, why_size, "out of memory");
 		return -ENOMEM;
 	}
-	loader->cpu_count = libbpf_num_possible_cpus();
-	if (loader->cpu_count <= 0) {
-		err = loader->cpu_count ? loader->cpu_count : -EINVAL;
-		snprintf(why, why_size, "cannot count possible CPUs: %s",
-			 strerror(-err));
+	loader->cpu_count = bpf_possible_cpus(why, why_size);
+	if (loader->cpu_count < 0) {
+		err = loader->cpu_count;
 		goto cleanup;
 	}
 

@@ -15,6 +15,7 @@
 
 #include "loader_block.h"
 #include "block.skel.h"
+#include "bpf_maps.h"
 
 struct block_loader {
 	struct block_bpf *skel;
@@ -50,11 +51,9 @@ int block_loader_open(struct block_loader **out, char *why, size_t why_size)
 		snprintf(why, why_size, "out of memory");
 		return -ENOMEM;
 	}
-	loader->cpu_count = libbpf_num_possible_cpus();
-	if (loader->cpu_count <= 0) {
-		err = loader->cpu_count ? loader->cpu_count : -EINVAL;
-		snprintf(why, why_size, "cannot count possible CPUs: %s",
-			 strerror(-err));
+	loader->cpu_count = bpf_possible_cpus(why, why_size);
+	if (loader->cpu_count < 0) {
+		err = loader->cpu_count;
 		goto cleanup;
 	}
 	loader->skel = block_bpf__open();

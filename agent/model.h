@@ -39,6 +39,9 @@ struct thread {
 	int tgid; /* the kernel's, for registration: differs for vhost kthreads */
 	bool attached; /* BPF has its task storage: counters are live */
 	bool exited;
+	/* Ended by a split: the thread goes on as a vCPU record (discover.c's
+	 * mark_vcpu), so its on-CPU time in the window may hold guest mode. */
+	bool became_vcpu;
 	uint64_t exited_at_ns;
 	struct thread_counters counters;
 	/* The slot's counts when this record took it over from another record

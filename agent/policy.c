@@ -137,6 +137,19 @@ static const struct policy_guest *guest_named(const struct policy_guest *all,
 	return NULL;
 }
 
+/* Whether some backend may act on `cgroup`: the cgroupfs one where no
+ * manager owns it, libvirt's for a libvirt machine when libvirtd answers. */
+static bool target_writable(const struct policy *policy, const char *cgroup)
+{
+	const char *manager = enforce_path_manager(cgroup);
+
+	if (enforce_path_writable(policy->config, cgroup))
+		return true;
+	return policy->libvirt_backend && manager &&
+	       !strcmp(manager, "libvirt") &&
+	       enforce_path_allowed(policy->config, cgroup);
+}
+
 /* The cgroup to throttle for the victim's culprit i, or NULL when this
  * budget may not throttle it. Kernel threads, idle time and the victim's
  * own quota never qualify, nor does a cgroup holding the victim (capping
@@ -167,7 +180,7 @@ static const char *culprit_target(const struct policy *policy,
 					       victim->uuid))
 			cgroup = other->cgroup;
 	}
-	if (!cgroup || !enforce_path_writable(config, cgroup) ||
+	if (!cgroup || !target_writable(policy, cgroup) ||
 	    enforce_path_under(victim->cgroup, cgroup))
 		return NULL;
 	return cgroup;
@@ -270,7 +283,7 @@ static void escalate(struct policy *policy, struct policy_victim *v,
 	if (!may_turn(policy, v, +1))
 		return;
 	if (budget->cpu_weight && !v->weight_cgroup[0] &&
-	    enforce_path_writable(config, guest->cgroup)) {
+	    target_writable(policy, guest->cgroup)) {
 		snprintf(v->weight_cgroup, sizeof(v->weight_cgroup), "%s",
 			 guest->cgroup);
 		v->weight = budget->cpu_weight;

@@ -118,6 +118,9 @@ struct policy_victim {
 
 struct policy {
 	const struct enforce_config *config;
+	/* libvirtd answers: a libvirt machine's cgroup can be acted on
+	 * through its API (actuate_libvirt.h), so it is a target too. */
+	bool libvirt_backend;
 	uint32_t cooldown_intervals;
 	uint64_t interval; /* how many steps have run */
 	struct policy_victim victims[POLICY_MAX_GUESTS];

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 /* Capabilities kept after attach:
- * - CAP_BPF only when `bpf_fd_ops_need_cap`: before Linux 6.5 every bpf()
+ * - CAP_BPF only when `bpf_fd_ops_need_cap`: before Linux 6.0 every bpf()
  *   call (map reads, iterator runs) needs it while
  *   kernel.unprivileged_bpf_disabled is set, as distributions ship it;
  *   since, only creating maps and loading programs do, so it goes;

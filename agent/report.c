@@ -136,6 +136,7 @@ static int build_guest(struct report_guest *out, const struct guest *before,
 		       const struct guest *after)
 {
 	size_t vcpus = 0, others = 0;
+	uint64_t kvm_run_ns = 0, pruned_from;
 
 	memset(out, 0, sizeof(*out));
 	memcpy(out->name, after->name, sizeof(out->name));
@@ -174,10 +175,17 @@ static int build_guest(struct report_guest *out, const struct guest *before,
 		thread_counters_add(is_vcpu ? &out->vcpu_total :
 					      &out->other_total,
 				    &row->delta);
+		/* A vCPU entered KVM_RUN up to a discovery pass before its
+		 * record was split off: that part of its guest mode sits in
+		 * the record it left. */
+		if (is_vcpu || now->became_vcpu)
+			kvm_run_ns += row->delta.run_ns;
 	}
+	pruned_from = out->vcpu_total.run_ns;
 	add_pruned(out, before, after);
+	kvm_run_ns += out->vcpu_total.run_ns - pruned_from;
 	report_kvm_build(&out->kvm, before ? &before->kvm : NULL, &after->kvm,
-			 out->vcpu_total.run_ns);
+			 kvm_run_ns);
 	if (build_culprits(out, before, after))
 		return -ENOMEM;
 	qsort(out->vcpus, out->vcpu_count, sizeof(*out->vcpus), compare_vcpus);

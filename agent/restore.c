@@ -13,6 +13,7 @@
 
 #include <json-c/json.h>
 
+#include "actuate_libvirt.h"
 #include "commands.h"
 #include "config.h"
 #include "enforce.h"
@@ -116,6 +117,7 @@ int cmd_restore(int argc, char **argv)
 	err = enforce_restore_journal(&journal, &audit, CONFIG_MODE_ENFORCE,
 				      &restored, &left);
 	journal_close(&journal);
+	libvirt_disconnect();
 	if (err) {
 		fprintf(stderr, "kvmwarden: restore: %s: %s\n", path,
 			strerror(-err));

@@ -50,7 +50,13 @@ step unit-san "unit: " "$here/run-unit.sh" "$build/tests-san"
 step integration "integration: " "$here/integration/run.sh" "$build"
 # Hostile input: every libFuzzer harness for 30 s (make fuzz runs longer).
 step fuzz "fuzz: " "$here/fuzz/run.sh" "$build" "${KVMWARDEN_FUZZ_SECONDS:-30}"
+# Churn with PID reuse while the agent enforces (make soak runs 600 s).
+SOAK_SECONDS=${KVMWARDEN_SOAK_SECONDS:-120} step soak "soak: " \
+	"$(command -v python3)" "$here/integration/soak_churn.py" "$build"
 step systemd "systemd: " "$here/integration/test_systemd.sh" "$build"
+# KVM's own paths (KVM_RUN discovery, exit telemetry) in a TCG guest that is
+# itself an SVM host, on the Debian 6.1 and 6.12 kernels.
+step nested "nested: " "$here/integration/test_nested_kvm.sh" "$build"
 # The agent itself under ASan/UBSan (and LeakSanitizer at exit), measuring
 # real guests: the unit tests cannot reach the loader or discovery.
 KVMWARDEN_BINARY="$build/kvmwarden-san" step agent-san "" \

@@ -435,6 +435,9 @@ def test(results):
     # kill -9 again, and this time a new agent, not restore, finds the
     # changes the dead one left: it undoes them before deciding afresh.
     agent = Agent(binary, config, "enforce", work, "dead")
+    # BPF loading takes seconds on this shared machine: the 5 s for the
+    # first change start once the agent runs.
+    agent.wait_for("running (")
     wait_value_changes(quota_file, before[(hog_cg, "cpu.cfs_quota_us")],
                        5.0)
     time.sleep(0.5)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Least privilege after attach: once its BPF programs are attached, the
 running agent holds only what measuring and enforcing need (CAP_SYS_NICE,
-CAP_DAC_OVERRIDE, CAP_SYS_RESOURCE, and CAP_BPF only on kernels before 6.5,
+CAP_DAC_OVERRIDE, CAP_SYS_RESOURCE, and CAP_BPF only on kernels before 6.0,
 where every bpf() call wants it), read from /proc/PID/status; its own
 attempt to load a BPF program afterwards is refused; and it still measures
 a guest that starts after the drop (discovery, map reads and the task
@@ -72,7 +72,7 @@ def test(results):
     expected = (ENFORCEMENT | (1 << CAP_BPF if keeps_bpf else 0)) & given
     kt.note("CapEff %016x CapPrm %016x CapBnd %016x (CAP_BPF %s)" % (
         caps["CapEff"], caps["CapPrm"], caps["CapBnd"],
-        "kept: kernel before 6.5" if keeps_bpf else "dropped"))
+        "kept: kernel before 6.0" if keeps_bpf else "dropped"))
     results.check("effective capabilities are enforcement's only",
                   caps["CapEff"] == expected,
                   "CapEff %016x, want %016x" % (caps["CapEff"], expected))
@@ -86,8 +86,8 @@ def test(results):
     release = os.uname().release
     version = tuple(int(part) for part in
                     release.split("-")[0].split(".")[:2])
-    results.check("kernel >= 6.5 lets CAP_BPF go",
-                  not keeps_bpf or version < (6, 5),
+    results.check("kernel >= 6.0 lets CAP_BPF go",
+                  not keeps_bpf or version < (6, 0),
                   "kernel %s %s CAP_BPF" % (
                       release, "kept" if keeps_bpf else "dropped"))
     results.check("a further bpf() program load is refused",

@@ -82,6 +82,47 @@ static void replay_keeps_first_original_and_last_value(void **unused)
 	free(entries);
 }
 
+/* A crash between a write and its "set" record: the value being written
+ * is still known as ours; a "set" settles it. */
+static void pending_write_is_remembered(void **unused)
+{
+	struct journal_entry *entries;
+	struct journal journal;
+	size_t count, bad;
+
+	assert_int_equal(journal_open(&journal, state), 0);
+	assert_int_equal(journal_record_before(&journal, "libvirt:u:1:cpu_quota",
+					       "/m", "cpu_quota",
+					       "vcpu_quota=-1", ""),
+			 0);
+	assert_int_equal(journal_record_want(&journal, "libvirt:u:1:cpu_quota",
+					     "vcpu_quota=4000"),
+			 0);
+	assert_int_equal(journal_record_set(&journal, "libvirt:u:1:cpu_quota",
+					    "vcpu_quota=4000"),
+			 0);
+	assert_int_equal(journal_record_want(&journal, "libvirt:u:1:cpu_quota",
+					     "vcpu_quota=2000"),
+			 0);
+	journal_close(&journal);
+	assert_int_equal(journal_load(state, &entries, &count, &bad), 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(bad, 0);
+	assert_string_equal(entries[0].value, "vcpu_quota=4000");
+	assert_string_equal(entries[0].pending, "vcpu_quota=2000");
+	free(entries);
+
+	assert_int_equal(journal_open(&journal, state), 0);
+	assert_int_equal(journal_record_set(&journal, "libvirt:u:1:cpu_quota",
+					    "vcpu_quota=2000"),
+			 0);
+	journal_close(&journal);
+	assert_int_equal(journal_load(state, &entries, &count, &bad), 0);
+	assert_string_equal(entries[0].value, "vcpu_quota=2000");
+	assert_string_equal(entries[0].pending, "");
+	free(entries);
+}
+
 static void one_holder_at_a_time(void **unused)
 {
 	struct journal first, second;
@@ -240,6 +281,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			replay_keeps_first_original_and_last_value, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(pending_write_is_remembered,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(one_holder_at_a_time, setup,
 						teardown),
 		cmocka_unit_test(missing_journal_is_empty),

@@ -376,6 +376,39 @@ static void only_lower_class_guests_are_throttled(void **state)
 	assert_int_equal(quota_settings(&sim, guests, 2), 0);
 }
 
+/* A libvirt machine's cgroup is libvirt's to write: a target only when
+ * its backend (libvirtd answering) is there, and still only under the
+ * roots. */
+static void libvirt_guests_need_the_libvirt_backend(void **state)
+{
+	static const char machine[] =
+		"/kw/qemu-3-noisy.libvirt-qemu/emulator";
+	struct policy_guest guests[2];
+	struct sim sim;
+
+	sim_init(&sim);
+	guests[0] = victim_with(ATTR_CULPRIT_GUEST, "noisy");
+	memset(&guests[1], 0, sizeof(guests[1]));
+	snprintf(guests[1].name, sizeof(guests[1].name), "noisy");
+	snprintf(guests[1].cgroup, sizeof(guests[1].cgroup), machine);
+	assert_int_equal(quota_settings(&sim, guests, 2), 0);
+	sim_init(&sim);
+	sim.policy.libvirt_backend = true;
+	assert_int_equal(quota_settings(&sim, guests, 2), 1);
+	/* Outside the roots: not even through libvirt. */
+	sim_init(&sim);
+	sim.policy.libvirt_backend = true;
+	snprintf(guests[1].cgroup, sizeof(guests[1].cgroup),
+		 "/machine/qemu-3-noisy.libvirt-qemu/emulator");
+	assert_int_equal(quota_settings(&sim, guests, 2), 0);
+	/* The backend is libvirt's only: a systemd unit stays refused. */
+	sim_init(&sim);
+	sim.policy.libvirt_backend = true;
+	snprintf(guests[1].cgroup, sizeof(guests[1].cgroup),
+		 "/kw/noisy.service");
+	assert_int_equal(quota_settings(&sim, guests, 2), 0);
+}
+
 static void vanished_victim_releases_everything(void **state)
 {
 	struct sim sim;
@@ -689,6 +722,7 @@ int main(void)
 		cmocka_unit_test(dead_band_holds),
 		cmocka_unit_test(forbidden_culprits_are_never_throttled),
 		cmocka_unit_test(only_lower_class_guests_are_throttled),
+		cmocka_unit_test(libvirt_guests_need_the_libvirt_backend),
 		cmocka_unit_test(vanished_victim_releases_everything),
 		cmocka_unit_test(two_victims_one_culprit_strongest_wins),
 		cmocka_unit_test(first_window_is_not_judged),

@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# The agent's KVM-only paths on a machine without /dev/kvm: a Debian cloud
+# kernel booted under QEMU/TCG with a CPU that has AMD SVM (TCG emulates
+# it), so inside that guest kvm_amd loads, /dev/kvm exists and KVM_RUN,
+# kvm_exit and kvm_entry are real. The initramfs holds busybox, the
+# kernel's kvm modules, tests/nested/minivmm (a tiny KVM VMM), the agent
+# and the libraries it links. tests/nested/guest-init.sh runs the scenario
+# in there and prints its findings on the serial console;
+# tests/nested/nested_checks.py judges them: guests found by KVM_RUN (one
+# with unnamed vCPU threads), vCPU indexes, steal and run time against
+# /proc/PID/task/TID/schedstat, exits by reason against the VMM's own
+# count, and each BPF program's verifier instruction count on that kernel,
+# kept in tests/nested/verifier-insns-SERIES.txt.
+# Kernels and busybox are downloaded once and cached under BUILD_DIR/kernels/
+# nested/ and BUILD_DIR/nested/.
+# Usage: tests/integration/test_nested_kvm.sh [BUILD_DIR]
+#   KVMWARDEN_NESTED_KERNELS  kernel series to boot (default "6.1 6.12")
+#   KVMWARDEN_BINARY          agent binary (default BUILD_DIR/kvmwarden)
+#   KVMWARDEN_NESTED_TIMEOUT  seconds before QEMU is killed (default 600)
+#   KVMWARDEN_NESTED_STRICT=1 absolute steal/run beyond 2% + 5 ms fail
+#                             instead of SKIP (see nested_checks.py)
+# Ends with `nested: N passed, N failed, N skipped`; exits 1 on a failure.
+set -uo pipefail
+umask 022
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+build_dir=$(cd "${1:-$repo/build}" 2>/dev/null && pwd) || {
+	echo "usage: $0 [BUILD_DIR]" >&2
+	exit 2
+}
+series_list=${KVMWARDEN_NESTED_KERNELS:-6.1 6.12}
+binary=${KVMWARDEN_BINARY:-$build_dir/kvmwarden}
+# A boot with the whole scenario takes one to two minutes under TCG on a
+# quiet machine, several times that on a loaded one; QEMU is killed after
+# this many seconds whatever happens.
+vm_timeout_s=${KVMWARDEN_NESTED_TIMEOUT:-600}
+
+passed=0 failed=0 skipped=0
+pass() {
+	passed=$((passed + 1))
+	echo "PASS $1${2:+: $2}"
+}
+fail() {
+	failed=$((failed + 1))
+	echo "FAIL $1${2:+: $2}"
+}
+skip() {
+	skipped=$((skipped + 1))
+	echo "SKIP $1${2:+: $2}"
+}
+note() {
+	echo "  $*"
+}
+finish() {
+	echo "nested: $passed passed, $failed failed, $skipped skipped"
+	[ "$failed" -eq 0 ]
+	exit
+}
+
+work=$(mktemp -d /tmp/kvmw-nested.XXXXXX)
+# apt's sandbox user downloads into it
+chmod 0755 "$work"
+qemu_pid=
+cleanup() {
+	if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
+		kill "$qemu_pid" 2>/dev/null
+		wait "$qemu_pid" 2>/dev/null
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+why=
+if [ "$(id -u)" != 0 ]; then
+	why="needs root (a root-owned initramfs)"
+elif ! command -v qemu-system-x86_64 >/dev/null; then
+	why="qemu-system-x86_64 not installed"
+elif ! command -v cpio >/dev/null; then
+	why="cpio not installed (scripts/deps.sh test installs it)"
+elif ! command -v python3 >/dev/null; then
+	why="python3 not installed"
+elif [ ! -x "$binary" ]; then
+	why="no agent binary $binary (run make first)"
+fi
+if [ -n "$why" ]; then
+	skip nested "$why"
+	finish
+fi
+
+# ------------------------------------------------------------ parts
+
+mkdir -p "$build_dir/nested" "$build_dir/kernels/nested"
+if ! gcc -static -O2 -Wall -Wextra -Werror -pthread -o "$work/minivmm" \
+	"$repo/tests/nested/minivmm.c" >"$work/minivmm.log" 2>&1; then
+	fail minivmm "does not build statically: $(tail -n 3 "$work/minivmm.log" | tr '\n' ' ')"
+	finish
+fi
+if ! gcc -static -O2 -Wall -Wextra -Werror -o "$work/proginsns" \
+	"$repo/tests/nested/proginsns.c" >"$work/proginsns.log" 2>&1; then
+	fail proginsns "does not build statically: $(tail -n 3 "$work/proginsns.log" | tr '\n' ' ')"
+	finish
+fi
+
+# deb_extract PACKAGE DIR: downloads PACKAGE with apt and unpacks it in DIR.
+deb_extract() {
+	local pkg=$1 dir=$2
+	rm -f "$work/$pkg"_*.deb
+	if ! (cd "$work" && apt-get download -q "$pkg" >"$work/download.log" 2>&1); then
+		apt-get update -qq >/dev/null 2>&1
+		(cd "$work" && apt-get download -q "$pkg" >"$work/download.log" 2>&1) ||
+			return 1
+	fi
+	mkdir -p "$dir" && dpkg-deb -x "$work/$pkg"_*.deb "$dir" && rm -f "$work/$pkg"_*.deb
+}
+
+busybox=$build_dir/nested/busybox
+if [ ! -x "$busybox" ]; then
+	if ! deb_extract busybox-static "$work/busybox"; then
+		fail busybox "cannot download busybox-static: $(tail -n 2 "$work/download.log" | tr '\n' ' ')"
+		finish
+	fi
+	cp "$work/busybox/bin/busybox" "$busybox"
+fi
+
+# kernel_dir SERIES: the cached kernel of that series (vmlinuz and its kvm
+# modules, uncompressed), downloaded first if there is none: the newest
+# linux-image-SERIES*-cloud-amd64-unsigned package in apt's lists.
+kernel_dir() {
+	local series=$1 cached pattern pkg dir m f
+	pattern="^linux-image-${series//./\\.}[.-][0-9][-+.0-9a-z]*-cloud-amd64-unsigned\$"
+	cached=$(ls -d "$build_dir/kernels/nested/$series"-*/ 2>/dev/null | sort -V | tail -n 1)
+	if [ -n "$cached" ] && [ -f "$cached/vmlinuz" ]; then
+		echo "${cached%/}"
+		return 0
+	fi
+	pkg=$(apt-cache search --names-only "$pattern" | awk '{ print $1 }' | sort -V | tail -n 1)
+	if [ -z "$pkg" ]; then
+		apt-get update -qq >/dev/null 2>&1
+		pkg=$(apt-cache search --names-only "$pattern" | awk '{ print $1 }' |
+			sort -V | tail -n 1)
+	fi
+	[ -n "$pkg" ] || return 1
+	rm -rf "$work/kernel"
+	deb_extract "$pkg" "$work/kernel" || return 1
+	dir=$build_dir/kernels/nested/$series-${pkg#linux-image-}
+	mkdir -p "$dir.tmp"
+	cp "$work"/kernel/boot/vmlinuz-* "$dir.tmp/vmlinuz" || return 1
+	for m in irqbypass kvm kvm-amd; do
+		f=$(find "$work/kernel" -name "$m.ko*" | head -n 1)
+		case $f in
+		*.ko) cp "$f" "$dir.tmp/$m.ko" ;;
+		*.ko.xz) xz -dc "$f" >"$dir.tmp/$m.ko" ;;
+		*.ko.zst) zstd -qdc "$f" >"$dir.tmp/$m.ko" ;;
+		*) return 1 ;;
+		esac || return 1
+	done
+	rm -rf "$work/kernel" "$dir"
+	mv "$dir.tmp" "$dir"
+	echo "$dir"
+}
+
+# copy_with_libs ROOT PROGRAM DEST: the program at DEST in ROOT, and every
+# shared library it loads at the same path as here.
+copy_with_libs() {
+	local root=$1 program=$2 dest=$3 lib
+	install -D -m 0755 "$program" "$root$dest"
+	for lib in $(ldd "$program" | awk '/=> \// { print $3 } /^\t\/[^ ]+ \(/ { print $1 }'); do
+		[ -e "$root$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
+	done
+}
+
+# The initramfs without the kernel's modules, shared by every kernel.
+root=$work/root
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,modules,etc}
+cp "$busybox" "$root/bin/busybox"
+install -m 0755 "$work/minivmm" "$root/bin/minivmm"
+install -m 0755 "$work/proginsns" "$root/bin/proginsns"
+install -m 0755 "$repo/tests/nested/guest-init.sh" "$root/init"
+copy_with_libs "$root" "$binary" /usr/sbin/kvmwarden
+# Debian's busybox has neither chrt nor nice.
+copy_with_libs "$root" "$(command -v chrt)" /usr/bin/chrt
+copy_with_libs "$root" "$(command -v nice)" /usr/bin/nice
+# The agent may want configuration; a sanitizer build wants nothing more
+# than its libraries, which ldd listed.
+[ -f "$repo/configs/kvmwarden.conf" ] && install -D -m 0644 "$repo/configs/kvmwarden.conf" \
+	"$root/etc/kvmwarden/kvmwarden.conf"
+
+# ------------------------------------------------------------ boots
+
+for series in $series_list; do
+	echo "== kernel $series"
+	if ! kdir=$(kernel_dir "$series"); then
+		fail "kernel-$series" "cannot get a linux-image-$series cloud kernel with kvm modules: $(tail -n 2 "$work/download.log" 2>/dev/null | tr '\n' ' ')"
+		continue
+	fi
+	note "kernel $(basename "$kdir")"
+	rm -f "$root"/modules/*
+	cp "$kdir"/*.ko "$root/modules/"
+	# Uncompressed: the kernel only copies it, where gunzip under TCG
+	# costs seconds at every boot.
+	(cd "$root" && find . | cpio -o -H newc --quiet) >"$work/initramfs.cpio"
+
+	# Kept after the run for whoever reads a failure.
+	console=$build_dir/nested/console-$series.log
+	rm -f "$console"
+	started=$SECONDS
+	# -cpu max: every feature TCG emulates, SVM and nested paging included.
+	timeout --kill-after=10 "$vm_timeout_s" qemu-system-x86_64 -accel tcg -cpu max \
+		-smp 2 -m 1024 -nodefaults -display none -no-reboot \
+		-serial "file:$console" -kernel "$kdir/vmlinuz" \
+		-initrd "$work/initramfs.cpio" \
+		-append "console=ttyS0 panic=-1 quiet loglevel=3" &
+	qemu_pid=$!
+	wait "$qemu_pid"
+	qemu_status=$?
+	qemu_pid=
+	note "QEMU ran $((SECONDS - started)) s (exit $qemu_status)"
+	if [ "$qemu_status" -ne 0 ] || ! grep -q '^KVMW DONE' "$console"; then
+		fail "boot-$series" "no KVMW DONE on the console (QEMU exit $qemu_status): $(tail -n 5 "$console" | tr '\n' ' ')"
+		continue
+	fi
+	python3 "$repo/tests/nested/nested_checks.py" "$console" "$series" \
+		"$repo/tests/nested/verifier-insns-$series.txt" >"$work/checks.log" 2>&1
+	checks_status=$?
+	cat "$work/checks.log"
+	while read -r verdict name detail; do
+		case $verdict in
+		PASS) passed=$((passed + 1)) ;;
+		FAIL) failed=$((failed + 1)) ;;
+		SKIP) skipped=$((skipped + 1)) ;;
+		esac
+	done <"$work/checks.log"
+	if [ "$checks_status" -ne 0 ] && ! grep -q '^FAIL' "$work/checks.log"; then
+		fail "checks-$series" "nested_checks.py exited $checks_status"
+	fi
+done
+finish

@@ -1,0 +1,189 @@
+#!/bin/busybox sh
+# PID 1 of the TCG guest that tests/integration/test_nested_kvm.sh boots.
+# Its kernel is an SVM host (QEMU's TCG emulates SVM), so kvm_amd loads and
+# minivmm runs real KVM guests here, where kvm_exit and kvm_entry fire. It
+# runs the scenario and prints everything the host-side checks need on the
+# serial console as `KVMW ...` lines; it judges nothing itself
+# (tests/nested/nested_checks.py does). Everything timing-critical uses
+# shell builtins only, so no fork sits between an event and its reading.
+/bin/busybox --install -s /bin
+export PATH=/bin:/usr/bin:/sbin:/usr/sbin
+
+say() { echo "KVMW $*"; }
+bye() {
+	say DONE
+	sync
+	poweroff -f
+}
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+mount -t tracefs tracefs /sys/kernel/tracing
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t bpf bpf /sys/fs/bpf
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+mkdir -p /run /var/lib/kvmwarden
+
+say KERNEL "$(uname -r)"
+if ! grep -qw svm /proc/cpuinfo; then
+	say SKIP "the TCG CPU has no svm flag (QEMU too old for SVM under TCG?)"
+	bye
+fi
+for module in irqbypass kvm kvm-amd; do
+	if ! out=$(insmod /modules/$module.ko 2>&1); then
+		say SKIP "insmod $module.ko failed: $out $(dmesg | tail -n 2 | tr '\n' ' ')"
+		bye
+	fi
+done
+if [ ! -c /dev/kvm ]; then
+	say SKIP "kvm_amd loaded but there is no /dev/kvm: $(dmesg | grep -i -E 'kvm|svm' | tail -n 2 | tr '\n' ' ')"
+	bye
+fi
+read uptime rest </proc/uptime
+say BOOTED "$uptime"
+
+# A sleep that is a builtin: read with a timeout on a FIFO nobody writes.
+mkfifo /tmp/never
+exec 3<>/tmp/never
+nap() { read -t "$1" -u 3 _ignored; }
+
+# The guests. spin: one vCPU always in the guest, pinned to CPU 0 with a
+# hog, so it has steal and run time to check. pio: vCPUs 1 and 2 exit to
+# the VMM at every `out`; vCPU 0 spins, so the VMM is inside KVM_RUN at any
+# moment and the agent's discovery before its window finds it (with only
+# vCPUs that exit, a pass can catch both outside and see the guest only
+# a pass later, 0.5 s into the window). anon: like spin but its thread keeps the name
+# the C library gives it ("minivmm"), so only KVM_RUN can tell it is a vCPU.
+minivmm --vcpus 1 --mode spin >/tmp/spin.out 2>&1 &
+spin_pid=$!
+minivmm --vcpus 3 --mode spin,pio,pio >/tmp/pio.out 2>&1 &
+pio_pid=$!
+minivmm --vcpus 1 --mode spin --no-thread-names >/tmp/anon.out 2>&1 &
+anon_pid=$!
+say GUEST spin "$spin_pid"
+say GUEST pio "$pio_pid"
+say GUEST anon "$anon_pid"
+
+# Each VMM prints one "started" line per vCPU: wait for all five.
+pid_tids=
+for try in $(seq 100); do
+	pid_tids=
+	for out in spin pio anon; do
+		while read -r _tag _pid pid _vcpu index _tid tid state; do
+			[ "$state" = started ] && pid_tids="$pid_tids $pid:$tid"
+		done </tmp/$out.out
+	done
+	set -- $pid_tids
+	[ $# -eq 5 ] && break
+	nap 0.1
+done
+set -- $pid_tids
+if [ $# -ne 5 ]; then
+	say FAIL-SETUP "only $# of 5 vCPU threads started: $(cat /tmp/*.out | tr '\n' ' ')"
+	bye
+fi
+
+# CPU 0: the spin guest's vCPU, the anon guest's and a hog. CPU 1: the pio
+# guest's three vCPUs. Three busy threads a CPU.
+taskset 1 sh -c 'while :; do :; done' &
+hog_pid=$!
+for pid_tid in $pid_tids; do
+	pid=${pid_tid%:*}
+	tid=${pid_tid#*:}
+	if [ "$pid" != "$pio_pid" ]; then
+		taskset -p 1 "$tid" >/dev/null
+	else
+		taskset -p 2 "$tid" >/dev/null
+	fi
+done
+# The pio VMM's main thread only waits for signals: SCHED_FIFO lets it
+# print its counts the moment SIGUSR2 comes, not after its busy vCPUs.
+chrt -f -p 1 "$pio_pid" >/dev/null
+nap 0.5
+
+# truth TAG: every vCPU's schedstat (run ns, wait ns) into $truth, then
+# the pio VMM's exit counts (SIGUSR2 makes it print them).
+truth=
+take_truth() {
+	local pid_tid pid tid run_ns wait_ns slices
+	for pid_tid in $pid_tids; do
+		pid=${pid_tid%:*}
+		tid=${pid_tid#*:}
+		read run_ns wait_ns slices </proc/$pid/task/$tid/schedstat
+		truth="$truth$1 $pid $tid $run_ns $wait_ns;"
+	done
+	kill -USR2 "$pio_pid"
+}
+
+# The measured dump. This shell turns SCHED_FIFO so it reads the truth the
+# moment the agent's markers appear, instead of after whatever else runs
+# on its CPU, but only once the agent has loaded; the agent itself runs as
+# a normal task niced to -19 so that loading, slow under TCG (the verifier
+# runs emulated), is not slowed three times more by the busy vCPUs it
+# shares a CPU with.
+stamp() {
+	read up _rest </proc/uptime
+	stamps="$stamps $1=$up"
+}
+stamps=
+stamp dump-start
+nice -n -19 kvmwarden dump --duration 3 --json >/tmp/dump.json 2>/tmp/dump.err &
+dump_pid=$!
+# Loading prints nothing until it is nearly done: wait for its first line
+# as a normal task, sleeping long, so the wait costs the loading nothing.
+# Under a loaded host this can take many minutes.
+for try in $(seq 3000); do
+	[ -s /tmp/dump.err ] && break
+	kill -0 $dump_pid 2>/dev/null || break
+	nap 0.2
+done
+stamp loaded
+chrt -f -p 1 $$ >/dev/null
+measuring=
+for try in $(seq 12000); do
+	kill -0 $dump_pid 2>/dev/null || break
+	while read -r line; do
+		case $line in *measuring*) measuring=1 ;; esac
+	done </tmp/dump.err
+	[ -n "$measuring" ] && break
+	nap 0.005
+done
+if [ -n "$measuring" ]; then
+	take_truth start
+	stamp measuring
+	# Every BPF program now loaded is the agent's: their verifier counts.
+	proginsns >/tmp/insns.txt 2>&1
+	# The end: "measured" on stderr comes right after the agent's last
+	# snapshot; the report's first byte is a later fallback.
+	measured=
+	for try in $(seq 2000); do
+		while read -r line; do
+			case $line in *measured*) measured=1 ;; esac
+		done </tmp/dump.err
+		[ -n "$measured" ] && break
+		[ -s /tmp/dump.json ] && break
+		nap 0.005
+	done
+	take_truth end
+	stamp end
+fi
+wait $dump_pid
+dump_status=$?
+chrt -o -p 0 $$ >/dev/null
+say DUMP-EXIT "$dump_status"
+say STAMPS "$stamps"
+say TRUTH "$truth"
+while read -r line; do say DUMP-ERR "$line"; done </tmp/dump.err
+say JSON "$(cat /tmp/dump.json)"
+while read -r line; do say INSNS "$line"; done </tmp/insns.txt
+
+kill $hog_pid
+kill -TERM $spin_pid $pio_pid $anon_pid
+wait $spin_pid $pio_pid $anon_pid
+for out in spin pio anon; do
+	while read -r line; do say VMM "$out $line"; done </tmp/$out.out
+done
+dmesg | grep -i -E 'kvm|svm' | while read -r line; do say DMESG "$line"; done
+bye
