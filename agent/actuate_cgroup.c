@@ -107,19 +107,16 @@ static bool on_cgroup_fs(const char *path)
 	       st.f_type == CGROUP2_SUPER_MAGIC;
 }
 
-int cgroup_knob_file(const struct cgroup_fs *fs,
-		     const struct enforce_config *enforce,
-		     const char *cgroup_path, enum policy_knob knob, char *file,
-		     size_t size)
+int cgroup_dir_checked(const char *mount,
+		       const struct enforce_config *enforce,
+		       const char *cgroup_path, char *dir, size_t size)
 {
 	char joined[PATH_MAX], real[PATH_MAX], root_real[PATH_MAX];
 	bool inside = false;
 
-	if (!fs->version)
-		return -ENOENT;
 	if (!enforce_path_writable(enforce, cgroup_path))
 		return strstr(cgroup_path, "..") ? -EINVAL : -EPERM;
-	if (snprintf(joined, sizeof(joined), "%s%s", fs->mount, cgroup_path) >=
+	if (snprintf(joined, sizeof(joined), "%s%s", mount, cgroup_path) >=
 	    (int)sizeof(joined))
 		return -ENAMETOOLONG;
 	if (!realpath(joined, real))
@@ -129,7 +126,7 @@ int cgroup_knob_file(const struct cgroup_fs *fs,
 	for (size_t i = 0; i < enforce->root_count && !inside; i++) {
 		size_t len;
 
-		snprintf(joined, sizeof(joined), "%s%s", fs->mount,
+		snprintf(joined, sizeof(joined), "%s%s", mount,
 			 enforce->roots[i]);
 		if (!realpath(joined, root_real))
 			continue;
@@ -141,7 +138,26 @@ int cgroup_knob_file(const struct cgroup_fs *fs,
 		return -EPERM;
 	if (!on_cgroup_fs(real))
 		return -EPERM;
-	if (snprintf(file, size, "%s/%s", real, knob_file_name(fs, knob)) >=
+	if (snprintf(dir, size, "%s", real) >= (int)size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int cgroup_knob_file(const struct cgroup_fs *fs,
+		     const struct enforce_config *enforce,
+		     const char *cgroup_path, enum policy_knob knob, char *file,
+		     size_t size)
+{
+	char dir[PATH_MAX];
+	int err;
+
+	if (!fs->version)
+		return -ENOENT;
+	err = cgroup_dir_checked(fs->mount, enforce, cgroup_path, dir,
+				 sizeof(dir));
+	if (err)
+		return err;
+	if (snprintf(file, size, "%s/%s", dir, knob_file_name(fs, knob)) >=
 	    (int)size)
 		return -ENAMETOOLONG;
 	return 0;

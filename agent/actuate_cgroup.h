@@ -40,6 +40,11 @@ int cgroup_knob_file(const struct cgroup_fs *fs,
 		     const struct enforce_config *enforce,
 		     const char *cgroup_path, enum policy_knob knob, char *file,
 		     size_t size);
+/* The real path of cgroup `cgroup_path` in the hierarchy mounted at
+ * `mount`, with cgroup_knob_file's checks (the I/O backend's too). */
+int cgroup_dir_checked(const char *mount,
+		       const struct enforce_config *enforce,
+		       const char *cgroup_path, char *dir, size_t size);
 /* The text to write for `value` of `knob` (a percent of one CPU for the
  * quota, a v2 weight for the weight), given the file's current text
  * (which holds v2's period). -EINVAL if the current text is malformed. */

@@ -17,6 +17,7 @@
 #include "actuate_affinity.h"
 #include "actuate_libvirt.h"
 #include "enforce.h"
+#include "enforce_io.h"
 
 /* A journaled "file" is a cgroup file, a task's affinity by name or a
  * libvirt domain's scheduler parameters by name. */
@@ -29,6 +30,8 @@ static int value_read(const char *file, char *value, size_t size)
 {
 	if (libvirt_is_file(file))
 		return libvirt_value_read(file, value, size);
+	if (io_is_entry(file))
+		return io_entry_read(file, value, size);
 	return is_affinity(file) ? affinity_read(file, value, size) :
 				   cgroup_file_read(file, value, size);
 }
@@ -37,6 +40,8 @@ static int value_write(const char *file, const char *value)
 {
 	if (libvirt_is_file(file))
 		return libvirt_value_write(file, value);
+	if (io_is_entry(file))
+		return io_entry_write(file, value);
 	return is_affinity(file) ? affinity_write(file, value) :
 				   cgroup_file_write(file, value);
 }
@@ -621,6 +626,8 @@ void enforcer_step(struct enforcer *enforcer, const struct report *report,
 	note_libvirt(enforcer, guests, count, now_ms);
 	policy_step(&enforcer->policy, guests, count, &enforcer->result);
 	audit_policy_actions(enforcer);
+	size_t io_active = enforce_io_step(enforcer, report, now_ms);
+
 	if (enforcer->mode != CONFIG_MODE_ENFORCE || !enforcer->fs.version)
 		return; /* monitor mode: decided and logged, nothing written */
 	for (size_t i = 0; i < enforcer->result.setting_count; i++) {
@@ -632,7 +639,7 @@ void enforcer_step(struct enforcer *enforcer, const struct report *report,
 		else
 			apply(enforcer, setting, now_ms);
 	}
-	size_t active = 0;
+	size_t active = io_active;
 
 	for (size_t i = 0; i < enforcer->file_count; i++) {
 		struct managed_file *m = &enforcer->files[i];
@@ -723,6 +730,7 @@ int enforcer_start(struct enforcer *enforcer, const struct config *config,
 	enforcer->config = config;
 	policy_init(&enforcer->policy, e, config->interval_ms);
 	audit_open(&enforcer->audit, e->audit_log);
+	enforce_io_start(enforcer);
 	if (mode != CONFIG_MODE_ENFORCE)
 		return 0;
 	err = cgroup_fs_detect(&enforcer->fs, "/proc/self/mountinfo");
@@ -767,6 +775,8 @@ int enforcer_start(struct enforcer *enforcer, const struct config *config,
 fail:
 	journal_close(&enforcer->journal);
 	audit_close(&enforcer->audit);
+	free(enforcer->io);
+	enforcer->io = NULL;
 	return err;
 }
 
@@ -775,6 +785,7 @@ void enforcer_reload(struct enforcer *enforcer, const struct config *config)
 	enforcer->config = config;
 	policy_set_config(&enforcer->policy, &config->enforce,
 			  config->interval_ms);
+	enforce_io_reload(enforcer);
 }
 
 size_t enforcer_stop(struct enforcer *enforcer)
@@ -785,6 +796,7 @@ size_t enforcer_stop(struct enforcer *enforcer)
 		if (enforcer->files[i].active &&
 		    put_back(enforcer, &enforcer->files[i], 0))
 			failed++;
+	failed += enforce_io_stop(enforcer);
 	audit_set_in_force(failed);
 	libvirt_disconnect();
 	if (enforcer->journal.fd >= 0 && !failed)
@@ -795,4 +807,45 @@ size_t enforcer_stop(struct enforcer *enforcer)
 	enforcer->files = NULL;
 	enforcer->file_count = enforcer->file_cap = 0;
 	return failed;
+}
+
+/* For enforce_io.c: the same journaled writes for I/O entries. */
+int enforce_value_read(const char *file, char *value, size_t size)
+{
+	return value_read(file, value, size);
+}
+
+int enforce_value_write(const char *file, const char *value)
+{
+	return value_write(file, value);
+}
+
+int enforce_write_journaled(struct enforcer *enforcer, const char *file,
+			    const char *value)
+{
+	return write_journaled(&enforcer->journal, file, value);
+}
+
+void enforce_let_go(struct enforcer *enforcer, struct managed_file *m,
+		    const char *current, uint64_t now_ms)
+{
+	let_go(enforcer, m, current, now_ms);
+}
+
+void enforce_write_failed(struct enforcer *enforcer, struct managed_file *m,
+			  const char *what, const char *value, int err)
+{
+	write_failed(enforcer, m, what, value, err);
+}
+
+void enforce_settle_write(struct enforcer *enforcer, struct managed_file *m,
+			  const char *text, int err)
+{
+	settle_write(enforcer, m, text, err);
+}
+
+int enforce_put_back(struct enforcer *enforcer, struct managed_file *m,
+		     uint64_t now_ms)
+{
+	return put_back(enforcer, m, now_ms);
 }

@@ -25,6 +25,8 @@
 #include "journal.h"
 #include "policy.h"
 
+struct enforce_io;
+
 /* A file enforcement has changed (or had changed, then let go). */
 struct managed_file {
 	char cgroup[PROCFS_PATH_LEN];
@@ -51,6 +53,7 @@ struct enforcer {
 	struct managed_file *files;
 	size_t file_count;
 	size_t file_cap;
+	struct enforce_io *io; /* enforce_io.c's; NULL: I/O left alone */
 };
 
 /* Opens the audit file, and in enforce mode detects the cgroup hierarchy,

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -29,6 +30,7 @@ void enforce_config_defaults(struct enforce_config *enforce)
 	enforce->quota_step_percent = 50;
 	enforce->hysteresis_percent = 50;
 	enforce->cooldown_ms = 5000;
+	enforce->min_io_iops = 10;
 	snprintf(enforce->state_file, ENFORCE_PATH_LEN,
 		 "/var/lib/kvmwarden/state");
 	snprintf(enforce->audit_log, ENFORCE_PATH_LEN,
@@ -137,6 +139,25 @@ static void parse_throttle(struct config_problems *p, yaml_document_t *doc,
 	}
 }
 
+/* A duration in ms with up to three decimals ("0.05"), kept in µs. */
+static int parse_ms_as_us(struct config_problems *p, yaml_node_t *node,
+			  const char *key, uint32_t *us)
+{
+	const char *text = config_scalar(node);
+	char *end = NULL;
+	double ms = text ? strtod(text, &end) : 0;
+
+	if (!text || end == text || *end || !(ms >= 0.001 && ms <= 60000)) {
+		config_complain(p, line_of(node), key,
+				"expected milliseconds from 0.001 to 60000, "
+				"got '%s'",
+				text ? text : "(not a scalar)");
+		return -EINVAL;
+	}
+	*us = (uint32_t)(ms * 1000 + 0.5);
+	return 0;
+}
+
 static void parse_budget(struct config_problems *p, yaml_document_t *doc,
 			 yaml_node_t *node, struct budget *budget)
 {
@@ -175,6 +196,13 @@ static void parse_budget(struct config_problems *p, yaml_document_t *doc,
 			if (!config_parse_u32(p, value, key, 1, 60000,
 					      &budget->max_wait_p99_ms))
 				has_limit = true;
+		} else if (!strcmp(key, "max_io_queue_p99_ms")) {
+			if (!parse_ms_as_us(p, value, key,
+					    &budget->max_io_queue_p99_us))
+				has_limit = true;
+		} else if (!strcmp(key, "io_weight")) {
+			config_parse_u32(p, value, key, 1, 10000,
+					 &budget->io_weight);
 		} else if (!strcmp(key, "cpu_weight")) {
 			config_parse_u32(p, value, key, 1, 10000,
 					 &budget->cpu_weight);
@@ -194,8 +222,8 @@ static void parse_budget(struct config_problems *p, yaml_document_t *doc,
 				"every budget needs a class");
 	if (!has_limit && budget->match[0])
 		config_complain(p, budget->line, "max_steal_percent",
-				"budget '%s' sets neither max_steal_percent "
-				"nor max_wait_p99_ms",
+				"budget '%s' sets none of max_steal_percent, "
+				"max_wait_p99_ms, max_io_queue_p99_ms",
 				budget->match);
 }
 
@@ -345,6 +373,9 @@ bool enforce_config_parse_key(struct config_problems *p, yaml_document_t *doc,
 	else if (!strcmp(key, "min_quota_percent"))
 		config_parse_u32(p, value, key, 1, 100,
 				 &enforce->min_quota_percent);
+	else if (!strcmp(key, "min_io_iops"))
+		config_parse_u32(p, value, key, 1, 1000000,
+				 &enforce->min_io_iops);
 	else if (!strcmp(key, "quota_step_percent"))
 		config_parse_u32(p, value, key, 5, 90,
 				 &enforce->quota_step_percent);

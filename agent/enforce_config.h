@@ -41,6 +41,13 @@ struct budget {
 	char throttle_roots[ENFORCE_MAX_ROOTS][ENFORCE_PATH_LEN];
 	size_t throttle_root_count;
 	size_t line; /* where it starts in the file, for later complaints */
+	/* I/O: the guest's queue-wait p99 on any one device, in µs (the
+	 * key is max_io_queue_p99_ms, decimals allowed: fast devices queue
+	 * for microseconds; 0: not budgeted), and the I/O weight (v2 scale
+	 * 1..10000, v1 up to 1000) it is raised to first where the kernel
+	 * has a weight file (0: skip that rung). */
+	uint32_t max_io_queue_p99_us;
+	uint32_t io_weight;
 };
 
 /* A container or service protected like a VM: its processes' threads are
@@ -78,6 +85,8 @@ struct enforce_config {
 	size_t cgroup_guest_count;
 	char state_file[ENFORCE_PATH_LEN];
 	char audit_log[ENFORCE_PATH_LEN];
+	/* Floor of a culprit's I/O cap, in requests per second each way. */
+	uint32_t min_io_iops;
 };
 
 struct config_problems;

@@ -41,6 +41,8 @@ const char *policy_knob_name(enum policy_knob knob)
 {
 	return knob == POLICY_KNOB_CPU_WEIGHT ? "cpu_weight" :
 	       knob == POLICY_KNOB_CPU_QUOTA  ? "cpu_quota" :
+	       knob == POLICY_KNOB_IO_IOPS    ? "io_iops" :
+	       knob == POLICY_KNOB_IO_WEIGHT  ? "io_weight" :
 						"cpus";
 }
 

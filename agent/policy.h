@@ -53,6 +53,10 @@ enum policy_knob {
 	POLICY_KNOB_CPU_QUOTA = 1, /* percent of one CPU */
 	/* The cgroup's tasks kept off the CPUs avoid_tids may run on. */
 	POLICY_KNOB_SEPARATE = 2,
+	/* policy_io.c's, per device: an IOPS cap each way, an I/O weight
+	 * (v2 scale 1..10000). */
+	POLICY_KNOB_IO_IOPS = 3,
+	POLICY_KNOB_IO_WEIGHT = 4,
 };
 
 /* A value that should be in force on a cgroup. */

@@ -233,6 +233,7 @@ struct enforce_window {
 	struct guest_table previous;
 	uint64_t start_ns;
 	bool primed;
+	struct io_snapshot io_previous; /* I/O budgets' window, same span */
 };
 
 static void enforce_tick(struct enforcer *enforcer, struct tracker *tracker,
@@ -246,15 +247,34 @@ static void enforce_tick(struct enforcer *enforcer, struct tracker *tracker,
 	if (window->primed &&
 	    now_ns - window->start_ns < config->interval_ms * NS_PER_MS)
 		return;
+	struct io_snapshot io_now = { 0 };
+	struct io_report io;
+
 	tracker_collect(tracker);
+	if (io_collector) {
+		block_collector_sync(io_collector, &tracker->table);
+		if (block_collector_snapshot(io_collector, &io_now))
+			memset(&io_now, 0, sizeof(io_now));
+	}
 	now_ns = monotonic_ns();
-	if (guest_table_copy(&current, &tracker->table))
+	if (guest_table_copy(&current, &tracker->table)) {
+		io_snapshot_free(&io_now);
 		return;
+	}
 	if (window->primed && report_build(&report, &window->previous, &current,
 					   now_ns - window->start_ns) == 0) {
+		if (io_collector &&
+		    block_collector_report(io_collector, &current,
+					   &window->io_previous, &io_now,
+					   &io) == 0)
+			report.io = &io;
 		enforcer_step(enforcer, &report, now_ns / NS_PER_MS);
+		if (report.io)
+			io_report_free(&io);
 		report_free(&report);
 	}
+	io_snapshot_free(&window->io_previous);
+	window->io_previous = io_now;
 	if (window->primed)
 		guest_table_free(&window->previous);
 	window->previous = current;
@@ -429,6 +449,7 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 	guest_table_free(&previous);
 	if (enforce_window.primed)
 		guest_table_free(&enforce_window.previous);
+	io_snapshot_free(&enforce_window.io_previous);
 	snapshot_feed_free(&feed);
 	return 0;
 }

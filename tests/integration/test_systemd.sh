@@ -8,7 +8,10 @@
 # holds only its two capabilities, serves /metrics, can write the cgroup
 # tree and its state directory from its sandbox, reloads, is kept alive by
 # its watchdog pings and restarted when they stop, and runs ExecStopPost on
-# stop. It prints `KVMW-RESULT NAME PASS|FAIL DETAIL` lines on the serial
+# stop, and that the systemd backend (agent/actuate_systemd.c, through a
+# small helper) sets a transient unit's CPUQuotaPerSecUSec and CPUWeight
+# from root without capabilities, systemctl shows them, and puts them
+# back. It prints `KVMW-RESULT NAME PASS|FAIL DETAIL` lines on the serial
 # console, which this script reads. There is no KVM under TCG, so the agent
 # finds no guest there: it only has to run.
 # Usage: tests/integration/test_systemd.sh [BUILD_DIR]   (default: build)
@@ -232,6 +235,14 @@ install -d "$overlay/etc/systemd/system/multi-user.target.wants" \
 	"$overlay/etc/systemd/system/kvmwarden.service.d" "$overlay/usr/local/libexec"
 ln -s /usr/local/lib/systemd/system/kvmwarden.service \
 	"$overlay/etc/systemd/system/multi-user.target.wants/kvmwarden.service"
+# The systemd backend's helper (tests/integration/sdbus_check.c): one
+# value set through systemd's API and read back, as the agent would.
+if ! cc -O2 -std=gnu11 -D_GNU_SOURCE -I"$repo/agent" -I"$repo/bpf" \
+	"$repo/tests/integration/sdbus_check.c" "$repo/agent/actuate_systemd.c" \
+	"$repo/agent/actuate_affinity.c" "$repo/agent/procfs.c" \
+	-o "$overlay/usr/local/libexec/kvmw-sdbus" -lsystemd 2>"$work/sdbus-cc.log"; then
+	note "kvmw-sdbus did not build: $(head -n 3 "$work/sdbus-cc.log" | tr '\n' ' ')"
+fi
 cat >"$overlay/etc/systemd/system/kvmwarden.service.d/10-test.conf" <<'EOF'
 # 5 s instead of 30: the driver waits past two timeouts. A stopped agent
 # does not act on SIGABRT, so the kill follows 3 s later.
@@ -442,6 +453,26 @@ else
 	result stop-post FAIL "ExecStopPost=$post (pid before the stop: $post_before)"
 	journal=1
 fi
+
+# The systemd backend on a transient unit, from root with no capability
+# left (as the agent after attach): set, seen by systemctl, put back.
+systemd-run --unit=kvmw-hog sleep 300 >/dev/null 2>&1
+sd() { setpriv --bounding-set=-all --inh-caps=-all /usr/local/libexec/kvmw-sdbus "$@" 2>&1; }
+q=systemd:kvmw-hog.service/CPUQuotaPerSecUSec
+w=systemd:kvmw-hog.service/CPUWeight
+q0=$(sd $q) w0=$(sd $w)
+q1=$(sd $q 250000) w1=$(sd $w 500)
+shown="$(show CPUQuotaPerSecUSec kvmw-hog.service) $(show CPUWeight kvmw-hog.service)"
+q2=$(sd $q "$q0") w2=$(sd $w "$w0")
+back="$(show CPUQuotaPerSecUSec kvmw-hog.service) $(show CPUWeight kvmw-hog.service)"
+detail="quota $q0 -> $q1 -> $q2, weight $w0 -> $w1 -> $w2; systemctl show: '$shown' then '$back'"
+if [ "$q1" = 250000 ] && [ "$w1" = 500 ] && [ "$shown" = "250ms 500" ] &&
+	[ "$q2" = "$q0" ] && [ "$w2" = "$w0" ]; then
+	result sdbus PASS "$detail"
+else
+	result sdbus FAIL "$detail"
+fi
+systemctl stop kvmw-hog.service
 done_and_off
 EOF
 chmod 0755 "$overlay/usr/local/libexec/kvmw-systemd-test"
@@ -481,7 +512,7 @@ tr -d '\r' <"$console" >"$work/console.txt"
 grep -o 'KVMW-FIGURE .*' "$work/console.txt" | sed 's/^KVMW-FIGURE /  figures: /'
 note "QEMU ran $elapsed s"
 for name in active status capabilities metrics sandbox reload watchdog-alive \
-	watchdog-fires stop stop-post; do
+	watchdog-fires stop stop-post sdbus; do
 	line=$(grep -o "KVMW-RESULT $name .*" "$work/console.txt" | head -n 1)
 	verdict=$(echo "$line" | awk '{ print $3 }')
 	detail=$(echo "$line" | cut -d' ' -f4-)

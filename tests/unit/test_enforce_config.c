@@ -67,7 +67,7 @@ static void every_bad_key_is_named(void **state)
 		"enforce-bad.conf:10: throttle.guests_of_lower_class: expected true or false",
 		"enforce-bad.conf:12: colour: unknown key in throttle",
 		"enforce-bad.conf:13: match: every budget needs a match",
-		"enforce-bad.conf:14: max_steal_percent: budget 'x' sets neither",
+		"enforce-bad.conf:14: max_steal_percent: budget 'x' sets none of",
 		"enforce-bad.conf:2: default_class: 'platinum' is not one of the classes",
 		"enforce-bad.conf:16: state_file: must be an absolute path",
 		"enforce-bad.conf:6: class: 'tin' is not one of the classes",
@@ -138,6 +138,43 @@ static void managed_roots_are_refused_unless_allowed(void **state)
 	assert_true(enforce_path_writable(&config.enforce, "/kw/hog"));
 }
 
+static void io_budget_takes_decimal_ms(void **state)
+{
+	struct config config;
+	char errors[1024];
+	static const char good[] = "roots: [/kw]\n"
+				   "min_io_iops: 20\n"
+				   "budgets:\n"
+				   "  - match: db\n"
+				   "    class: high\n"
+				   "    max_io_queue_p99_ms: 0.05\n"
+				   "    io_weight: 800\n";
+	static const char bad[] = "budgets:\n"
+				  "  - match: db\n"
+				  "    class: high\n"
+				  "    max_io_queue_p99_ms: 0.0001\n"
+				  "  - match: web\n"
+				  "    class: high\n"
+				  "    max_io_queue_p99_ms: fast\n";
+
+	(void)state;
+	assert_int_equal(config_parse(&config, good, strlen(good), "g.conf",
+				      errors, sizeof(errors)),
+			 0);
+	/* An I/O budget alone is a budget: no "sets none of" complaint. */
+	assert_int_equal(config.enforce.budgets[0].max_io_queue_p99_us, 50);
+	assert_int_equal(config.enforce.budgets[0].io_weight, 800);
+	assert_int_equal(config.enforce.min_io_iops, 20);
+	assert_int_equal(config_parse(&config, bad, strlen(bad), "b.conf",
+				      errors, sizeof(errors)),
+			 -EINVAL);
+	assert_non_null(strstr(errors, "b.conf:4: max_io_queue_p99_ms: "
+				       "expected milliseconds from 0.001"));
+	assert_non_null(strstr(errors, "b.conf:7: max_io_queue_p99_ms: "
+				       "expected milliseconds from 0.001 to "
+				       "60000, got 'fast'"));
+}
+
 static void paths_match_whole_components(void **state)
 {
 	assert_true(enforce_path_under("/batch/jobs", "/batch"));
@@ -155,6 +192,7 @@ int main(void)
 		cmocka_unit_test(paths_match_whole_components),
 		cmocka_unit_test(managers_are_recognised),
 		cmocka_unit_test(managed_roots_are_refused_unless_allowed),
+		cmocka_unit_test(io_budget_takes_decimal_ms),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
