@@ -192,4 +192,5 @@ format:
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/san $(BUILD)/bpf $(BUILD)/tests \
+	$(BUILD)/tests-san -name '*.d' -type f 2>/dev/null)
