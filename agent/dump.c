@@ -76,6 +76,7 @@ int cmd_dump(int argc, char **argv)
 	struct io_snapshot io_before, io_after;
 	struct io_report io;
 	uint64_t errors_before[SCHED_ERR_COUNT] = { 0 };
+	uint64_t errors_after[SCHED_ERR_COUNT] = { 0 };
 	struct loader *loader = NULL;
 	struct tracker tracker;
 	struct report report;
@@ -197,6 +198,9 @@ int cmd_dump(int argc, char **argv)
 		fprintf(stderr, "<4>kvmwarden: discovery pass failed: %s\n",
 			strerror(-err));
 	tracker_collect(&tracker);
+	/* Right with the counters: lost steal keeps growing after the end
+	 * snapshot, and counted later it would not match the window. */
+	loader_read_errors(loader, errors_after);
 	if (block_collector_snapshot(block, &io_after))
 		memset(&io_after, 0, sizeof(io_after));
 	end_ns = monotonic_ns();
@@ -214,10 +218,9 @@ int cmd_dump(int argc, char **argv)
 		goto cleanup_after;
 	/* Errors of the window, like every other figure: what was lost
 	 * before it began is no part of its steal. */
-	loader_read_errors(loader, report.errors);
 	for (int i = 0; i < SCHED_ERR_COUNT; i++)
-		report.errors[i] = report.errors[i] >= errors_before[i] ?
-					   report.errors[i] - errors_before[i] :
+		report.errors[i] = errors_after[i] >= errors_before[i] ?
+					   errors_after[i] - errors_before[i] :
 					   0;
 	if (block && block_collector_report(block, &after, &io_before,
 					    &io_after, &io) == 0)

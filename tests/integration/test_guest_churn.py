@@ -96,9 +96,12 @@ def check_old(results, run, churn):
     alive_ns = int((old.stopped_at - churn.window_start) * 1e9)
     steal, run_ns = vcpu.get("steal_ns", -1), vcpu.get("run_ns", -1)
     # A thread is either running or waiting or asleep: together run and
-    # steal cannot exceed the part of the window it was alive for.
+    # steal cannot exceed the part of the window it was alive for. Slack:
+    # a tick either side (a running thread's sum_exec_runtime moves at
+    # ticks, so the start snapshot's can lag) and the harness seeing the
+    # start marker after the snapshot (seen here: 15 ms over one tick).
     results.check("stopped guest: figures fit its lifetime",
-                  0 <= steal + run_ns <= alive_ns + RUN_ABS_NS,
+                  0 <= steal + run_ns <= alive_ns + 2 * RUN_ABS_NS,
                   "run %s + steal %s, alive %s of the window"
                   % (kt.ms(run_ns), kt.ms(steal), kt.ms(alive_ns)))
     truth = kt.delta(run.start_truth, churn.old_last_truth, old.tids[0])
