@@ -156,7 +156,15 @@ int cmd_dump(int argc, char **argv)
 				   &io) == 0)
 		io_report_free(&io);
 
+	/* The I/O set-up above can take a while (under ASan, tens of ms):
+	 * a pass now brings spinning vCPUs' on-CPU time up to date, so the
+	 * start snapshot is as fresh as the end one. */
+	err = tracker_discover(&tracker, monotonic_ns());
+	if (err)
+		fprintf(stderr, "<4>kvmwarden: discovery pass failed: %s\n",
+			strerror(-err));
 	tracker_collect(&tracker);
+	loader_read_errors(loader, errors_before);
 	err = guest_table_copy(&before, &tracker.table);
 	start_ns = monotonic_ns();
 	if (err) {

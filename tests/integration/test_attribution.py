@@ -110,17 +110,9 @@ def check_counted_loss(results, run, guests):
         kt.ms(steal), kt.ms(culprits), kt.ms(lost), kt.ms(culprits + lost))
     results.check("map full: both guests reported, with steal",
                   len(ours) == len(guests) and steal > 0, detail)
-    # Open: with two guests naming each other and a one-entry map, the
-    # sum came out 7 % high on a quiet host (lost too large); with one
-    # guest it held to 0.3 %. Reported until the cause is found, failed
-    # only with KVMWARDEN_STRICT_LOSS=1.
-    ok = abs(culprits + lost - steal) <= CONSERVATION_REL * steal
-    if ok or os.environ.get("KVMWARDEN_STRICT_LOSS") == "1":
-        results.check("map full: culprits + lost = steal within 1 %", ok,
-                      detail)
-    else:
-        results.skip("map full: culprits + lost = steal within 1 %",
-                     "open bug, beyond 1 %: " + detail)
+    results.check("map full: culprits + lost = steal within 1 %",
+                  abs(culprits + lost - steal) <= CONSERVATION_REL * steal,
+                  detail)
 
 
 def dump(results, binary, label, env=None):
