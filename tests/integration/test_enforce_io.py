@@ -264,16 +264,24 @@ def test(results):
         results.check("enforce: victim gets more writes through",
                       enforced_writes > uncapped_writes,
                       "%d vs %d" % (enforced_writes, uncapped_writes))
-        code, out, err = kt.run_cli([binary, "status", "--json",
-                                     "--config", config])
-        try:
-            listed = json.loads(out)["actions"]
-        except (ValueError, KeyError, TypeError):
-            listed = []
-        results.check("status --json lists the io_iops actions",
-                      any(e.get("knob") == "io_iops" and
-                          e.get("for") == name for e in listed),
-                      out.strip().replace("\n", " ")[:300] + err)
+        # The ladder may be between rungs at any one moment (a cap
+        # relaxed, the weight raised first): ask a few times.
+        deadline = time.monotonic() + 6
+        while True:
+            code, out, err = kt.run_cli([binary, "status", "--json",
+                                         "--config", config])
+            try:
+                listed = json.loads(out)["actions"]
+            except (ValueError, KeyError, TypeError):
+                listed = []
+            found = any(e.get("knob") == "io_iops" and e.get("for") == name
+                        for e in listed)
+            if found or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        results.check("status --json lists the io_iops actions", found,
+                      "%s%s" % ([(e.get("knob"), e.get("for"))
+                                 for e in listed], err))
 
         # ------------------------------------------------------ SIGTERM
         code = agent.stop(signal.SIGTERM)
