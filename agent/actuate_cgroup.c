@@ -37,31 +37,34 @@ static bool has_option(const char *options, const char *name)
 	return false;
 }
 
-static bool v2_has_cpu(const char *mount)
+/* Whether a cgroup2 root lists `controller` in cgroup.controllers. */
+static bool v2_has_controller(const char *mount, const char *controller)
 {
 	char file[ENFORCE_PATH_LEN + 32], controllers[512];
 	FILE *in;
 	bool found = false;
 
 	snprintf(file, sizeof(file), "%s/cgroup.controllers", mount);
-	in = fopen(file, "r");
+	in = fopen(file, "re");
 	if (!in)
 		return false;
 	if (fgets(controllers, sizeof(controllers), in)) {
 		for (char *word = strtok(controllers, " \n"); word;
 		     word = strtok(NULL, " \n"))
-			found |= !strcmp(word, "cpu");
+			found |= !strcmp(word, controller);
 	}
 	fclose(in);
 	return found;
 }
 
-int cgroup_fs_detect(struct cgroup_fs *fs, const char *mountinfo)
+int cgroup_hierarchy_detect(const char *mountinfo, const char *v1_option,
+			    const char *v2_controller, int *version,
+			    char *mount_out, size_t mount_size)
 {
 	char line[4096], v2_mount[ENFORCE_PATH_LEN] = "";
-	FILE *in = fopen(mountinfo, "r");
+	FILE *in = fopen(mountinfo, "re");
 
-	memset(fs, 0, sizeof(*fs));
+	*version = 0;
 	if (!in)
 		return -errno;
 	while (fgets(line, sizeof(line), in)) {
@@ -73,20 +76,28 @@ int cgroup_fs_detect(struct cgroup_fs *fs, const char *mountinfo)
 		    sscanf(line, "%*s %*s %*s %*s %255s", mount) != 1 ||
 		    sscanf(dash + 3, "%31s %*s %1023s", fstype, super) != 2)
 			continue;
-		if (!strcmp(fstype, "cgroup") && has_option(super, "cpu")) {
-			fs->version = 1;
-			snprintf(fs->mount, sizeof(fs->mount), "%s", mount);
+		if (!strcmp(fstype, "cgroup") && has_option(super, v1_option)) {
+			*version = 1;
+			snprintf(mount_out, mount_size, "%s", mount);
 			break;
 		}
 		if (!strcmp(fstype, "cgroup2") && !v2_mount[0])
 			snprintf(v2_mount, sizeof(v2_mount), "%s", mount);
 	}
 	fclose(in);
-	if (!fs->version && v2_mount[0] && v2_has_cpu(v2_mount)) {
-		fs->version = 2;
-		snprintf(fs->mount, sizeof(fs->mount), "%s", v2_mount);
+	if (!*version && v2_mount[0] &&
+	    v2_has_controller(v2_mount, v2_controller)) {
+		*version = 2;
+		snprintf(mount_out, mount_size, "%s", v2_mount);
 	}
-	return fs->version ? 0 : -ENOENT;
+	return *version ? 0 : -ENOENT;
+}
+
+int cgroup_fs_detect(struct cgroup_fs *fs, const char *mountinfo)
+{
+	memset(fs, 0, sizeof(*fs));
+	return cgroup_hierarchy_detect(mountinfo, "cpu", "cpu", &fs->version,
+				       fs->mount, sizeof(fs->mount));
 }
 
 static const char *knob_file_name(const struct cgroup_fs *fs,

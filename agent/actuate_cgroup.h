@@ -31,6 +31,12 @@ struct cgroup_fs {
  * cgroup2 mount whose root lists cpu among its controllers. `mountinfo`
  * is /proc/self/mountinfo (a parameter for the fixtures). 0 or -ENOENT. */
 int cgroup_fs_detect(struct cgroup_fs *fs, const char *mountinfo);
+/* The same for any controller: a v1 hierarchy mounted with `v1_option`,
+ * else a cgroup2 mount whose root lists `v2_controller`. Sets *version
+ * (0, 1 or 2) and the mount point; 0, -ENOENT or another negative errno. */
+int cgroup_hierarchy_detect(const char *mountinfo, const char *v1_option,
+			    const char *v2_controller, int *version,
+			    char *mount_out, size_t mount_size);
 
 /* The file that holds `knob` for cgroup `cgroup_path`, checked: the path
  * has no "."/".." parts, its real path lies under one of `enforce`'s

@@ -22,65 +22,11 @@
 #define V2_MAX_NONE "rbps=max wbps=max riops=max wiops=max"
 #define ENTRY_FILE_LEN 8192
 
-static bool option_listed(const char *options, const char *name)
-{
-	size_t len = strlen(name);
-
-	for (const char *at = options; (at = strstr(at, name)); at += len)
-		if ((at == options || at[-1] == ',') &&
-		    (at[len] == ',' || at[len] == '\0'))
-			return true;
-	return false;
-}
-
-static bool word_listed(const char *file, const char *word)
-{
-	char text[512];
-	bool found = false;
-
-	if (cgroup_file_read(file, text, sizeof(text)))
-		return false;
-	for (char *w = strtok(text, " "); w; w = strtok(NULL, " "))
-		found |= !strcmp(w, word);
-	return found;
-}
-
 int io_fs_detect(struct io_fs *fs, const char *mountinfo)
 {
-	char line[4096], v2_mount[ENFORCE_PATH_LEN] = "";
-	FILE *in = fopen(mountinfo, "re");
-
 	memset(fs, 0, sizeof(*fs));
-	if (!in)
-		return -errno;
-	while (fgets(line, sizeof(line), in)) {
-		char mount[ENFORCE_PATH_LEN], fstype[32], super[1024];
-		char *dash = strstr(line, " - ");
-
-		if (!dash ||
-		    sscanf(line, "%*s %*s %*s %*s %255s", mount) != 1 ||
-		    sscanf(dash + 3, "%31s %*s %1023s", fstype, super) != 2)
-			continue;
-		if (!strcmp(fstype, "cgroup") && option_listed(super, "blkio")) {
-			fs->version = 1;
-			snprintf(fs->mount, sizeof(fs->mount), "%s", mount);
-			break;
-		}
-		if (!strcmp(fstype, "cgroup2") && !v2_mount[0])
-			snprintf(v2_mount, sizeof(v2_mount), "%s", mount);
-	}
-	fclose(in);
-	if (!fs->version && v2_mount[0]) {
-		char file[ENFORCE_PATH_LEN + 32];
-
-		snprintf(file, sizeof(file), "%s/cgroup.controllers",
-			 v2_mount);
-		if (word_listed(file, "io")) {
-			fs->version = 2;
-			snprintf(fs->mount, sizeof(fs->mount), "%s", v2_mount);
-		}
-	}
-	return fs->version ? 0 : -ENOENT;
+	return cgroup_hierarchy_detect(mountinfo, "blkio", "io", &fs->version,
+				       fs->mount, sizeof(fs->mount));
 }
 
 static bool exists_in(const char *dir, const char *name)
