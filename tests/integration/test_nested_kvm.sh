@@ -10,7 +10,10 @@
 # with unnamed vCPU threads), vCPU indexes, steal and run time against
 # /proc/PID/task/TID/schedstat, exits by reason against the VMM's own
 # count, and each BPF program's verifier instruction count on that kernel,
-# kept in tests/nested/verifier-insns-SERIES.txt.
+# kept in tests/nested/verifier-insns-SERIES.txt. Each boot then runs
+# tests/nested/enforce-v2.sh: enforcement on that kernel's cgroup v2 with
+# plain processes declared as cgroup guests (react, relax, SIGTERM, kill -9
+# and restore), judged by tests/nested/enforce_checks.py.
 # Kernels and busybox are downloaded once and cached under BUILD_DIR/kernels/
 # nested/ and BUILD_DIR/nested/.
 # Usage: tests/integration/test_nested_kvm.sh [BUILD_DIR]
@@ -177,6 +180,7 @@ cp "$busybox" "$root/bin/busybox"
 install -m 0755 "$work/minivmm" "$root/bin/minivmm"
 install -m 0755 "$work/proginsns" "$root/bin/proginsns"
 install -m 0755 "$repo/tests/nested/guest-init.sh" "$root/init"
+install -m 0644 "$repo/tests/nested/enforce-v2.sh" "$root/enforce-v2.sh"
 copy_with_libs "$root" "$binary" /usr/sbin/kvmwarden
 # Debian's busybox has neither chrt nor nice.
 copy_with_libs "$root" "$(command -v chrt)" /usr/bin/chrt
@@ -223,6 +227,8 @@ for series in $series_list; do
 	python3 "$repo/tests/nested/nested_checks.py" "$console" "$series" \
 		"$repo/tests/nested/verifier-insns-$series.txt" >"$work/checks.log" 2>&1
 	checks_status=$?
+	python3 "$repo/tests/nested/enforce_checks.py" "$console" "$series" \
+		>>"$work/checks.log" 2>&1 || checks_status=$((checks_status | $?))
 	cat "$work/checks.log"
 	while read -r verdict name detail; do
 		case $verdict in
