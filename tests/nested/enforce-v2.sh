@@ -97,6 +97,10 @@ enforce_v2() {
 		enf SKIP "cannot enable cpu, cpuset and io controllers: $(cat /tmp/ctl.err)"
 		return
 	fi
+	# This shell, its polling and the agent stay on CPU 0: on the
+	# victim's CPU their forks would be steal no cap on the hog removes
+	# (seen: "main culprit cgroup /" holding the victim over budget).
+	taskset -p 1 $$ >/dev/null
 	mkdir -p $root/victim $root/hog
 	echo "+cpu +cpuset +io" >$root/cgroup.subtree_control
 	cat >/tmp/enforce.conf <<-EOF
