@@ -208,12 +208,15 @@ for series in $series_list; do
 	# Kept after the run for whoever reads a failure.
 	console=$build_dir/nested/console-$series.log
 	rm -f "$console"
+	# The guest's disk, for the block I/O check (a writer in a cgroup).
+	rm -f "$work/disk.img" && truncate -s 64M "$work/disk.img"
 	started=$SECONDS
 	# -cpu max: every feature TCG emulates, SVM and nested paging included.
 	timeout --kill-after=10 "$vm_timeout_s" qemu-system-x86_64 -accel tcg -cpu max \
 		-smp 2 -m 1024 -nodefaults -display none -no-reboot \
 		-serial "file:$console" -kernel "$kdir/vmlinuz" \
 		-initrd "$work/initramfs.cpio" \
+		-drive "file=$work/disk.img,if=virtio,format=raw" \
 		-append "console=ttyS0 panic=-1 quiet loglevel=3" &
 	qemu_pid=$!
 	wait "$qemu_pid"

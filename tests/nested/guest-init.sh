@@ -68,6 +68,17 @@ minivmm --vcpus 3 --mode spin,pio,pio >/tmp/pio.out 2>&1 &
 pio_pid=$!
 minivmm --vcpus 1 --mode spin --no-thread-names >/tmp/anon.out 2>&1 &
 anon_pid=$!
+# A host process writing to the virtio disk in a cgroup of its own, for
+# the block I/O check: its figures in host_io against the cgroup's io.stat.
+io_dev=
+if [ -r /sys/block/vda/dev ] && echo +io >/sys/fs/cgroup/cgroup.subtree_control; then
+	read io_dev </sys/block/vda/dev
+	mkdir /sys/fs/cgroup/kvmw-io
+	sh -c 'echo $$ >/sys/fs/cgroup/kvmw-io/cgroup.procs &&
+		while :; do dd if=/dev/zero of=/dev/vda bs=4k count=256 oflag=direct 2>/dev/null; done' &
+	io_pid=$!
+	say IODEV "$io_dev"
+fi
 say GUEST spin "$spin_pid"
 say GUEST pio "$pio_pid"
 say GUEST anon "$anon_pid"
@@ -121,6 +132,11 @@ take_truth() {
 		truth="$truth$1 $pid $tid $run_ns $wait_ns;"
 	done
 	kill -USR2 "$pio_pid"
+	if [ -n "$io_dev" ]; then
+		while read -r line; do
+			case $line in "$io_dev "*) truth="${truth}io $1 $line;" ;; esac
+		done </sys/fs/cgroup/kvmw-io/io.stat
+	fi
 }
 
 # The measured dump. This shell turns SCHED_FIFO so it reads the truth the
@@ -186,6 +202,7 @@ say JSON "$(cat /tmp/dump.json)"
 while read -r line; do say INSNS "$line"; done </tmp/insns.txt
 
 kill $hog_pid
+[ -n "$io_dev" ] && kill $io_pid
 kill -TERM $spin_pid $pio_pid $anon_pid
 wait $spin_pid $pio_pid $anon_pid
 for out in spin pio anon; do

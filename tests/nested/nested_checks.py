@@ -24,6 +24,12 @@ STEAL_SHARE = 0.04
 # SIGUSR2 snapshots, taken a few ms off the agent's window at ~3k exits/s.
 EXITS_REL = 0.05
 EXITS_ABS = 100
+# Block I/O of the writer cgroup against its io.stat: 2 % plus a few
+# requests either side of the window; under 200 writes in 3 s would make
+# the comparison mean little.
+IO_REL = 0.02
+IO_ABS_OPS = 20
+IO_MIN_OPS = 200
 # A program whose verifier count grew more than this since the committed
 # file is worth a reviewer's look (issue 8).
 INSNS_JUMP = 1.25
@@ -97,6 +103,52 @@ def truth_by_tid(tags):
     start, end = marks.get("start", {}), marks.get("end", {})
     return {tid: (end[tid][0] - start[tid][0], end[tid][1] - start[tid][1])
             for tid in start if tid in end}
+
+
+def io_truth(tags):
+    """{field: delta} of the writer cgroup's io.stat line for its device
+    over the agent's window (wbytes, wios, ...), or None."""
+    marks = {}
+    for rest in tags.get("TRUTH", []):
+        for item in rest.split(";"):
+            words = item.split()
+            if len(words) > 3 and words[0] == "io":
+                marks[words[1]] = {k: int(v) for k, v in (
+                    w.split("=", 1) for w in words[3:] if "=" in w)}
+    start, end = marks.get("start"), marks.get("end")
+    if not start or not end:
+        return None
+    return {k: end[k] - start.get(k, 0) for k in end}
+
+
+def check_io(checks, tags, doc):
+    """The writer cgroup's block I/O in host_io against its io.stat: the
+    block programs load and count on this kernel."""
+    dev = (tags.get("IODEV") or [None])[0]
+    if dev is None:
+        checks.skip("io", "the guest had no virtio disk or no io controller")
+        return
+    truth = io_truth(tags)
+    entry = None
+    for host in doc.get("host_io", []):
+        if host.get("cgroup") == "/kvmw-io":
+            entry = next((d for d in host.get("io", [])
+                          if d.get("device") == dev), None)
+    checks.check("io-reported", entry is not None and truth is not None,
+                 "host_io cgroups %s, truth %s" % (
+                     [h.get("cgroup") for h in doc.get("host_io", [])],
+                     truth))
+    if entry is None or truth is None:
+        return
+    for field, key in (("write_ops", "wios"), ("write_bytes", "wbytes")):
+        want, got = truth.get(key, 0), entry.get(field, -1)
+        # The truth reads land a few ms off the agent's snapshots, at a
+        # few thousand writes a second.
+        slack = IO_REL * want + (IO_ABS_OPS if field.endswith("ops")
+                                 else IO_ABS_OPS * 4096)
+        checks.check("io-" + field, want >= IO_MIN_OPS * (
+            1 if field.endswith("ops") else 4096) and abs(got - want) <= slack,
+                     "agent %d, io.stat %d (allowed %d)" % (got, want, slack))
 
 
 def reason_count(rows, name):
@@ -278,6 +330,7 @@ def main():
     checks.check("dump", True, "exit 0, %d guests" % len(doc.get("guests", [])))
     entries, pids, threads = check_guests(checks, tags, doc)
     check_kvm(checks, entries, pids, threads)
+    check_io(checks, tags, doc)
     check_verifier(checks, tags, kernel, insns_path)
     return 1 if checks.failed else 0
 
