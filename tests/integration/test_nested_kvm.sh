@@ -133,7 +133,8 @@ kernel_dir() {
 	local series=$1 cached pattern pkg dir m f
 	pattern="^linux-image-${series//./\\.}[.-][0-9][-+.0-9a-z]*-cloud-amd64-unsigned\$"
 	cached=$(ls -d "$build_dir/kernels/nested/$series"-*/ 2>/dev/null | sort -V | tail -n 1)
-	if [ -n "$cached" ] && [ -f "$cached/vmlinuz" ]; then
+	# .modules-2: the cache also holds the virtio block modules.
+	if [ -n "$cached" ] && [ -f "$cached/vmlinuz" ] && [ -f "$cached/.modules-2" ]; then
 		echo "${cached%/}"
 		return 0
 	fi
@@ -158,6 +159,20 @@ kernel_dir() {
 		*) return 1 ;;
 		esac || return 1
 	done
+	# The guest's disk for the I/O check; in order of their dependencies,
+	# each only when the kernel has it as a module (else it is built in).
+	for m in virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev \
+		virtio_pci virtio_blk; do
+		f=$(find "$work/kernel" -name "$m.ko*" | head -n 1)
+		case $f in
+		'') continue ;;
+		*.ko) cp "$f" "$dir.tmp/$m.ko" ;;
+		*.ko.xz) xz -dc "$f" >"$dir.tmp/$m.ko" ;;
+		*.ko.zst) zstd -qdc "$f" >"$dir.tmp/$m.ko" ;;
+		*) return 1 ;;
+		esac || return 1
+	done
+	echo "$m" >"$dir.tmp/.modules-2"
 	rm -rf "$work/kernel" "$dir"
 	mv "$dir.tmp" "$dir"
 	echo "$dir"
@@ -200,7 +215,7 @@ for series in $series_list; do
 	fi
 	note "kernel $(basename "$kdir")"
 	rm -f "$root"/modules/*
-	cp "$kdir"/*.ko "$root/modules/"
+	cp "$kdir"/*.ko "$kdir/.modules-2" "$root/modules/"
 	# Uncompressed: the kernel only copies it, where gunzip under TCG
 	# costs seconds at every boot.
 	(cd "$root" && find . | cpio -o -H newc --quiet) >"$work/initramfs.cpio"

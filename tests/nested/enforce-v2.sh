@@ -2,7 +2,10 @@
 # enforcement on cgroup v2, on the booted Debian kernel (6.1, 6.12), with
 # plain processes declared as cgroup guests. A busy victim and a busy hog
 # share CPU 1 in two cgroups under /kvmw; the agent runs in enforce mode
-# with a 5 % steal budget for the victim. Phases, each printed as `KVMW ENF
+# with a 10 % steal budget for the victim: under TCG the guest kernel's
+# own work, emulated, takes 5-7 % from the victim while the agent runs
+# ("main culprit kernel", no cgroup to cap), which a 5 % budget would
+# count as broken for good. Phases, each printed as `KVMW ENF
 # ...` lines for tests/nested/enforce_checks.py to judge:
 #   react    the hog starts while the agent runs: when its cpu.max changes,
 #            and the victim's and the hog's shares of CPU 1 (schedstat)
@@ -124,7 +127,7 @@ enforce_v2() {
 		budgets:
 		  - match: v2-victim
 		    class: high
-		    max_steal_percent: 5
+		    max_steal_percent: 10
 		    cpu_weight: 1000
 		    throttle:
 		      guests_of_lower_class: true

@@ -10,7 +10,8 @@ Usage: enforce_checks.py CONSOLE_LOG SERIES
 import json
 import sys
 
-BUDGET_PERCENT = 5.0
+# As enforce-v2.sh configures it (why 10 %, not 5 %: see there).
+BUDGET_PERCENT = 10.0
 INTERVAL_S = 0.2
 COOLDOWN_S = 2.0
 # The bound: under budget within 2 s of the hog starting.

@@ -68,6 +68,16 @@ minivmm --vcpus 3 --mode spin,pio,pio >/tmp/pio.out 2>&1 &
 pio_pid=$!
 minivmm --vcpus 1 --mode spin --no-thread-names >/tmp/anon.out 2>&1 &
 anon_pid=$!
+# The virtio disk's modules, where the kernel has them as modules.
+for module in virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev \
+	virtio_pci virtio_blk; do
+	[ -f /modules/$module.ko ] || continue
+	out=$(insmod /modules/$module.ko 2>&1) || say IOMOD "insmod $module: $out"
+done
+for try in $(seq 50); do
+	[ -r /sys/block/vda/dev ] && break
+	nap 0.1
+done
 # A host process writing to the virtio disk in a cgroup of its own, for
 # the block I/O check: its figures in host_io against the cgroup's io.stat.
 io_dev=
@@ -78,6 +88,8 @@ if [ -r /sys/block/vda/dev ] && echo +io >/sys/fs/cgroup/cgroup.subtree_control;
 		while :; do dd if=/dev/zero of=/dev/vda bs=4k count=256 oflag=direct 2>/dev/null; done' &
 	io_pid=$!
 	say IODEV "$io_dev"
+else
+	say IOMOD "no /sys/block/vda: $(ls /sys/block | tr '\n' ' '); $(dmesg | grep -i virtio | tail -n 3 | tr '\n' ' ')"
 fi
 say GUEST spin "$spin_pid"
 say GUEST pio "$pio_pid"

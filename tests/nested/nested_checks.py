@@ -126,7 +126,8 @@ def check_io(checks, tags, doc):
     block programs load and count on this kernel."""
     dev = (tags.get("IODEV") or [None])[0]
     if dev is None:
-        checks.skip("io", "the guest had no virtio disk or no io controller")
+        checks.skip("io", "the guest had no virtio disk or no io "
+                    "controller: %s" % " | ".join(tags.get("IOMOD", [])))
         return
     truth = io_truth(tags)
     entry = None
