@@ -149,6 +149,10 @@ void tracker_collect_kvm(struct tracker *tracker)
 		read_counts(tracker);
 		if (kvm_loader_read_stats(tracker->kvm, stats) == 0) {
 			availability->events_lost = stats[KVM_STAT_COUNTS_FULL];
+			availability->ns_lost = stats[KVM_STAT_NS_LOST];
+			availability->events_fired = stats[KVM_STAT_EXIT] +
+						     stats[KVM_STAT_USERSPACE] +
+						     stats[KVM_STAT_WAKEUP];
 			seen.fired[KVM_EVENT_EXIT] = stats[KVM_STAT_EXIT];
 			seen.fired[KVM_EVENT_USERSPACE_EXIT] =
 				stats[KVM_STAT_USERSPACE];

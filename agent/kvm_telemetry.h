@@ -86,6 +86,11 @@ struct kvm_availability {
 	 * they touched is short by that much. */
 	uint64_t events_lost;
 	uint64_t reasons_dropped;
+	/* Events that fired on counted guests' threads (every one is either
+	 * in kvm_counts or in events_lost) and time additions lost to a full
+	 * map, cumulative. */
+	uint64_t events_fired;
+	uint64_t ns_lost;
 };
 
 /* What the collector saw, cumulative since the programs were attached. */

@@ -194,6 +194,11 @@ static int build_guest(struct report_guest *out, const struct guest *before,
 	return 0;
 }
 
+static uint64_t minus(uint64_t after, uint64_t before)
+{
+	return after > before ? after - before : 0;
+}
+
 int report_build(struct report *out, const struct guest_table *before,
 		 const struct guest_table *after, uint64_t duration_ns)
 {
@@ -202,6 +207,15 @@ int report_build(struct report *out, const struct guest_table *before,
 	memset(out, 0, sizeof(*out));
 	out->duration_ns = duration_ns;
 	out->kvm = after->kvm;
+	/* The loss counters are cumulative in the table; a report is about
+	 * its window, like every other figure in it. */
+	if (before) {
+		out->kvm.events_lost =
+			minus(after->kvm.events_lost, before->kvm.events_lost);
+		out->kvm.events_fired = minus(after->kvm.events_fired,
+					      before->kvm.events_fired);
+		out->kvm.ns_lost = minus(after->kvm.ns_lost, before->kvm.ns_lost);
+	}
 	if (after->cpu_count > 0) {
 		out->cpu_wait_ns = calloc(after->cpu_count, sizeof(uint64_t));
 		if (!out->cpu_wait_ns)

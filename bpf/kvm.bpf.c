@@ -142,7 +142,9 @@ static __always_inline void add_count(__u32 group, __u32 kind, __u32 reason,
 		}
 	}
 	if (err)
-		bump_stat(KVM_STAT_COUNTS_FULL);
+		bump_stat(kind == KVM_COUNT_GUEST_NS || kind == KVM_COUNT_HALT_NS ?
+				  KVM_STAT_NS_LOST :
+				  KVM_STAT_COUNTS_FULL);
 }
 
 SEC("tracepoint/kvm/kvm_entry")

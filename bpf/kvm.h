@@ -65,7 +65,10 @@ enum kvm_stat {
 	KVM_STAT_USERSPACE = 1, /* kvm_userspace_exit, likewise */
 	KVM_STAT_WAKEUP = 2, /* kvm_vcpu_wakeup, likewise */
 	KVM_STAT_COUNTS_FULL = 3, /* kvm_counts was full: an event was lost */
-	KVM_STAT_COUNT = 4,
+	/* kvm_counts was full for a time sum (guest or halt ns): no event is
+	 * lost, a time figure is short by one addition. */
+	KVM_STAT_NS_LOST = 4,
+	KVM_STAT_COUNT = 5,
 };
 
 /*

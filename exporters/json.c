@@ -161,6 +161,11 @@ int report_write_json(FILE *out, const struct report *report)
 	for (int i = 0; i < SCHED_ERR_COUNT; i++)
 		put_u64(errors, sched_error_name(i), report->errors[i]);
 	put_u64(errors, "kvm_events_lost", report->kvm.events_lost);
+	put_u64(errors, "kvm_ns_lost", report->kvm.ns_lost);
+	/* Not an error: what the lost events are out of. Every event that
+	 * fired on a counted guest is in some guest's kvm figures or in
+	 * kvm_events_lost. */
+	put_u64(errors, "kvm_events_fired", report->kvm.events_fired);
 	json_object_object_add(doc, "errors", errors);
 
 	text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN);

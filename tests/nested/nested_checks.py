@@ -152,6 +152,37 @@ def check_io(checks, tags, doc):
                      "agent %d, io.stat %d (allowed %d)" % (got, want, slack))
 
 
+def check_loss_identity(checks, tags):
+    """kvm_counts shrunk to 3 entries, guests started and stopped inside
+    the window: events fired = events in guests' figures + events lost,
+    exactly, with some really lost."""
+    try:
+        doc = json.loads((tags.get("LOSS-JSON") or [""])[0])
+    except ValueError:
+        doc = None
+    status = (tags.get("LOSS-EXIT") or ["?"])[0]
+    if doc is None or status != "0":
+        checks.check("kvm-loss-identity", False, "dump exit %s; %s" % (
+            status, " | ".join(tags.get("LOSS-ERR", []))[-300:]))
+        return
+    errors = doc.get("errors", {})
+    fired = errors.get("kvm_events_fired", -1)
+    lost = errors.get("kvm_events_lost", -1)
+    counted = 0
+    for guest in doc.get("guests", []):
+        kvm = guest.get("kvm", {})
+        counted += kvm.get("exits", 0)
+        counted += sum(r.get("count", 0) for r in kvm.get("userspace_exits", []))
+        wakeups = kvm.get("halt_poll_wakeups", {})
+        counted += wakeups.get("polled", 0) + wakeups.get("slept", 0)
+    detail = "fired %d = counted %d + lost %d (%+d), %d guests, time " \
+        "additions lost %d" % (fired, counted, lost, fired - counted - lost,
+                               len(doc.get("guests", [])),
+                               errors.get("kvm_ns_lost", -1))
+    checks.check("kvm-loss-forced", lost > 0 and counted > 0, detail)
+    checks.check("kvm-loss-identity", fired == counted + lost, detail)
+
+
 def reason_count(rows, name):
     return sum(row["count"] for row in rows or [] if row["reason"] == name)
 
@@ -332,6 +363,7 @@ def main():
     entries, pids, threads = check_guests(checks, tags, doc)
     check_kvm(checks, entries, pids, threads)
     check_io(checks, tags, doc)
+    check_loss_identity(checks, tags)
     check_verifier(checks, tags, kernel, insns_path)
     return 1 if checks.failed else 0
 
