@@ -22,7 +22,9 @@ LIB_SRCS   := $(filter-out agent/main.c,$(AGENT_SRCS))
 
 WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2
 CFLAGS    ?= -O2 -g
-CFLAGS    += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iagent -Iexporters -Ibpf -I$(BUILD)
+CFLAGS    += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iagent -Iexporters -I$(BUILD)
+# Quoted includes only: bpf/sched.h must not stand in for the C library's <sched.h>.
+CFLAGS    += -iquote bpf
 LDLIBS    := -lbpf -lelf -lz -ljson-c -lyaml -lmicrohttpd -lcrypt -lsystemd \
 	-lncursesw -lvirt
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \

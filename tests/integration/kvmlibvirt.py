@@ -81,9 +81,17 @@ def ensure_libvirtd(workdir):
     _wait_for(lambda: virsh("version")[0] == 0, "libvirtd answering")
 
 
+# The libvirtd this process started, when it did (None when one ran
+# already: not ours to stop or freeze).
+OUR_LIBVIRTD = None
+
+
 def _start_daemon(workdir, name):
+    global OUR_LIBVIRTD
     with open(os.path.join(workdir, name + ".log"), "wb") as log:
         proc = kt.spawn(name, [name], stdout=log, stderr=subprocess.STDOUT)
+    if name == "libvirtd":
+        OUR_LIBVIRTD = proc
     # Replace the generic stop: a daemon may take a few seconds to finish.
     kt.forget(proc.cleanup_entry)
     proc.cleanup_entry = kt.on_cleanup("%s pid %d" % (name, proc.pid),

@@ -143,6 +143,14 @@ class Agent:
             time.sleep(0.05)
         return False
 
+    def wait_for_count(self, needle, count, timeout_s):
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.text().count(needle) >= count:
+                return True
+            time.sleep(0.1)
+        return False
+
     def lines(self, needle):
         return " | ".join(line for line in self.text().splitlines()
                           if needle in line)[:400]
@@ -192,6 +200,65 @@ def audit_lines(path):
 def diff(before, after):
     return {k: (before.get(k), after.get(k)) for k in set(before) | set(after)
             if before.get(k) != after.get(k)}
+
+
+# A libvirtd that stops answering: libvirt's keepalive (1 s, 2 misses)
+# closes the connection, and an open waits at most 2 s, so the control
+# loop goes on. The local socket is served on a thread of its own; the
+# loop's own progress is its interval count (status "seq").
+HUNG_S = 8.0
+# Intervals of 200 ms: 40 in 8 s; a 2 s open wait every 5 s retry and the
+# keepalive's ~3 s leave well over this many.
+HUNG_MIN_STEPS = 10
+
+
+def phase_hung(results, binary, config, agent):
+    daemon = kvmlibvirt.OUR_LIBVIRTD
+    if daemon is None or daemon.poll() is not None:
+        results.skip("hung libvirtd: the agent keeps answering",
+                     "libvirtd is not this test's own to freeze")
+        return
+    def seq_now():
+        try:
+            _, out, _ = kt.run_cli([binary, "status", "--json", "--config",
+                                    config], timeout_s=15)
+            return json.loads(out)["agent"]["status"]["seq"]
+        except (subprocess.TimeoutExpired, ValueError, KeyError, TypeError):
+            return None
+
+    first, t0 = seq_now(), time.monotonic()
+    time.sleep(3.0)
+    last = seq_now()
+    base_rate = ((last - first) / (time.monotonic() - t0)
+                 if first is not None and last is not None else 0.0)
+    os.kill(daemon.pid, signal.SIGSTOP)
+    kt.note("libvirtd pid %d stopped; /run/libvirtd.pid says %s" % (
+        daemon.pid, open("/run/libvirtd.pid").read().strip()))
+    thaw = kt.on_cleanup("SIGCONT libvirtd",
+                         lambda: os.kill(daemon.pid, signal.SIGCONT))
+    seqs, started = [], time.monotonic()
+    try:
+        while time.monotonic() - started < HUNG_S:
+            seq = seq_now()
+            if seq is not None:
+                seqs.append(seq)
+            time.sleep(0.5)
+    finally:
+        os.kill(daemon.pid, signal.SIGCONT)
+        kt.forget(thaw)
+    steps = seqs[-1] - seqs[0] if len(seqs) >= 2 else 0
+    results.check("hung libvirtd: the control loop goes on",
+                  steps >= HUNG_MIN_STEPS and agent.proc.poll() is None,
+                  "%d intervals in %.0f s with libvirtd stopped (want >= "
+                  "%d; %.1f a second before); seq %s" % (
+                      steps, HUNG_S, HUNG_MIN_STEPS, base_rate,
+                      seqs[:3] + ["..."] + seqs[-2:]))
+    results.check("hung libvirtd: noticed and logged",
+                  agent.wait_for("libvirtd does not answer", 5.0),
+                  agent.lines("keepalive") + agent.lines("libvirtd"))
+    back = agent.wait_for_count("libvirt guests are acted on", 2, 20.0)
+    results.check("hung libvirtd: the agent reconnects once it answers",
+                  back, agent.lines("libvirt")[-300:])
 
 
 def test(results):
@@ -319,6 +386,7 @@ def test(results):
     results.check("audit file records applied caps",
                   acted and all(a.get("applied") for a in acted),
                   "%d cap_quota lines" % len(acted))
+    phase_hung(results, binary, config, agent)
     code = agent.stop(signal.SIGTERM)
     after = all_now()
     results.check("SIGTERM: schedinfo of both back exactly",
