@@ -171,7 +171,10 @@ def check_steal(checks, label, entry, vcpu, truth):
     only. Such waits were up to a second long while the agent ran niced
     to -19 at the window's edges (issue 2: the excess was one whole wait,
     on split and unsplit vCPUs alike); guest-init.sh now renices it to 0
-    once loaded, which leaves errors of tens of ms."""
+    once loaded. What remains is the host stalling the TCG guest between
+    the marker and the reads: every thread then gains run and steal in
+    the agent's window alike (a 6.12 run: +60-70 ms run and +170-240 ms
+    steal on all five vCPUs), which the share does not see."""
     tid = vcpu["tid"]
     if tid not in truth:
         checks.check("steal-" + label, False, "no schedstat truth for tid %d" % tid)
