@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "discover.h"
+#include "thread_record.h"
 
 static struct guest *guest_by_group(struct guest_table *table, uint32_t group)
 {
@@ -93,29 +94,12 @@ static void collect_attribution(struct tracker *tracker, uint64_t now_ns)
 void tracker_collect_thread(struct tracker *tracker, struct thread *thread)
 {
 	const struct sched_thread_stats *live;
-	struct thread_counters *out = &thread->counters;
-	struct thread_counters now;
 
 	if (thread->slot < 0 || !thread->attached)
 		return;
 	live = loader_thread_stats(tracker->loader, (uint32_t)thread->slot);
-	if (!live)
-		return;
-	/* Each field is one aligned 64-bit load, so no value is torn; fields
-	 * may be a switch apart, which no figure here depends on. */
-	now.steal_ns = live->steal_ns;
-	now.run_ns = live->run_ns;
-	now.waits = live->waits;
-	memcpy(now.wait_hist, live->wait_hist, sizeof(now.wait_hist));
-	thread_counters_delta(&now, &now, &thread->base);
-	out->steal_ns = now.steal_ns;
-	out->waits = now.waits;
-	out->wait_max_ns = live->wait_max_ns;
-	memcpy(out->wait_hist, now.wait_hist, sizeof(out->wait_hist));
-	/* run_ns is refreshed from two places (switch-out and the discovery
-	 * pass) and a race can write an older value last: never go back. */
-	if (now.run_ns > out->run_ns)
-		out->run_ns = now.run_ns;
+	if (live)
+		thread_take_stats(thread, live);
 }
 
 void tracker_collect(struct tracker *tracker)

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "discover.h"
+#include "thread_record.h"
 
 /* A thread whose registration BPF has not attached after this long is
  * given up: it exited before the iterator saw it. */
@@ -191,37 +192,17 @@ static void mark_vcpu(struct tracker *tracker, struct guest *guest,
 		      struct thread *thread,
 		      const struct sched_vcpu_record *rec, uint64_t now_ns)
 {
-	struct thread before, *vcpu;
-
 	if (!record_is_vcpu(rec))
 		return;
 	if (thread->kind == THREAD_VCPU) {
 		thread->vcpu_index = rec->vcpu_index;
 		return;
 	}
+	/* The split needs the counts as they stand now: what the slot holds
+	 * beyond them is the vCPU record's. */
 	tracker_collect_thread(tracker, thread);
-	if (!thread->counters.steal_ns && !thread->counters.run_ns &&
-	    !thread->counters.waits) {
-		thread->kind = THREAD_VCPU;
-		thread->vcpu_index = rec->vcpu_index;
-		return;
-	}
-	before = *thread;
-	thread->exited = true; /* as its old kind; the slot moves on */
-	thread->became_vcpu = true;
-	thread->exited_at_ns = now_ns;
-	thread->slot = -1;
-	vcpu = guest_add_thread(guest, before.tid); /* may move `thread` */
-	if (!vcpu)
-		return;
-	vcpu->kind = THREAD_VCPU;
-	vcpu->vcpu_index = rec->vcpu_index;
-	vcpu->tgid = before.tgid;
-	vcpu->slot = before.slot;
-	vcpu->attached = before.attached;
-	vcpu->start_time_ns = before.start_time_ns;
-	thread_counters_add(&vcpu->base, &before.base);
-	thread_counters_add(&vcpu->base, &before.counters);
+	guest_thread_became_vcpu(guest, (size_t)(thread - guest->threads),
+				 rec->vcpu_index, now_ns);
 }
 
 /* New threads of a live guest: its own task list, every pass, since QEMU

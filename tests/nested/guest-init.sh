@@ -164,9 +164,9 @@ take_truth() {
 # The measured dump. This shell turns SCHED_FIFO so it reads the truth the
 # moment the agent's markers appear, instead of after whatever else runs
 # on its CPU, but only once the agent has loaded; the agent itself runs as
-# a normal task niced to -19 so that loading, slow under TCG (the verifier
-# runs emulated), is not slowed three times more by the busy vCPUs it
-# shares a CPU with.
+# a normal task niced to -19 while it loads, slow under TCG (the verifier
+# runs emulated), so that it is not slowed three times more by the busy
+# vCPUs it shares a CPU with, and at nice 0 once it has (see below).
 stamp() {
 	read up _rest </proc/uptime
 	stamps="$stamps $1=$up"
@@ -184,6 +184,19 @@ for try in $(seq 3000); do
 	nap 0.2
 done
 stamp loaded
+# Loaded: from its first line on (printed before its first discovery
+# pass) the agent runs at the vCPUs' own priority. Left at -19 it holds a
+# CPU for the whole of its passes and start snapshot (seconds under TCG),
+# so the vCPUs there wait up to a second, and those waits end the moment
+# it sleeps after the snapshot: a few ms before this shell, woken by its
+# next nap and reading one schedstat after another, gets to them. A wait
+# ending in between is in the agent's window but not in the truth, so the
+# vCPUs read last showed 100-1000 ms too much steal, split records or
+# not (issue 2). At nice 0 a wait there lasts a few timeslices. Every
+# thread: on Linux a nice value belongs to one thread.
+for task in /proc/$dump_pid/task/*; do
+	renice 0 -p "${task##*/}" >/dev/null 2>&1
+done
 chrt -f -p 1 $$ >/dev/null
 measuring=
 for try in $(seq 12000); do
