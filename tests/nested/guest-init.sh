@@ -88,15 +88,12 @@ for try in $(seq 50); do
 	[ -r /sys/block/vda/dev ] && break
 	nap 0.1
 done
-# A host process writing to the virtio disk in a cgroup of its own, for
-# the block I/O check: its figures in host_io against the cgroup's io.stat.
+# The virtio disk and a cgroup of its own for the block I/O check, which
+# the loss dump below runs (a writer inside that dump's window).
 io_dev=
 if [ -r /sys/block/vda/dev ] && echo +io >/sys/fs/cgroup/cgroup.subtree_control; then
 	read io_dev </sys/block/vda/dev
 	mkdir /sys/fs/cgroup/kvmw-io
-	sh -c 'echo $$ >/sys/fs/cgroup/kvmw-io/cgroup.procs &&
-		while :; do dd if=/dev/zero of=/dev/vda bs=4k count=256 oflag=direct 2>/dev/null; done' &
-	io_pid=$!
 	say IODEV "$io_dev"
 else
 	say IOMOD "no /sys/block/vda: $(ls /sys/block | tr '\n' ' '); $(dmesg | grep -i virtio | tail -n 3 | tr '\n' ' ')"
@@ -154,11 +151,14 @@ take_truth() {
 		truth="$truth$1 $pid $tid $run_ns $wait_ns;"
 	done
 	kill -USR2 "$pio_pid"
-	if [ -n "$io_dev" ]; then
-		while read -r line; do
-			case $line in "$io_dev "*) truth="${truth}io $1 $line;" ;; esac
-		done </sys/fs/cgroup/kvmw-io/io.stat
-	fi
+}
+# io_stat TAG: the I/O cgroup's io.stat line for the disk, as an IOTRUTH.
+io_stat() {
+	local line
+	while read -r line; do
+		case $line in "$io_dev "*) say IOTRUTH "$1 $line" ;; esac
+	done </sys/fs/cgroup/kvmw-io/io.stat
+	say IOTRUTH "$1-seen"
 }
 
 # The measured dump. This shell turns SCHED_FIFO so it reads the truth the
@@ -237,7 +237,6 @@ say JSON "$(cat /tmp/dump.json)"
 while read -r line; do say INSNS "$line"; done </tmp/insns.txt
 
 kill $hog_pid
-[ -n "$io_dev" ] && kill $io_pid
 kill -TERM $spin_pid $pio_pid $anon_pid
 wait $spin_pid $pio_pid $anon_pid
 for out in spin pio anon; do
@@ -262,6 +261,16 @@ for try in $(seq 3000); do
 	nap 0.1
 done
 if [ -n "$measuring" ]; then
+	# Block I/O inside the window, all of it: 256 direct 4 KiB writes in
+	# the I/O cgroup, with io.stat read before and after; nothing else
+	# writes to the disk, so the agent's count must be exactly theirs.
+	if [ -n "$io_dev" ]; then
+		io_stat before
+		sh -c 'echo $$ >/sys/fs/cgroup/kvmw-io/cgroup.procs &&
+			exec dd if=/dev/zero of=/dev/vda bs=4k count=256 oflag=direct 2>/dev/null'
+		io_stat after
+		kill -0 $loss_pid 2>/dev/null || say IOTRUTH "late: the dump ended first"
+	fi
 	minivmm --vcpus 3 --mode spin,pio,pio >/tmp/loss1.out 2>&1 &
 	loss1=$!
 	minivmm --vcpus 2 --mode pio,pio >/tmp/loss2.out 2>&1 &

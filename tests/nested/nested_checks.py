@@ -20,16 +20,17 @@ STEAL_ABS_NS = 5_000_000
 # either side of a window's edge (one run here: 0.737 against 0.715). A
 # doubled or missing steal moves the share by far more.
 STEAL_SHARE = 0.04
-# Exits counted by the agent against the VMM's own count between its two
-# SIGUSR2 snapshots, taken a few ms off the agent's window at ~3k exits/s.
-EXITS_REL = 0.05
+# Exit rates of the agent's window against the VMM's own count between its
+# two SIGUSR2 snapshots over the harness's window. Once the agent runs at
+# nice 0 (guest-init.sh), its snapshots and the harness's readings can be
+# 100-200 ms apart, and a pio vCPU's exit rate swings with the CPU it gets
+# in between (seen: 2029/s against 1731/s). This only tells a reason
+# counted wrongly or twice (100 %+) from right; the exact count is the
+# loss identity's (every event fired = counted + lost).
+EXITS_REL = 0.25
 EXITS_ABS = 100
-# Block I/O of the writer cgroup against its io.stat: 2 % plus a few
-# requests either side of the window; under 200 writes in 3 s would make
-# the comparison mean little.
-IO_REL = 0.02
-IO_ABS_OPS = 20
-IO_MIN_OPS = 200
+# The writes tests/nested/guest-init.sh makes inside the loss dump.
+IO_WRITES = 256
 # A program whose verifier count grew more than this since the committed
 # file is worth a reviewer's look (issue 8).
 INSNS_JUMP = 1.25
@@ -106,50 +107,54 @@ def truth_by_tid(tags):
 
 
 def io_truth(tags):
-    """{field: delta} of the writer cgroup's io.stat line for its device
-    over the agent's window (wbytes, wios, ...), or None."""
+    """{field: delta} of the I/O cgroup's io.stat line for the disk around
+    the writer (wbytes, wios, ...), or None; a cgroup that had done no I/O
+    yet has no line, which reads as zeros."""
     marks = {}
-    for rest in tags.get("TRUTH", []):
-        for item in rest.split(";"):
-            words = item.split()
-            if len(words) > 3 and words[0] == "io":
-                marks[words[1]] = {k: int(v) for k, v in (
-                    w.split("=", 1) for w in words[3:] if "=" in w)}
-    start, end = marks.get("start"), marks.get("end")
-    if not start or not end:
+    for rest in tags.get("IOTRUTH", []):
+        words = rest.split()
+        if words and words[0].endswith("-seen"):
+            marks.setdefault(words[0][:-5], {})
+        elif len(words) > 2:
+            marks[words[0]] = {k: int(v) for k, v in (
+                w.split("=", 1) for w in words[2:] if "=" in w)}
+    if "before" not in marks or "after" not in marks:
         return None
-    return {k: end[k] - start.get(k, 0) for k in end}
+    before, after = marks["before"], marks["after"]
+    return {k: after.get(k, 0) - before.get(k, 0)
+            for k in set(before) | set(after)}
 
 
-def check_io(checks, tags, doc):
-    """The writer cgroup's block I/O in host_io against its io.stat: the
-    block programs load and count on this kernel."""
+def check_io(checks, tags):
+    """256 direct writes by one cgroup, all inside the loss dump's window
+    on a disk nothing else writes to: host_io must hold exactly io.stat's
+    count and bytes. The block programs load and count on this kernel."""
     dev = (tags.get("IODEV") or [None])[0]
     if dev is None:
         checks.skip("io", "the guest had no virtio disk or no io "
                     "controller: %s" % " | ".join(tags.get("IOMOD", [])))
         return
+    try:
+        doc = json.loads((tags.get("LOSS-JSON") or [""])[0])
+    except ValueError:
+        doc = {}
     truth = io_truth(tags)
     entry = None
     for host in doc.get("host_io", []):
         if host.get("cgroup") == "/kvmw-io":
             entry = next((d for d in host.get("io", [])
                           if d.get("device") == dev), None)
-    checks.check("io-reported", entry is not None and truth is not None,
-                 "host_io cgroups %s, truth %s" % (
+    late = [t for t in tags.get("IOTRUTH", []) if t.startswith("late")]
+    checks.check("io-reported", entry is not None and truth is not None
+                 and not late, "host_io cgroups %s, truth %s%s" % (
                      [h.get("cgroup") for h in doc.get("host_io", [])],
-                     truth))
+                     truth, "; " + late[0] if late else ""))
     if entry is None or truth is None:
         return
     for field, key in (("write_ops", "wios"), ("write_bytes", "wbytes")):
         want, got = truth.get(key, 0), entry.get(field, -1)
-        # The truth reads land a few ms off the agent's snapshots, at a
-        # few thousand writes a second.
-        slack = IO_REL * want + (IO_ABS_OPS if field.endswith("ops")
-                                 else IO_ABS_OPS * 4096)
-        checks.check("io-" + field, want >= IO_MIN_OPS * (
-            1 if field.endswith("ops") else 4096) and abs(got - want) <= slack,
-                     "agent %d, io.stat %d (allowed %d)" % (got, want, slack))
+        checks.check("io-" + field, want >= IO_WRITES and got == want,
+                     "agent %d, io.stat %d" % (got, want))
 
 
 def check_loss_identity(checks, tags):
@@ -262,7 +267,18 @@ def check_guests(checks, tags, doc):
     return entries, pids, threads
 
 
-def check_kvm(checks, entries, pids, threads):
+def truth_window_s(tags):
+    """The harness's window (its start and end truth readings), in s, from
+    the guest's uptime stamps (10 ms steps), or None."""
+    stamps = dict(item.split("=", 1) for item in
+                  (tags.get("STAMPS") or [""])[0].split() if "=" in item)
+    try:
+        return float(stamps["end"]) - float(stamps["measuring"])
+    except (KeyError, ValueError):
+        return None
+
+
+def check_kvm(checks, entries, pids, threads, tags, duration_ns):
     pio = entries.get(int(pids.get("pio", -1)))
     if not pio:
         checks.check("kvm-exits", False, "no pio guest in the dump")
@@ -280,14 +296,30 @@ def check_kvm(checks, entries, pids, threads):
                      "exits not available: %s" % kvm.get("reason"))
         return
     io = reason_count(kvm.get("exit_reasons"), "io")
-    checks.check("kvm-exits", vmm_io > 0 and within(io, vmm_io, EXITS_REL, EXITS_ABS),
-                 "%d exits, %d of reason io; the VMM counted %d KVM_EXIT_IO"
-                 % (kvm.get("exits", 0), io, vmm_io))
+    # Rates, each over its own window: under TCG the harness reads its
+    # truth up to a few hundred ms after the agent's snapshots, and at
+    # thousands of exits a second that shifts a count far more than a rate.
+    # The exact count is the loss identity's job (check_loss_identity).
+    window_s = truth_window_s(tags)
+    agent_s = duration_ns / 1e9 if duration_ns else None
+    if not window_s or not agent_s:
+        checks.check("kvm-exits", False, "no window: stamps %s, duration %s"
+                     % (tags.get("STAMPS"), duration_ns))
+        return
+    vmm_rate = vmm_io / window_s
+
+    def rates(count):
+        return "%d in %.2f s (%.0f/s); the VMM counted %d KVM_EXIT_IO in " \
+            "%.2f s (%.0f/s)" % (count, agent_s, count / agent_s, vmm_io,
+                                 window_s, vmm_rate)
+    checks.check("kvm-exits", vmm_io > 0 and within(
+        io / agent_s, vmm_rate, EXITS_REL, EXITS_ABS / window_s),
+                 "%d exits, of reason io %s" % (kvm.get("exits", 0), rates(io)))
     if "userspace_exits" in kvm:
         user_io = reason_count(kvm["userspace_exits"], "IO")
-        checks.check("kvm-userspace-exits",
-                     within(user_io, vmm_io, EXITS_REL, EXITS_ABS),
-                     "%d of reason IO; the VMM counted %d" % (user_io, vmm_io))
+        checks.check("kvm-userspace-exits", within(
+            user_io / agent_s, vmm_rate, EXITS_REL, EXITS_ABS / window_s),
+                     "of reason IO " + rates(user_io))
     else:
         checks.check("kvm-userspace-exits", False,
                      "no userspace_exits: %s" % kvm.get("parts"))
@@ -367,8 +399,8 @@ def main():
         return 1
     checks.check("dump", True, "exit 0, %d guests" % len(doc.get("guests", [])))
     entries, pids, threads = check_guests(checks, tags, doc)
-    check_kvm(checks, entries, pids, threads)
-    check_io(checks, tags, doc)
+    check_kvm(checks, entries, pids, threads, tags, doc.get("duration_ns"))
+    check_io(checks, tags)
     check_loss_identity(checks, tags)
     check_verifier(checks, tags, kernel, insns_path)
     return 1 if checks.failed else 0
