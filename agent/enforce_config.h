@@ -117,6 +117,10 @@ bool enforce_path_allowed(const struct enforce_config *enforce,
  * "systemd" (a unit's: a component named *.service, *.scope, *.slice),
  * else NULL. */
 const char *enforce_path_manager(const char *path);
+/* Whether `path` is a systemd unit's own cgroup: valid, and its last
+ * component is named *.service, *.scope or *.slice (a cgroup below a unit
+ * is the unit's delegatee's or systemd's internals, not a unit). */
+bool enforce_path_is_unit(const char *path);
 /* Allowed, and not a manager's unless write_managed_cgroups says so: the
  * test every cgroup write passes. */
 bool enforce_path_writable(const struct enforce_config *enforce,
