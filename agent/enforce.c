@@ -109,21 +109,50 @@ static void quota_text(uint32_t value, char *text, size_t size)
 	snprintf(text, size, "%u%%", value);
 }
 
+/* The entry a knob of a systemd unit lives in, for the audit trail;
+ * "" for every other backend (their names need lookups). */
+static const char *audit_entry(const struct enforcer *enforcer,
+			       const char *target, enum policy_knob knob,
+			       char *entry, size_t size)
+{
+	entry[0] = '\0';
+	if (target[0] &&
+	    route(enforcer, target) == ENFORCE_BACKEND_SYSTEMD &&
+	    systemd_knob_file(target, knob, entry, size))
+		entry[0] = '\0';
+	return entry;
+}
+
+/* A backend's entry names itself in the audit trail; a cgroup file's
+ * path would only repeat the target. */
+static const char *backend_entry(const char *file)
+{
+	return systemd_is_entry(file) || libvirt_is_file(file) ? file : "";
+}
+
+static const char *managed_entry(const struct managed_file *m)
+{
+	return backend_entry(m->file);
+}
+
 static void audit_policy_actions(struct enforcer *enforcer)
 {
 	for (size_t i = 0; i < enforcer->result.action_count; i++) {
 		const struct policy_action *a = &enforcer->result.actions[i];
-		char from[16] = "", to[16] = "";
+		char from[16] = "", to[16] = "", entry[SYSTEMD_ENTRY_LEN];
+		enum policy_knob knob_id = POLICY_KNOB_CPU_QUOTA;
 		const char *knob = "";
 
 		if (a->verb == POLICY_SEPARATE_CPUS ||
 		    a->verb == POLICY_JOIN_CPUS) {
 			knob = "cpus";
+			knob_id = POLICY_KNOB_SEPARATE;
 			snprintf(a->verb == POLICY_JOIN_CPUS ? from : to,
 				 sizeof(to), "separate");
 		} else if (a->verb == POLICY_RAISE_WEIGHT ||
 			   a->verb == POLICY_RESTORE_WEIGHT) {
 			knob = "cpu_weight";
+			knob_id = POLICY_KNOB_CPU_WEIGHT;
 			if (a->from)
 				snprintf(from, sizeof(from), "%u", a->from);
 			if (a->to)
@@ -135,9 +164,12 @@ static void audit_policy_actions(struct enforcer *enforcer)
 			if (a->to)
 				quota_text(a->to, to, sizeof(to));
 		}
-		audit_event(&enforcer->audit, enforcer->mode,
-			    (enum audit_action)a->verb, a->victim, a->target,
-			    knob, from, to, a->reason);
+		audit_event_entry(&enforcer->audit, enforcer->mode,
+				  (enum audit_action)a->verb, a->victim,
+				  a->target, knob,
+				  audit_entry(enforcer, a->target, knob_id,
+					      entry, sizeof(entry)),
+				  from, to, a->reason);
 	}
 }
 
@@ -224,9 +256,10 @@ static void let_go(struct enforcer *enforcer, struct managed_file *m,
 	snprintf(reason, sizeof(reason),
 		 "changed by someone else; backing off for %u ms",
 		 enforcer->config->enforce.cooldown_ms);
-	audit_event(&enforcer->audit, enforcer->mode, AUDIT_OUTSIDE_CHANGE, "",
-		    m->cgroup, policy_knob_name(m->knob), m->written, current,
-		    reason);
+	audit_event_entry(&enforcer->audit, enforcer->mode,
+			  AUDIT_OUTSIDE_CHANGE, "", m->cgroup,
+			  policy_knob_name(m->knob), managed_entry(m),
+			  m->written, current, reason);
 	journal_record_done(&enforcer->journal, m->file, "released");
 	m->active = false;
 	m->hands_off_until_ms = now_ms + enforcer->config->enforce.cooldown_ms;
@@ -238,8 +271,9 @@ static void write_failed(struct enforcer *enforcer, struct managed_file *m,
 	char reason[160];
 
 	snprintf(reason, sizeof(reason), "%s failed: %s", what, strerror(-err));
-	audit_event(&enforcer->audit, enforcer->mode, AUDIT_WRITE_FAILED, "",
-		    m->cgroup, policy_knob_name(m->knob), "", value, reason);
+	audit_event_entry(&enforcer->audit, enforcer->mode, AUDIT_WRITE_FAILED,
+			  "", m->cgroup, policy_knob_name(m->knob),
+			  managed_entry(m), "", value, reason);
 }
 
 /* After writing `text` to m: -EIO means the write went through but reads
@@ -528,9 +562,10 @@ static int put_back(struct enforcer *enforcer, struct managed_file *m,
 		write_failed(enforcer, m, "restoring", m->original, err);
 		return err;
 	}
-	audit_event(&enforcer->audit, enforcer->mode, AUDIT_RESTORE, "",
-		    m->cgroup, policy_knob_name(m->knob), m->written,
-		    m->original, "no longer needed");
+	audit_event_entry(&enforcer->audit, enforcer->mode, AUDIT_RESTORE, "",
+			  m->cgroup, policy_knob_name(m->knob),
+			  managed_entry(m), m->written, m->original,
+			  "no longer needed");
 	journal_record_done(&enforcer->journal, m->file, "restored");
 	m->active = false;
 	m->written[0] = '\0';
@@ -748,8 +783,10 @@ int enforce_restore_journal(struct journal *journal, struct audit *audit,
 		if (!err && (e->value[0] || e->pending[0]) &&
 		    strcmp(current, e->value) && strcmp(current, e->original) &&
 		    strcmp(current, e->pending)) {
-			audit_event(audit, mode, AUDIT_OUTSIDE_CHANGE, "",
-				    e->cgroup, e->knob, e->value, current,
+			audit_event_entry(audit, mode, AUDIT_OUTSIDE_CHANGE,
+					  "", e->cgroup, e->knob,
+					  backend_entry(e->file), e->value,
+					  current,
 				    "changed by someone else since; left as "
 				    "it is");
 			journal_record_done(journal, e->file, "released");
@@ -762,14 +799,17 @@ int enforce_restore_journal(struct journal *journal, struct audit *audit,
 
 			snprintf(reason, sizeof(reason), "restoring failed: %s",
 				 strerror(-err));
-			audit_event(audit, mode, AUDIT_WRITE_FAILED, "",
-				    e->cgroup, e->knob, current, e->original,
+			audit_event_entry(audit, mode, AUDIT_WRITE_FAILED, "",
+					  e->cgroup, e->knob,
+					  backend_entry(e->file), current,
+					  e->original,
 				    reason);
 			(*left)++;
 			continue;
 		}
-		audit_event(audit, mode, AUDIT_RESTORE, "", e->cgroup, e->knob,
-			    current, e->original, "restored from the journal");
+		audit_event_entry(audit, mode, AUDIT_RESTORE, "", e->cgroup,
+				  e->knob, backend_entry(e->file), current,
+				  e->original, "restored from the journal");
 		journal_record_done(journal, e->file, "restored");
 		(*restored)++;
 	}
