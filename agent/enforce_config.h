@@ -78,8 +78,10 @@ struct enforce_config {
 	uint32_t hysteresis_percent; /* relax only below budget * (1 - this) */
 	uint32_t cooldown_ms; /* budget held this long before relaxing */
 	bool separate_cpus; /* last rung: the culprit off the victim's CPUs */
-	/* Write cgroups libvirt or systemd own, though they are theirs to
-	 * write (single-writer rule) and no backend for them exists yet. */
+	/* Write the files of cgroups libvirt or systemd own directly, though
+	 * they are theirs to write (single-writer rule), instead of through
+	 * systemd (libvirt's machines still go through libvirt when it
+	 * answers; enforce_route.h). */
 	bool write_managed_cgroups;
 	struct cgroup_guest cgroup_guests[ENFORCE_MAX_CGROUP_GUESTS];
 	size_t cgroup_guest_count;

@@ -11,9 +11,14 @@
 # stop, and that the systemd backend (agent/actuate_systemd.c, through a
 # small helper) sets a transient unit's CPUQuotaPerSecUSec and CPUWeight
 # from root without capabilities, systemctl shows them, and puts them
-# back. It prints `KVMW-RESULT NAME PASS|FAIL DETAIL` lines on the serial
-# console, which this script reads. There is no KVM under TCG, so the agent
-# finds no guest there: it only has to run.
+# back. Then the agent itself, in enforce mode, acts on real units through
+# systemd: a busy victim declared as a cgroup guest and a busy hog, both
+# transient services on one CPU in kvmw.slice; its CPUWeight is raised and
+# the hog's CPUQuotaPerSecUSec capped through systemd (systemctl shows it,
+# the audit log names the entry), put back at SIGTERM, and after a kill -9
+# by `kvmwarden restore`. It prints `KVMW-RESULT NAME PASS|FAIL DETAIL`
+# lines on the serial console, which this script reads. There is no KVM
+# under TCG, so the agent finds no VM there.
 # Usage: tests/integration/test_systemd.sh [BUILD_DIR]   (default: build)
 # Ends with `systemd: N passed, N failed, N skipped`; exits 1 on a failure.
 set -uo pipefail
@@ -24,9 +29,9 @@ build_dir=$(cd "${1:-$repo/build}" 2>/dev/null && pwd) || {
 	echo "usage: $0 [BUILD_DIR]" >&2
 	exit 2
 }
-# The whole boot, tests included, takes about a minute; QEMU is killed
+# The whole boot, tests included, takes two to three minutes; QEMU is killed
 # after this many seconds whatever happens.
-vm_timeout_s=${KVMWARDEN_SYSTEMD_TIMEOUT:-180}
+vm_timeout_s=${KVMWARDEN_SYSTEMD_TIMEOUT:-240}
 suite=bookworm
 
 passed=0 failed=0 skipped=0
@@ -473,6 +478,110 @@ else
 	result sdbus FAIL "$detail"
 fi
 systemctl stop kvmw-hog.service
+
+# Enforcement through systemd: the real agent, in enforce mode, on real
+# units. A victim declared as a cgroup guest and a hog, both busy on CPU 1
+# as transient services in kvmw.slice (a root), so the victim waits for
+# half of its CPU: the agent raises its CPUWeight, then caps the hog's
+# CPUQuotaPerSecUSec, both through systemd, and puts them back at SIGTERM
+# (as kvmwarden.service) and, after a kill -9 (run by hand),
+# `kvmwarden restore` does. A 2 % budget keeps the victim over it once its
+# weight is raised (it still waits about a tenth), so the cap follows; a
+# 10-minute cool-down keeps both in force until the test is done.
+conf=/etc/kvmwarden/kvmwarden.conf
+audit=/var/log/kvmwarden/audit.jsonl
+cat >"$conf" <<'CONF'
+mode: enforce
+interval_ms: 500
+discover_interval_ms: 500
+summary_interval_s: 0
+classes: [high, normal, low]
+default_class: low
+roots: [/kvmw.slice]
+min_quota_percent: 10
+cooldown_ms: 600000
+state_file: /var/lib/kvmwarden/state
+audit_log: /var/log/kvmwarden/audit.jsonl
+cgroup_guests:
+  - name: kvmw-victim
+    cgroup: /kvmw.slice/kvmw-victim.service
+budgets:
+  - match: kvmw-victim
+    class: high
+    max_steal_percent: 2
+    cpu_weight: 1000
+    throttle:
+      cgroup_roots: [/kvmw.slice/kvmw-cpuhog.service]
+CONF
+busy='while :; do :; done'
+systemd-run --unit=kvmw-victim --slice=kvmw -p CPUAffinity=1 sh -c "$busy" >/dev/null 2>&1
+systemd-run --unit=kvmw-cpuhog --slice=kvmw -p CPUAffinity=1 sh -c "$busy" >/dev/null 2>&1
+quota() { show CPUQuotaPerSecUSec kvmw-cpuhog.service; }
+weight() { show CPUWeight kvmw-victim.service; }
+q0=$(quota) w0=$(weight)
+entry=systemd:kvmw-cpuhog.service/CPUQuotaPerSecUSec
+capped() { [ "$(quota)" != "$q0" ]; }
+back() { [ "$(quota)" = "$q0" ] && [ "$(weight)" = "$w0" ]; }
+sd_log() { journalctl -b --no-pager -o cat -u kvmwarden.service | grep -c "$1"; }
+
+# As the service, sandbox included: SIGTERM puts both back.
+started=$SECONDS
+if systemctl start kvmwarden.service && wait_until 90 capped; then
+	q1=$(quota) w1=$(weight)
+	took=$((SECONDS - started))
+	routed=$(sd_log 'acted on through systemd')
+	# json-c writes "/" as "\/".
+	in_audit=$(sed 's|\\/|/|g' "$audit" 2>/dev/null | grep -c "\"entry\":\"$entry\"")
+	in_state=$(sed 's|\\/|/|g' /var/lib/kvmwarden/state 2>/dev/null | grep -c "$entry")
+	detail="hog CPUQuotaPerSecUSec $q0 -> $q1, victim CPUWeight $w0 -> $w1, $took s after start; 'through systemd' logged $routed, entry in audit $in_audit, in state file $in_state"
+	if [ "$q1" != "$q0" ] && [ "$routed" -ge 1 ] && [ "${in_audit:-0}" -ge 1 ] &&
+		[ "${in_state:-0}" -ge 1 ]; then
+		result sd-enforce PASS "$detail"
+	else
+		result sd-enforce FAIL "$detail"
+		journal=1
+	fi
+	systemctl stop kvmwarden.service
+	puts=$(grep '"action":"restore"' "$audit" | grep -c 'no longer needed')
+	if back; then
+		result sd-stop PASS "after SIGTERM: quota $(quota), weight $(weight) ($puts put back by the agent itself)"
+	else
+		result sd-stop FAIL "after SIGTERM: quota $(quota) (was $q0), weight $(weight) (was $w0)"
+		journal=1
+	fi
+else
+	result sd-enforce FAIL "no cap within 90 s: quota $(quota), weight $(weight), ActiveState=$(show ActiveState)"
+	result sd-stop FAIL "not reached"
+	systemctl stop kvmwarden.service
+	journal=1
+fi
+
+# By hand, then kill -9: the values stay, the journal holds them, and
+# `kvmwarden restore` puts them back through systemd.
+# The service's runtime directory (the API socket's) went with it.
+mkdir -p /run/kvmwarden
+/usr/local/bin/kvmwarden run --config "$conf" >/run/kvmw-agent.log 2>&1 &
+agent=$!
+started=$SECONDS
+if wait_until 90 capped; then
+	kill -9 "$agent"
+	wait "$agent" 2>/dev/null
+	q1=$(quota) w1=$(weight)
+	restored=$(/usr/local/bin/kvmwarden restore --config "$conf" 2>&1 | tr '\n' ' ')
+	detail="capped $((SECONDS - started)) s after start; after kill -9: quota $q1, weight $w1; restore: '$restored'; then quota $(quota), weight $(weight)"
+	if [ "$q1" != "$q0" ] && back && [[ $restored == *"via $entry"* ]] &&
+		[[ $restored == *"restored "[1-9]* ]]; then
+		result sd-restore PASS "$detail"
+	else
+		result sd-restore FAIL "$detail"
+		journal=1
+	fi
+else
+	kill -9 "$agent" 2>/dev/null
+	result sd-restore FAIL "no cap within 90 s: $(tail -n 3 /run/kvmw-agent.log | tr '\n' ' ')"
+	journal=1
+fi
+systemctl stop kvmw-victim.service kvmw-cpuhog.service
 done_and_off
 EOF
 chmod 0755 "$overlay/usr/local/libexec/kvmw-systemd-test"
@@ -512,7 +621,7 @@ tr -d '\r' <"$console" >"$work/console.txt"
 grep -o 'KVMW-FIGURE .*' "$work/console.txt" | sed 's/^KVMW-FIGURE /  figures: /'
 note "QEMU ran $elapsed s"
 for name in active status capabilities metrics sandbox reload watchdog-alive \
-	watchdog-fires stop stop-post sdbus; do
+	watchdog-fires stop stop-post sdbus sd-enforce sd-stop sd-restore; do
 	line=$(grep -o "KVMW-RESULT $name .*" "$work/console.txt" | head -n 1)
 	verdict=$(echo "$line" | awk '{ print $3 }')
 	detail=$(echo "$line" | cut -d' ' -f4-)
