@@ -297,6 +297,24 @@ static int open_bus(sd_bus **bus, const char **destination)
 	return sd_bus_default_system(bus);
 }
 
+/* A unit that is gone (a transient one stopped and collected) is loaded
+ * again on demand as "not-found", with every property at its default:
+ * read as such, it would look like someone else's change. -ENOENT. */
+static int unit_found(sd_bus *bus, const char *dest, const char *path,
+		      sd_bus_error *error)
+{
+	char *state = NULL;
+	int err;
+
+	err = sd_bus_get_property_string(bus, dest, path,
+					 "org.freedesktop.systemd1.Unit",
+					 "LoadState", error, &state);
+	if (err >= 0 && !strcmp(state, "not-found"))
+		err = -ENOENT;
+	free(state);
+	return err;
+}
+
 int systemd_entry_read(const char *name, char *value, size_t size)
 {
 	char unit[256], property[64], device[24], dev_path[48];
@@ -316,6 +334,8 @@ int systemd_entry_read(const char *name, char *value, size_t size)
 	if (err < 0)
 		return err;
 	err = sd_bus_path_encode(SYSTEMD_UNIT_PREFIX, unit, &path);
+	if (err >= 0)
+		err = unit_found(bus, dest, path, &error);
 	if (err < 0)
 		goto out;
 	if (per_device(property)) {

@@ -478,6 +478,15 @@ else
 	result sdbus FAIL "$detail"
 fi
 systemctl stop kvmw-hog.service
+# A stopped transient unit is collected, and loaded again on demand as
+# "not-found" with default values: the backend must call it gone, not
+# changed by someone else.
+gone() { [ "$(sd $w)" = "kvmw-sdbus: reading: No such file or directory" ]; }
+if wait_until 10 gone; then
+	result sdbus-gone PASS "after stop: '$(sd $w)', LoadState=$(show LoadState kvmw-hog.service)"
+else
+	result sdbus-gone FAIL "after stop: '$(sd $w)', LoadState=$(show LoadState kvmw-hog.service)"
+fi
 
 # Enforcement through systemd: the real agent, in enforce mode, on real
 # units. A victim declared as a cgroup guest and a hog, both busy on CPU 1
@@ -523,12 +532,19 @@ entry=systemd:kvmw-cpuhog.service/CPUQuotaPerSecUSec
 capped() { [ "$(quota)" != "$q0" ]; }
 back() { [ "$(quota)" = "$q0" ] && [ "$(weight)" = "$w0" ]; }
 sd_log() { journalctl -b --no-pager -o cat -u kvmwarden.service | grep -c "$1"; }
+# Seconds from $1 (date +%s.%N) to the first applied $2 in the audit log.
+since() {
+	grep "\"action\":\"$2\"" "$audit" 2>/dev/null | grep '"applied":true' |
+		head -n 1 | sed -n 's/.*"time":\([0-9.]*\).*/\1/p' |
+		awk -v t0="$1" '{ printf "%.1f", $1 - t0 }'
+}
 
 # As the service, sandbox included: SIGTERM puts both back.
-started=$SECONDS
+started=$SECONDS t0=$(date +%s.%N)
 if systemctl start kvmwarden.service && wait_until 90 capped; then
 	q1=$(quota) w1=$(weight)
 	took=$((SECONDS - started))
+	echo "KVMW-FIGURE sd_agent_ready_ms=$(ms $(show ExecMainStartTimestampMonotonic) $(show ActiveEnterTimestampMonotonic)) sd_weight_s=$(since $t0 raise_weight) sd_cap_s=$(since $t0 cap_quota)"
 	routed=$(sd_log 'acted on through systemd')
 	# json-c writes "/" as "\/".
 	in_audit=$(sed 's|\\/|/|g' "$audit" 2>/dev/null | grep -c "\"entry\":\"$entry\"")
@@ -621,7 +637,7 @@ tr -d '\r' <"$console" >"$work/console.txt"
 grep -o 'KVMW-FIGURE .*' "$work/console.txt" | sed 's/^KVMW-FIGURE /  figures: /'
 note "QEMU ran $elapsed s"
 for name in active status capabilities metrics sandbox reload watchdog-alive \
-	watchdog-fires stop stop-post sdbus sd-enforce sd-stop sd-restore; do
+	watchdog-fires stop stop-post sdbus sdbus-gone sd-enforce sd-stop sd-restore; do
 	line=$(grep -o "KVMW-RESULT $name .*" "$work/console.txt" | head -n 1)
 	verdict=$(echo "$line" | awk '{ print $3 }')
 	detail=$(echo "$line" | cut -d' ' -f4-)
