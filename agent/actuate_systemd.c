@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
 
 #include "actuate_affinity.h"
 #include "actuate_systemd.h"
@@ -48,6 +49,10 @@ int systemd_unit_of(const char *cgroup, char *unit, size_t size)
 
 		at += strspn(at, "/");
 		len = strcspn(at, "/");
+		/* "/a.slice/../b.service" is not b.service's cgroup. */
+		if ((len == 1 && at[0] == '.') ||
+		    (len == 2 && at[0] == '.' && at[1] == '.'))
+			return -EINVAL;
 		if (len && unit_suffix(at, len)) {
 			found = at;
 			found_len = len;
@@ -60,6 +65,12 @@ int systemd_unit_of(const char *cgroup, char *unit, size_t size)
 		return -ENAMETOOLONG;
 	snprintf(unit, size, "%.*s", (int)found_len, found);
 	return 0;
+}
+
+static bool per_device(const char *property)
+{
+	return !strcmp(property, "IOReadIOPSMax") ||
+	       !strcmp(property, "IOWriteIOPSMax");
 }
 
 const char *systemd_unit_interface(const char *unit)
@@ -125,6 +136,75 @@ int systemd_knob_text(enum policy_knob knob, uint32_t value, char *text,
 	}
 	snprintf(text, size, "%" PRIu64, number);
 	return 0;
+}
+
+int systemd_knob_entries(const char *unit, enum policy_knob knob,
+			 const char *device,
+			 char names[SYSTEMD_MAX_PROPERTIES][SYSTEMD_ENTRY_LEN],
+			 size_t *count)
+{
+	const char *props[SYSTEMD_MAX_PROPERTIES];
+	size_t found = systemd_knob_properties(knob, props);
+	int err;
+
+	*count = 0;
+	if (!found)
+		return -EOPNOTSUPP;
+	for (size_t i = 0; i < found; i++) {
+		bool by_device = per_device(props[i]);
+
+		if (by_device && (!device || !device[0]))
+			return -EINVAL;
+		err = systemd_entry_name(unit, props[i],
+					 by_device ? device : NULL, names[i],
+					 SYSTEMD_ENTRY_LEN);
+		if (err)
+			return err;
+	}
+	*count = found;
+	return 0;
+}
+
+int systemd_knob_file(const char *cgroup, enum policy_knob knob, char *file,
+		      size_t size)
+{
+	const char *props[SYSTEMD_MAX_PROPERTIES];
+	char unit[256];
+	int err;
+
+	if (systemd_knob_properties(knob, props) != 1 || per_device(props[0]))
+		return -EOPNOTSUPP;
+	err = systemd_unit_of(cgroup, unit, sizeof(unit));
+	if (err)
+		return err;
+	return systemd_entry_name(unit, props[0], NULL, file, size);
+}
+
+static bool mask_empty(const struct cpu_mask *mask)
+{
+	for (size_t w = 0; w < AFFINITY_MAX_CPUS / 64; w++)
+		if (mask->bits[w])
+			return false;
+	return true;
+}
+
+int systemd_separate_text(const char *current, const struct cpu_mask *victim,
+			  const struct cpu_mask *online,
+			  const struct cpu_mask *rest, char *text, size_t size)
+{
+	struct cpu_mask allowed, wanted;
+
+	if (!current[0])
+		allowed = *online; /* no restriction */
+	else if (affinity_parse(current, &allowed))
+		return -EINVAL;
+	for (size_t w = 0; w < AFFINITY_MAX_CPUS / 64; w++)
+		wanted.bits[w] = allowed.bits[w] & ~victim->bits[w];
+	if (mask_empty(&wanted))
+		wanted = *rest;
+	if (mask_empty(&wanted))
+		return -EINVAL; /* nowhere else to run */
+	return affinity_format(&wanted, text, size);
 }
 
 int systemd_entry_name(const char *unit, const char *property,
@@ -217,10 +297,22 @@ static int open_bus(sd_bus **bus, const char **destination)
 	return sd_bus_default_system(bus);
 }
 
-static bool per_device(const char *property)
+/* A unit that is gone (a transient one stopped and collected) is loaded
+ * again on demand as "not-found", with every property at its default:
+ * read as such, it would look like someone else's change. -ENOENT. */
+static int unit_found(sd_bus *bus, const char *dest, const char *path,
+		      sd_bus_error *error)
 {
-	return !strcmp(property, "IOReadIOPSMax") ||
-	       !strcmp(property, "IOWriteIOPSMax");
+	char *state = NULL;
+	int err;
+
+	err = sd_bus_get_property_string(bus, dest, path,
+					 "org.freedesktop.systemd1.Unit",
+					 "LoadState", error, &state);
+	if (err >= 0 && !strcmp(state, "not-found"))
+		err = -ENOENT;
+	free(state);
+	return err;
 }
 
 int systemd_entry_read(const char *name, char *value, size_t size)
@@ -242,6 +334,8 @@ int systemd_entry_read(const char *name, char *value, size_t size)
 	if (err < 0)
 		return err;
 	err = sd_bus_path_encode(SYSTEMD_UNIT_PREFIX, unit, &path);
+	if (err >= 0)
+		err = unit_found(bus, dest, path, &error);
 	if (err < 0)
 		goto out;
 	if (per_device(property)) {
@@ -278,8 +372,11 @@ int systemd_entry_read(const char *name, char *value, size_t size)
 				if (bytes[i] & (1u << bit))
 					cpu_mask_add(&mask, (int)i * 8 + bit);
 		/* Empty: no restriction, as systemd shows it. */
-		if (err >= 0 && affinity_format(&mask, value, size))
+		if (err >= 0 && !mask_empty(&mask) &&
+		    affinity_format(&mask, value, size))
 			err = -ENAMETOOLONG;
+		else if (err >= 0 && mask_empty(&mask) && size)
+			value[0] = '\0';
 	} else {
 		uint64_t number;
 
@@ -384,4 +481,41 @@ int systemd_entry_write(const char *name, const char *value)
 	if (err)
 		return err;
 	return strcmp(back, value) ? -EIO : 0;
+}
+
+/* Asked on its bus, not assumed: a container may have /run/systemd/system
+ * with no manager behind it. sd_booted() first, so a host without systemd
+ * never opens a socket. */
+static bool systemd_answers(void)
+{
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	const char *dest;
+	char *version = NULL;
+	sd_bus *bus = NULL;
+	int err;
+
+	if (sd_booted() <= 0)
+		return false;
+	err = open_bus(&bus, &dest);
+	if (err >= 0)
+		err = sd_bus_get_property_string(bus, dest, SYSTEMD_OBJECT,
+						 SYSTEMD_MANAGER, "Version",
+						 &error, &version);
+	sd_bus_error_free(&error);
+	sd_bus_unref(bus);
+	free(version);
+	return err >= 0;
+}
+
+bool systemd_available(uint64_t now_ms)
+{
+	static bool answered, asked;
+	static uint64_t ask_again_ms;
+
+	if (asked && now_ms < ask_again_ms)
+		return answered;
+	asked = true;
+	answered = systemd_answers();
+	ask_again_ms = now_ms + SYSTEMD_PROBE_MS;
+	return answered;
 }

@@ -9,7 +9,8 @@
  * entries, each (unit, property[, device]) is a value of its own for the
  * journal, named "systemd:UNIT/PROPERTY[#MAJ:MIN]", as text: a decimal,
  * "infinity" (systemd's unset/no limit, UINT64_MAX) or, for AllowedCPUs,
- * a CPU list. Not yet routed from enforce.c (see README).
+ * a CPU list. enforce.c routes a knob here (enforce_route.h) when the
+ * cgroup is a unit's own under the roots and systemd answers on its bus.
  */
 #ifndef KVMWARDEN_ACTUATE_SYSTEMD_H
 #define KVMWARDEN_ACTUATE_SYSTEMD_H
@@ -22,13 +23,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "actuate_affinity.h"
+#include "enforce_config.h"
 #include "policy.h"
 
 #define SYSTEMD_PREFIX "systemd:"
 #define SYSTEMD_MAX_PROPERTIES 2
+/* How long systemd's answer (or silence) on its bus is trusted before it
+ * is asked again: systemd gone (or back) shows within this, and a host
+ * without it costs one stat(2) per probe. */
+#define SYSTEMD_PROBE_MS 5000
+/* The size of an entry name, as enforce.c keeps file names. */
+#define SYSTEMD_ENTRY_LEN (ENFORCE_PATH_LEN + 32)
 
 /* The unit a cgroup path belongs to: its last component named *.service,
- * *.scope or *.slice. 0, -ENOENT when none, -ENAMETOOLONG. */
+ * *.scope or *.slice, verbatim (a cgroup is named after its unit, escapes
+ * such as "\x2d" included). 0, -ENOENT when none, -EINVAL for a path
+ * with a "." or ".." component, -ENAMETOOLONG. */
 int systemd_unit_of(const char *cgroup, char *unit, size_t size);
 /* The D-Bus interface with a unit's cgroup properties
  * ("org.freedesktop.systemd1.Service", ...), NULL for another kind. */
@@ -56,5 +67,35 @@ int systemd_entry_read(const char *name, char *value, size_t size);
 /* SetUnitProperties(runtime=true), then reads back: -EIO on a
  * difference. */
 int systemd_entry_write(const char *name, const char *value);
+
+
+/* ---- what enforce.c routes here (pure) ---- */
+
+/* The entries that hold `knob` of `unit`: one per property
+ * (systemd_knob_properties), "#DEVICE" on a per-device one (`device`
+ * "MAJ:MIN", needed for IOPS, ignored otherwise). *count of them. */
+int systemd_knob_entries(const char *unit, enum policy_knob knob,
+			 const char *device,
+			 char names[SYSTEMD_MAX_PROPERTIES][SYSTEMD_ENTRY_LEN],
+			 size_t *count);
+/* The one entry for a knob of a single property (CPUWeight,
+ * CPUQuotaPerSecUSec, AllowedCPUs, IOWeight) of the unit whose own cgroup
+ * `cgroup` is. -ENOENT: no unit; -EOPNOTSUPP: a per-device knob. */
+int systemd_knob_file(const char *cgroup, enum policy_knob knob, char *file,
+		      size_t size);
+/* The AllowedCPUs that keep a unit off `victim`'s CPUs, from what it
+ * holds now ("" is no restriction: every CPU of `online`): those CPUs
+ * minus the victim's, or `rest` when none would be left. -EINVAL when
+ * `current` is malformed. */
+int systemd_separate_text(const char *current, const struct cpu_mask *victim,
+			  const struct cpu_mask *online,
+			  const struct cpu_mask *rest, char *text,
+			  size_t size);
+
+/* ---- the bus ---- */
+
+/* Whether systemd runs as PID 1 and answers on its bus, asked at most
+ * once per SYSTEMD_PROBE_MS (now_ms: monotonic). */
+bool systemd_available(uint64_t now_ms);
 
 #endif

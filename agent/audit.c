@@ -92,6 +92,15 @@ void audit_event(struct audit *audit, enum config_mode mode,
 		 const char *target, const char *knob, const char *from,
 		 const char *to, const char *reason)
 {
+	audit_event_entry(audit, mode, action, victim, target, knob, "", from,
+			  to, reason);
+}
+
+void audit_event_entry(struct audit *audit, enum config_mode mode,
+		       enum audit_action action, const char *victim,
+		       const char *target, const char *knob, const char *entry,
+		       const char *from, const char *to, const char *reason)
+{
 	bool would = mode != CONFIG_MODE_ENFORCE &&
 		     action < AUDIT_OUTSIDE_CHANGE;
 
@@ -108,11 +117,12 @@ void audit_event(struct audit *audit, enum config_mode mode,
 				audit->path, strerror(-err));
 	}
 	atomic_fetch_add(&counts[action][mode == CONFIG_MODE_ENFORCE], 1);
-	fprintf(stderr, "<%d>kvmwarden: %s%s%s%s%s%s %s%s%s -> %s%s%s\n",
+	fprintf(stderr, "<%d>kvmwarden: %s%s%s%s%s%s %s%s%s -> %s%s%s%s%s\n",
 		priority(mode, action), would ? "would " : "", names[action],
 		victim[0] ? " for " : "", victim, target[0] ? " on " : "",
 		target, knob, from[0] || to[0] ? " " : "", from[0] ? from : "-",
-		to[0] ? to : "-", reason[0] ? ": " : "", reason);
+		to[0] ? to : "-", entry[0] ? " via " : "", entry,
+		reason[0] ? ": " : "", reason);
 	if (audit->file) {
 		struct json_object *obj = json_object_new_object();
 		struct timespec now;
@@ -135,6 +145,9 @@ void audit_event(struct audit *audit, enum config_mode mode,
 				       json_object_new_string(target));
 		json_object_object_add(obj, "knob",
 				       json_object_new_string(knob));
+		if (entry[0])
+			json_object_object_add(obj, "entry",
+					       json_object_new_string(entry));
 		json_object_object_add(obj, "from",
 				       json_object_new_string(from));
 		json_object_object_add(obj, "to", json_object_new_string(to));

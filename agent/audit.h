@@ -51,6 +51,13 @@ void audit_event(struct audit *audit, enum config_mode mode,
 		 enum audit_action action, const char *victim,
 		 const char *target, const char *knob, const char *from,
 		 const char *to, const char *reason);
+/* The same, naming the value a manager's backend holds it in
+ * ("systemd:UNIT/PROPERTY", "libvirt:..."): " via ENTRY" on stderr, an
+ * "entry" key in the file. "" is audit_event. */
+void audit_event_entry(struct audit *audit, enum config_mode mode,
+		       enum audit_action action, const char *victim,
+		       const char *target, const char *knob, const char *entry,
+		       const char *from, const char *to, const char *reason);
 const char *audit_action_name(enum audit_action action);
 /* How many values enforcement has changed and not yet put back (cgroup
  * files and task affinities): the kvmwarden_enforcement_in_force gauge. */

@@ -16,11 +16,14 @@
 
 #include "actuate_affinity.h"
 #include "actuate_libvirt.h"
+#include "actuate_systemd.h"
 #include "enforce.h"
 #include "enforce_io.h"
+#include "enforce_route.h"
 
-/* A journaled "file" is a cgroup file, a task's affinity by name or a
- * libvirt domain's scheduler parameters by name. */
+/* A journaled "file" is a cgroup file, a task's affinity by name, a
+ * libvirt domain's scheduler parameters or a systemd unit's property by
+ * name. */
 static bool is_affinity(const char *file)
 {
 	return !strncmp(file, AFFINITY_PREFIX, strlen(AFFINITY_PREFIX));
@@ -30,6 +33,8 @@ static int value_read(const char *file, char *value, size_t size)
 {
 	if (libvirt_is_file(file))
 		return libvirt_value_read(file, value, size);
+	if (systemd_is_entry(file))
+		return systemd_entry_read(file, value, size);
 	if (io_is_entry(file))
 		return io_entry_read(file, value, size);
 	return is_affinity(file) ? affinity_read(file, value, size) :
@@ -40,6 +45,8 @@ static int value_write(const char *file, const char *value)
 {
 	if (libvirt_is_file(file))
 		return libvirt_value_write(file, value);
+	if (systemd_is_entry(file))
+		return systemd_entry_write(file, value);
 	if (io_is_entry(file))
 		return io_entry_write(file, value);
 	return is_affinity(file) ? affinity_write(file, value) :
@@ -68,17 +75,33 @@ static bool through_libvirt(const struct enforce_config *e,
 	       enforce_path_allowed(e, cgroup);
 }
 
+/* Which backend acts on `cgroup` now (enforce_route.h). */
+static enum enforce_backend route(const struct enforcer *enforcer,
+				  const char *cgroup)
+{
+	return enforce_route(&enforcer->config->enforce, cgroup,
+			     enforcer->policy.libvirt_backend,
+			     enforcer->policy.systemd_backend);
+}
+
 /* Where `knob` of `cgroup` lives: a libvirt value for a libvirt machine
- * while libvirtd answers, else a cgroup file (which cgroup_knob_file
- * refuses for a machine unless write_managed_cgroups says otherwise). */
+ * while libvirtd answers, a unit's property for a systemd unit while
+ * systemd answers, else a cgroup file (which cgroup_knob_file refuses for
+ * a manager's cgroup unless write_managed_cgroups says otherwise). */
 static int knob_file(struct enforcer *enforcer, const char *cgroup,
 		     enum policy_knob knob, char *file, size_t size)
 {
 	const struct enforce_config *e = &enforcer->config->enforce;
 
-	if (enforcer->policy.libvirt_backend && through_libvirt(e, cgroup))
+	switch (route(enforcer, cgroup)) {
+	case ENFORCE_BACKEND_LIBVIRT:
 		return libvirt_knob_file(cgroup, knob, file, size);
-	return cgroup_knob_file(&enforcer->fs, e, cgroup, knob, file, size);
+	case ENFORCE_BACKEND_SYSTEMD:
+		return systemd_knob_file(cgroup, knob, file, size);
+	default:
+		return cgroup_knob_file(&enforcer->fs, e, cgroup, knob, file,
+					size);
+	}
 }
 
 static void quota_text(uint32_t value, char *text, size_t size)
@@ -86,21 +109,50 @@ static void quota_text(uint32_t value, char *text, size_t size)
 	snprintf(text, size, "%u%%", value);
 }
 
+/* The entry a knob of a systemd unit lives in, for the audit trail;
+ * "" for every other backend (their names need lookups). */
+static const char *audit_entry(const struct enforcer *enforcer,
+			       const char *target, enum policy_knob knob,
+			       char *entry, size_t size)
+{
+	entry[0] = '\0';
+	if (target[0] &&
+	    route(enforcer, target) == ENFORCE_BACKEND_SYSTEMD &&
+	    systemd_knob_file(target, knob, entry, size))
+		entry[0] = '\0';
+	return entry;
+}
+
+/* A backend's entry names itself in the audit trail; a cgroup file's
+ * path would only repeat the target. */
+static const char *backend_entry(const char *file)
+{
+	return systemd_is_entry(file) || libvirt_is_file(file) ? file : "";
+}
+
+static const char *managed_entry(const struct managed_file *m)
+{
+	return backend_entry(m->file);
+}
+
 static void audit_policy_actions(struct enforcer *enforcer)
 {
 	for (size_t i = 0; i < enforcer->result.action_count; i++) {
 		const struct policy_action *a = &enforcer->result.actions[i];
-		char from[16] = "", to[16] = "";
+		char from[16] = "", to[16] = "", entry[SYSTEMD_ENTRY_LEN];
+		enum policy_knob knob_id = POLICY_KNOB_CPU_QUOTA;
 		const char *knob = "";
 
 		if (a->verb == POLICY_SEPARATE_CPUS ||
 		    a->verb == POLICY_JOIN_CPUS) {
 			knob = "cpus";
+			knob_id = POLICY_KNOB_SEPARATE;
 			snprintf(a->verb == POLICY_JOIN_CPUS ? from : to,
 				 sizeof(to), "separate");
 		} else if (a->verb == POLICY_RAISE_WEIGHT ||
 			   a->verb == POLICY_RESTORE_WEIGHT) {
 			knob = "cpu_weight";
+			knob_id = POLICY_KNOB_CPU_WEIGHT;
 			if (a->from)
 				snprintf(from, sizeof(from), "%u", a->from);
 			if (a->to)
@@ -112,9 +164,12 @@ static void audit_policy_actions(struct enforcer *enforcer)
 			if (a->to)
 				quota_text(a->to, to, sizeof(to));
 		}
-		audit_event(&enforcer->audit, enforcer->mode,
-			    (enum audit_action)a->verb, a->victim, a->target,
-			    knob, from, to, a->reason);
+		audit_event_entry(&enforcer->audit, enforcer->mode,
+				  (enum audit_action)a->verb, a->victim,
+				  a->target, knob,
+				  audit_entry(enforcer, a->target, knob_id,
+					      entry, sizeof(entry)),
+				  from, to, a->reason);
 	}
 }
 
@@ -201,9 +256,10 @@ static void let_go(struct enforcer *enforcer, struct managed_file *m,
 	snprintf(reason, sizeof(reason),
 		 "changed by someone else; backing off for %u ms",
 		 enforcer->config->enforce.cooldown_ms);
-	audit_event(&enforcer->audit, enforcer->mode, AUDIT_OUTSIDE_CHANGE, "",
-		    m->cgroup, policy_knob_name(m->knob), m->written, current,
-		    reason);
+	audit_event_entry(&enforcer->audit, enforcer->mode,
+			  AUDIT_OUTSIDE_CHANGE, "", m->cgroup,
+			  policy_knob_name(m->knob), managed_entry(m),
+			  m->written, current, reason);
 	journal_record_done(&enforcer->journal, m->file, "released");
 	m->active = false;
 	m->hands_off_until_ms = now_ms + enforcer->config->enforce.cooldown_ms;
@@ -215,8 +271,9 @@ static void write_failed(struct enforcer *enforcer, struct managed_file *m,
 	char reason[160];
 
 	snprintf(reason, sizeof(reason), "%s failed: %s", what, strerror(-err));
-	audit_event(&enforcer->audit, enforcer->mode, AUDIT_WRITE_FAILED, "",
-		    m->cgroup, policy_knob_name(m->knob), "", value, reason);
+	audit_event_entry(&enforcer->audit, enforcer->mode, AUDIT_WRITE_FAILED,
+			  "", m->cgroup, policy_knob_name(m->knob),
+			  managed_entry(m), "", value, reason);
 }
 
 /* After writing `text` to m: -EIO means the write went through but reads
@@ -279,6 +336,9 @@ static void apply(struct enforcer *enforcer,
 	if (libvirt_is_file(m->file))
 		err = libvirt_knob_text(enforcer->fs.version, m->file,
 					setting->value, text, sizeof(text));
+	else if (systemd_is_entry(m->file))
+		err = systemd_knob_text(setting->knob, setting->value, text,
+					sizeof(text));
 	else
 		err = cgroup_knob_text(&enforcer->fs, m->file, setting->knob,
 				       setting->value, current, text,
@@ -340,9 +400,10 @@ static int victim_cpus(const struct policy_setting *setting,
 }
 
 /* A libvirt culprit's vCPUs and emulator threads kept off the victim's
- * CPUs through libvirt's live pinning: one value for the whole domain,
- * journaled, read back and let go like any other. */
-static void apply_libvirt_separation(struct enforcer *enforcer,
+ * CPUs through libvirt's live pinning, or a systemd unit's tasks through
+ * its AllowedCPUs: one value for the whole domain or unit, journaled,
+ * read back and let go like any other. */
+static void apply_managed_separation(struct enforcer *enforcer,
 				     const struct policy_setting *setting,
 				     uint64_t now_ms)
 {
@@ -380,9 +441,12 @@ static void apply_libvirt_separation(struct enforcer *enforcer,
 			let_go(enforcer, m, current, now_ms);
 		return; /* the victim's CPUs are fixed while separated */
 	}
-	if (libvirt_separate_text(current, &victim, &rest, text,
-				  sizeof(text)) ||
-	    !strcmp(text, current))
+	err = systemd_is_entry(m->file) ?
+		      systemd_separate_text(current, &victim, &online, &rest,
+					    text, sizeof(text)) :
+		      libvirt_separate_text(current, &victim, &rest, text,
+					    sizeof(text));
+	if (err || !strcmp(text, current))
 		return;
 	err = journal_record_before(&enforcer->journal, m->file, m->cgroup,
 				    "cpus", current,
@@ -408,9 +472,9 @@ static void apply_separation(struct enforcer *enforcer,
 	int tids[1024], count;
 	char *slash;
 
-	if (enforcer->policy.libvirt_backend &&
-	    through_libvirt(&enforcer->config->enforce, setting->cgroup)) {
-		apply_libvirt_separation(enforcer, setting, now_ms);
+	if (route(enforcer, setting->cgroup) == ENFORCE_BACKEND_LIBVIRT ||
+	    route(enforcer, setting->cgroup) == ENFORCE_BACKEND_SYSTEMD) {
+		apply_managed_separation(enforcer, setting, now_ms);
 		return;
 	}
 	if (victim_cpus(setting, &victim, &online) ||
@@ -498,9 +562,10 @@ static int put_back(struct enforcer *enforcer, struct managed_file *m,
 		write_failed(enforcer, m, "restoring", m->original, err);
 		return err;
 	}
-	audit_event(&enforcer->audit, enforcer->mode, AUDIT_RESTORE, "",
-		    m->cgroup, policy_knob_name(m->knob), m->written,
-		    m->original, "no longer needed");
+	audit_event_entry(&enforcer->audit, enforcer->mode, AUDIT_RESTORE, "",
+			  m->cgroup, policy_knob_name(m->knob),
+			  managed_entry(m), m->written, m->original,
+			  "no longer needed");
 	journal_record_done(&enforcer->journal, m->file, "restored");
 	m->active = false;
 	m->written[0] = '\0';
@@ -571,7 +636,7 @@ static void note_throttled(struct enforcer *enforcer)
 {
 	for (size_t i = 0; i < enforcer->file_count; i++) {
 		struct managed_file *m = &enforcer->files[i];
-		char dir[sizeof(m->file)];
+		char dir[PATH_MAX];
 		unsigned long long throttled;
 		const char *slash = strrchr(m->file, '/');
 
@@ -579,6 +644,11 @@ static void note_throttled(struct enforcer *enforcer)
 			continue;
 		if (libvirt_is_file(m->file)) {
 			throttled = libvirt_nr_throttled(enforcer, m->cgroup);
+		} else if (systemd_is_entry(m->file)) {
+			/* systemd wrote the unit's own cgroup's cpu.max. */
+			snprintf(dir, sizeof(dir), "%s%s", enforcer->fs.mount,
+				 m->cgroup);
+			throttled = nr_throttled(dir);
 		} else if (slash) {
 			snprintf(dir, sizeof(dir), "%.*s",
 				 (int)(slash - m->file), m->file);
@@ -615,6 +685,32 @@ static void note_libvirt(struct enforcer *enforcer,
 				LIBVIRT_URI ": its guests are left alone\n");
 }
 
+/* Asks whether systemd answers on its bus (at most every
+ * SYSTEMD_PROBE_MS), so its units are targets and acted on through it.
+ * Not asked when nothing could go through it: no roots, or
+ * write_managed_cgroups (files directly). */
+static void note_systemd(struct enforcer *enforcer, uint64_t now_ms)
+{
+	const struct enforce_config *e = &enforcer->config->enforce;
+	bool was = enforcer->policy.systemd_backend;
+
+	if (!e->root_count || e->write_managed_cgroups) {
+		enforcer->policy.systemd_backend = false;
+		return;
+	}
+	enforcer->policy.systemd_backend = systemd_available(now_ms);
+	if (enforcer->io)
+		enforcer->io->policy.systemd_backend =
+			enforcer->policy.systemd_backend;
+	if (enforcer->policy.systemd_backend != was)
+		fputs(enforcer->policy.systemd_backend ?
+			      "<5>kvmwarden: systemd units are acted on "
+			      "through systemd (SetUnitProperties, runtime)\n" :
+			      "<4>kvmwarden: systemd does not answer on its "
+			      "bus: its units are left alone\n",
+		      stderr);
+}
+
 void enforcer_step(struct enforcer *enforcer, const struct report *report,
 		   uint64_t now_ms)
 {
@@ -624,6 +720,7 @@ void enforcer_step(struct enforcer *enforcer, const struct report *report,
 	note_throttled(enforcer);
 	count = policy_guests_from_report(report, guests, POLICY_MAX_GUESTS);
 	note_libvirt(enforcer, guests, count, now_ms);
+	note_systemd(enforcer, now_ms);
 	policy_step(&enforcer->policy, guests, count, &enforcer->result);
 	audit_policy_actions(enforcer);
 	size_t io_active = enforce_io_step(enforcer, report, now_ms);
@@ -686,8 +783,10 @@ int enforce_restore_journal(struct journal *journal, struct audit *audit,
 		if (!err && (e->value[0] || e->pending[0]) &&
 		    strcmp(current, e->value) && strcmp(current, e->original) &&
 		    strcmp(current, e->pending)) {
-			audit_event(audit, mode, AUDIT_OUTSIDE_CHANGE, "",
-				    e->cgroup, e->knob, e->value, current,
+			audit_event_entry(audit, mode, AUDIT_OUTSIDE_CHANGE,
+					  "", e->cgroup, e->knob,
+					  backend_entry(e->file), e->value,
+					  current,
 				    "changed by someone else since; left as "
 				    "it is");
 			journal_record_done(journal, e->file, "released");
@@ -700,14 +799,17 @@ int enforce_restore_journal(struct journal *journal, struct audit *audit,
 
 			snprintf(reason, sizeof(reason), "restoring failed: %s",
 				 strerror(-err));
-			audit_event(audit, mode, AUDIT_WRITE_FAILED, "",
-				    e->cgroup, e->knob, current, e->original,
+			audit_event_entry(audit, mode, AUDIT_WRITE_FAILED, "",
+					  e->cgroup, e->knob,
+					  backend_entry(e->file), current,
+					  e->original,
 				    reason);
 			(*left)++;
 			continue;
 		}
-		audit_event(audit, mode, AUDIT_RESTORE, "", e->cgroup, e->knob,
-			    current, e->original, "restored from the journal");
+		audit_event_entry(audit, mode, AUDIT_RESTORE, "", e->cgroup,
+				  e->knob, backend_entry(e->file), current,
+				  e->original, "restored from the journal");
 		journal_record_done(journal, e->file, "restored");
 		(*restored)++;
 	}

@@ -428,15 +428,20 @@ void enforce_config_check(struct config_problems *p,
 	if (enforce->audit_log[0] && enforce->audit_log[0] != '/')
 		config_complain(p, enforce->audit_log_line, "audit_log",
 				"must be an absolute path or ''");
+	/* A unit's own cgroup is no problem: its units are acted on
+	 * through systemd (actuate_systemd.h). */
 	for (size_t i = 0; i < enforce->root_count; i++)
 		if (!enforce->write_managed_cgroups &&
-		    enforce_path_manager(enforce->roots[i]))
+		    enforce_path_manager(enforce->roots[i]) &&
+		    !(!strcmp(enforce_path_manager(enforce->roots[i]),
+			      "systemd") &&
+		      enforce_path_is_unit(enforce->roots[i])))
 			config_complain(
 				p, enforce->roots_line, "roots",
 				"'%s' is %s's (single-writer rule): nothing "
 				"under it would be written; use a cgroup no "
-				"manager owns, or set write_managed_cgroups: "
-				"true",
+				"manager owns, a systemd unit's own, or set "
+				"write_managed_cgroups: true",
 				enforce->roots[i],
 				enforce_path_manager(enforce->roots[i]));
 	for (size_t i = 0; i < enforce->budget_count; i++) {
@@ -511,6 +516,16 @@ const char *enforce_path_manager(const char *path)
 	if (has_unit_component(path))
 		return "systemd";
 	return NULL;
+}
+
+bool enforce_path_is_unit(const char *path)
+{
+	const char *last;
+
+	if (!valid_cgroup_path(path))
+		return false;
+	last = strrchr(path, '/');
+	return has_unit_component(last);
 }
 
 bool enforce_path_writable(const struct enforce_config *enforce,

@@ -78,8 +78,10 @@ struct enforce_config {
 	uint32_t hysteresis_percent; /* relax only below budget * (1 - this) */
 	uint32_t cooldown_ms; /* budget held this long before relaxing */
 	bool separate_cpus; /* last rung: the culprit off the victim's CPUs */
-	/* Write cgroups libvirt or systemd own, though they are theirs to
-	 * write (single-writer rule) and no backend for them exists yet. */
+	/* Write the files of cgroups libvirt or systemd own directly, though
+	 * they are theirs to write (single-writer rule), instead of through
+	 * systemd (libvirt's machines still go through libvirt when it
+	 * answers; enforce_route.h). */
 	bool write_managed_cgroups;
 	struct cgroup_guest cgroup_guests[ENFORCE_MAX_CGROUP_GUESTS];
 	size_t cgroup_guest_count;
@@ -117,6 +119,10 @@ bool enforce_path_allowed(const struct enforce_config *enforce,
  * "systemd" (a unit's: a component named *.service, *.scope, *.slice),
  * else NULL. */
 const char *enforce_path_manager(const char *path);
+/* Whether `path` is a systemd unit's own cgroup: valid, and its last
+ * component is named *.service, *.scope or *.slice (a cgroup below a unit
+ * is the unit's delegatee's or systemd's internals, not a unit). */
+bool enforce_path_is_unit(const char *path);
 /* Allowed, and not a manager's unless write_managed_cgroups says so: the
  * test every cgroup write passes. */
 bool enforce_path_writable(const struct enforce_config *enforce,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * I/O decisions in, per-device cgroup entries out, in enforce.c's order:
+ * I/O decisions in, per-device cgroup entries (or a systemd unit's IO*
+ * properties, enforce_route.h) out, in enforce.c's order:
  * read the entry now, journal it (fsynced), write, read back, journal what
  * was set; an entry someone else changed is theirs, for a cool-down.
  */
@@ -9,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actuate_systemd.h"
 #include "enforce_io.h"
+#include "enforce_route.h"
 
 void enforce_io_start(struct enforcer *enforcer)
 {
@@ -129,9 +132,12 @@ static void apply_file(struct enforcer *enforcer, const char *file,
 		enforce_let_go(enforcer, m, current, now_ms);
 		return;
 	}
-	if (io_knob_text(m->file, setting->knob, setting->value, current,
-			 text, sizeof(text)) ||
-	    !strcmp(text, current))
+	err = systemd_is_entry(m->file) ?
+		      systemd_knob_text(setting->knob, setting->value, text,
+					sizeof(text)) :
+		      io_knob_text(m->file, setting->knob, setting->value,
+				   current, text, sizeof(text));
+	if (err || !strcmp(text, current))
 		return;
 	if (!m->active) {
 		/* The original reaches the disk before the change does. */
@@ -150,6 +156,26 @@ static void apply_file(struct enforcer *enforcer, const char *file,
 			     enforce_write_journaled(enforcer, m->file, text));
 }
 
+_Static_assert(IO_MAX_FILES == SYSTEMD_MAX_PROPERTIES &&
+		       ENFORCE_PATH_LEN + 32 == SYSTEMD_ENTRY_LEN,
+	       "systemd entries fill the same names as the cgroup files");
+
+/* The unit's properties for `knob` on `device`: IOWeight (one for the
+ * unit), IOReadIOPSMax and IOWriteIOPSMax (the device's entry of each). */
+static int systemd_io_files(const char *cgroup, const char *device,
+			    enum policy_knob knob,
+			    char files[IO_MAX_FILES][ENFORCE_PATH_LEN + 32],
+			    size_t *count)
+{
+	char unit[256];
+	int err;
+
+	*count = 0;
+	err = systemd_unit_of(cgroup, unit, sizeof(unit));
+	return err ? err :
+		     systemd_knob_entries(unit, knob, device, files, count);
+}
+
 static void apply(struct enforcer *enforcer,
 		  const struct policy_io_setting *setting, uint64_t now_ms)
 {
@@ -157,9 +183,16 @@ static void apply(struct enforcer *enforcer,
 	size_t count;
 	int err;
 
-	err = io_knob_files(&enforcer->io->fs, &enforcer->config->enforce,
-			    setting->cgroup, setting->device, setting->knob,
-			    files, &count);
+	if (enforce_route(&enforcer->config->enforce, setting->cgroup, false,
+			  enforcer->io->policy.systemd_backend) ==
+	    ENFORCE_BACKEND_SYSTEMD)
+		err = systemd_io_files(setting->cgroup, setting->device,
+				       setting->knob, files, &count);
+	else
+		err = io_knob_files(&enforcer->io->fs,
+				    &enforcer->config->enforce,
+				    setting->cgroup, setting->device,
+				    setting->knob, files, &count);
 	if (err == -ENOENT)
 		return; /* the cgroup went, or the kernel has no such file */
 	if (err) {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "enforce_route.h"
 #include "hist.h"
 #include "policy.h"
 
@@ -138,16 +139,12 @@ static const struct policy_guest *guest_named(const struct policy_guest *all,
 }
 
 /* Whether some backend may act on `cgroup`: the cgroupfs one where no
- * manager owns it, libvirt's for a libvirt machine when libvirtd answers. */
+ * manager owns it, libvirt's for a libvirt machine when libvirtd answers,
+ * systemd's for a unit when systemd does (enforce_route.h). */
 static bool target_writable(const struct policy *policy, const char *cgroup)
 {
-	const char *manager = enforce_path_manager(cgroup);
-
-	if (enforce_path_writable(policy->config, cgroup))
-		return true;
-	return policy->libvirt_backend && manager &&
-	       !strcmp(manager, "libvirt") &&
-	       enforce_path_allowed(policy->config, cgroup);
+	return enforce_route(policy->config, cgroup, policy->libvirt_backend,
+			     policy->systemd_backend) != ENFORCE_BACKEND_NONE;
 }
 
 /* The cgroup to throttle for the victim's culprit i, or NULL when this

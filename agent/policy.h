@@ -121,6 +121,9 @@ struct policy {
 	/* libvirtd answers: a libvirt machine's cgroup can be acted on
 	 * through its API (actuate_libvirt.h), so it is a target too. */
 	bool libvirt_backend;
+	/* systemd answers on its bus: a unit's own cgroup can be acted on
+	 * through its properties (actuate_systemd.h), so it is a target. */
+	bool systemd_backend;
 	uint32_t cooldown_intervals;
 	uint64_t interval; /* how many steps have run */
 	struct policy_victim victims[POLICY_MAX_GUESTS];

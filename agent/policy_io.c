@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "enforce_route.h"
 #include "hist.h"
 #include "io_model.h"
 #include "policy_io.h"
@@ -121,6 +122,15 @@ guest_named(const struct policy_io_guest *all, size_t count, const char *name)
 	return NULL;
 }
 
+/* The files where no manager owns the cgroup, systemd's properties for a
+ * unit when systemd answers (enforce_route.h); libvirt has no I/O knob. */
+static bool target_writable(const struct policy_io *policy,
+			    const char *cgroup)
+{
+	return enforce_route(policy->config, cgroup, false,
+			     policy->systemd_backend) != ENFORCE_BACKEND_NONE;
+}
+
 /* The cgroup to cap for culprit c, or NULL when this budget may not: as
  * in policy.c, a host cgroup under the budget's throttle roots or a guest
  * of a lower class, writable, and not holding the victim. */
@@ -150,7 +160,7 @@ static const char *culprit_target(const struct policy_io *policy,
 					       victim->uuid))
 			cgroup = other->cgroup;
 	}
-	if (!cgroup || !enforce_path_writable(config, cgroup) ||
+	if (!cgroup || !target_writable(policy, cgroup) ||
 	    enforce_path_under(victim->cgroup, cgroup))
 		return NULL;
 	return cgroup;
@@ -244,7 +254,7 @@ static void escalate(struct policy_io *policy, struct policy_io_ladder *l,
 		return;
 	if (budget->io_weight && policy->weight_available &&
 	    !l->weight_cgroup[0] &&
-	    enforce_path_writable(config, victim->cgroup)) {
+	    target_writable(policy, victim->cgroup)) {
 		snprintf(l->weight_cgroup, sizeof(l->weight_cgroup), "%s",
 			 victim->cgroup);
 		l->weight = budget->io_weight;

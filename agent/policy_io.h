@@ -95,6 +95,8 @@ struct policy_io {
 	/* The kernel has an I/O weight file: the weight rung is skipped
 	 * without one rather than spent on nothing. */
 	bool weight_available;
+	/* As struct policy's: a systemd unit is a target through systemd. */
+	bool systemd_backend;
 	struct policy_io_ladder ladders[POLICY_IO_MAX_LADDERS];
 };
 

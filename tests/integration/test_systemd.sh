@@ -11,9 +11,14 @@
 # stop, and that the systemd backend (agent/actuate_systemd.c, through a
 # small helper) sets a transient unit's CPUQuotaPerSecUSec and CPUWeight
 # from root without capabilities, systemctl shows them, and puts them
-# back. It prints `KVMW-RESULT NAME PASS|FAIL DETAIL` lines on the serial
-# console, which this script reads. There is no KVM under TCG, so the agent
-# finds no guest there: it only has to run.
+# back. Then the agent itself, in enforce mode, acts on real units through
+# systemd: a busy victim declared as a cgroup guest and a busy hog, both
+# transient services on one CPU in kvmw.slice; its CPUWeight is raised and
+# the hog's CPUQuotaPerSecUSec capped through systemd (systemctl shows it,
+# the audit log names the entry), a weight changed by hand is let be, the
+# rest put back at SIGTERM, and after a kill -9 by `kvmwarden restore`. It prints `KVMW-RESULT NAME PASS|FAIL DETAIL`
+# lines on the serial console, which this script reads. There is no KVM
+# under TCG, so the agent finds no VM there.
 # Usage: tests/integration/test_systemd.sh [BUILD_DIR]   (default: build)
 # Ends with `systemd: N passed, N failed, N skipped`; exits 1 on a failure.
 set -uo pipefail
@@ -24,9 +29,9 @@ build_dir=$(cd "${1:-$repo/build}" 2>/dev/null && pwd) || {
 	echo "usage: $0 [BUILD_DIR]" >&2
 	exit 2
 }
-# The whole boot, tests included, takes about a minute; QEMU is killed
+# The whole boot, tests included, takes two to three minutes; QEMU is killed
 # after this many seconds whatever happens.
-vm_timeout_s=${KVMWARDEN_SYSTEMD_TIMEOUT:-180}
+vm_timeout_s=${KVMWARDEN_SYSTEMD_TIMEOUT:-240}
 suite=bookworm
 
 passed=0 failed=0 skipped=0
@@ -473,6 +478,154 @@ else
 	result sdbus FAIL "$detail"
 fi
 systemctl stop kvmw-hog.service
+# A stopped transient unit is collected, and loaded again on demand as
+# "not-found" with default values: the backend must call it gone, not
+# changed by someone else.
+gone() { [ "$(sd $w)" = "kvmw-sdbus: reading: No such file or directory" ]; }
+if wait_until 10 gone; then
+	result sdbus-gone PASS "after stop: '$(sd $w)', LoadState=$(show LoadState kvmw-hog.service)"
+else
+	result sdbus-gone FAIL "after stop: '$(sd $w)', LoadState=$(show LoadState kvmw-hog.service)"
+fi
+
+# Enforcement through systemd: the real agent, in enforce mode, on real
+# units. A victim declared as a cgroup guest and a hog, both busy on CPU 1
+# as transient services in kvmw.slice (a root), so the victim waits for
+# half of its CPU: the agent raises its CPUWeight, then caps the hog's
+# CPUQuotaPerSecUSec, both through systemd, and puts them back at SIGTERM
+# (as kvmwarden.service; a weight an administrator changed meanwhile is
+# theirs) and, after a kill -9 (run by hand), `kvmwarden restore` does. A 2 % budget keeps the victim over it once its
+# weight is raised (it still waits about a tenth), so the cap follows; a
+# 10-minute cool-down keeps both in force until the test is done.
+conf=/etc/kvmwarden/kvmwarden.conf
+audit=/var/log/kvmwarden/audit.jsonl
+cat >"$conf" <<'CONF'
+mode: enforce
+interval_ms: 500
+discover_interval_ms: 500
+summary_interval_s: 0
+classes: [high, normal, low]
+default_class: low
+roots: [/kvmw.slice]
+min_quota_percent: 10
+cooldown_ms: 600000
+state_file: /var/lib/kvmwarden/state
+audit_log: /var/log/kvmwarden/audit.jsonl
+cgroup_guests:
+  - name: kvmw-victim
+    cgroup: /kvmw.slice/kvmw-victim.service
+budgets:
+  - match: kvmw-victim
+    class: high
+    max_steal_percent: 2
+    cpu_weight: 1000
+    throttle:
+      cgroup_roots: [/kvmw.slice/kvmw-cpuhog.service]
+CONF
+busy='while :; do :; done'
+systemd-run --unit=kvmw-victim --slice=kvmw -p CPUAffinity=1 sh -c "$busy" >/dev/null 2>&1
+systemd-run --unit=kvmw-cpuhog --slice=kvmw -p CPUAffinity=1 sh -c "$busy" >/dev/null 2>&1
+quota() { show CPUQuotaPerSecUSec kvmw-cpuhog.service; }
+weight() { show CPUWeight kvmw-victim.service; }
+q0=$(quota) w0=$(weight)
+entry=systemd:kvmw-cpuhog.service/CPUQuotaPerSecUSec
+# Polled from the cgroup file systemd writes: a systemctl call costs
+# seconds here while two busy loops and the agent share two TCG CPUs.
+capped() {
+	local max
+	read -r max _ </sys/fs/cgroup/kvmw.slice/kvmw-cpuhog.service/cpu.max 2>/dev/null
+	[ -n "$max" ] && [ "$max" != max ]
+}
+back() { [ "$(quota)" = "$q0" ] && [ "$(weight)" = "$w0" ]; }
+sd_log() { journalctl -b --no-pager -o cat -u kvmwarden.service | grep -c "$1"; }
+# Seconds from $1 (date +%s.%N) to the first applied $2 in the audit log
+# from its line $3 on.
+since() {
+	tail -n +"${3:-1}" "$audit" 2>/dev/null | grep "\"action\":\"$2\"" | grep '"applied":true' |
+		head -n 1 | sed -n 's/.*"time":\([0-9.]*\).*/\1/p' |
+		awk -v t0="$1" '{ printf "%.1f", $1 - t0 }'
+}
+
+# As the service, sandbox included: SIGTERM puts back what is still ours.
+started=$SECONDS t0=$(date +%s.%N)
+if systemctl start kvmwarden.service && wait_until 90 capped; then
+	q1=$(quota) w1=$(weight)
+	took=$((SECONDS - started))
+	echo "KVMW-FIGURE sd_agent_ready_ms=$(ms $(show ExecMainStartTimestampMonotonic) $(show ActiveEnterTimestampMonotonic)) sd_weight_s=$(since $t0 raise_weight) sd_cap_s=$(since $t0 cap_quota)"
+	routed=$(sd_log 'acted on through systemd')
+	# json-c writes "/" as "\/".
+	in_audit=$(sed 's|\\/|/|g' "$audit" 2>/dev/null | grep -c "\"entry\":\"$entry\"")
+	in_state=$(sed 's|\\/|/|g' /var/lib/kvmwarden/state 2>/dev/null | grep -c "$entry")
+	detail="hog CPUQuotaPerSecUSec $q0 -> $q1, victim CPUWeight $w0 -> $w1, $took s after start; 'through systemd' logged $routed, entry in audit $in_audit, in state file $in_state"
+	if [ "$q1" != "$q0" ] && [ "$routed" -ge 1 ] && [ "${in_audit:-0}" -ge 1 ] &&
+		[ "${in_state:-0}" -ge 1 ]; then
+		result sd-enforce PASS "$detail"
+	else
+		result sd-enforce FAIL "$detail"
+		journal=1
+	fi
+	# An administrator's weight for the victim (the agent set it once and
+	# only reads it since, so no write of ours races with this): it is
+	# read back, audited as an outside change and not put back at stop;
+	# the hog's quota is.
+	weight_entry=systemd:kvmw-victim.service/CPUWeight
+	outside() { sed 's|\\/|/|g' "$audit" | grep '"action":"outside_change"' |
+		grep -q "\"entry\":\"$weight_entry\""; }
+	systemctl set-property --runtime kvmw-victim.service CPUWeight=300
+	wait_until 15 outside
+	noticed=$?
+	systemctl stop kvmwarden.service
+	puts=$(grep '"action":"restore"' "$audit" | grep -c 'no longer needed')
+	if [ "$noticed" = 0 ] && [ "$(weight)" = 300 ]; then
+		result sd-outside PASS "victim CPUWeight set to 300 by hand: outside_change audited, still $(weight) after the agent's stop"
+	else
+		result sd-outside FAIL "victim CPUWeight set to 300 by hand: outside_change audited: $([ "$noticed" = 0 ] && echo yes || echo no), after stop $(weight)"
+		journal=1
+	fi
+	if [ "$(quota)" = "$q0" ] && [ "$puts" -ge 1 ]; then
+		result sd-stop PASS "after SIGTERM: hog quota $(quota) ($puts put back by the agent itself)"
+	else
+		result sd-stop FAIL "after SIGTERM: hog quota $(quota) (was $q0), $puts put back"
+		journal=1
+	fi
+	systemctl set-property --runtime kvmw-victim.service CPUWeight=
+else
+	result sd-enforce FAIL "no cap within 90 s: quota $(quota), weight $(weight), ActiveState=$(show ActiveState)"
+	result sd-outside FAIL "not reached"
+	result sd-stop FAIL "not reached"
+	systemctl stop kvmwarden.service
+	journal=1
+fi
+
+# By hand, then kill -9: the values stay, the journal holds them, and
+# `kvmwarden restore` puts them back through systemd.
+# What they hold now (the weight was reset by hand).
+q0=$(quota) w0=$(weight)
+# The service's runtime directory (the API socket's) went with it.
+mkdir -p /run/kvmwarden
+/usr/local/bin/kvmwarden run --config "$conf" >/run/kvmw-agent.log 2>&1 &
+agent=$!
+started=$SECONDS t0=$(date +%s.%N) from=$(($(wc -l <"$audit") + 1))
+if wait_until 90 capped; then
+	kill -9 "$agent"
+	wait "$agent" 2>/dev/null
+	echo "KVMW-FIGURE sd_hand_weight_s=$(since $t0 raise_weight $from) sd_hand_cap_s=$(since $t0 cap_quota $from)"
+	q1=$(quota) w1=$(weight)
+	restored=$(/usr/local/bin/kvmwarden restore --config "$conf" 2>&1 | tr '\n' ' ')
+	detail="capped $((SECONDS - started)) s after start; after kill -9: quota $q1, weight $w1; restore: '$restored'; then quota $(quota), weight $(weight)"
+	if [ "$q1" != "$q0" ] && back && [[ $restored == *"via $entry"* ]] &&
+		[[ $restored == *"restored "[1-9]* ]]; then
+		result sd-restore PASS "$detail"
+	else
+		result sd-restore FAIL "$detail"
+		journal=1
+	fi
+else
+	kill -9 "$agent" 2>/dev/null
+	result sd-restore FAIL "no cap within 90 s: $(tail -n 3 /run/kvmw-agent.log | tr '\n' ' ')"
+	journal=1
+fi
+systemctl stop kvmw-victim.service kvmw-cpuhog.service
 done_and_off
 EOF
 chmod 0755 "$overlay/usr/local/libexec/kvmw-systemd-test"
@@ -512,7 +665,8 @@ tr -d '\r' <"$console" >"$work/console.txt"
 grep -o 'KVMW-FIGURE .*' "$work/console.txt" | sed 's/^KVMW-FIGURE /  figures: /'
 note "QEMU ran $elapsed s"
 for name in active status capabilities metrics sandbox reload watchdog-alive \
-	watchdog-fires stop stop-post sdbus; do
+	watchdog-fires stop stop-post sdbus sdbus-gone sd-enforce sd-outside sd-stop \
+	sd-restore; do
 	line=$(grep -o "KVMW-RESULT $name .*" "$work/console.txt" | head -n 1)
 	verdict=$(echo "$line" | awk '{ print $3 }')
 	detail=$(echo "$line" | cut -d' ' -f4-)

@@ -45,6 +45,10 @@ static void events_are_lines_and_counts(void **state)
 		    "over budget: steal 40.0% \"quoted\"");
 	audit_event(&audit, CONFIG_MODE_ENFORCE, AUDIT_OUTSIDE_CHANGE, "",
 		    "/batch/hog", "cpu_quota", "25000", "77000", "theirs");
+	audit_event_entry(&audit, CONFIG_MODE_ENFORCE, AUDIT_RESTORE, "",
+			  "/kvmw.slice/h.service", "cpu_quota",
+			  "systemd:h.service/CPUQuotaPerSecUSec", "50000",
+			  "infinity", "no longer needed");
 	audit_close(&audit);
 
 	assert_int_equal(audit_count(AUDIT_CAP_QUOTA, CONFIG_MODE_MONITOR),
@@ -69,6 +73,15 @@ static void events_are_lines_and_counts(void **state)
 	obj = json_tokener_parse(line);
 	assert_string_equal(field(obj, "action"), "outside_change");
 	assert_string_equal(field(obj, "applied"), "true");
+	/* A cgroup file's event names no entry: the target says it. */
+	assert_null(field(obj, "entry"));
+	json_object_put(obj);
+	assert_non_null(fgets(line, sizeof(line), in));
+	obj = json_tokener_parse(line);
+	assert_string_equal(field(obj, "action"), "restore");
+	assert_string_equal(field(obj, "entry"),
+			    "systemd:h.service/CPUQuotaPerSecUSec");
+	assert_string_equal(field(obj, "to"), "infinity");
 	json_object_put(obj);
 	assert_null(fgets(line, sizeof(line), in));
 	fclose(in);

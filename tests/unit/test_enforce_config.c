@@ -114,27 +114,55 @@ static void managers_are_recognised(void **state)
 	assert_null(enforce_path_manager("/x.servicex/y"));
 }
 
+static void unit_cgroups_are_told_from_their_insides(void **state)
+{
+	assert_true(enforce_path_is_unit("/system.slice/cron.service"));
+	assert_true(enforce_path_is_unit("/a.slice/a-b.slice"));
+	assert_true(enforce_path_is_unit("/system.slice/foo\\x2dbar.service"));
+	assert_false(enforce_path_is_unit("/system.slice/cron.service/sub"));
+	assert_false(enforce_path_is_unit("/kvmwarden/batch"));
+	assert_false(enforce_path_is_unit("/system.slice/../x.service"));
+	assert_false(enforce_path_is_unit("/"));
+	assert_false(enforce_path_is_unit("/a/.service"));
+}
+
 static void managed_roots_are_refused_unless_allowed(void **state)
 {
 	struct config config;
 	char errors[1024];
-	static const char managed[] = "roots: [/kw, /system.slice]\n";
-	static const char allowed[] = "roots: [/kw, /system.slice]\n"
-				      "write_managed_cgroups: true\n";
+	/* A unit's own cgroup is a root the systemd backend acts under; a
+	 * cgroup inside a unit (delegated) or a machine's is nobody's to
+	 * write. */
+	static const char unit_root[] = "roots: [/kw, /system.slice]\n";
+	static const char managed[] =
+		"roots: [/kw, /system.slice/db.service/payload]\n";
+	static const char machine[] =
+		"roots: [/machine/qemu-1-db.libvirt-qemu]\n";
+	static const char allowed[] =
+		"roots: [/kw, /system.slice/db.service/payload]\n"
+		"write_managed_cgroups: true\n";
 
+	assert_int_equal(config_parse(&config, unit_root, strlen(unit_root),
+				      "u.conf", errors, sizeof(errors)),
+			 0);
 	assert_int_equal(config_parse(&config, managed, strlen(managed),
 				      "m.conf", errors, sizeof(errors)),
 			 -EINVAL);
-	assert_non_null(strstr(errors, "m.conf:1: roots: '/system.slice' is "
+	assert_non_null(strstr(errors, "m.conf:1: roots: "
+				       "'/system.slice/db.service/payload' is "
 				       "systemd's"));
+	assert_int_equal(config_parse(&config, machine, strlen(machine),
+				      "v.conf", errors, sizeof(errors)),
+			 -EINVAL);
+	assert_non_null(strstr(errors, "is libvirt's"));
 	assert_int_equal(config_parse(&config, allowed, strlen(allowed),
 				      "a.conf", errors, sizeof(errors)),
 			 0);
-	assert_true(enforce_path_writable(&config.enforce,
-					  "/system.slice/x.service"));
+	assert_true(enforce_path_writable(
+		&config.enforce, "/system.slice/db.service/payload/x"));
 	config.enforce.write_managed_cgroups = false;
-	assert_false(enforce_path_writable(&config.enforce,
-					   "/system.slice/x.service"));
+	assert_false(enforce_path_writable(
+		&config.enforce, "/system.slice/db.service/payload/x"));
 	assert_true(enforce_path_writable(&config.enforce, "/kw/hog"));
 }
 
@@ -192,6 +220,7 @@ int main(void)
 		cmocka_unit_test(paths_match_whole_components),
 		cmocka_unit_test(managers_are_recognised),
 		cmocka_unit_test(managed_roots_are_refused_unless_allowed),
+		cmocka_unit_test(unit_cgroups_are_told_from_their_insides),
 		cmocka_unit_test(io_budget_takes_decimal_ms),
 	};
 

@@ -409,6 +409,41 @@ static void libvirt_guests_need_the_libvirt_backend(void **state)
 	assert_int_equal(quota_settings(&sim, guests, 2), 0);
 }
 
+/* A systemd unit's own cgroup is systemd's to write: a target only when
+ * systemd answers, never a cgroup below a unit, and with
+ * write_managed_cgroups the files are written as before. */
+static void systemd_units_need_the_systemd_backend(void **state)
+{
+	struct policy_guest guests[2];
+	struct sim sim;
+
+	sim_init(&sim);
+	guests[0] = victim_with(ATTR_CULPRIT_GUEST, "noisy");
+	memset(&guests[1], 0, sizeof(guests[1]));
+	snprintf(guests[1].name, sizeof(guests[1].name), "noisy");
+	snprintf(guests[1].cgroup, sizeof(guests[1].cgroup),
+		 "/kw/noisy.service");
+	assert_int_equal(quota_settings(&sim, guests, 2), 0);
+	sim_init(&sim);
+	sim.policy.systemd_backend = true;
+	assert_int_equal(quota_settings(&sim, guests, 2), 1);
+	/* Below a unit: its delegatee's, not systemd's to set. */
+	sim_init(&sim);
+	sim.policy.systemd_backend = true;
+	snprintf(guests[1].cgroup, sizeof(guests[1].cgroup),
+		 "/kw/noisy.service/payload");
+	assert_int_equal(quota_settings(&sim, guests, 2), 0);
+	sim_init(&sim);
+	sim.config.write_managed_cgroups = true;
+	assert_int_equal(quota_settings(&sim, guests, 2), 1);
+	/* Outside the roots: not even through systemd. */
+	sim_init(&sim);
+	sim.policy.systemd_backend = true;
+	snprintf(guests[1].cgroup, sizeof(guests[1].cgroup),
+		 "/system.slice/noisy.service");
+	assert_int_equal(quota_settings(&sim, guests, 2), 0);
+}
+
 static void vanished_victim_releases_everything(void **state)
 {
 	struct sim sim;
@@ -723,6 +758,7 @@ int main(void)
 		cmocka_unit_test(forbidden_culprits_are_never_throttled),
 		cmocka_unit_test(only_lower_class_guests_are_throttled),
 		cmocka_unit_test(libvirt_guests_need_the_libvirt_backend),
+		cmocka_unit_test(systemd_units_need_the_systemd_backend),
 		cmocka_unit_test(vanished_victim_releases_everything),
 		cmocka_unit_test(two_victims_one_culprit_strongest_wins),
 		cmocka_unit_test(first_window_is_not_judged),

@@ -218,6 +218,31 @@ static void culprit_outside_roots_never_capped(void **state)
 	assert_int_equal(said, 1);
 }
 
+/* A unit's own cgroup is capped only through systemd: a target once it
+ * answers, never before, and never a cgroup below a unit. */
+static void systemd_unit_capped_only_through_systemd(void **state)
+{
+	static const char unit[] = "/kw/fio.service";
+	static struct sim sim;
+
+	(void)state;
+	sim_init(&sim, false);
+	for (int i = 0; i < 10; i++)
+		sim_step(&sim, unit, IO_CULPRIT_CGROUP, 2000);
+	assert_null(setting(&sim, unit, POLICY_KNOB_IO_IOPS));
+	sim_init(&sim, false);
+	sim.policy.systemd_backend = true;
+	for (int i = 0; i < 10; i++)
+		sim_step(&sim, unit, IO_CULPRIT_CGROUP, 2000);
+	assert_non_null(setting(&sim, unit, POLICY_KNOB_IO_IOPS));
+	sim_init(&sim, false);
+	sim.policy.systemd_backend = true;
+	for (int i = 0; i < 10; i++)
+		sim_step(&sim, "/kw/fio.service/payload", IO_CULPRIT_CGROUP,
+			 2000);
+	assert_int_equal(sim.result.setting_count, 0);
+}
+
 static void lower_class_guest_capped_same_class_not(void **state)
 {
 	static struct sim sim;
@@ -356,6 +381,7 @@ int main(void)
 		cmocka_unit_test(square_wave_turns_once_per_cooldown),
 		cmocka_unit_test(no_weight_file_skips_weight_rung),
 		cmocka_unit_test(culprit_outside_roots_never_capped),
+		cmocka_unit_test(systemd_unit_capped_only_through_systemd),
 		cmocka_unit_test(lower_class_guest_capped_same_class_not),
 		cmocka_unit_test(guest_gone_undoes_at_once),
 		cmocka_unit_test(cap_starts_from_observed_rate),
