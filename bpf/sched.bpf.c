@@ -149,18 +149,38 @@ static __always_inline __u64 rq_clock_ns(struct task_struct *task)
 	return bpf_ktime_get_ns();
 }
 
+/*
+ * Whether a task besides the one switched to is queued on this CPU: the
+ * runqueue's nr_running counts the running task and every queued one (a
+ * prev that blocks is dequeued before the switch). Without group
+ * scheduling the runqueue is not reachable here: assume there is.
+ */
+static __always_inline bool others_queued(struct task_struct *next)
+{
+	if (!bpf_core_field_exists(next->se.cfs_rq))
+		return true;
+	return next->se.cfs_rq->rq->nr_running >= 2;
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 	     struct task_struct *next, unsigned int prev_state)
 {
 	struct thread_state *out = NULL, *in = NULL;
-	__u32 cpu_id = bpf_get_smp_processor_id();
+	__u32 cpu_id;
 	struct attr_cpu *cpu;
 	__u64 now_ns = 0;
 	bool waiting;
 
-	/* Fast exit: no tracked task involved (a task no BPF program gave
-	 * local storage has none at all) and no vCPU waiting here. */
+	/* Fastest exit: no tracked task involved (a task no BPF program gave
+	 * local storage has none at all) and nothing queued that could be a
+	 * waiting vCPU. Only task and runqueue fields are read: on a
+	 * paravirtualised host (PVM) the first touch of BPF map memory after
+	 * a switch costs ~40 ns, an empty program ~45 (measured). */
+	if (!prev->bpf_storage && !next->bpf_storage && !others_queued(next))
+		return 0;
+	/* Else the same without a tracked task, but no vCPU waiting here. */
+	cpu_id = bpf_get_smp_processor_id();
 	cpu = bpf_map_lookup_elem(&attr_cpus, &cpu_id);
 	waiting = cpu && cpu->count;
 	if (!prev->bpf_storage && !next->bpf_storage && !waiting)
