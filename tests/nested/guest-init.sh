@@ -139,6 +139,20 @@ done
 chrt -f -p 1 "$pio_pid" >/dev/null
 nap 0.5
 
+# wait_measuring PID ERR TRIES NAP: until the dump PID says "measuring"
+# on ERR (sets $measuring) or exits, polling TRIES times NAP s apart.
+wait_measuring() {
+	local try line
+	for try in $(seq "$3"); do
+		kill -0 "$1" 2>/dev/null || break
+		while read -r line; do
+			case $line in *measuring*) measuring=1 ;; esac
+		done <"$2"
+		[ -n "$measuring" ] && break
+		nap "$4"
+	done
+}
+
 # truth TAG: every vCPU's schedstat (run ns, wait ns) into $truth, then
 # the pio VMM's exit counts (SIGUSR2 makes it print them).
 truth=
@@ -199,14 +213,7 @@ for task in /proc/$dump_pid/task/*; do
 done
 chrt -f -p 1 $$ >/dev/null
 measuring=
-for try in $(seq 12000); do
-	kill -0 $dump_pid 2>/dev/null || break
-	while read -r line; do
-		case $line in *measuring*) measuring=1 ;; esac
-	done </tmp/dump.err
-	[ -n "$measuring" ] && break
-	nap 0.005
-done
+wait_measuring $dump_pid /tmp/dump.err 12000 0.005
 if [ -n "$measuring" ]; then
 	take_truth start
 	stamp measuring
@@ -252,14 +259,7 @@ KVMWARDEN_TEST_KVM_COUNTS=3 nice -n -19 kvmwarden dump --duration 5 --json \
 	>/tmp/loss.json 2>/tmp/loss.err &
 loss_pid=$!
 measuring=
-for try in $(seq 3000); do
-	kill -0 $loss_pid 2>/dev/null || break
-	while read -r line; do
-		case $line in *measuring*) measuring=1 ;; esac
-	done </tmp/loss.err
-	[ -n "$measuring" ] && break
-	nap 0.1
-done
+wait_measuring $loss_pid /tmp/loss.err 3000 0.1
 if [ -n "$measuring" ]; then
 	# Block I/O inside the window, all of it: 256 direct 4 KiB writes in
 	# the I/O cgroup, with io.stat read before and after; nothing else
