@@ -119,6 +119,15 @@ static struct guest *add_guest(struct tracker *tracker, int pid, uint64_t vm_id)
 
 	if (procfs_read_stat(tracker->proc_root, pid, 0, &stat))
 		return NULL; /* gone already: a normal race */
+	/* A VMM being killed: its leader is a zombie while its vCPU threads
+	 * still exit, and the iterator still shows them. It is the guest
+	 * ended already (same pid and start), not a new one. */
+	if (stat.state == 'Z' || stat.state == 'X')
+		return NULL;
+	for (size_t i = 0; i < tracker->table.guest_count; i++)
+		if (tracker->table.guests[i].pid == pid &&
+		    tracker->table.guests[i].start_ticks == stat.start_ticks)
+			return NULL;
 	guest = guest_table_add(&tracker->table, pid, stat.start_ticks);
 	if (!guest)
 		return NULL;
