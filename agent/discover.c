@@ -283,9 +283,13 @@ static void end_thread(struct tracker *tracker, struct thread *thread,
 {
 	if (thread->attached)
 		tracker_collect_thread(tracker, thread);
-	else if (thread->slot >= 0)
+	/* Attached or not, a registration of ours may still wait in the map
+	 * (a thread that had storage already, which BPF drops only when the
+	 * iterator meets it alive): it would outlive the thread for good. */
+	if (thread->slot >= 0)
 		loader_cancel_registration(tracker->loader,
-					   (uint32_t)thread->tid);
+					   (uint32_t)thread->tid,
+					   (uint32_t)thread->slot);
 	thread->exited = true;
 	thread->exited_at_ns = now_ns;
 }

@@ -192,10 +192,16 @@ int loader_register(struct loader *loader, uint32_t tid,
 	return bpf_map_update_elem(fd, &tid, reg, BPF_ANY) ? -errno : 0;
 }
 
-int loader_cancel_registration(struct loader *loader, uint32_t tid)
+int loader_cancel_registration(struct loader *loader, uint32_t tid,
+			       uint32_t slot)
 {
 	int fd = bpf_map__fd(loader->skel->maps.registrations);
+	struct sched_registration reg;
 
+	if (bpf_map_lookup_elem(fd, &tid, &reg))
+		return errno == ENOENT ? 0 : -errno;
+	if (reg.slot != slot)
+		return 0; /* another thread's, under a recycled tid */
 	if (bpf_map_delete_elem(fd, &tid) && errno != ENOENT)
 		return -errno;
 	return 0;

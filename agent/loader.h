@@ -32,7 +32,10 @@ void loader_reset_slot(struct loader *loader, uint32_t slot);
 
 int loader_register(struct loader *loader, uint32_t tid,
 		    const struct sched_registration *reg);
-int loader_cancel_registration(struct loader *loader, uint32_t tid);
+/* Drops tid's registration still waiting in the map when it names slot
+ * (a recycled tid may carry another thread's). */
+int loader_cancel_registration(struct loader *loader, uint32_t tid,
+			       uint32_t slot);
 
 /* Runs the discovery iterator: threads in KVM_RUN and tracked threads, and
  * attaches pending registrations. *records is malloc'd; caller frees. */
