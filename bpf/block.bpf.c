@@ -36,6 +36,13 @@ struct recent_issue {
 
 struct device_state {
 	__u64 issues; /* ever; the ring position is issues % size */
+	/* The owner of the last issue and how many issues in a row were its
+	 * (saturating at the ring's size): once the run covers the ring, a
+	 * request of that owner waited behind its own requests only and
+	 * nothing is charged, without a walk. */
+	__u64 run_cgroup_id;
+	__u32 run_tgid;
+	__u32 run_issues;
 	struct recent_issue recent[BLOCK_RECENT_ISSUES];
 };
 
@@ -251,44 +258,71 @@ static __always_inline void charge_blocked(const struct block_owner_key *victim,
 	__sync_fetch_and_add(total, ns);
 }
 
+static __always_inline bool same_owner(const struct block_owner_key *owner,
+				       __u64 cgroup_id, __u32 tgid)
+{
+	return owner->cgroup_id == cgroup_id && owner->tgid == tgid;
+}
+
+/* One walk over a device's ring for a request of `owner` that waited
+ * from queued_ns to now_ns: the issues in that window (`ahead`), and the
+ * other owners' among them as runs of one culprit, each a ring position
+ * of its first issue and the run's length. Consecutive issues of one
+ * culprit are merged so they cost one map update. */
 struct charge_walk {
 	struct device_state *device;
 	const struct block_owner_key *owner;
 	__u64 queued_ns;
 	__u64 now_ns;
 	__u64 share_ns;
-	__u64 ahead; /* issues in the window, the owner's own included */
+	__u32 ahead;
+	__u32 runs;
+	__u32 last; /* ring position of the last run's first issue */
+	__u8 first[BLOCK_RECENT_ISSUES];
+	__u8 issues[BLOCK_RECENT_ISSUES];
 };
 
-static __always_inline bool in_window(const struct charge_walk *walk,
-				      const struct recent_issue *seen)
-{
-	return seen->issued_ns > walk->queued_ns &&
-	       seen->issued_ns <= walk->now_ns;
-}
-
 /* bpf_loop bodies are verified once rather than once per iteration. */
-static long count_ahead(__u32 index, void *ctx)
+static long gather_issue(__u32 index, void *ctx)
 {
 	struct charge_walk *walk = ctx;
+	struct recent_issue *seen, *last;
+	__u32 position = index & (BLOCK_RECENT_ISSUES - 1), run;
 
-	walk->ahead += in_window(
-		walk, &walk->device->recent[index & (BLOCK_RECENT_ISSUES - 1)]);
+	seen = &walk->device->recent[position];
+	if (seen->issued_ns <= walk->queued_ns ||
+	    seen->issued_ns > walk->now_ns)
+		return 0;
+	walk->ahead++;
+	if (same_owner(walk->owner, seen->cgroup_id, seen->tgid))
+		return 0;
+	if (walk->runs) {
+		last = &walk->device->recent[walk->last &
+					     (BLOCK_RECENT_ISSUES - 1)];
+		if (last->cgroup_id == seen->cgroup_id &&
+		    last->tgid == seen->tgid) {
+			walk->issues[(walk->runs - 1) &
+				     (BLOCK_RECENT_ISSUES - 1)]++;
+			return 0;
+		}
+	}
+	run = walk->runs & (BLOCK_RECENT_ISSUES - 1);
+	walk->first[run] = position;
+	walk->issues[run] = 1;
+	walk->last = position;
+	walk->runs++;
 	return 0;
 }
 
-static long charge_one(__u32 index, void *ctx)
+static long charge_run(__u32 index, void *ctx)
 {
 	struct charge_walk *walk = ctx;
-	struct recent_issue *seen;
+	__u32 run = index & (BLOCK_RECENT_ISSUES - 1);
+	struct recent_issue *culprit;
 
-	seen = &walk->device->recent[index & (BLOCK_RECENT_ISSUES - 1)];
-	if (!in_window(walk, seen))
-		return 0;
-	if (seen->cgroup_id == walk->owner->cgroup_id &&
-	    seen->tgid == walk->owner->tgid)
-		return 0;
-	charge_blocked(walk->owner, seen, walk->share_ns);
+	culprit = &walk->device->recent[walk->first[run] &
+					(BLOCK_RECENT_ISSUES - 1)];
+	charge_blocked(walk->owner, culprit, walk->share_ns * walk->issues[run]);
 	return 0;
 }
 
@@ -297,9 +331,11 @@ static long charge_one(__u32 index, void *ctx)
  * queue issued meanwhile went ahead of it, and each takes an equal share of
  * the wait: the shares of the owner's own requests are nobody else's
  * fault. The window is the device's last BLOCK_RECENT_ISSUES issues, a
- * sample when more went ahead. A share is charged per issue, without
- * merging owners first: at most BLOCK_RECENT_ISSUES map updates, and a
- * verifier-friendly loop. Then this issue joins the ring.
+ * sample when more went ahead. One pass over the ring counts the issues in
+ * the window and gathers the other owners' runs; a second charges each run
+ * (a map update each, rarely more than one or two). While one owner has
+ * the device to itself there is no walk at all. Then this issue joins the
+ * ring.
  */
 static __always_inline void account_issue(const struct block_owner_key *owner,
 					  __u64 queued_ns, __u64 now_ns)
@@ -311,6 +347,7 @@ static __always_inline void account_issue(const struct block_owner_key *owner,
 				    .now_ns = now_ns };
 	struct device_state *device;
 	__u32 dev = owner->dev;
+	bool own_run;
 
 	device = bpf_map_lookup_elem(&devices, &dev);
 	if (!device) {
@@ -321,11 +358,25 @@ static __always_inline void account_issue(const struct block_owner_key *owner,
 			return;
 		}
 	}
-	walk.device = device;
-	bpf_loop(BLOCK_RECENT_ISSUES, count_ahead, &walk, 0);
-	if (walk.ahead && wait_ns) {
-		walk.share_ns = wait_ns / walk.ahead;
-		bpf_loop(BLOCK_RECENT_ISSUES, charge_one, &walk, 0);
+	own_run = same_owner(owner, device->run_cgroup_id, device->run_tgid);
+	if (wait_ns && !(own_run && device->run_issues >= BLOCK_RECENT_ISSUES)) {
+		walk.device = device;
+		bpf_loop(BLOCK_RECENT_ISSUES, gather_issue, &walk, 0);
+		if (walk.runs) {
+			walk.share_ns = wait_ns / walk.ahead;
+			bpf_loop(walk.runs, charge_run, &walk, 0);
+		}
+	}
+	/* Racy, like the ring: two CPUs issuing at once may leave the run
+	 * one short or name the wrong owner once, which only sends the next
+	 * issues through the walk. */
+	if (own_run) {
+		if (device->run_issues < BLOCK_RECENT_ISSUES)
+			device->run_issues++;
+	} else {
+		device->run_cgroup_id = owner->cgroup_id;
+		device->run_tgid = owner->tgid;
+		device->run_issues = 1;
 	}
 	/* Two CPUs issuing at once take different positions; a reader may see
 	 * a half-written entry, which at worst names a wrong culprit once. */
