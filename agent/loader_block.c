@@ -160,9 +160,15 @@ int block_loader_watched(struct block_loader *loader, uint32_t **tgids,
 			 sizeof(**tgids), (void **)tgids, count);
 }
 
+/* owner_stats is a per-CPU map: each entry comes as one copy per possible
+ * CPU (the stats struct is a multiple of 8 bytes, libbpf's stride). */
+_Static_assert(sizeof(struct block_owner_stats) % 8 == 0,
+	       "per-CPU values are laid out 8-byte aligned");
+
 static int read_owners(struct block_loader *loader, struct io_snapshot *out)
 {
 	int fd = bpf_map__fd(loader->skel->maps.owner_stats);
+	struct block_owner_stats *per_cpu;
 	struct block_owner_key *keys;
 	size_t count;
 	int err;
@@ -170,8 +176,10 @@ static int read_owners(struct block_loader *loader, struct io_snapshot *out)
 	err = read_keys(fd, sizeof(*keys), (void **)&keys, &count);
 	if (err)
 		return err;
+	per_cpu = calloc((size_t)loader->cpu_count, sizeof(*per_cpu));
 	out->owners = calloc(count + 1, sizeof(*out->owners));
-	if (!out->owners) {
+	if (!out->owners || !per_cpu) {
+		free(per_cpu);
 		free(keys);
 		return -ENOMEM;
 	}
@@ -179,11 +187,14 @@ static int read_owners(struct block_loader *loader, struct io_snapshot *out)
 		struct io_owner_sample *sample = &out->owners[out->owner_count];
 
 		/* An entry deleted between the two calls is simply gone. */
-		if (bpf_map_lookup_elem(fd, &keys[i], &sample->stats))
+		if (bpf_map_lookup_elem(fd, &keys[i], per_cpu))
 			continue;
+		io_owner_stats_fold(&sample->stats, per_cpu,
+				    (size_t)loader->cpu_count);
 		sample->key = keys[i];
 		out->owner_count++;
 	}
+	free(per_cpu);
 	free(keys);
 	return 0;
 }

@@ -53,9 +53,16 @@ struct {
 	__type(value, struct request_state);
 } requests SEC(".maps");
 
+/* Per CPU: a request is issued on one CPU and completes on another, and
+ * shared counters bounced between them at every step, each add an atomic.
+ * Plain adds are safe because a completion that interrupts an issue on the
+ * same CPU (an interrupt) touches other fields, `retired` aside, which an
+ * issue touches only for a lost request. Not preallocated: an entry is
+ * 640 bytes per possible CPU, and hosts have few owners. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, BLOCK_MAX_OWNERS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct block_owner_key);
 	__type(value, struct block_owner_stats);
 } owner_stats SEC(".maps");
@@ -148,7 +155,8 @@ owner_stats_of(const struct block_owner_key *owner)
 	stats = bpf_map_lookup_elem(&owner_stats, owner);
 	if (stats)
 		return stats;
-	/* NOEXIST: a racing creator on another CPU keeps its entry. */
+	/* NOEXIST: a racing creator on another CPU keeps its entry. The
+	 * kernel zeroes the other CPUs' copies of a new entry. */
 	if (bpf_map_update_elem(&owner_stats, owner, &zero, BPF_NOEXIST) &&
 	    !bpf_map_lookup_elem(&owner_stats, owner)) {
 		count_error(BLOCK_ERR_OWNERS_FULL);
@@ -166,7 +174,7 @@ static __always_inline void retire_issued(const struct request_state *state)
 		return;
 	stats = owner_stats_of(&state->owner);
 	if (stats)
-		__sync_fetch_and_add(&stats->retired, 1);
+		stats->retired += 1;
 }
 
 /* State for a request seen for the first time, or again after its struct
@@ -223,10 +231,10 @@ static __always_inline void add_hist(__u64 *hist, __u64 ns)
 	__u32 slot = sched_wait_slot(ns);
 
 	if (slot < BLOCK_HIST_SLOTS)
-		__sync_fetch_and_add(&hist[slot], 1);
+		hist[slot] += 1;
 }
 
-/* Racy maximum: a lost race loses one maximum, never corrupts a sum. */
+/* This CPU's maximum; the agent takes the largest of the CPUs'. */
 static __always_inline void raise_max(__u64 *max, __u64 ns)
 {
 	if (ns > *max)
@@ -433,8 +441,8 @@ int BPF_PROG(block_issue, struct request *rq)
 	queue_ns = now_ns >= state->queued_ns ? now_ns - state->queued_ns : 0;
 	stats = owner_stats_of(&state->owner);
 	if (stats) {
-		__sync_fetch_and_add(&stats->issued, 1);
-		__sync_fetch_and_add(&stats->queue_ns, queue_ns);
+		stats->issued += 1;
+		stats->queue_ns += queue_ns;
 		add_hist(stats->queue_hist, queue_ns);
 		raise_max(&stats->queue_max_ns, queue_ns);
 	}
@@ -470,12 +478,12 @@ int BPF_PROG(block_complete, struct request *rq, blk_status_t error,
 		op = BLOCK_OP_OTHER;
 	stats = owner_stats_of(&state->owner);
 	if (stats) {
-		__sync_fetch_and_add(&stats->bytes[op], nr_bytes);
+		stats->bytes[op] += nr_bytes;
 		if (last) {
 			device_ns = now_ns - state->issued_ns;
-			__sync_fetch_and_add(&stats->ops[op], 1);
-			__sync_fetch_and_add(&stats->device_ns, device_ns);
-			__sync_fetch_and_add(&stats->retired, 1);
+			stats->ops[op] += 1;
+			stats->device_ns += device_ns;
+			stats->retired += 1;
 			add_hist(stats->device_hist, device_ns);
 			raise_max(&stats->device_max_ns, device_ns);
 		}

@@ -72,8 +72,11 @@ struct block_owner_key {
 _Static_assert(sizeof(struct block_owner_key) == 16,
 	       "block_owner_key layout is ABI");
 
-/* Cumulative; BPF only adds (atomically: completions of one owner run on
- * several CPUs). in flight = issued - retired. */
+/* Cumulative, one copy per CPU (a per-CPU map): BPF adds with plain
+ * stores, the agent sums the CPUs' copies, maxima excepted, which it takes
+ * the largest of (io_owner_stats_fold). A request issued on one CPU may
+ * retire on another, so only the sums mean anything: in flight =
+ * sum(issued) - sum(retired). */
 struct block_owner_stats {
 	__u64 ops[BLOCK_OP_COUNT]; /* completed requests */
 	__u64 bytes[BLOCK_OP_COUNT]; /* completed bytes */
