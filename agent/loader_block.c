@@ -35,6 +35,7 @@ int block_loader_open(struct block_loader **out, char *why, size_t why_size)
 						"block_rq_issue",
 						"block_rq_complete" };
 	struct block_loader *loader;
+	bool with_io_start;
 	int err;
 
 	*out = NULL;
@@ -64,9 +65,13 @@ int block_loader_open(struct block_loader **out, char *why, size_t why_size)
 		goto cleanup;
 	}
 	/* block_io_start (6.5+) sees the submitter earlier; older kernels
-	 * catch it at insert or issue. Merges and requeues only tidy up. */
+	 * catch it at insert or issue, and only they need the insert program.
+	 * Merges and requeues only tidy up. */
+	with_io_start = has_tracepoint("block_io_start");
 	bpf_program__set_autoload(loader->skel->progs.block_start,
-				  has_tracepoint("block_io_start"));
+				  with_io_start);
+	bpf_program__set_autoload(loader->skel->progs.block_insert,
+				  !with_io_start);
 	bpf_program__set_autoload(loader->skel->progs.block_merge,
 				  has_tracepoint("block_rq_merge"));
 	bpf_program__set_autoload(loader->skel->progs.block_requeue,

@@ -80,7 +80,7 @@ _Static_assert(sizeof(struct block_owner_key) == 16,
 struct block_owner_stats {
 	__u64 ops[BLOCK_OP_COUNT]; /* completed requests */
 	__u64 bytes[BLOCK_OP_COUNT]; /* completed bytes */
-	__u64 queue_ns; /* insert (or creation) to issue, summed */
+	__u64 queue_ns; /* creation (before 6.5: insert) to issue, summed */
 	__u64 device_ns; /* issue to completion, summed */
 	__u64 queue_max_ns;
 	__u64 device_max_ns;
