@@ -329,6 +329,9 @@ if agent_loss is not None:
                "(%.2f %%; floor %.2f %%, peer %.2f %%)" % (
                    target, "met" if -agent_loss <= target else "NOT met", -agent_loss,
                    -(loss("iops", "floor") or 0.0), -(loss("iops", "peer") or 0.0)))
+    if loss("iops", "floor") is not None:
+        out.append("the agent's own work, above the floor's empty programs: %.2f points" % (
+            loss("iops", "floor") - agent_loss))
 peers = sorted(glob.glob(os.path.join(work, "peer-iops-*.txt")))
 if peers:
     out.append("")
