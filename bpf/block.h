@@ -18,9 +18,10 @@
  * agent registered (guests), the tgid; everything else has tgid 0, so the
  * map grows with cgroups x devices, not with processes. */
 #define BLOCK_MAX_OWNERS 4096
-/* Requests in flight. A request struct is preallocated per tag and reused,
- * so a lost completion is found (and counted) when its pointer comes back:
- * the map cannot grow past the tags of all devices plus this slack. */
+/* Requests in flight, in sets of 8 by a hash of their address. A request
+ * struct is preallocated per tag and reused, so a lost completion is found
+ * (and counted) when its pointer comes back: stale entries cannot pile up
+ * past the tags of all devices. */
 #define BLOCK_MAX_REQUESTS 16384
 #define BLOCK_MAX_BLOCKED 8192
 #define BLOCK_MAX_DEVICES 256
