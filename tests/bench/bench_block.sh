@@ -295,8 +295,10 @@ out.append("")
 out.append("Cost, kernel.bpf_stats_enabled=1, %s s per run: run_time_ns of the" % cost_s)
 out.append("programs the process holds over the requests its issue program saw, median")
 out.append("of runs; block = block-layer programs, sched = the rest (scheduler")
-out.append("programs, the agent's thread iterator), both per fio request. The IOPS loss")
-out.append("here is what bpf_stats inflates it to.")
+out.append("programs, the agent's thread iterator), both per fio request. The scheduler")
+out.append("programs run at every context switch on the machine, fio's or not, so on a")
+out.append("busy machine their figure grows with the others' load. The IOPS loss here is")
+out.append("what bpf_stats inflates it to.")
 out.append("config  block ns/req  sched ns/req  total ns/req  IOPS vs none (stats on)")
 for config in configs:
     v = runs.get(("cost", config))
@@ -323,6 +325,13 @@ for config in configs:
                             statistics.median(p[1] for p in v))
         for name, v in sorted(progs.items()) if any(p[1] for p in v))))
 agent_loss = loss("iops", "agent")
+none_runs = [r["iops"] for r in runs.get(("iops", "none"), [])]
+if len(none_runs) > 1:
+    spread = 100.0 * (max(none_runs) - min(none_runs)) / statistics.median(none_runs)
+    out.append("")
+    out.append("noise: the none runs spread %.1f %% (max - min over median); losses" % spread)
+    out.append("smaller than that are not resolved by this run%s." % (
+        "" if spread <= 10 else " (the machine was busy: compare the cost table instead)"))
 if agent_loss is not None:
     out.append("")
     out.append("target: at most %.0f %% fewer IOPS with the agent (bpf_stats off): %s "
