@@ -29,6 +29,34 @@ static bool has_tracepoint(const char *name)
 	return libbpf_find_vmlinux_btf_id(name, BPF_TRACE_RAW_TP) > 0;
 }
 
+/* KVMWARDEN_TEST_BLOCK_SETS=N keeps N sets of the request table (of
+ * BLOCK_MAX_REQUESTS / 8): the requests whose set is gone go unmeasured,
+ * so a test can check that each is counted (io_errors.unmatched at its
+ * completion) and none is lost silently. */
+static void shrink_requests_for_test(struct block_bpf *skel)
+{
+	const char *text = getenv("KVMWARDEN_TEST_BLOCK_SETS");
+	unsigned long sets;
+	char *end;
+
+	if (!text || !*text)
+		return;
+	errno = 0;
+	sets = strtoul(text, &end, 10);
+	if (errno || *end || !sets || sets > BLOCK_MAX_REQUESTS / 8) {
+		fprintf(stderr,
+			"<4>kvmwarden: ignoring KVMWARDEN_TEST_BLOCK_SETS=%s "
+			"(want 1..%d)\n",
+			text, BLOCK_MAX_REQUESTS / 8);
+		return;
+	}
+	bpf_map__set_max_entries(skel->maps.requests, (__u32)sets);
+	fprintf(stderr,
+		"<4>kvmwarden: request table shrunk to %lu sets "
+		"(KVMWARDEN_TEST_BLOCK_SETS)\n",
+		sets);
+}
+
 int block_loader_open(struct block_loader **out, char *why, size_t why_size)
 {
 	static const char *const required[] = { "block_rq_insert",
@@ -76,6 +104,7 @@ int block_loader_open(struct block_loader **out, char *why, size_t why_size)
 				  has_tracepoint("block_rq_merge"));
 	bpf_program__set_autoload(loader->skel->progs.block_requeue,
 				  has_tracepoint("block_rq_requeue"));
+	shrink_requests_for_test(loader->skel);
 	err = block_bpf__load(loader->skel);
 	if (err) {
 		snprintf(why, why_size,

@@ -29,8 +29,10 @@ STEAL_SHARE = 0.04
 # loss identity's (every event fired = counted + lost).
 EXITS_REL = 0.25
 EXITS_ABS = 100
-# The writes tests/nested/guest-init.sh makes inside the loss dump.
+# The writes tests/nested/guest-init.sh makes inside the loss dump, and
+# inside the block loss dump (8 writers of 64).
 IO_WRITES = 256
+IO_LOSS_WRITES = 512
 # A program whose verifier count grew more than this since the committed
 # file is worth a reviewer's look (issue 8).
 INSNS_JUMP = 1.25
@@ -106,10 +108,10 @@ def truth_by_tid(tags):
             for tid in start if tid in end}
 
 
-def io_truth(tags):
-    """{field: delta} of the I/O cgroup's io.stat line for the disk around
-    the writer (wbytes, wios, ...), or None; a cgroup that had done no I/O
-    yet has no line, which reads as zeros."""
+def io_truth(tags, before="before", after="after"):
+    """{field: delta} of the I/O cgroup's io.stat line for the disk between
+    two readings (wbytes, wios, ...), or None; a cgroup that had done no
+    I/O yet has no line, which reads as zeros."""
     marks = {}
     for rest in tags.get("IOTRUTH", []):
         words = rest.split()
@@ -118,11 +120,11 @@ def io_truth(tags):
         elif len(words) > 2:
             marks[words[0]] = {k: int(v) for k, v in (
                 w.split("=", 1) for w in words[2:] if "=" in w)}
-    if "before" not in marks or "after" not in marks:
+    if before not in marks or after not in marks:
         return None
-    before, after = marks["before"], marks["after"]
-    return {k: after.get(k, 0) - before.get(k, 0)
-            for k in set(before) | set(after)}
+    first, last = marks[before], marks[after]
+    return {k: last.get(k, 0) - first.get(k, 0)
+            for k in set(first) | set(last)}
 
 
 def check_io(checks, tags):
@@ -155,6 +157,44 @@ def check_io(checks, tags):
         want, got = truth.get(key, 0), entry.get(field, -1)
         checks.check("io-" + field, want >= IO_WRITES and got == want,
                      "agent %d, io.stat %d" % (got, want))
+
+
+def check_block_loss(checks, tags):
+    """Half the request table gone, eight writers inside the window: every
+    write the disk completed is in host_io or in io_errors.unmatched,
+    exactly, with some of each, and the cause counted (requests_full)."""
+    dev = (tags.get("IODEV") or [None])[0]
+    if dev is None:
+        checks.skip("io-loss", "no virtio disk (see io)")
+        return
+    try:
+        doc = json.loads((tags.get("BLOSS-JSON") or [""])[0])
+    except ValueError:
+        doc = None
+    status = (tags.get("BLOSS-EXIT") or ["?"])[0]
+    truth = io_truth(tags, "bl-before", "bl-after")
+    late = [t for t in tags.get("IOTRUTH", []) if t.startswith("bl-late")]
+    if doc is None or status != "0" or truth is None or late:
+        checks.check("io-loss-identity", False, "dump exit %s, truth %s%s; %s"
+                     % (status, truth, "; " + late[0] if late else "",
+                        " | ".join(tags.get("BLOSS-ERR", []))[-300:]))
+        return
+    entry = None
+    for host in doc.get("host_io", []):
+        if host.get("cgroup") == "/kvmw-io":
+            entry = next((d for d in host.get("io", [])
+                          if d.get("device") == dev), None)
+    counted = (entry or {}).get("write_ops", 0)
+    errors = doc.get("io_errors", {})
+    unmatched, full = errors.get("unmatched", -1), errors.get("requests_full", -1)
+    want = truth.get("wios", 0)
+    detail = "io.stat %d writes = host_io %d + unmatched %d (%+d); " \
+        "requests_full %d" % (want, counted, unmatched,
+                              want - counted - unmatched, full)
+    checks.check("io-loss-forced", counted > 0 and unmatched > 0 and full > 0,
+                 detail)
+    checks.check("io-loss-identity", want == IO_LOSS_WRITES and
+                 want == counted + unmatched, detail)
 
 
 def check_loss_identity(checks, tags):
@@ -402,6 +442,7 @@ def main():
     check_kvm(checks, entries, pids, threads, tags, doc.get("duration_ns"))
     check_io(checks, tags)
     check_loss_identity(checks, tags)
+    check_block_loss(checks, tags)
     check_verifier(checks, tags, kernel, insns_path)
     return 1 if checks.failed else 0
 
