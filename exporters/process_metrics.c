@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,7 @@ void process_read_figures(const char *proc_root, struct process_figures *out)
 {
 	long ticks = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
 	char path[512], text[SMALL_FILE_BYTES];
+	struct mallinfo2 heap;
 	uint64_t btime_s;
 
 	memset(out, 0, sizeof(*out));
@@ -186,4 +188,7 @@ void process_read_figures(const char *proc_root, struct process_figures *out)
 	snprintf(path, sizeof(path), "%s/self/limits", proc_root);
 	out->have_max_fds = read_text(path, text, sizeof(text)) == 0 &&
 			    process_parse_max_fds(text, &out->max_fds) == 0;
+	heap = mallinfo2();
+	out->heap_inuse_bytes = (uint64_t)heap.uordblks + (uint64_t)heap.hblkhd;
+	out->have_heap = true;
 }

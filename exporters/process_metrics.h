@@ -26,6 +26,11 @@ struct process_figures {
 	uint64_t open_fds;
 	bool have_max_fds; /* false as well when the limit is unlimited */
 	uint64_t max_fds;
+	/* Bytes the C library's allocator has handed out and not had back
+	 * (mallinfo2: uordblks + hblkhd). Against the resident size it tells
+	 * a leak from freed pages the allocator keeps. */
+	bool have_heap;
+	uint64_t heap_inuse_bytes;
 };
 
 /* Parses a /proc/PID/stat line: utime and stime (fields 14, 15), vsize

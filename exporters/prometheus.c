@@ -484,6 +484,12 @@ static void write_process(FILE *out, const struct prom_health *health,
 		write_u64(out, "process_max_fds", "gauge",
 			  "Maximum number of open file descriptors.",
 			  figures.max_fds);
+	if (figures.have_heap)
+		write_u64(out, "kvmwarden_heap_inuse_bytes", "gauge",
+			  "Bytes the agent's allocator holds in use (mallinfo2); "
+			  "a leak grows it, freed pages kept grow only the "
+			  "resident size.",
+			  figures.heap_inuse_bytes);
 	if (figures.have_start_time)
 		write_seconds(out, "process_start_time_seconds", "gauge",
 			      "Start time of the process since unix epoch in "

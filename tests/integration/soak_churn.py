@@ -541,6 +541,8 @@ def test(results, figures):
     ours = set()
     maps = agent_maps(agent.pid)
     base = resources(agent.pid, maps, ours)
+    heap_base = int(health(samples or [], "kvmwarden_heap_inuse_bytes")
+                    or 0) // 1024
     base_health = {n: health(samples, n) for n in (
         "kvmwarden_untracked_threads_total", "kvmwarden_tracked_slots",
         "kvmwarden_thread_registration_failures_total",
@@ -560,6 +562,7 @@ def test(results, figures):
     checker = Checker(guests)
     watch = PidWatch()
     peak_rss, peak_fds = base["rss_kb"], base["fds"]
+    heap_trend = []
     rss_trend = []  # RSS at each tenth of the run
     start_failures = 0
     scrape_failures = []
@@ -595,6 +598,10 @@ def test(results, figures):
                 scrape_failures.append(done)
             else:
                 checker.check(samples, started, done)
+                heap = health(samples, "kvmwarden_heap_inuse_bytes")
+                if heap is not None and (now - begin) >= \
+                        len(heap_trend) * SOAK_SECONDS / 10:
+                    heap_trend.append(int(heap) // 1024)
             try:
                 rss = int([line.split()[1] for line in read(
                     "/proc/%d/status" % agent.pid).splitlines()
@@ -692,6 +699,10 @@ def test(results, figures):
                    fds_peak=peak_fds, rss_kb_base=base["rss_kb"],
                    rss_kb_after=after["rss_kb"], rss_kb_peak=peak_rss,
                    rss_kb_each_tenth=rss_trend,
+                   heap_kb_each_tenth=heap_trend,
+                   heap_kb_base=heap_base, heap_kb_after=(
+                       int(health(samples or [], "kvmwarden_heap_inuse_bytes")
+                           or 0) // 1024),
                    maps_base=base["maps"], maps_after=after["maps"],
                    foreign_threads=(base["foreign_threads"],
                                     after["foreign_threads"]))
