@@ -745,7 +745,29 @@ void enforcer_step(struct enforcer *enforcer, const struct report *report,
 			put_back(enforcer, m, now_ms);
 		active += m->active;
 	}
+	enforcer->file_count = enforce_forget_idle(
+		enforcer->files, enforcer->file_count, sizeof(*enforcer->files),
+		now_ms);
 	audit_set_in_force(active);
+}
+
+size_t enforce_forget_idle(void *items, size_t count, size_t item_size,
+			   uint64_t now_ms)
+{
+	char *base = items;
+	size_t kept = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		const struct managed_file *m =
+			(const struct managed_file *)(base + i * item_size);
+
+		if (!m->active && m->hands_off_until_ms <= now_ms)
+			continue;
+		if (kept != i)
+			memmove(base + kept * item_size, m, item_size);
+		kept++;
+	}
+	return kept;
 }
 
 int enforce_restore_journal(struct journal *journal, struct audit *audit,

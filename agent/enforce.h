@@ -39,6 +39,16 @@ struct managed_file {
 	uint64_t hands_off_until_ms; /* after an outside change */
 };
 
+/*
+ * Drops the entries of `items` (arrays of structs that begin with a
+ * struct managed_file) neither in force nor backing off from an outside
+ * change: they hold nothing worth keeping, and kept, every cgroup ever
+ * acted on stayed for good (the churn soak's heap grew ~3.6 KiB a guest).
+ * Returns how many are left, in their order.
+ */
+size_t enforce_forget_idle(void *items, size_t count, size_t item_size,
+			   uint64_t now_ms);
+
 struct enforcer {
 	enum config_mode mode;
 	/* What the file said at start (--mode may override it): a reload

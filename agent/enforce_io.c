@@ -242,6 +242,8 @@ size_t enforce_io_step(struct enforcer *enforcer, const struct report *report,
 			enforce_put_back(enforcer, &im->file, now_ms);
 		active += im->file.active;
 	}
+	io->file_count = enforce_forget_idle(io->files, io->file_count,
+					     sizeof(*io->files), now_ms);
 	return active;
 }
 
