@@ -29,32 +29,32 @@ static bool has_tracepoint(const char *name)
 	return libbpf_find_vmlinux_btf_id(name, BPF_TRACE_RAW_TP) > 0;
 }
 
-/* KVMWARDEN_TEST_BLOCK_SETS=N keeps N sets of the request table (of
- * BLOCK_MAX_REQUESTS / 8): the requests whose set is gone go unmeasured,
- * so a test can check that each is counted (io_errors.unmatched at its
- * completion) and none is lost silently. */
+/* KVMWARDEN_TEST_BLOCK_REQUESTS=N shrinks the requests in flight map to N
+ * entries: requests that find it full go unmeasured, so a test can check
+ * that each is counted (io_errors.unmatched at its completion) and none is
+ * lost silently. */
 static void shrink_requests_for_test(struct block_bpf *skel)
 {
-	const char *text = getenv("KVMWARDEN_TEST_BLOCK_SETS");
-	unsigned long sets;
+	const char *text = getenv("KVMWARDEN_TEST_BLOCK_REQUESTS");
+	unsigned long entries;
 	char *end;
 
 	if (!text || !*text)
 		return;
 	errno = 0;
-	sets = strtoul(text, &end, 10);
-	if (errno || *end || !sets || sets > BLOCK_MAX_REQUESTS / 8) {
+	entries = strtoul(text, &end, 10);
+	if (errno || *end || !entries || entries > BLOCK_MAX_REQUESTS) {
 		fprintf(stderr,
-			"<4>kvmwarden: ignoring KVMWARDEN_TEST_BLOCK_SETS=%s "
+			"<4>kvmwarden: ignoring KVMWARDEN_TEST_BLOCK_REQUESTS=%s "
 			"(want 1..%d)\n",
-			text, BLOCK_MAX_REQUESTS / 8);
+			text, BLOCK_MAX_REQUESTS);
 		return;
 	}
-	bpf_map__set_max_entries(skel->maps.requests, (__u32)sets);
+	bpf_map__set_max_entries(skel->maps.requests, (__u32)entries);
 	fprintf(stderr,
-		"<4>kvmwarden: request table shrunk to %lu sets "
-		"(KVMWARDEN_TEST_BLOCK_SETS)\n",
-		sets);
+		"<4>kvmwarden: requests map shrunk to %lu entries "
+		"(KVMWARDEN_TEST_BLOCK_REQUESTS)\n",
+		entries);
 }
 
 int block_loader_open(struct block_loader **out, char *why, size_t why_size)
