@@ -45,3 +45,25 @@ int bpf_possible_cpus(char *why, size_t why_size)
 		 strerror(-count));
 	return count;
 }
+
+bool bpf_test_shrink_map(struct bpf_map *map, const char *env, uint32_t max)
+{
+	const char *text = getenv(env);
+	unsigned long entries;
+	char *end;
+
+	if (!text || !*text)
+		return false;
+	errno = 0;
+	entries = strtoul(text, &end, 10);
+	if (errno || *end || !entries || entries > max) {
+		fprintf(stderr, "<4>kvmwarden: ignoring %s=%s (want 1..%u)\n",
+			env, text, max);
+		return false;
+	}
+	if (bpf_map__set_max_entries(map, (uint32_t)entries))
+		return false;
+	fprintf(stderr, "<4>kvmwarden: %s shrunk to %lu entries (%s)\n",
+		bpf_map__name(map), entries, env);
+	return true;
+}

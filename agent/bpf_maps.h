@@ -10,6 +10,7 @@
 #error "userspace-only header"
 #endif
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,5 +23,13 @@ int bpf_sum_percpu_counters(int fd, int cpu_count, uint64_t *totals,
 /* The possible CPUs, the length of every per-CPU value; a negative errno
  * with one line for the operator in `why` when they cannot be counted. */
 int bpf_possible_cpus(char *why, size_t why_size);
+
+struct bpf_map;
+
+/* Tests fill maps to check that every loss is counted: when environment
+ * variable `env` holds 1..max, the map (not yet loaded) is shrunk to that
+ * many entries and the fact logged; a bad value is logged and ignored.
+ * Returns whether the map was shrunk. */
+bool bpf_test_shrink_map(struct bpf_map *map, const char *env, uint32_t max);
 
 #endif

@@ -71,26 +71,6 @@ static bool cgroup_is_unified(void)
 	       fs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
-/* KVMWARDEN_TEST_ATTR_ENTRIES=N shrinks the attribution map, so a test can
- * fill it and check that what did not fit is counted, not lost. */
-static void shrink_for_tests(struct loader *loader)
-{
-	const char *text = getenv("KVMWARDEN_TEST_ATTR_ENTRIES");
-	char *end;
-	unsigned long entries;
-
-	if (!text || !*text)
-		return;
-	entries = strtoul(text, &end, 10);
-	if (*end || entries < 1 || entries > ATTR_MAX_ENTRIES)
-		return;
-	bpf_map__set_max_entries(loader->skel->maps.attribution,
-				 (uint32_t)entries);
-	fprintf(stderr, "<5>kvmwarden: attribution map shrunk to %lu entries "
-			"(KVMWARDEN_TEST_ATTR_ENTRIES)\n",
-		entries);
-}
-
 int loader_open(struct loader **out, char *why, size_t why_size)
 {
 	struct loader *loader;
@@ -121,7 +101,8 @@ int loader_open(struct loader **out, char *why, size_t why_size)
 	bpf_map__set_max_entries(loader->skel->maps.attr_cpus,
 				 (uint32_t)loader->cpu_count);
 	loader->skel->rodata->culprit_cgroup_v1 = !cgroup_is_unified();
-	shrink_for_tests(loader);
+	bpf_test_shrink_map(loader->skel->maps.attribution,
+			    "KVMWARDEN_TEST_ATTR_ENTRIES", ATTR_MAX_ENTRIES);
 	err = sched_bpf__load(loader->skel);
 	if (err) {
 		snprintf(why, why_size,

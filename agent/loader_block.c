@@ -29,34 +29,6 @@ static bool has_tracepoint(const char *name)
 	return libbpf_find_vmlinux_btf_id(name, BPF_TRACE_RAW_TP) > 0;
 }
 
-/* KVMWARDEN_TEST_BLOCK_REQUESTS=N shrinks the requests in flight map to N
- * entries: requests that find it full go unmeasured, so a test can check
- * that each is counted (io_errors.unmatched at its completion) and none is
- * lost silently. */
-static void shrink_requests_for_test(struct block_bpf *skel)
-{
-	const char *text = getenv("KVMWARDEN_TEST_BLOCK_REQUESTS");
-	unsigned long entries;
-	char *end;
-
-	if (!text || !*text)
-		return;
-	errno = 0;
-	entries = strtoul(text, &end, 10);
-	if (errno || *end || !entries || entries > BLOCK_MAX_REQUESTS) {
-		fprintf(stderr,
-			"<4>kvmwarden: ignoring KVMWARDEN_TEST_BLOCK_REQUESTS=%s "
-			"(want 1..%d)\n",
-			text, BLOCK_MAX_REQUESTS);
-		return;
-	}
-	bpf_map__set_max_entries(skel->maps.requests, (__u32)entries);
-	fprintf(stderr,
-		"<4>kvmwarden: requests map shrunk to %lu entries "
-		"(KVMWARDEN_TEST_BLOCK_REQUESTS)\n",
-		entries);
-}
-
 int block_loader_open(struct block_loader **out, char *why, size_t why_size)
 {
 	static const char *const required[] = { "block_rq_insert",
@@ -99,7 +71,8 @@ int block_loader_open(struct block_loader **out, char *why, size_t why_size)
 				  has_tracepoint("block_rq_merge"));
 	bpf_program__set_autoload(loader->skel->progs.block_requeue,
 				  has_tracepoint("block_rq_requeue"));
-	shrink_requests_for_test(loader->skel);
+	bpf_test_shrink_map(loader->skel->maps.requests,
+			    "KVMWARDEN_TEST_BLOCK_REQUESTS", BLOCK_MAX_REQUESTS);
 	err = block_bpf__load(loader->skel);
 	if (err) {
 		snprintf(why, why_size,

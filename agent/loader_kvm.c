@@ -200,32 +200,6 @@ static uint32_t kvm_counts_entries(int cpu_count)
 	return (uint32_t)entries;
 }
 
-/* KVMWARDEN_TEST_KVM_COUNTS=N shrinks kvm_counts, so a test can fill it
- * and check that every event lost on the way is counted; 0 otherwise. */
-static uint32_t test_counts_entries(void)
-{
-	const char *text = getenv("KVMWARDEN_TEST_KVM_COUNTS");
-	char *end;
-	unsigned long entries;
-
-	if (!text || !*text)
-		return 0;
-	errno = 0;
-	entries = strtoul(text, &end, 10);
-	if (errno || *end || !entries || entries > KVM_MAX_COUNTS) {
-		fprintf(stderr,
-			"<4>kvmwarden: ignoring KVMWARDEN_TEST_KVM_COUNTS=%s "
-			"(want 1..%u)\n",
-			text, KVM_MAX_COUNTS);
-		return 0;
-	}
-	fprintf(stderr,
-		"<4>kvmwarden: kvm_counts shrunk to %lu entries "
-		"(KVMWARDEN_TEST_KVM_COUNTS)\n",
-		entries);
-	return (uint32_t)entries;
-}
-
 static void fail_all(struct kvm_attach_status *status, const char *why)
 {
 	for (int part = 0; part < KVM_PART_COUNT; part++) {
@@ -290,8 +264,9 @@ static void load_and_attach(struct kvm_loader *loader, const char *tracefs)
 	}
 	/* A per-CPU hash preallocates every entry on every CPU: bound the
 	 * values to 8 MiB however many CPUs there are. */
-	bpf_map__set_max_entries(loader->skel->maps.kvm_counts,
-				 test_counts_entries() ?:
+	if (!bpf_test_shrink_map(loader->skel->maps.kvm_counts,
+				 "KVMWARDEN_TEST_KVM_COUNTS", KVM_MAX_COUNTS))
+		bpf_map__set_max_entries(loader->skel->maps.kvm_counts,
 					 kvm_counts_entries(loader->cpu_count));
 	err = kvm_bpf__load(loader->skel);
 	if (err) {
