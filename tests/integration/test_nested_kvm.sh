@@ -227,12 +227,19 @@ for series in $series_list; do
 	rm -f "$work/disk.img" && truncate -s 64M "$work/disk.img"
 	started=$SECONDS
 	# -cpu max: every feature TCG emulates, SVM and nested paging included.
-	timeout --kill-after=10 "$vm_timeout_s" qemu-system-x86_64 -accel tcg -cpu max \
+	# thread=single: with a host thread per vCPU, QEMU 7.2 now and then
+	# lets one vCPU run code another has just patched (attaching a BPF
+	# program flips a tracepoint's static key, cpu.max flips the
+	# bandwidth one), and the guest dies of "Oops: int3" in __schedule or
+	# update_curr, 2 boots in 10 here. One thread for both vCPUs costs
+	# ~30 s a boot. softlockup_panic: a stuck guest ends at once, with a
+	# backtrace at loglevel 5, instead of at the timeout.
+	timeout --kill-after=10 "$vm_timeout_s" qemu-system-x86_64 -accel tcg,thread=single -cpu max \
 		-smp 2 -m 1024 -nodefaults -display none -no-reboot \
 		-serial "file:$console" -kernel "$kdir/vmlinuz" \
 		-initrd "$work/initramfs.cpio" \
 		-drive "file=$work/disk.img,if=virtio,format=raw" \
-		-append "console=ttyS0 panic=-1 quiet loglevel=3" &
+		-append "console=ttyS0 panic=-1 quiet loglevel=5 softlockup_panic=1 softlockup_all_cpu_backtrace=1" &
 	qemu_pid=$!
 	wait "$qemu_pid"
 	qemu_status=$?
@@ -240,6 +247,11 @@ for series in $series_list; do
 	note "QEMU ran $((SECONDS - started)) s (exit $qemu_status)"
 	if [ "$qemu_status" -ne 0 ] || ! grep -q '^KVMW DONE' "$console"; then
 		fail "boot-$series" "no KVMW DONE on the console (QEMU exit $qemu_status): $(tail -n 5 "$console" | tr '\n' ' ')"
+		# The console stays in the build tree, which CI throws away:
+		# what the guest did last and the kernel's own report go to the log.
+		note "last guest steps: $(grep '^KVMW' "$console" | tail -n 3 | cut -c1-160 | tr '\n' '|')"
+		sed -n '/BUG:\|Oops\|WARNING:\|soft lockup\|rcu_.*stall\|general protection/,+45p' \
+			"$console" | head -n 120 | sed 's/^/    console: /'
 		continue
 	fi
 	python3 "$repo/tests/nested/nested_checks.py" "$console" "$series" \

@@ -639,9 +639,12 @@ cat "$base" "$work/overlay.cpio" >"$initrd"
 console=$work/console.log
 note "booting $(basename "$vmlinuz") under TCG (up to $vm_timeout_s s)"
 boot_started=$SECONDS
-qemu-system-x86_64 -accel tcg -smp 2 -m 1024 -nodefaults -display none \
+# thread=single: the agent's start and stop patch kernel text (tracepoint
+# static keys), which QEMU's one-thread-per-vCPU TCG sometimes lets the
+# other vCPU run stale; see test_nested_kvm.sh.
+qemu-system-x86_64 -accel tcg,thread=single -smp 2 -m 1024 -nodefaults -display none \
 	-no-reboot -serial "file:$console" -kernel "$vmlinuz" -initrd "$initrd" \
-	-append "console=ttyS0 rdinit=/lib/systemd/systemd panic=-1 loglevel=4 systemd.show_status=error" \
+	-append "console=ttyS0 rdinit=/lib/systemd/systemd panic=-1 loglevel=4 systemd.show_status=error softlockup_panic=1" \
 	</dev/null >"$work/qemu.log" 2>&1 &
 qemu_pid=$!
 while kill -0 "$qemu_pid" 2>/dev/null && [ $((SECONDS - boot_started)) -lt "$vm_timeout_s" ]; do
