@@ -112,6 +112,33 @@ void io_figures_add(struct io_figures *sum, const struct io_figures *add)
 	}
 }
 
+void io_owner_stats_fold(struct block_owner_stats *total,
+			 const struct block_owner_stats *per_cpu,
+			 size_t cpu_count)
+{
+	memset(total, 0, sizeof(*total));
+	for (size_t cpu = 0; cpu < cpu_count; cpu++) {
+		const struct block_owner_stats *one = &per_cpu[cpu];
+
+		for (int op = 0; op < BLOCK_OP_COUNT; op++) {
+			total->ops[op] += one->ops[op];
+			total->bytes[op] += one->bytes[op];
+		}
+		total->queue_ns += one->queue_ns;
+		total->device_ns += one->device_ns;
+		if (one->queue_max_ns > total->queue_max_ns)
+			total->queue_max_ns = one->queue_max_ns;
+		if (one->device_max_ns > total->device_max_ns)
+			total->device_max_ns = one->device_max_ns;
+		total->issued += one->issued;
+		total->retired += one->retired;
+		for (int slot = 0; slot < BLOCK_HIST_SLOTS; slot++) {
+			total->queue_hist[slot] += one->queue_hist[slot];
+			total->device_hist[slot] += one->device_hist[slot];
+		}
+	}
+}
+
 /* Grows *items (of `size` bytes each) to hold one more; the new element is
  * zeroed. NULL on allocation failure. */
 static void *append(void **items, size_t *count, size_t size)

@@ -97,6 +97,12 @@ void io_figures_delta(struct io_figures *out,
 /* sum += add; maxima are the larger. */
 void io_figures_add(struct io_figures *sum, const struct io_figures *add);
 
+/* One owner's counters from the copies of a per-CPU map entry (cpu_count
+ * of them, as the kernel lays them out): sums, maxima the largest. */
+void io_owner_stats_fold(struct block_owner_stats *total,
+			 const struct block_owner_stats *per_cpu,
+			 size_t cpu_count);
+
 /* One owner's I/O on one device in the window. */
 struct io_device {
 	uint32_t dev;

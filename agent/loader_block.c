@@ -35,6 +35,7 @@ int block_loader_open(struct block_loader **out, char *why, size_t why_size)
 						"block_rq_issue",
 						"block_rq_complete" };
 	struct block_loader *loader;
+	bool with_io_start;
 	int err;
 
 	*out = NULL;
@@ -64,9 +65,13 @@ int block_loader_open(struct block_loader **out, char *why, size_t why_size)
 		goto cleanup;
 	}
 	/* block_io_start (6.5+) sees the submitter earlier; older kernels
-	 * catch it at insert or issue. Merges and requeues only tidy up. */
+	 * catch it at insert or issue, and only they need the insert program.
+	 * Merges and requeues only tidy up. */
+	with_io_start = has_tracepoint("block_io_start");
 	bpf_program__set_autoload(loader->skel->progs.block_start,
-				  has_tracepoint("block_io_start"));
+				  with_io_start);
+	bpf_program__set_autoload(loader->skel->progs.block_insert,
+				  !with_io_start);
 	bpf_program__set_autoload(loader->skel->progs.block_merge,
 				  has_tracepoint("block_rq_merge"));
 	bpf_program__set_autoload(loader->skel->progs.block_requeue,
@@ -162,9 +167,15 @@ int block_loader_watched(struct block_loader *loader, uint32_t **tgids,
 			 sizeof(**tgids), (void **)tgids, count);
 }
 
+/* owner_stats is a per-CPU map: each entry comes as one copy per possible
+ * CPU (the stats struct is a multiple of 8 bytes, libbpf's stride). */
+_Static_assert(sizeof(struct block_owner_stats) % 8 == 0,
+	       "per-CPU values are laid out 8-byte aligned");
+
 static int read_owners(struct block_loader *loader, struct io_snapshot *out)
 {
 	int fd = bpf_map__fd(loader->skel->maps.owner_stats);
+	struct block_owner_stats *per_cpu;
 	struct block_owner_key *keys;
 	size_t count;
 	int err;
@@ -172,8 +183,10 @@ static int read_owners(struct block_loader *loader, struct io_snapshot *out)
 	err = read_keys(fd, sizeof(*keys), (void **)&keys, &count);
 	if (err)
 		return err;
+	per_cpu = calloc((size_t)loader->cpu_count, sizeof(*per_cpu));
 	out->owners = calloc(count + 1, sizeof(*out->owners));
-	if (!out->owners) {
+	if (!out->owners || !per_cpu) {
+		free(per_cpu);
 		free(keys);
 		return -ENOMEM;
 	}
@@ -181,11 +194,14 @@ static int read_owners(struct block_loader *loader, struct io_snapshot *out)
 		struct io_owner_sample *sample = &out->owners[out->owner_count];
 
 		/* An entry deleted between the two calls is simply gone. */
-		if (bpf_map_lookup_elem(fd, &keys[i], &sample->stats))
+		if (bpf_map_lookup_elem(fd, &keys[i], per_cpu))
 			continue;
+		io_owner_stats_fold(&sample->stats, per_cpu,
+				    (size_t)loader->cpu_count);
 		sample->key = keys[i];
 		out->owner_count++;
 	}
+	free(per_cpu);
 	free(keys);
 	return 0;
 }

@@ -17,10 +17,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define PF_KTHREAD 0x00200000
 
-/* One request in flight, keyed by its struct request address. */
+/* One request in flight. */
 struct request_state {
 	struct block_owner_key owner;
-	__u64 queued_ns; /* insert, else the kernel's start_time_ns */
+	__u64 queued_ns; /* creation (the kernel's start_time_ns) or insert */
 	__u64 issued_ns; /* 0 while in the queue */
 	__u32 op; /* enum block_op */
 	__u32 _pad;
@@ -36,19 +36,128 @@ struct recent_issue {
 
 struct device_state {
 	__u64 issues; /* ever; the ring position is issues % size */
+	/* The owner of the last issue and how many issues in a row were its
+	 * (saturating at the ring's size): once the run covers the ring, a
+	 * request of that owner waited behind its own requests only and
+	 * nothing is charged, without a walk. */
+	__u64 run_cgroup_id;
+	__u32 run_tgid;
+	__u32 run_issues;
 	struct recent_issue recent[BLOCK_RECENT_ISSUES];
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BLOCK_MAX_REQUESTS);
-	__type(key, __u64);
-	__type(value, struct request_state);
-} requests SEC(".maps");
+/*
+ * Requests in flight, by their struct request address, in a
+ * set-associative table: an array of sets of REQUEST_WAYS, each set's
+ * tags (0: free) in one 64-byte cache line. A request claims a
+ * free way with a compare-and-swap and frees it by clearing the tag: no
+ * lock and no allocation, where a hash map's insert and delete took a
+ * bucket lock with interrupts off and cost ~170 ns a request here (a
+ * BPF_PROG_TEST_RUN of one insert and one delete). A request whose set is
+ * full goes unmeasured and is counted (BLOCK_ERR_REQUESTS_FULL).
+ */
+#define REQUEST_WAYS 8
+#define REQUEST_SETS (BLOCK_MAX_REQUESTS / REQUEST_WAYS)
+
+struct request_set {
+	__u64 tag[REQUEST_WAYS];
+	struct request_state state[REQUEST_WAYS];
+};
+_Static_assert(sizeof(((struct request_set *)0)->tag) == 64,
+	       "a set's tags fill one cache line");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, REQUEST_SETS);
+	__type(key, __u32);
+	__type(value, struct request_set);
+} requests SEC(".maps");
+
+/* A request's name in the table. The verifier forbids arithmetic on a
+ * pointer, which the hash below needs, but lets a privileged program
+ * subtract two pointers into a number: the request's distance from a
+ * fixed address (this map's) names it as well as its address does. */
+static __always_inline __u64 request_key(struct request *rq)
+{
+	return (__u64)rq - (__u64)(void *)&requests;
+}
+
+/* Request structs lie in arrays a few hundred bytes apart: a
+ * multiplicative hash spreads them over the sets. */
+static __always_inline struct request_set *request_set_of(__u64 key)
+{
+	__u32 index = (__u32)(((key >> 6) * 0x9E3779B97F4A7C15ULL) >> 40) &
+		      (REQUEST_SETS - 1);
+
+	return bpf_map_lookup_elem(&requests, &index);
+}
+
+/* The way of `set` holding request `key`, or REQUEST_WAYS. */
+static __always_inline __u32 request_way(const struct request_set *set,
+					 __u64 key)
+{
+	__u32 way;
+
+	for (way = 0; way < REQUEST_WAYS; way++)
+		if (set->tag[way] == key)
+			break;
+	return way;
+}
+
+/* The state of request `key` when tracked, else NULL; *set_out and
+ * *way_out say where, for request_forget(). */
+static __always_inline struct request_state *
+request_find(__u64 key, struct request_set **set_out, __u32 *way_out)
+{
+	struct request_set *set = request_set_of(key);
+	__u32 way;
+
+	if (!set)
+		return NULL;
+	way = request_way(set, key);
+	if (way >= REQUEST_WAYS)
+		return NULL;
+	*set_out = set;
+	*way_out = way;
+	return &set->state[way];
+}
+
+/* Frees the way once nothing more is read from its state. */
+static __always_inline void request_forget(struct request_set *set, __u32 way)
+{
+	if (way < REQUEST_WAYS)
+		set->tag[way] = 0;
+}
+
+/* A free way of the request's set, claimed for it, or NULL (full). */
+static __always_inline struct request_state *request_claim(__u64 key)
+{
+	struct request_set *set = request_set_of(key);
+	__u32 way;
+
+	if (!set)
+		return NULL;
+	for (way = 0; way < REQUEST_WAYS; way++) {
+		if (set->tag[way])
+			continue;
+		/* Another CPU claiming the same way for another request
+		 * wins or loses here, never both. */
+		if (__sync_val_compare_and_swap(&set->tag[way], 0, key) == 0)
+			return &set->state[way];
+	}
+	return NULL;
+}
+
+/* Per CPU: a request is issued on one CPU and completes on another, and
+ * shared counters bounced between them at every step, each add an atomic.
+ * Plain adds are safe because a completion that interrupts an issue on the
+ * same CPU (an interrupt) touches other fields, `retired` aside, which an
+ * issue touches only for a lost request. Not preallocated: an entry is
+ * 640 bytes per possible CPU, and hosts have few owners. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, BLOCK_MAX_OWNERS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct block_owner_key);
 	__type(value, struct block_owner_stats);
 } owner_stats SEC(".maps");
@@ -141,7 +250,8 @@ owner_stats_of(const struct block_owner_key *owner)
 	stats = bpf_map_lookup_elem(&owner_stats, owner);
 	if (stats)
 		return stats;
-	/* NOEXIST: a racing creator on another CPU keeps its entry. */
+	/* NOEXIST: a racing creator on another CPU keeps its entry. The
+	 * kernel zeroes the other CPUs' copies of a new entry. */
 	if (bpf_map_update_elem(&owner_stats, owner, &zero, BPF_NOEXIST) &&
 	    !bpf_map_lookup_elem(&owner_stats, owner)) {
 		count_error(BLOCK_ERR_OWNERS_FULL);
@@ -159,56 +269,42 @@ static __always_inline void retire_issued(const struct request_state *state)
 		return;
 	stats = owner_stats_of(&state->owner);
 	if (stats)
-		__sync_fetch_and_add(&stats->retired, 1);
+		stats->retired += 1;
 }
 
-/* State for a request seen for the first time, or again after its struct
- * was reused before we saw it end: issued and never completed as far as we
- * saw, or, at a request's creation (`restart`), any entry left behind.
- * One NOEXIST update in the common case: block_io_start runs for every
- * request, and each extra hash operation there costs ~100 ns a request.
- * Returns 0, or -1 when the request goes unmeasured. */
-static __always_inline int track(struct request *rq, __u64 queued_ns,
-				 bool restart)
+/* The state of a request seen for the first time, or again after its
+ * struct was reused before we saw it end: issued and never completed as
+ * far as we saw, or, at a request's creation (`restart`), any state left
+ * behind. A request still queued keeps its state (and start) otherwise.
+ * NULL when the request goes unmeasured. */
+static __always_inline struct request_state *
+track(struct request *rq, __u64 queued_ns, bool restart)
 {
-	__u64 key = (__u64)rq;
-	struct request_state fresh = {}, *state;
+	__u64 key = request_key(rq);
+	struct request_state *state;
+	struct request_set *set;
+	__u32 way;
 
-	fresh.owner.cgroup_id = request_cgroup_id(rq);
-	fresh.owner.tgid = current_watched_tgid();
-	fresh.owner.dev = request_dev(rq);
-	fresh.queued_ns = queued_ns;
-	fresh.op = block_op_of(rq->cmd_flags);
-	if (bpf_map_update_elem(&requests, &key, &fresh, BPF_NOEXIST) == 0)
-		return 0;
-	state = bpf_map_lookup_elem(&requests, &key);
-	if (!state) {
-		count_error(BLOCK_ERR_REQUESTS_FULL);
-		return -1;
+	state = request_find(key, &set, &way);
+	if (state) {
+		if (!state->issued_ns && !restart)
+			return state; /* still queued: keep its start */
+		count_error(BLOCK_ERR_LOST);
+		retire_issued(state);
+	} else {
+		state = request_claim(key);
+		if (!state) {
+			count_error(BLOCK_ERR_REQUESTS_FULL);
+			return NULL;
+		}
 	}
-	if (!state->issued_ns && !restart)
-		return 0; /* still queued: keep its start */
-	count_error(BLOCK_ERR_LOST);
-	retire_issued(state);
-	if (bpf_map_update_elem(&requests, &key, &fresh, BPF_ANY)) {
-		count_error(BLOCK_ERR_REQUESTS_FULL);
-		return -1;
-	}
-	return 0;
-}
-
-/* The state of a request that is (now) tracked, or NULL. */
-static __always_inline struct request_state *tracked(struct request *rq,
-						     __u64 queued_ns)
-{
-	__u64 key = (__u64)rq;
-	struct request_state *state = bpf_map_lookup_elem(&requests, &key);
-
-	if (state && !state->issued_ns)
-		return state;
-	if (track(rq, queued_ns, false))
-		return NULL;
-	return bpf_map_lookup_elem(&requests, &key);
+	state->owner.cgroup_id = request_cgroup_id(rq);
+	state->owner.tgid = current_watched_tgid();
+	state->owner.dev = request_dev(rq);
+	state->queued_ns = queued_ns;
+	state->issued_ns = 0;
+	state->op = block_op_of(rq->cmd_flags);
+	return state;
 }
 
 static __always_inline void add_hist(__u64 *hist, __u64 ns)
@@ -216,10 +312,10 @@ static __always_inline void add_hist(__u64 *hist, __u64 ns)
 	__u32 slot = sched_wait_slot(ns);
 
 	if (slot < BLOCK_HIST_SLOTS)
-		__sync_fetch_and_add(&hist[slot], 1);
+		hist[slot] += 1;
 }
 
-/* Racy maximum: a lost race loses one maximum, never corrupts a sum. */
+/* This CPU's maximum; the agent takes the largest of the CPUs'. */
 static __always_inline void raise_max(__u64 *max, __u64 ns)
 {
 	if (ns > *max)
@@ -251,44 +347,71 @@ static __always_inline void charge_blocked(const struct block_owner_key *victim,
 	__sync_fetch_and_add(total, ns);
 }
 
+static __always_inline bool same_owner(const struct block_owner_key *owner,
+				       __u64 cgroup_id, __u32 tgid)
+{
+	return owner->cgroup_id == cgroup_id && owner->tgid == tgid;
+}
+
+/* One walk over a device's ring for a request of `owner` that waited
+ * from queued_ns to now_ns: the issues in that window (`ahead`), and the
+ * other owners' among them as runs of one culprit, each a ring position
+ * of its first issue and the run's length. Consecutive issues of one
+ * culprit are merged so they cost one map update. */
 struct charge_walk {
 	struct device_state *device;
 	const struct block_owner_key *owner;
 	__u64 queued_ns;
 	__u64 now_ns;
 	__u64 share_ns;
-	__u64 ahead; /* issues in the window, the owner's own included */
+	__u32 ahead;
+	__u32 runs;
+	__u32 last; /* ring position of the last run's first issue */
+	__u8 first[BLOCK_RECENT_ISSUES];
+	__u8 issues[BLOCK_RECENT_ISSUES];
 };
 
-static __always_inline bool in_window(const struct charge_walk *walk,
-				      const struct recent_issue *seen)
-{
-	return seen->issued_ns > walk->queued_ns &&
-	       seen->issued_ns <= walk->now_ns;
-}
-
 /* bpf_loop bodies are verified once rather than once per iteration. */
-static long count_ahead(__u32 index, void *ctx)
+static long gather_issue(__u32 index, void *ctx)
 {
 	struct charge_walk *walk = ctx;
+	struct recent_issue *seen, *last;
+	__u32 position = index & (BLOCK_RECENT_ISSUES - 1), run;
 
-	walk->ahead += in_window(
-		walk, &walk->device->recent[index & (BLOCK_RECENT_ISSUES - 1)]);
+	seen = &walk->device->recent[position];
+	if (seen->issued_ns <= walk->queued_ns ||
+	    seen->issued_ns > walk->now_ns)
+		return 0;
+	walk->ahead++;
+	if (same_owner(walk->owner, seen->cgroup_id, seen->tgid))
+		return 0;
+	if (walk->runs) {
+		last = &walk->device->recent[walk->last &
+					     (BLOCK_RECENT_ISSUES - 1)];
+		if (last->cgroup_id == seen->cgroup_id &&
+		    last->tgid == seen->tgid) {
+			walk->issues[(walk->runs - 1) &
+				     (BLOCK_RECENT_ISSUES - 1)]++;
+			return 0;
+		}
+	}
+	run = walk->runs & (BLOCK_RECENT_ISSUES - 1);
+	walk->first[run] = position;
+	walk->issues[run] = 1;
+	walk->last = position;
+	walk->runs++;
 	return 0;
 }
 
-static long charge_one(__u32 index, void *ctx)
+static long charge_run(__u32 index, void *ctx)
 {
 	struct charge_walk *walk = ctx;
-	struct recent_issue *seen;
+	__u32 run = index & (BLOCK_RECENT_ISSUES - 1);
+	struct recent_issue *culprit;
 
-	seen = &walk->device->recent[index & (BLOCK_RECENT_ISSUES - 1)];
-	if (!in_window(walk, seen))
-		return 0;
-	if (seen->cgroup_id == walk->owner->cgroup_id &&
-	    seen->tgid == walk->owner->tgid)
-		return 0;
-	charge_blocked(walk->owner, seen, walk->share_ns);
+	culprit = &walk->device->recent[walk->first[run] &
+					(BLOCK_RECENT_ISSUES - 1)];
+	charge_blocked(walk->owner, culprit, walk->share_ns * walk->issues[run]);
 	return 0;
 }
 
@@ -297,9 +420,11 @@ static long charge_one(__u32 index, void *ctx)
  * queue issued meanwhile went ahead of it, and each takes an equal share of
  * the wait: the shares of the owner's own requests are nobody else's
  * fault. The window is the device's last BLOCK_RECENT_ISSUES issues, a
- * sample when more went ahead. A share is charged per issue, without
- * merging owners first: at most BLOCK_RECENT_ISSUES map updates, and a
- * verifier-friendly loop. Then this issue joins the ring.
+ * sample when more went ahead. One pass over the ring counts the issues in
+ * the window and gathers the other owners' runs; a second charges each run
+ * (a map update each, rarely more than one or two). While one owner has
+ * the device to itself there is no walk at all. Then this issue joins the
+ * ring.
  */
 static __always_inline void account_issue(const struct block_owner_key *owner,
 					  __u64 queued_ns, __u64 now_ns)
@@ -311,6 +436,7 @@ static __always_inline void account_issue(const struct block_owner_key *owner,
 				    .now_ns = now_ns };
 	struct device_state *device;
 	__u32 dev = owner->dev;
+	bool own_run;
 
 	device = bpf_map_lookup_elem(&devices, &dev);
 	if (!device) {
@@ -321,11 +447,25 @@ static __always_inline void account_issue(const struct block_owner_key *owner,
 			return;
 		}
 	}
-	walk.device = device;
-	bpf_loop(BLOCK_RECENT_ISSUES, count_ahead, &walk, 0);
-	if (walk.ahead && wait_ns) {
-		walk.share_ns = wait_ns / walk.ahead;
-		bpf_loop(BLOCK_RECENT_ISSUES, charge_one, &walk, 0);
+	own_run = same_owner(owner, device->run_cgroup_id, device->run_tgid);
+	if (wait_ns && !(own_run && device->run_issues >= BLOCK_RECENT_ISSUES)) {
+		walk.device = device;
+		bpf_loop(BLOCK_RECENT_ISSUES, gather_issue, &walk, 0);
+		if (walk.runs) {
+			walk.share_ns = wait_ns / walk.ahead;
+			bpf_loop(walk.runs, charge_run, &walk, 0);
+		}
+	}
+	/* Racy, like the ring: two CPUs issuing at once may leave the run
+	 * one short or name the wrong owner once, which only sends the next
+	 * issues through the walk. */
+	if (own_run) {
+		if (device->run_issues < BLOCK_RECENT_ISSUES)
+			device->run_issues++;
+	} else {
+		device->run_cgroup_id = owner->cgroup_id;
+		device->run_tgid = owner->tgid;
+		device->run_issues = 1;
 	}
 	/* Two CPUs issuing at once take different positions; a reader may see
 	 * a half-written entry, which at worst names a wrong culprit once. */
@@ -337,7 +477,11 @@ static __always_inline void account_issue(const struct block_owner_key *owner,
 }
 
 /* Request creation (6.5+: block_io_start, in the submitter's context):
- * the earliest point to see who submitted it. */
+ * the earliest point to see who submitted it, and where the queue wait
+ * starts. Not from the kernel's rq->start_time_ns, although it would spare
+ * a clock read: it can be a plug's cached time, and on QEMU's requests
+ * here it was stale by about 170 ms (a guest writing alone showed a mean
+ * queue wait of 172 ms with it, 4.6 us with the clock). */
 SEC("tp_btf/block_io_start")
 int BPF_PROG(block_start, struct request *rq)
 {
@@ -345,11 +489,15 @@ int BPF_PROG(block_start, struct request *rq)
 	return 0;
 }
 
+/* Only on kernels without block_io_start (the loader leaves it out
+ * otherwise): the insert into the scheduler queue is then the first sight
+ * of a request. With block_io_start the wait already counts from creation,
+ * and a program here cost another ~80 ns a request for nothing. */
 SEC("tp_btf/block_rq_insert")
 int BPF_PROG(block_insert, struct request *rq)
 {
 	__u64 now_ns = bpf_ktime_get_ns();
-	struct request_state *state = tracked(rq, now_ns);
+	struct request_state *state = track(rq, now_ns, false);
 
 	/* Queue wait counts from the insert into the scheduler queue. */
 	if (state)
@@ -363,9 +511,10 @@ int BPF_PROG(block_issue, struct request *rq)
 	__u64 now_ns = bpf_ktime_get_ns(), start_ns, queue_ns;
 	struct block_owner_stats *stats;
 	struct request_state *state;
-	__u64 key = (__u64)rq;
+	struct request_set *set;
+	__u32 way;
 
-	state = bpf_map_lookup_elem(&requests, &key);
+	state = request_find(request_key(rq), &set, &way);
 	if (!state || state->issued_ns) {
 		/* Issued straight away (no scheduler insert, on a kernel
 		 * without block_io_start): the kernel's own creation time is
@@ -373,7 +522,7 @@ int BPF_PROG(block_issue, struct request *rq)
 		start_ns = rq->start_time_ns;
 		if (!start_ns || start_ns > now_ns)
 			start_ns = now_ns;
-		state = tracked(rq, start_ns);
+		state = track(rq, start_ns, false);
 		if (!state)
 			return 0;
 		state->queued_ns = start_ns;
@@ -382,8 +531,8 @@ int BPF_PROG(block_issue, struct request *rq)
 	queue_ns = now_ns >= state->queued_ns ? now_ns - state->queued_ns : 0;
 	stats = owner_stats_of(&state->owner);
 	if (stats) {
-		__sync_fetch_and_add(&stats->issued, 1);
-		__sync_fetch_and_add(&stats->queue_ns, queue_ns);
+		stats->issued += 1;
+		stats->queue_ns += queue_ns;
 		add_hist(stats->queue_hist, queue_ns);
 		raise_max(&stats->queue_max_ns, queue_ns);
 	}
@@ -398,16 +547,16 @@ int BPF_PROG(block_complete, struct request *rq, blk_status_t error,
 	__u64 now_ns = bpf_ktime_get_ns(), device_ns;
 	struct block_owner_stats *stats;
 	struct request_state *state;
-	__u64 key = (__u64)rq;
-	__u32 op;
+	struct request_set *set;
+	__u32 op, way;
 	bool last;
 
-	state = bpf_map_lookup_elem(&requests, &key);
+	state = request_find(request_key(rq), &set, &way);
 	if (!state || !state->issued_ns) {
 		/* Ended before it was issued (failed early), or began before
 		 * the programs were loaded: nothing to measure, nothing kept. */
 		if (state)
-			bpf_map_delete_elem(&requests, &key);
+			request_forget(set, way);
 		count_error(BLOCK_ERR_UNMATCHED);
 		return 0;
 	}
@@ -419,18 +568,19 @@ int BPF_PROG(block_complete, struct request *rq, blk_status_t error,
 		op = BLOCK_OP_OTHER;
 	stats = owner_stats_of(&state->owner);
 	if (stats) {
-		__sync_fetch_and_add(&stats->bytes[op], nr_bytes);
+		stats->bytes[op] += nr_bytes;
 		if (last) {
 			device_ns = now_ns - state->issued_ns;
-			__sync_fetch_and_add(&stats->ops[op], 1);
-			__sync_fetch_and_add(&stats->device_ns, device_ns);
-			__sync_fetch_and_add(&stats->retired, 1);
+			stats->ops[op] += 1;
+			stats->device_ns += device_ns;
+			stats->retired += 1;
 			add_hist(stats->device_hist, device_ns);
 			raise_max(&stats->device_max_ns, device_ns);
 		}
 	}
+	/* Last: nothing reads the state after this. */
 	if (last)
-		bpf_map_delete_elem(&requests, &key);
+		request_forget(set, way);
 	return 0;
 }
 
@@ -439,9 +589,10 @@ SEC("tp_btf/block_rq_requeue")
 int BPF_PROG(block_requeue, struct request *rq)
 {
 	struct request_state *state;
-	__u64 key = (__u64)rq;
+	struct request_set *set;
+	__u32 way;
 
-	state = bpf_map_lookup_elem(&requests, &key);
+	state = request_find(request_key(rq), &set, &way);
 	if (!state)
 		return 0;
 	count_error(BLOCK_ERR_REQUEUED);
@@ -456,9 +607,12 @@ int BPF_PROG(block_requeue, struct request *rq)
 SEC("tp_btf/block_rq_merge")
 int BPF_PROG(block_merge, struct request *rq)
 {
-	__u64 key = (__u64)rq;
+	struct request_set *set;
+	__u32 way;
 
-	if (bpf_map_delete_elem(&requests, &key) == 0)
+	if (request_find(request_key(rq), &set, &way)) {
+		request_forget(set, way);
 		count_error(BLOCK_ERR_MERGED);
+	}
 	return 0;
 }

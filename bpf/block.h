@@ -18,9 +18,10 @@
  * agent registered (guests), the tgid; everything else has tgid 0, so the
  * map grows with cgroups x devices, not with processes. */
 #define BLOCK_MAX_OWNERS 4096
-/* Requests in flight. A request struct is preallocated per tag and reused,
- * so a lost completion is found (and counted) when its pointer comes back:
- * the map cannot grow past the tags of all devices plus this slack. */
+/* Requests in flight, in sets of 8 by a hash of their address. A request
+ * struct is preallocated per tag and reused, so a lost completion is found
+ * (and counted) when its pointer comes back: stale entries cannot pile up
+ * past the tags of all devices. */
 #define BLOCK_MAX_REQUESTS 16384
 #define BLOCK_MAX_BLOCKED 8192
 #define BLOCK_MAX_DEVICES 256
@@ -72,12 +73,15 @@ struct block_owner_key {
 _Static_assert(sizeof(struct block_owner_key) == 16,
 	       "block_owner_key layout is ABI");
 
-/* Cumulative; BPF only adds (atomically: completions of one owner run on
- * several CPUs). in flight = issued - retired. */
+/* Cumulative, one copy per CPU (a per-CPU map): BPF adds with plain
+ * stores, the agent sums the CPUs' copies, maxima excepted, which it takes
+ * the largest of (io_owner_stats_fold). A request issued on one CPU may
+ * retire on another, so only the sums mean anything: in flight =
+ * sum(issued) - sum(retired). */
 struct block_owner_stats {
 	__u64 ops[BLOCK_OP_COUNT]; /* completed requests */
 	__u64 bytes[BLOCK_OP_COUNT]; /* completed bytes */
-	__u64 queue_ns; /* insert (or creation) to issue, summed */
+	__u64 queue_ns; /* creation (before 6.5: insert) to issue, summed */
 	__u64 device_ns; /* issue to completion, summed */
 	__u64 queue_max_ns;
 	__u64 device_max_ns;

@@ -12,7 +12,7 @@
 
 #include <bpf/libbpf.h>
 
-#define MAX_LINKS 8
+#define MAX_LINKS 16
 
 int main(int argc, char **argv)
 {

@@ -277,6 +277,48 @@ static void deltas_clamp_at_zero(void **state)
 	assert_int_equal(sum.queue_max_ns, 2000);
 }
 
+static void per_cpu_copies_fold(void **state)
+{
+	struct block_owner_stats per_cpu[3], total;
+
+	memset(per_cpu, 0, sizeof(per_cpu));
+	/* Issued on CPU 0, completed on CPU 1: each CPU's copy alone is
+	 * lopsided (retired > issued on one), only the sums are right. */
+	per_cpu[0].issued = 5;
+	per_cpu[0].queue_ns = 500;
+	per_cpu[0].queue_max_ns = 300;
+	per_cpu[0].queue_hist[3] = 5;
+	per_cpu[1].retired = 4;
+	per_cpu[1].ops[BLOCK_OP_WRITE] = 4;
+	per_cpu[1].bytes[BLOCK_OP_WRITE] = 4 * 4096;
+	per_cpu[1].device_ns = 4000;
+	per_cpu[1].device_max_ns = 1500;
+	per_cpu[1].device_hist[10] = 4;
+	per_cpu[2].issued = 1;
+	per_cpu[2].retired = 1;
+	per_cpu[2].queue_max_ns = 900;
+	per_cpu[2].device_max_ns = 100;
+	per_cpu[2].device_hist[10] = 1;
+	memset(&total, 0xff, sizeof(total)); /* overwritten, not added to */
+	io_owner_stats_fold(&total, per_cpu, 3);
+	assert_int_equal(total.issued, 6);
+	assert_int_equal(total.retired, 5);
+	assert_int_equal(total.issued - total.retired, 1); /* in flight */
+	assert_int_equal(total.ops[BLOCK_OP_WRITE], 4);
+	assert_int_equal(total.ops[BLOCK_OP_READ], 0);
+	assert_int_equal(total.bytes[BLOCK_OP_WRITE], 4 * 4096);
+	assert_int_equal(total.queue_ns, 500);
+	assert_int_equal(total.device_ns, 4000);
+	assert_int_equal(total.queue_max_ns, 900);
+	assert_int_equal(total.device_max_ns, 1500);
+	assert_int_equal(total.queue_hist[3], 5);
+	assert_int_equal(total.device_hist[10], 5);
+	assert_int_equal(total.device_hist[11], 0);
+	/* One CPU: the copy itself. */
+	io_owner_stats_fold(&total, &per_cpu[1], 1);
+	assert_memory_equal(&total, &per_cpu[1], sizeof(total));
+}
+
 static void uevent_devname(void **state)
 {
 	char name[8];
@@ -347,6 +389,7 @@ int main(void)
 		cmocka_unit_test(blocked_behind_names_and_merges_culprits),
 		cmocka_unit_test(report_since_load_and_empty),
 		cmocka_unit_test(deltas_clamp_at_zero),
+		cmocka_unit_test(per_cpu_copies_fold),
 		cmocka_unit_test(uevent_devname),
 		cmocka_unit_test(blkio_cgroup_line),
 	};
