@@ -288,14 +288,13 @@ fi
 while read -r line; do say LOSS-ERR "$line"; done </tmp/loss.err
 say LOSS-JSON "$(cat /tmp/loss.json)"
 
-# Block loss identity: a dump whose map of requests in flight holds one,
-# so with eight writers any request issued while another is in flight
-# finds it full and goes unmeasured. One, not a few: QEMU runs both vCPUs
-# on one thread here, which keeps the disk's queue shallow. Eight
-# writers, 64 direct writes each, all inside the window: every write the
-# disk completed (io.stat) must be in host_io or counted as unmatched.
+# Block loss identity: a dump with half the sets of its table of requests
+# in flight, so the requests whose address hashes to a missing set go
+# unmeasured, however many are in flight at once. Eight writers, 64
+# direct writes each, all inside the window: every write the disk
+# completed (io.stat) must be in host_io or counted as unmatched.
 if [ -n "$io_dev" ]; then
-	KVMWARDEN_TEST_BLOCK_REQUESTS=1 nice -n -19 kvmwarden dump --duration 5 \
+	KVMWARDEN_TEST_BLOCK_SETS=1024 nice -n -19 kvmwarden dump --duration 5 \
 		--json >/tmp/bloss.json 2>/tmp/bloss.err &
 	bloss_pid=$!
 	measuring=

@@ -160,8 +160,8 @@ def check_io(checks, tags):
 
 
 def check_block_loss(checks, tags):
-    """Room for one request in flight, eight writers inside the window: every
-    write the disk completed is in host_io or in io_errors.unmatched,
+    """Half the request table's sets gone, eight writers inside the window:
+    every write the disk completed is in host_io or in io_errors.unmatched,
     exactly, with some of each, and the cause counted (requests_full)."""
     dev = (tags.get("IODEV") or [None])[0]
     if dev is None:
