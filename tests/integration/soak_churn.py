@@ -250,14 +250,33 @@ def u32s(raw):
             for i in range(0, len(raw) - 3, 4)]
 
 
+def request_table_in_use(map_id):
+    """Requests in flight held by the block request table, an array of
+    sets: each set's value starts with its 8 ways' u64 tags, 0 when free.
+    -1 when bpftool cannot dump it."""
+    entries = dump_map(map_id)
+    if entries is None:
+        return -1
+    in_use = 0
+    for _key, value in entries:
+        tags = value[:64]
+        in_use += sum(1 for i in range(0, len(tags), 8)
+                      if any(tags[i:i + 8]))
+    return in_use
+
+
 def map_entries(maps, details=None):
     """{map name: entries} of the hash maps among maps (arrays always hold
-    max_entries; task storage goes with its task). owner_stats counts only
+    max_entries; task storage goes with its task), and the ways in use in
+    the block request table. owner_stats counts only
     guests' entries (tgid set): a host cgroup's I/O entry stays by design.
     details, a dict, gets the decoded entries of registrations and of
     owner_stats's host entries, to name what is left over."""
     counts = {}
     for map_id, (name, kind) in sorted(maps.items()):
+        if name == "requests" and kind == "array":
+            counts[name] = request_table_in_use(map_id)
+            continue
         if kind not in HASH_TYPES:
             continue
         entries = dump_map(map_id)
