@@ -25,6 +25,8 @@ set -euo pipefail
 export LC_ALL=C
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/bench/lib.sh
+. "$here/lib.sh"
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
 
 rounds=${BENCH_BLOCK_ROUNDS:-5}
@@ -173,16 +175,6 @@ cc -O2 -g -std=gnu11 -Wall -Wextra -Werror "$here/load_empty.c" \
 fio --name=layout --filename="$data/fio.dat" --size=256M --bs=1M \
 	--rw=write --direct=1 --output=/dev/null >/dev/null
 : >"$work/raw.txt"
-
-# Configurations $2.. rotated left by $1, so none holds one slot every round.
-rotate() {
-	local shift=$1 list i
-	shift
-	list=("$@")
-	for ((i = 0; i < ${#list[@]}; i++)); do
-		echo "${list[(i + shift) % ${#list[@]}]}"
-	done
-}
 
 # One fio run of $3 s under configuration $2 (none|floor|agent|peer) in
 # phase $1 (iops: bpf_stats off; cost: on), round $4.

@@ -9,6 +9,8 @@ set -euo pipefail
 export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ left in the tree
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/bench/lib.sh
+. "$here/lib.sh"
 top=$(cd "$here/../.." && pwd)
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
 
@@ -226,16 +228,6 @@ stop_config() {
 	# bpftrace ends cleanly (printing its histogram) on INT.
 	stop_pid "$config_pid" INT
 	config_pid=""
-}
-
-# Configurations $2.. rotated left by $1, so none holds one slot every round.
-rotate() {
-	local shift=$1 list i
-	shift
-	list=("$@")
-	for ((i = 0; i < ${#list[@]}; i++)); do
-		echo "${list[(i + shift) % ${#list[@]}]}"
-	done
 }
 
 progstats() {
