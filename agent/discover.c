@@ -214,6 +214,34 @@ static void mark_vcpu(struct tracker *tracker, struct guest *guest,
 				 rec->vcpu_index, now_ns);
 }
 
+/*
+ * rec, or, when it does not show an unclassified thread in KVM_RUN, what
+ * the KVM side noted at one of the thread's returns to its VMM (bpf/kvm.h)
+ * as a record that does. A vCPU that exits to userspace on nearly every
+ * run is preempted on its way out, outside KVM_RUN, so a pass sees it
+ * inside only when it runs on another CPU at that moment.
+ */
+static const struct sched_vcpu_record *
+with_kvm_note(struct tracker *tracker, const struct thread *thread,
+	      const struct sched_vcpu_record *rec,
+	      struct sched_vcpu_record *noted)
+{
+	uint64_t vm_id;
+	int vcpu_index;
+
+	if (record_is_vcpu(rec) || thread->kind != THREAD_OTHER ||
+	    !thread->attached || !tracker->kvm)
+		return rec;
+	if (kvm_loader_vcpu_thread(tracker->kvm, (uint32_t)thread->tid,
+				   thread->start_time_ns, &vcpu_index, &vm_id))
+		return rec;
+	*noted = rec ? *rec : (struct sched_vcpu_record){ 0 };
+	noted->flags |= SCHED_REC_IN_KVM_RUN;
+	noted->vcpu_index = vcpu_index;
+	noted->vm_id = vm_id;
+	return noted;
+}
+
 /* New threads of a live guest: its own task list, every pass, since QEMU
  * starts and stops worker threads all the time. */
 static void scan_threads(struct tracker *tracker, struct guest *guest,
@@ -229,7 +257,11 @@ static void scan_threads(struct tracker *tracker, struct guest *guest,
 		struct thread *thread = guest_find_thread(guest, tids[i]);
 
 		if (thread) {
-			mark_vcpu(tracker, guest, thread, rec, now_ns);
+			struct sched_vcpu_record noted;
+
+			mark_vcpu(tracker, guest, thread,
+				  with_kvm_note(tracker, thread, rec, &noted),
+				  now_ns);
 			continue;
 		}
 		thread = guest_add_thread(guest, tids[i]);
@@ -290,6 +322,9 @@ static void end_thread(struct tracker *tracker, struct thread *thread,
 		loader_cancel_registration(tracker->loader,
 					   (uint32_t)thread->tid,
 					   (uint32_t)thread->slot);
+	if (tracker->kvm)
+		kvm_loader_forget_vcpu_thread(tracker->kvm,
+					      (uint32_t)thread->tid);
 	thread->exited = true;
 	thread->exited_at_ns = now_ns;
 }

@@ -481,6 +481,35 @@ int kvm_loader_forget_group(struct kvm_loader *loader, uint32_t group)
 	return 0;
 }
 
+int kvm_loader_vcpu_thread(struct kvm_loader *loader, uint32_t tid,
+			   uint64_t start_time_ns, int *vcpu_index,
+			   uint64_t *vm_id)
+{
+	struct kvm_vcpu_thread seen;
+	int fd = map_fd(loader, loader->skel->maps.kvm_vcpu_threads);
+
+	if (fd < 0)
+		return fd;
+	if (bpf_map_lookup_elem(fd, &tid, &seen))
+		return -ENOENT;
+	if (seen.start_time_ns != start_time_ns) {
+		/* An earlier thread's, under a recycled tid. */
+		bpf_map_delete_elem(fd, &tid);
+		return -ENOENT;
+	}
+	*vcpu_index = seen.vcpu_index;
+	*vm_id = seen.vm_id;
+	return 0;
+}
+
+void kvm_loader_forget_vcpu_thread(struct kvm_loader *loader, uint32_t tid)
+{
+	int fd = map_fd(loader, loader->skel->maps.kvm_vcpu_threads);
+
+	if (fd >= 0)
+		bpf_map_delete_elem(fd, &tid);
+}
+
 int kvm_loader_read_stats(struct kvm_loader *loader,
 			  uint64_t totals[KVM_STAT_COUNT])
 {

@@ -60,6 +60,13 @@ int kvm_loader_read_counts(struct kvm_loader *loader,
 			   struct kvm_loader_count **entries, size_t *count);
 /* Drops the counters of `group` (a pruned guest). */
 int kvm_loader_forget_group(struct kvm_loader *loader, uint32_t group);
+/* A thread KVM returned to its VMM from inside KVM_RUN (bpf/kvm.h), if
+ * the one started at start_time_ns: 0 with its vCPU index and VM, or
+ * -ENOENT. Forget it when the thread ends. */
+int kvm_loader_vcpu_thread(struct kvm_loader *loader, uint32_t tid,
+			   uint64_t start_time_ns, int *vcpu_index,
+			   uint64_t *vm_id);
+void kvm_loader_forget_vcpu_thread(struct kvm_loader *loader, uint32_t tid);
 /* enum kvm_stat counters, summed over CPUs. */
 int kvm_loader_read_stats(struct kvm_loader *loader,
 			  uint64_t totals[KVM_STAT_COUNT]);

@@ -15,6 +15,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include "kvm.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -26,6 +27,14 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } kvm_guests SEC(".maps");
+
+/* Filled here, read and emptied by the agent's discovery (bpf/kvm.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KVM_MAX_VCPU_THREADS);
+	__type(key, __u32);
+	__type(value, struct kvm_vcpu_thread);
+} kvm_vcpu_threads SEC(".maps");
 
 /* Cumulative; summed over CPUs by the agent, never reset by reading. */
 struct {
@@ -187,6 +196,33 @@ int kvm_exit(struct kvm_tp_exit *ctx)
 	return 0;
 }
 
+/* The current thread is inside KVM_RUN with its vCPU loaded: KVM's preempt
+ * notifier, the first registered on the task, is embedded in that vCPU.
+ * Noted once per thread; a full map only leaves discovery to its passes. */
+static __always_inline void note_vcpu_thread(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct kvm_vcpu_thread seen = {};
+	struct hlist_node *first;
+	struct kvm_vcpu *vcpu;
+
+	if (!bpf_core_field_exists(task->preempt_notifiers) ||
+	    !bpf_core_type_exists(struct kvm_vcpu))
+		return;
+	if (bpf_map_lookup_elem(&kvm_vcpu_threads, &tid))
+		return;
+	first = BPF_CORE_READ(task, preempt_notifiers.first);
+	if (!first)
+		return;
+	vcpu = container_of((struct preempt_notifier *)first, struct kvm_vcpu,
+			    preempt_notifier);
+	seen.start_time_ns = BPF_CORE_READ(task, start_time);
+	seen.vm_id = (__u64)BPF_CORE_READ(vcpu, kvm);
+	seen.vcpu_index = BPF_CORE_READ(vcpu, vcpu_idx);
+	bpf_map_update_elem(&kvm_vcpu_threads, &tid, &seen, BPF_NOEXIST);
+}
+
 static __always_inline void count_userspace_exit(__u32 reason, __s32 error)
 {
 	__u32 group = current_group();
@@ -196,6 +232,7 @@ static __always_inline void count_userspace_exit(__u32 reason, __s32 error)
 	bump_stat(KVM_STAT_USERSPACE);
 	add_count(group, KVM_COUNT_USERSPACE,
 		  kvm_userspace_key_reason(reason, error), 1);
+	note_vcpu_thread();
 }
 
 static __always_inline void count_wakeup(__u64 ns, bool waited)

@@ -51,6 +51,21 @@ enum kvm_count_kind {
 #define KVM_ISA_VMX 1
 #define KVM_ISA_SVM 2
 
+/*
+ * A tracked thread that KVM returned to its VMM from inside KVM_RUN, by
+ * tid: a vCPU, whatever it is doing when discovery looks (one that exits
+ * to userspace on nearly every run is preempted outside KVM_RUN, where the
+ * iterator sees no vCPU). start_time_ns tells a reused tid apart.
+ */
+#define KVM_MAX_VCPU_THREADS 4096
+
+struct kvm_vcpu_thread {
+	__u64 start_time_ns; /* task->start_time */
+	__u64 vm_id; /* the struct kvm's address, as the iterator reports */
+	__s32 vcpu_index;
+	__u32 _pad;
+};
+
 struct kvm_count_key {
 	__u32 group; /* the agent's guest id (sched_registration.group) */
 	__u32 kind; /* enum kvm_count_kind */
