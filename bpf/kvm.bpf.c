@@ -17,6 +17,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "kvm.h"
+#include "kvm_vcpu.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -196,27 +197,20 @@ int kvm_exit(struct kvm_tp_exit *ctx)
 	return 0;
 }
 
-/* The current thread is inside KVM_RUN with its vCPU loaded: KVM's preempt
- * notifier, the first registered on the task, is embedded in that vCPU.
- * Noted once per thread; a full map only leaves discovery to its passes. */
+/* The current thread is inside KVM_RUN with its vCPU loaded: noted once
+ * per thread; a full map only leaves discovery to its passes. */
 static __always_inline void note_vcpu_thread(void)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct kvm_vcpu_thread seen = {};
-	struct hlist_node *first;
 	struct kvm_vcpu *vcpu;
 
-	if (!bpf_core_field_exists(task->preempt_notifiers) ||
-	    !bpf_core_type_exists(struct kvm_vcpu))
-		return;
 	if (bpf_map_lookup_elem(&kvm_vcpu_threads, &tid))
 		return;
-	first = BPF_CORE_READ(task, preempt_notifiers.first);
-	if (!first)
+	vcpu = running_vcpu(task);
+	if (!vcpu)
 		return;
-	vcpu = container_of((struct preempt_notifier *)first, struct kvm_vcpu,
-			    preempt_notifier);
 	seen.start_time_ns = BPF_CORE_READ(task, start_time);
 	seen.vm_id = (__u64)BPF_CORE_READ(vcpu, kvm);
 	seen.vcpu_index = BPF_CORE_READ(vcpu, vcpu_idx);

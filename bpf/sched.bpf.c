@@ -12,6 +12,7 @@
 #include <bpf/bpf_core_read.h>
 #include "sched.h"
 #include "attrib.h"
+#include "kvm_vcpu.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -280,23 +281,6 @@ int BPF_PROG(handle_sched_migrate, struct task_struct *task, int dest_cpu)
 	close_segment(cpu, rq_clock_ns(task));
 	take_waiter(cpu, state->slot, state->carried);
 	return 0;
-}
-
-/* The vCPU a thread is running while inside KVM_RUN: KVM registers a
- * preempt notifier embedded in struct kvm_vcpu from vcpu_load() to
- * vcpu_put(), and nothing else in the kernel registers one. */
-static __always_inline struct kvm_vcpu *running_vcpu(struct task_struct *task)
-{
-	struct hlist_node *first;
-
-	if (!bpf_core_field_exists(task->preempt_notifiers) ||
-	    !bpf_core_type_exists(struct kvm_vcpu))
-		return NULL;
-	first = BPF_CORE_READ(task, preempt_notifiers.first);
-	if (!first)
-		return NULL;
-	return container_of((struct preempt_notifier *)first, struct kvm_vcpu,
-			    preempt_notifier);
 }
 
 static __always_inline struct thread_state *
