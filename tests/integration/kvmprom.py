@@ -30,13 +30,24 @@ DASHBOARD = os.path.join(kt.REPO, "configs", "grafana",
                          "kvmwarden-dashboard.json")
 
 
+_ports_given = set()
+
+
 def free_port(host="127.0.0.1"):
-    """A TCP port nothing listens on now. Another process could take it
-    before ours binds it; on a test machine that is rare enough, and the
-    agent then fails to start with a message saying so."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+    """A TCP port nothing listens on now, and not one this test handed out
+    before: the agent binds its port only after loading its BPF programs,
+    seconds later, and meanwhile the kernel can offer the same port again
+    to the next caller (Prometheus, started next, took the agent's once).
+    Another process could still take it; that is rare on a test machine,
+    and the agent then fails to start with a message saying so."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((host, 0))
+            port = sock.getsockname()[1]
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
+    raise RuntimeError("no new free port in 100 tries")
 
 
 # ---------------------------------------------------------------- HTTP
