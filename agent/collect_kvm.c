@@ -174,6 +174,7 @@ void tracker_log_kvm(const struct tracker *tracker)
 	const struct kvm_attach_status *status;
 	char how[160];
 	size_t used = 0;
+	bool any = false;
 
 	/* Parts that did not attach are logged, with why, by the first
 	 * collect: once. */
@@ -196,11 +197,20 @@ void tracker_log_kvm(const struct tracker *tracker)
 			break;
 		used += (size_t)wrote;
 	}
-	for (int part = 0; part < KVM_PART_COUNT; part++)
-		if (status->attached[part]) {
-			fprintf(stderr,
-				"<6>kvmwarden: KVM telemetry attached: %s\n",
-				how);
-			return;
-		}
+	for (int part = 0; part < KVM_PART_COUNT && !any; part++)
+		any = status->attached[part];
+	if (any)
+		fprintf(stderr, "<6>kvmwarden: KVM telemetry attached: %s\n",
+			how);
+	if (status->notes[0])
+		fprintf(stderr,
+			"<6>kvmwarden: vCPUs noted at I/O emulation: %s "
+			"(raw tracepoint)\n",
+			status->notes);
+	else if (any) /* without KVM there is no vCPU to miss */
+		fprintf(stderr,
+			"<5>kvmwarden: a vCPU that exits to its VMM on nearly "
+			"every run may be reported as an ordinary thread: "
+			"%s\n",
+			status->notes_why);
 }

@@ -58,6 +58,9 @@ int tracker_init(struct tracker *tracker, struct loader *loader,
 	tracker->proc_root = proc_root;
 	tracker->retain_ns = retain_ns;
 	guest_table_init(&tracker->table);
+	tracker->vcpus_by_note_only =
+		getenv("KVMWARDEN_TEST_VCPU_NOTES_ONLY") &&
+		!strcmp(getenv("KVMWARDEN_TEST_VCPU_NOTES_ONLY"), "1");
 	tracker->cgroup_names = cgroup_names_new(NULL);
 	if (!tracker->cgroup_names)
 		return -ENOMEM;
@@ -214,12 +217,26 @@ static void mark_vcpu(struct tracker *tracker, struct guest *guest,
 				 rec->vcpu_index, now_ns);
 }
 
+/* rec as thread classification may read it: under the test switch in
+ * struct tracker, without what the iterator saw inside KVM_RUN. */
+static const struct sched_vcpu_record *
+thread_record(const struct tracker *tracker,
+	      const struct sched_vcpu_record *rec,
+	      struct sched_vcpu_record *masked)
+{
+	if (!rec || !tracker->vcpus_by_note_only)
+		return rec;
+	*masked = *rec;
+	masked->flags &= ~SCHED_REC_IN_KVM_RUN;
+	return masked;
+}
+
 /*
  * rec, or, when it does not show an unclassified thread in KVM_RUN, what
- * the KVM side noted at one of the thread's returns to its VMM (bpf/kvm.h)
- * as a record that does. A vCPU that exits to userspace on nearly every
- * run is preempted on its way out, outside KVM_RUN, so a pass sees it
- * inside only when it runs on another CPU at that moment.
+ * the KVM side noted when it saw the thread emulate I/O in KVM_RUN
+ * (bpf/kvm.h) as a record that does. A vCPU that exits to userspace on
+ * nearly every run is preempted on its way out, outside KVM_RUN, so a pass
+ * sees it inside only when it runs on another CPU at that moment.
  */
 static const struct sched_vcpu_record *
 with_kvm_note(struct tracker *tracker, const struct thread *thread,
@@ -253,7 +270,9 @@ static void scan_threads(struct tracker *tracker, struct guest *guest,
 	count = procfs_list_threads(tracker->proc_root, guest->pid, tids,
 				    (int)(sizeof(tids) / sizeof(tids[0])));
 	for (int i = 0; i < count; i++) {
-		const struct sched_vcpu_record *rec = find_record(idx, tids[i]);
+		struct sched_vcpu_record masked;
+		const struct sched_vcpu_record *rec = thread_record(
+			tracker, find_record(idx, tids[i]), &masked);
 		struct thread *thread = guest_find_thread(guest, tids[i]);
 
 		if (thread) {

@@ -40,6 +40,10 @@ struct tracker {
 	/* Cgroups declared as guests: name and cgroup.procs file each. */
 	const struct tracker_declared *declared;
 	size_t declared_count;
+	/* KVMWARDEN_TEST_VCPU_NOTES_ONLY=1: a thread is known as a vCPU only
+	 * by the KVM side's notes, never by being seen inside KVM_RUN, so a
+	 * test can show the notes alone find exit-heavy vCPUs. */
+	bool vcpus_by_note_only;
 };
 
 struct tracker_declared {

@@ -27,6 +27,7 @@
 struct kvm_loader {
 	struct kvm_bpf *skel;
 	struct bpf_link *links[KVM_EVENT_COUNT];
+	struct bpf_link *note_links[KVM_NOTE_EVENTS];
 	struct kvm_attach_status status;
 	int cpu_count;
 };
@@ -207,6 +208,39 @@ static void fail_all(struct kvm_attach_status *status, const char *why)
 		snprintf(status->why[part], sizeof(status->why[part]), "%s",
 			 why);
 	}
+	snprintf(status->notes_why, sizeof(status->notes_why), "%s", why);
+}
+
+/* The vCPU notes (bpf/kvm.h): each on its own, since a kernel may lack
+ * either tracepoint. */
+static void attach_notes(struct kvm_loader *loader)
+{
+	static const char *const events[KVM_NOTE_EVENTS] = { "kvm_pio",
+							     "kvm_mmio" };
+	struct bpf_program *programs[KVM_NOTE_EVENTS] = {
+		loader->skel->progs.note_kvm_pio,
+		loader->skel->progs.note_kvm_mmio,
+	};
+	struct kvm_attach_status *status = &loader->status;
+	size_t used = 0;
+
+	for (int i = 0; i < KVM_NOTE_EVENTS; i++) {
+		loader->note_links[i] =
+			bpf_program__attach_raw_tracepoint(programs[i],
+							   events[i]);
+		if (!loader->note_links[i]) {
+			snprintf(status->notes_why, sizeof(status->notes_why),
+				 "cannot attach to %s: %s%s", events[i],
+				 strerror(errno),
+				 errno == ENOENT ? " (KVM is not loaded)" : "");
+			continue;
+		}
+		used += (size_t)snprintf(status->notes + used,
+					 sizeof(status->notes) - used, "%s%s",
+					 used ? ", " : "", events[i]);
+	}
+	if (used)
+		status->notes_why[0] = '\0';
 }
 
 static void load_and_attach(struct kvm_loader *loader, const char *tracefs)
@@ -296,6 +330,8 @@ static void load_and_attach(struct kvm_loader *loader, const char *tracefs)
 				 errno == ENOENT ? " (KVM is not loaded)" : "");
 	}
 
+	attach_notes(loader);
+
 	status->attached[KVM_PART_EXITS] = loader->links[KVM_EVENT_EXIT] &&
 					   loader->links[KVM_EVENT_ENTRY];
 	if (!loader->links[KVM_EVENT_EXIT])
@@ -346,6 +382,8 @@ void kvm_loader_close(struct kvm_loader *loader)
 		return;
 	for (int event = 0; event < KVM_EVENT_COUNT; event++)
 		bpf_link__destroy(loader->links[event]);
+	for (int i = 0; i < KVM_NOTE_EVENTS; i++)
+		bpf_link__destroy(loader->note_links[i]);
 	kvm_bpf__destroy(loader->skel);
 	free(loader);
 }
@@ -528,7 +566,7 @@ int kvm_loader_read_stats(struct kvm_loader *loader,
 int kvm_loader_read_program_stats(struct kvm_loader *loader,
 				  struct loader_program_stats *out, size_t max)
 {
-	struct bpf_program *programs[6];
+	struct bpf_program *programs[8];
 	size_t count = 0;
 
 	if (!loader->skel)
@@ -539,7 +577,9 @@ int kvm_loader_read_program_stats(struct kvm_loader *loader,
 	programs[3] = loader->skel->progs.kvm_vcpu_wakeup;
 	programs[4] = loader->skel->progs.raw_kvm_userspace_exit;
 	programs[5] = loader->skel->progs.raw_kvm_vcpu_wakeup;
-	for (size_t i = 0; i < 6 && count < max; i++) {
+	programs[6] = loader->skel->progs.note_kvm_pio;
+	programs[7] = loader->skel->progs.note_kvm_mmio;
+	for (size_t i = 0; i < 8 && count < max; i++) {
 		struct bpf_prog_info info;
 		__u32 info_len = sizeof(info);
 		int fd = bpf_program__fd(programs[i]);

@@ -25,7 +25,12 @@ struct kvm_attach_status {
 	bool attached[KVM_PART_COUNT];
 	char why[KVM_PART_COUNT][256]; /* when not attached */
 	bool classic[KVM_EVENT_COUNT]; /* a classic tracepoint, not raw */
+	char notes[64]; /* the vCPU notes' tracepoints that attached */
+	char notes_why[256]; /* when none did */
 };
+
+/* kvm_pio and kvm_mmio, where exit-heavy vCPUs are noted (bpf/kvm.h). */
+#define KVM_NOTE_EVENTS 2
 
 /*
  * Opens, checks, loads and attaches what this host allows. Returns 0 with
@@ -60,7 +65,7 @@ int kvm_loader_read_counts(struct kvm_loader *loader,
 			   struct kvm_loader_count **entries, size_t *count);
 /* Drops the counters of `group` (a pruned guest). */
 int kvm_loader_forget_group(struct kvm_loader *loader, uint32_t group);
-/* A thread KVM returned to its VMM from inside KVM_RUN (bpf/kvm.h), if
+/* A thread seen emulating I/O inside KVM_RUN (bpf/kvm.h), if
  * the one started at start_time_ns: 0 with its vCPU index and VM, or
  * -ENOENT. Forget it when the thread ends. */
 int kvm_loader_vcpu_thread(struct kvm_loader *loader, uint32_t tid,
@@ -71,7 +76,7 @@ void kvm_loader_forget_vcpu_thread(struct kvm_loader *loader, uint32_t tid);
 int kvm_loader_read_stats(struct kvm_loader *loader,
 			  uint64_t totals[KVM_STAT_COUNT]);
 
-#define KVM_LOADER_PROGRAMS 4
+#define KVM_LOADER_PROGRAMS 6
 
 /* The attached programs' kernel statistics (see loader.h). */
 int kvm_loader_read_program_stats(struct kvm_loader *loader,

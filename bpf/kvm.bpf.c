@@ -10,7 +10,9 @@
  * mounted. Which program of each pair loads is the agent's decision.
  *
  * Each handler does one hash lookup (is this thread's process a counted
- * guest?) and then per-CPU additions only: no shared cache lines.
+ * guest?) and then per-CPU additions only: no shared cache lines. The
+ * vCPU notes at kvm_pio and kvm_mmio add one lookup in kvm_vcpu_threads,
+ * and an insert once per thread.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -226,7 +228,28 @@ static __always_inline void count_userspace_exit(__u32 reason, __s32 error)
 	bump_stat(KVM_STAT_USERSPACE);
 	add_count(group, KVM_COUNT_USERSPACE,
 		  kvm_userspace_key_reason(reason, error), 1);
-	note_vcpu_thread();
+}
+
+/*
+ * KVM emulates port I/O and MMIO with the vCPU loaded, before it returns
+ * to the VMM for what it cannot finish itself; kvm_userspace_exit fires
+ * only after vcpu_put(), too late to name the vCPU. These need no
+ * arguments, so raw tracepoints serve, with or without tracefs and BTF.
+ */
+SEC("raw_tracepoint/kvm_pio")
+int note_kvm_pio(struct bpf_raw_tracepoint_args *ctx)
+{
+	if (current_group())
+		note_vcpu_thread();
+	return 0;
+}
+
+SEC("raw_tracepoint/kvm_mmio")
+int note_kvm_mmio(struct bpf_raw_tracepoint_args *ctx)
+{
+	if (current_group())
+		note_vcpu_thread();
+	return 0;
 }
 
 static __always_inline void count_wakeup(__u64 ns, bool waited)

@@ -52,7 +52,7 @@ enum kvm_count_kind {
 #define KVM_ISA_SVM 2
 
 /*
- * A tracked thread that KVM returned to its VMM from inside KVM_RUN, by
+ * A tracked thread seen emulating port I/O or MMIO inside KVM_RUN, by
  * tid: a vCPU, whatever it is doing when discovery looks (one that exits
  * to userspace on nearly every run is preempted outside KVM_RUN, where the
  * iterator sees no vCPU). start_time_ns tells a reused tid apart.

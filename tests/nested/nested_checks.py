@@ -228,6 +228,45 @@ def check_loss_identity(checks, tags):
     checks.check("kvm-loss-identity", fired == counted + lost, detail)
 
 
+# The loss dump's guests (guest-init.sh) and the modes of their vCPUs.
+LOSS_GUEST_MODES = {"loss1": ("spin", "pio", "pio"), "loss2": ("pio", "pio")}
+
+
+def check_vcpu_notes(checks, tags):
+    """The loss dump knew a vCPU only by the notes taken while KVM
+    emulated its I/O: every pio vCPU of its guests must be listed, under
+    its own index, and no spinning one (which would mean the iterator's
+    sighting inside KVM_RUN still counted)."""
+    try:
+        doc = json.loads((tags.get("LOSS-JSON") or [""])[0])
+    except ValueError:
+        doc = None
+    pids = (tags.get("LOSS-GUESTS") or [""])[0].split()
+    threads = vmm_threads(tags)
+    if doc is None or len(pids) != 2:
+        checks.check("vcpu-notes", False, "no loss dump or no guests: %s" %
+                     " | ".join(tags.get("LOSS-ERR", []))[-300:])
+        return
+    entries = {entry["pid"]: entry for entry in doc.get("guests", [])}
+    logged = any("noted at I/O emulation" in line
+                 for line in tags.get("LOSS-ERR", []))
+    for name, pid in zip(("loss1", "loss2"), pids):
+        modes = LOSS_GUEST_MODES[name]
+        expected = sorted((t["index"], tid) for tid, t in
+                          threads.get(name, {}).items()
+                          if t["index"] < len(modes)
+                          and modes[t["index"]] == "pio")
+        entry = entries.get(int(pid))
+        found = sorted((v["index"], v["tid"])
+                       for v in (entry or {}).get("vcpus", []))
+        checks.check("vcpu-notes-" + name,
+                     entry is not None and logged and expected and
+                     found == expected,
+                     "modes %s: vCPUs (index, tid) %s, the VMM's pio ones "
+                     "%s; notes logged: %s" % (",".join(modes), found,
+                                               expected, logged))
+
+
 def reason_count(rows, name):
     return sum(row["count"] for row in rows or [] if row["reason"] == name)
 
@@ -442,6 +481,7 @@ def main():
     check_kvm(checks, entries, pids, threads, tags, doc.get("duration_ns"))
     check_io(checks, tags)
     check_loss_identity(checks, tags)
+    check_vcpu_notes(checks, tags)
     check_block_loss(checks, tags)
     check_verifier(checks, tags, kernel, insns_path)
     return 1 if checks.failed else 0
