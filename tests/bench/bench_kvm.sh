@@ -4,7 +4,7 @@
 #  1. Synthetic, any machine: kvm_testrun runs the raw-tracepoint twins
 #     (the same handler bodies) by BPF_PROG_TEST_RUN, next to an empty
 #     program: the counted path, the filtered path (a process that is not
-#     a guest) and a halt-poll wake-up.
+#     a guest), a halt-poll wake-up and the vCPU note at port I/O.
 #  2. Live, needs /dev/kvm: a boot-sector guest doing `out 0x80, al` in a
 #     loop while `kvmwarden dump` runs; the cost per run of each attached
 #     kvm program, read with bpftool at the start and end of the window.
@@ -89,7 +89,8 @@ EOF
 		"$work/kvm-progs-end.json" <<'EOF'
 import json, sys
 names = {"kvm_exit", "kvm_entry", "kvm_userspace_exit", "kvm_vcpu_wakeup",
-         "raw_kvm_userspac", "raw_kvm_vcpu_wak"}
+         "raw_kvm_userspac", "raw_kvm_vcpu_wak", "note_kvm_pio",
+         "note_kvm_mmio"}
 def load(path):
     return {p["id"]: p for p in json.load(open(path))
             if p.get("name", "") in names}

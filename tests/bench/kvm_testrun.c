@@ -137,6 +137,14 @@ static int count_entries(struct bpf_object *obj)
 	return entries;
 }
 
+static int any_key(struct bpf_object *obj, const char *map_name)
+{
+	int fd = bpf_map__fd(bpf_object__find_map_by_name(obj, map_name));
+	__u32 key;
+
+	return bpf_map_get_next_key(fd, NULL, &key) == 0;
+}
+
 /* Bumps the .bss's guests_generation, as the agent does after changing
  * kvm_guests (the .bss holds nothing else). */
 static int bump_generation(struct bpf_object *obj)
@@ -162,7 +170,7 @@ static int bump_generation(struct bpf_object *obj)
 int main(int argc, char **argv)
 {
 	struct bpf_object *obj, *empty = NULL;
-	struct bpf_program *uexit, *wakeup, *prog;
+	struct bpf_program *uexit, *wakeup, *note, *prog;
 	__u64 uexit_args[2] = { 2 /* KVM_EXIT_IO */, 0 };
 	__u64 wakeup_args[3] = { 150000, 1, 1 };
 	__u32 tgid = (__u32)getpid(), group = 1;
@@ -181,10 +189,13 @@ int main(int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
-	/* Only the raw twins: the classic programs cannot be test-run. */
+	/* Only raw-tracepoint programs: the twins and the vCPU notes; the
+	 * classic programs cannot be test-run. */
 	bpf_object__for_each_program (prog, obj)
-		bpf_program__set_autoload(prog, strncmp(bpf_program__name(prog),
-							"raw_", 4) == 0);
+		bpf_program__set_autoload(
+			prog, strncmp(bpf_program__name(prog), "raw_", 4) == 0 ||
+				      strncmp(bpf_program__name(prog), "note_",
+					      5) == 0);
 	err = bpf_object__load(obj);
 	if (err) {
 		fprintf(stderr, "kvm_testrun: loading: %s\n", strerror(-err));
@@ -192,7 +203,8 @@ int main(int argc, char **argv)
 	}
 	uexit = bpf_object__find_program_by_name(obj, "raw_kvm_userspace_exit");
 	wakeup = bpf_object__find_program_by_name(obj, "raw_kvm_vcpu_wakeup");
-	if (!uexit || !wakeup) {
+	note = bpf_object__find_program_by_name(obj, "note_kvm_pio");
+	if (!uexit || !wakeup || !note) {
 		err = -ENOENT;
 		goto cleanup;
 	}
@@ -224,6 +236,10 @@ int main(int argc, char **argv)
 		err = measure("counted", uexit, uexit_args, 2, count);
 	if (!err)
 		err = measure("wakeup", wakeup, wakeup_args, 3, count);
+	/* A guest's thread that is not a vCPU: the note's lookup misses and
+	 * the notifier list is empty, the dearest path but an insert. */
+	if (!err)
+		err = measure("note", note, uexit_args, 2, count);
 	if (!err) {
 		__u64 intr_args[2] = { 0, (__u64)(__s64)-EINTR };
 		LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = intr_args,
@@ -249,6 +265,8 @@ int main(int argc, char **argv)
 				KVM_USERSPACE_ERRNO | EINTR),
 			1);
 	bad += mismatch("distinct counters", count_entries(obj), 4);
+	bad += mismatch("threads noted that are no vCPU",
+			any_key(obj, "kvm_vcpu_threads"), 0);
 	/* The firing counts the agent's availability rests on: counted
 	 * guests only, so the filtered runs are not in them. */
 	bad += mismatch("userspace exits fired",
