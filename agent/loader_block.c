@@ -29,6 +29,38 @@ static bool has_tracepoint(const char *name)
 	return libbpf_find_vmlinux_btf_id(name, BPF_TRACE_RAW_TP) > 0;
 }
 
+/*
+ * The ends of a request's life before its beginnings. The other way round
+ * (the skeleton's order), a request issued after block_issue was attached
+ * that completed before block_complete was stayed in the table as in
+ * flight and read as `lost` when its struct came back: 516 in a dump's
+ * first 3 s under fio with 512 requests in flight. In this order a request
+ * begun before the agent is only ever `unmatched` at its completion.
+ */
+static int attach_in_order(struct block_bpf *skel)
+{
+	struct {
+		struct bpf_program *program;
+		struct bpf_link **link;
+	} order[] = {
+		{ skel->progs.block_complete, &skel->links.block_complete },
+		{ skel->progs.block_merge, &skel->links.block_merge },
+		{ skel->progs.block_requeue, &skel->links.block_requeue },
+		{ skel->progs.block_issue, &skel->links.block_issue },
+		{ skel->progs.block_insert, &skel->links.block_insert },
+		{ skel->progs.block_start, &skel->links.block_start },
+	};
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		if (!bpf_program__autoload(order[i].program))
+			continue;
+		*order[i].link = bpf_program__attach(order[i].program);
+		if (!*order[i].link)
+			return -errno;
+	}
+	return 0;
+}
+
 int block_loader_open(struct block_loader **out, char *why, size_t why_size)
 {
 	static const char *const required[] = { "block_rq_insert",
@@ -87,7 +119,7 @@ int block_loader_open(struct block_loader **out, char *why, size_t why_size)
 			 strerror(-err));
 		goto cleanup;
 	}
-	err = block_bpf__attach(loader->skel);
+	err = attach_in_order(loader->skel);
 	if (err) {
 		snprintf(why, why_size,
 			 "cannot attach to the block tracepoints: %s",
