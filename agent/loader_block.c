@@ -33,9 +33,10 @@ static bool has_tracepoint(const char *name)
  * The ends of a request's life before its beginnings. The other way round
  * (the skeleton's order), a request issued after block_issue was attached
  * that completed before block_complete was stayed in the table as in
- * flight and read as `lost` when its struct came back: 516 in a dump's
- * first 3 s under fio with 512 requests in flight. In this order a request
- * begun before the agent is only ever `unmatched` at its completion.
+ * flight and read as `lost` when its struct came back (a tracer attached
+ * that way saw dozens, on consecutive tags, in its first milliseconds).
+ * In this order a request begun before the agent is only ever `unmatched`
+ * at its completion; what `lost` still counts is the kernel's (README).
  */
 static int attach_in_order(struct block_bpf *skel)
 {
