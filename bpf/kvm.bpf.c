@@ -236,20 +236,23 @@ static __always_inline void count_userspace_exit(__u32 reason, __s32 error)
  * only after vcpu_put(), too late to name the vCPU. These need no
  * arguments, so raw tracepoints serve, with or without tracefs and BTF.
  */
-SEC("raw_tracepoint/kvm_pio")
-int note_kvm_pio(struct bpf_raw_tracepoint_args *ctx)
+static __always_inline int note_guest_vcpu(void)
 {
 	if (current_group())
 		note_vcpu_thread();
 	return 0;
 }
 
+SEC("raw_tracepoint/kvm_pio")
+int note_kvm_pio(struct bpf_raw_tracepoint_args *ctx)
+{
+	return note_guest_vcpu();
+}
+
 SEC("raw_tracepoint/kvm_mmio")
 int note_kvm_mmio(struct bpf_raw_tracepoint_args *ctx)
 {
-	if (current_group())
-		note_vcpu_thread();
-	return 0;
+	return note_guest_vcpu();
 }
 
 static __always_inline void count_wakeup(__u64 ns, bool waited)

@@ -2,7 +2,7 @@
 /*
  * Which vCPU a task is running, for the BPF programs only: the one kernel
  * fact that names a vCPU thread, read by discovery's iterator
- * (sched.bpf.c) and at KVM's returns to the VMM (kvm.bpf.c).
+ * (sched.bpf.c) and while KVM emulates a vCPU's I/O (kvm.bpf.c).
  */
 #ifndef KVMWARDEN_BPF_KVM_VCPU_BPF_H
 #define KVMWARDEN_BPF_KVM_VCPU_BPF_H
