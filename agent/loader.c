@@ -27,6 +27,8 @@ struct loader {
 	struct sched_thread_stats *stats; /* mmap of thread_stats */
 	size_t stats_len;
 	int cpu_count;
+	/* Empty while attribution is loaded, else the reason it is not. */
+	char attribution_why[256];
 };
 
 /* libbpf's messages (verifier logs run to hundreds of lines) are for
@@ -149,6 +151,16 @@ void loader_close(struct loader *loader)
 	bpf_link__destroy(loader->iter_link);
 	sched_bpf__destroy(loader->skel);
 	free(loader);
+}
+
+bool loader_attribution_available(const struct loader *loader)
+{
+	return loader && !loader->attribution_why[0];
+}
+
+const char *loader_attribution_why(const struct loader *loader)
+{
+	return loader ? loader->attribution_why : "not loaded";
 }
 
 const struct sched_thread_stats *loader_thread_stats(struct loader *loader,

@@ -11,6 +11,7 @@
 #error "userspace-only header"
 #endif
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,12 @@ struct loader;
  * on failure `why` holds one line for the operator. */
 int loader_open(struct loader **out, char *why, size_t why_size);
 void loader_close(struct loader *loader);
+
+/* Steal needs only the core scheduler programs; attribution is a feature.
+ * When its programs cannot load on this kernel, the core loads alone and
+ * these say so: `why` names the program and the kernel's reason. */
+bool loader_attribution_available(const struct loader *loader);
+const char *loader_attribution_why(const struct loader *loader);
 
 /* The live counters of a slot (read-only view of the BPF array). */
 const struct sched_thread_stats *loader_thread_stats(struct loader *loader,
