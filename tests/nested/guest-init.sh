@@ -49,6 +49,21 @@ if [ ! -c /dev/kvm ]; then
 fi
 read uptime rest </proc/uptime
 say BOOTED "$uptime"
+say KERNEL-BUILD "$(uname -v)"
+
+# check-kernel: every BPF object loaded on this kernel without attaching,
+# one row a program with its verifier count (tests/nested/nested_checks.py
+# judges it and writes tests/nested/verifier-insns-SERIES.txt). It runs
+# now, with kvm loaded (the KVM programs need its tracepoints) and before
+# the busy guests start, so the emulated verifier has both CPUs. Its JSON
+# may span lines; a JSON string holds no raw newline, so they can go.
+nice -n -19 kvmwarden check-kernel --json >/tmp/check.json 2>/tmp/check.err
+check_status=$?
+read uptime rest </proc/uptime
+say CHECK-EXIT "$check_status"
+say CHECK-DONE "$uptime"
+say CHECK-JSON "$(tr -d '\n' </tmp/check.json)"
+while read -r line; do say CHECK-ERR "$line"; done </tmp/check.err
 
 # A sleep that is a builtin: read with a timeout on a FIFO nobody writes.
 mkfifo /tmp/never

@@ -2,13 +2,17 @@
 """Judges one boot of tests/integration/test_nested_kvm.sh from its serial
 console log: the `KVMW ...` lines tests/nested/guest-init.sh printed inside
 the TCG guest. Prints one `PASS|FAIL|SKIP NAME: DETAIL` line per check and
-writes each BPF program's verifier instruction count to INSNS_FILE.
+writes the table of check-kernel's verifier counts to INSNS_FILE.
 
 Usage: nested_checks.py CONSOLE_LOG SERIES INSNS_FILE
 """
 import json
 import os
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "integration"))
+import checkkernel  # noqa: E402
 
 # The same tolerance as tests/integration/test_steal_accuracy.py: the
 # agent's window and the harness's schedstat readings differ by the time
@@ -33,9 +37,6 @@ EXITS_ABS = 100
 # inside the block loss dump (8 writers of 64).
 IO_WRITES = 256
 IO_LOSS_WRITES = 512
-# A program whose verifier count grew more than this since the committed
-# file is worth a reviewer's look (issue 8).
-INSNS_JUMP = 1.25
 
 
 class Checks:
@@ -414,41 +415,62 @@ def check_kvm(checks, entries, pids, threads, tags, duration_ns):
                          ms(skvm.get("host_ns", 0))))
 
 
-def check_verifier(checks, tags, kernel, insns_path):
-    """tests/nested/proginsns's lines, "NAME COUNT": the name is the
-    kernel's, cut to 15 characters."""
+def check_kernel(checks, tags, insns_path):
+    """`kvmwarden check-kernel --json`, run in the guest before the
+    guests start: judged by tests/integration/checkkernel.py as on the
+    host, its table written to insns_path. Returns the document or None."""
+    status = (tags.get("CHECK-EXIT") or ["?"])[0]
+    stderr = " | ".join(tags.get("CHECK-ERR", []))[-500:]
+    try:
+        doc = checkkernel.parse((tags.get("CHECK-JSON") or [""])[0])
+    except ValueError as exc:
+        checks.check("check-kernel", False, "exit %s, %s; stderr: %s"
+                     % (status, exc, stderr))
+        return None
+    try:
+        took = " in %.0f s" % (float(tags["CHECK-DONE"][0])
+                               - float(tags["BOOTED"][0]))
+    except (KeyError, ValueError):
+        took = ""
+    for line in checkkernel.growth_notes(insns_path, doc):
+        print("  note: " + line)
+    checkkernel.write_table(insns_path, doc,
+                            (tags.get("KERNEL-BUILD") or ["?"])[0],
+                            "tests/integration/test_nested_kvm.sh")
+    for name, ok, detail in checkkernel.judge(
+            doc, int(status) if status.isdigit() else status):
+        checks.check(name, ok, detail + took)
+    return doc
+
+
+def check_agent_programs(checks, tags, doc):
+    """Every program the measuring agent had loaded (tests/nested/
+    proginsns, the kernel's names cut to 15 characters) is one that
+    check-kernel loaded: a table missing one of them would leave that
+    program out of the budget."""
+    if doc is None:
+        checks.skip("check-kernel-covers-agent", "no check-kernel report")
+        return
     counts = []
     for rest in tags.get("INSNS", []):
         words = rest.split()
-        if len(words) == 2 and words[1].isdigit() and int(words[1]):
+        if len(words) == 2 and words[1].isdigit():
             counts.append((words[0], int(words[1])))
-    counts.sort()
-    if not counts:
-        checks.check("verifier", False, "no program with verified_insns: %s"
-                     % tags.get("INSNS"))
-        return
-    before = {}
-    try:
-        with open(insns_path) as old:
-            for line in old:
-                words = line.split()
-                if len(words) == 2 and not line.startswith("#"):
-                    before[words[0]] = int(words[1])
-    except OSError:
-        pass
+    rows = {}
+    for row in doc["programs"]:
+        if row["loaded"]:
+            rows.setdefault(row["name"][:15], []).append(row)
+    missing = sorted(name for name, _ in counts if name not in rows)
     for name, insns in counts:
-        if name in before and insns > before[name] * INSNS_JUMP:
-            print("  note: %s grew from %d to %d verified instructions"
-                  % (name, before[name], insns))
-    with open(insns_path, "w") as out:
-        out.write("# Verifier instruction count (bpf_prog_info.verified_insns)\n"
-                  "# of each BPF program kvmwarden loads, on Linux %s under\n"
-                  "# tests/integration/test_nested_kvm.sh, which rewrites this file.\n"
-                  % kernel)
-        for name, insns in counts:
-            out.write("%s %d\n" % (name, insns))
-    checks.check("verifier", True, "%d programs, largest %s with %d instructions"
-                 % (len(counts), *max(counts, key=lambda c: c[1])))
+        # The same object on the same kernel: a count that differs means
+        # the agent and check-kernel configure it differently.
+        if name in rows and insns not in [r["verified_insns"] for r in rows[name]]:
+            print("  note: %s verified at %d in the agent, %s in check-kernel"
+                  % (name, insns, [r["verified_insns"] for r in rows[name]]))
+    checks.check("check-kernel-covers-agent", bool(counts) and not missing,
+                 "%d programs loaded by the agent, %s" % (
+                     len(counts), "not in check-kernel's loaded rows: %s"
+                     % missing if missing else "each in check-kernel's table"))
 
 
 def main():
@@ -465,6 +487,7 @@ def main():
     checks.check("boot", "BOOTED" in tags,
                  "Linux %s, kvm_amd loaded, /dev/kvm after %s s of guest uptime"
                  % (kernel, (tags.get("BOOTED") or ["?"])[0]))
+    report = check_kernel(checks, tags, insns_path)
     try:
         doc = json.loads((tags.get("JSON") or [""])[0])
     except ValueError as exc:
@@ -483,7 +506,7 @@ def main():
     check_loss_identity(checks, tags)
     check_vcpu_notes(checks, tags)
     check_block_loss(checks, tags)
-    check_verifier(checks, tags, kernel, insns_path)
+    check_agent_programs(checks, tags, report)
     return 1 if checks.failed else 0
 
 
