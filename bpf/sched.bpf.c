@@ -30,7 +30,7 @@ struct thread_state {
 	__u32 group;
 	__u32 _pad;
 	/* Culprits of the current wait carried across a migration. */
-	struct attr_part carried[ATTR_PARTS];
+	struct attr_parts carried;
 };
 
 struct {
@@ -212,10 +212,13 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 		__u64 wait_ns = account_switch_in(in, next);
 
 		if (in->kind == SCHED_THREAD_VCPU) {
+			struct culprit last =
+				culprit_of(prev, out ? out->group : 0);
+
 			if (cpu)
-				take_waiter(cpu, in->slot, in->carried);
-			settle_wait(in->carried, in->group, wait_ns,
-				    culprit_of(prev, out ? out->group : 0));
+				take_waiter(cpu, in->slot, &in->carried);
+			attr_settle_wait(&in->carried, in->group, wait_ns,
+					 last.kind, last.id);
 		}
 		if (cpu) {
 			cpu->cur_tracked_task = (__u64)next;
@@ -279,7 +282,7 @@ int BPF_PROG(handle_sched_migrate, struct task_struct *task, int dest_cpu)
 	if (!cpu || !cpu->count)
 		return 0;
 	close_segment(cpu, rq_clock_ns(task));
-	take_waiter(cpu, state->slot, state->carried);
+	take_waiter(cpu, state->slot, &state->carried);
 	return 0;
 }
 
