@@ -231,6 +231,31 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 	return 0;
 }
 
+/*
+ * Steal without attribution: the same per-thread figures from the kernel's
+ * own accounting, and nothing per CPU. The loader falls back to it when
+ * the attribution programs cannot load on a kernel, so that steal is
+ * measured whatever an optional part costs a verifier.
+ */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(handle_sched_switch_core, bool preempt, struct task_struct *prev,
+	     struct task_struct *next, unsigned int prev_state)
+{
+	struct thread_state *state;
+
+	if (prev->bpf_storage) {
+		state = bpf_task_storage_get(&thread_state, prev, 0, 0);
+		if (state)
+			refresh_run(state, prev);
+	}
+	if (next->bpf_storage) {
+		state = bpf_task_storage_get(&thread_state, next, 0, 0);
+		if (state)
+			account_switch_in(state, next);
+	}
+	return 0;
+}
+
 /* A vCPU woken onto a runqueue starts waiting there. This fires under the
  * target runqueue's lock, like that CPU's own switches. */
 SEC("tp_btf/sched_wakeup")
