@@ -55,7 +55,7 @@ SOAK_SECONDS=${KVMWARDEN_SOAK_SECONDS:-120} step soak "soak: " \
 	"$(command -v python3)" "$here/integration/soak_churn.py" "$build"
 step systemd "systemd: " "$here/integration/test_systemd.sh" "$build"
 # KVM's own paths (KVM_RUN discovery, exit telemetry) in a TCG guest that is
-# itself an SVM host, on the Debian 6.1 and 6.12 kernels.
+# itself an SVM host, on the Debian 6.1, 6.12 and 7.2 kernels.
 step nested "nested: " "$here/integration/test_nested_kvm.sh" "$build"
 # The agent itself under ASan/UBSan (and LeakSanitizer at exit), measuring
 # real guests: the unit tests cannot reach the loader or discovery.

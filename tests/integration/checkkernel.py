@@ -127,21 +127,28 @@ def write_table(path, doc, build, writer):
     """The table at path: one row a program, full name, object and count,
     "-" and why for one not loaded. build: the kernel's `uname -v`;
     writer: what rewrites the file."""
-    rows = sorted(doc["programs"], key=lambda row: (row["object"], row["name"]))
+    # In check-kernel's own order (object by object, as the agent loads
+    # them), which is stable, so a diff shows only changed counts.
+    rows = doc["programs"]
     width = max([len(row["name"]) for row in rows] + [len("# program")])
     with open(path, "w") as out:
+        # check-kernel's "kernel" may hold the build already.
+        kernel = doc["kernel"] if build.strip() in doc["kernel"] else \
+            "%s %s" % (doc["kernel"], build.strip())
         out.write("# Verifier instructions (bpf_prog_info.verified_insns) of each BPF\n"
-                  "# program, from `kvmwarden check-kernel --json` on Linux %s\n"
-                  "# (%s), by %s, which rewrites this file.\n"
+                  "# program, from `kvmwarden check-kernel --json` on Linux\n"
+                  "# %s,\n"
+                  "# by %s, which rewrites this file.\n"
                   "# Budget %d a program, a fifth of the verifier's limit of %d.\n"
-                  % (doc["kernel"], build.strip(), writer, BUDGET_INSNS,
-                     LIMIT_INSNS))
+                  % (kernel, writer, BUDGET_INSNS, LIMIT_INSNS))
         out.write("%-*s %-8s %s\n" % (width, "# program", "object",
                                      "verified_insns"))
         for row in rows:
             if row["loaded"]:
                 count = str(row["verified_insns"])
-                if row["needed"] and over_budget(row):
+                if not row["needed"]:
+                    count += " (not needed on this kernel)"
+                elif over_budget(row):
                     count += " over budget"
             elif row["needed"]:
                 count = "- failed: " + " ".join(row["error"].split())[:200]

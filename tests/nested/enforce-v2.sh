@@ -1,5 +1,5 @@
 # Sourced by tests/nested/guest-init.sh once its KVM scenario is over:
-# enforcement on cgroup v2, on the booted Debian kernel (6.1, 6.12), with
+# enforcement on cgroup v2, on the booted Debian kernel (6.1, 6.12, 7.2), with
 # plain processes declared as cgroup guests. A busy victim and a busy hog
 # share CPU 1 in two cgroups under /kvmw; the agent runs in enforce mode
 # with a 10 % steal budget for the victim: under TCG the guest kernel's

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Judges the cgroup v2 enforcement scenario of one boot of
 tests/integration/test_nested_kvm.sh: the `KVMW ENF ...` lines that
-tests/nested/enforce-v2.sh printed inside the TCG guest (Debian's own 6.1
-or 6.12 kernel, cgroup v2 only). Prints one `PASS|FAIL|SKIP NAME: DETAIL`
+tests/nested/enforce-v2.sh printed inside the TCG guest (a Debian kernel,
+6.1, 6.12 or 7.2, cgroup v2 only). Prints one `PASS|FAIL|SKIP NAME: DETAIL`
 line per check.
 
 Usage: enforce_checks.py CONSOLE_LOG SERIES
