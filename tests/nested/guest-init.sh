@@ -154,14 +154,16 @@ done
 chrt -f -p 1 "$pio_pid" >/dev/null
 nap 0.5
 
-# wait_measuring PID ERR TRIES NAP: until the dump PID says "measuring"
-# on ERR (sets $measuring) or exits, polling TRIES times NAP s apart.
+# wait_measuring PID ERR TRIES NAP: until the dump PID says "measuring
+# for N s" on ERR (sets $measuring) or exits, polling TRIES times NAP s
+# apart. The markers are matched whole: other lines say "measured" too
+# ("steal is measured without culprits" when attribution is off).
 wait_measuring() {
 	local try line
 	for try in $(seq "$3"); do
 		kill -0 "$1" 2>/dev/null || break
 		while read -r line; do
-			case $line in *measuring*) measuring=1 ;; esac
+			case $line in *"kvmwarden: measuring for "[0-9]*) measuring=1 ;; esac
 		done <"$2"
 		[ -n "$measuring" ] && break
 		nap "$4"
@@ -239,7 +241,7 @@ if [ -n "$measuring" ]; then
 	measured=
 	for try in $(seq 2000); do
 		while read -r line; do
-			case $line in *measured*) measured=1 ;; esac
+			case $line in *"kvmwarden: measured "[0-9]*) measured=1 ;; esac
 		done </tmp/dump.err
 		[ -n "$measured" ] && break
 		[ -s /tmp/dump.json ] && break
