@@ -16,6 +16,7 @@
 #include "loader_block.h"
 #include "block.skel.h"
 #include "bpf_maps.h"
+#include "feature_table.h"
 
 struct block_loader {
 	struct block_bpf *skel;
@@ -113,6 +114,14 @@ int block_loader_open(struct block_loader **out, char *why, size_t why_size)
 	 * that is gone go unmeasured, and each must be counted. */
 	bpf_test_shrink_map(loader->skel->maps.requests,
 			    "KVMWARDEN_TEST_BLOCK_SETS", BLOCK_MAX_REQUESTS / 8);
+	/* A test fails the load as a kernel would, through the same path,
+	 * so the agent's handling of a missing block_io is what is tested. */
+	if (features_test_forced("block_io")) {
+		err = -ECANCELED;
+		snprintf(why, why_size, "cannot load the block BPF programs: %s",
+			 FEATURES_FORCED_REASON);
+		goto cleanup;
+	}
 	err = block_bpf__load(loader->skel);
 	if (err) {
 		snprintf(why, why_size,

@@ -22,6 +22,7 @@
 
 #include "kvm.skel.h"
 #include "bpf_maps.h"
+#include "feature_table.h"
 #include "loader_kvm.h"
 
 struct kvm_loader {
@@ -225,9 +226,20 @@ static void attach_notes(struct kvm_loader *loader)
 	size_t used = 0;
 
 	for (int i = 0; i < KVM_NOTE_EVENTS; i++) {
+		/* A test fails the attach as a kernel without the tracepoint
+		 * would: the notes are off, the rest of KVM stays. */
+		bool forced = features_test_forced("kvm_io_notes");
+
 		loader->note_links[i] =
-			bpf_program__attach_raw_tracepoint(programs[i],
-							   events[i]);
+			forced ? NULL :
+				 bpf_program__attach_raw_tracepoint(programs[i],
+								    events[i]);
+		if (forced) {
+			snprintf(status->notes_why, sizeof(status->notes_why),
+				 "cannot attach to %s: %s", events[i],
+				 FEATURES_FORCED_REASON);
+			continue;
+		}
 		if (!loader->note_links[i]) {
 			snprintf(status->notes_why, sizeof(status->notes_why),
 				 "cannot attach to %s: %s%s", events[i],
@@ -248,7 +260,7 @@ static void load_and_attach(struct kvm_loader *loader, const char *tracefs)
 	struct kvm_attach_status *status = &loader->status;
 	char why[KVM_EVENT_COUNT][256], tracefs_path[128];
 	uint64_t ids[KVM_EVENT_COUNT] = { 0 };
-	bool have_tracefs;
+	bool have_tracefs, forced;
 	char message[256];
 	int err;
 
@@ -302,11 +314,14 @@ static void load_and_attach(struct kvm_loader *loader, const char *tracefs)
 				 "KVMWARDEN_TEST_KVM_COUNTS", KVM_MAX_COUNTS))
 		bpf_map__set_max_entries(loader->skel->maps.kvm_counts,
 					 kvm_counts_entries(loader->cpu_count));
-	err = kvm_bpf__load(loader->skel);
+	/* A test fails the load as a kernel would: every part and the
+	 * notes unavailable with this reason. */
+	forced = features_test_forced("kvm");
+	err = forced ? -ECANCELED : kvm_bpf__load(loader->skel);
 	if (err) {
 		snprintf(message, sizeof(message),
 			 "cannot load the KVM BPF programs: %s",
-			 strerror(-err));
+			 forced ? FEATURES_FORCED_REASON : strerror(-err));
 		fail_all(status, message);
 		return;
 	}
