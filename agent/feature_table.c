@@ -23,8 +23,10 @@ static const char *const names[FEATURE_COUNT] = {
 
 /* What an operator looks for in `bpftool prog` or the verifier's output. */
 static const char *const programs[FEATURE_COUNT] = {
-	[FEATURE_STEAL] = "sched.bpf.c: sched_switch, sched_wakeup",
-	[FEATURE_ATTRIBUTION] = "sched.bpf.c: the attribution programs",
+	[FEATURE_STEAL] = "sched.bpf.c: handle_sched_switch_core, "
+			  "discover_threads",
+	[FEATURE_ATTRIBUTION] = "sched.bpf.c: handle_sched_switch, "
+				"handle_sched_wakeup, handle_sched_migrate",
 	[FEATURE_BLOCK_IO] = "block.bpf.c: block_rq_insert/issue/complete",
 	[FEATURE_KVM] = "kvm.bpf.c: kvm_exit, kvm_entry, kvm_userspace_exit, "
 			"kvm_vcpu_wakeup",

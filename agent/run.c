@@ -496,7 +496,7 @@ static int settle_features(struct tracker *tracker,
 	if (refused) {
 		fprintf(stderr,
 			"<3>kvmwarden: %zu budget%s cannot work on this "
-			"kernel; remove %s or its keys named above\n",
+			"kernel: remove %s, or the keys named above\n",
 			refused, refused == 1 ? "" : "s",
 			refused == 1 ? "it" : "them");
 		return 1;
