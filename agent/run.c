@@ -626,6 +626,16 @@ int cmd_run(int argc, char **argv)
 		code = start_http(&http, &config, &metrics);
 	if (!code)
 		code = start_api(&api, &config);
+	if (!code) {
+		/* What loaded is known now: `status` says so before the first
+		 * window is published. */
+		struct api_status first = {
+			.mode = config_mode_name(config.mode),
+			.features_json = features_text,
+		};
+
+		api_publish(api, NULL, &first);
+	}
 	if (code) {
 		free(features_text);
 		features_text = NULL;
