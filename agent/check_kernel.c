@@ -76,11 +76,19 @@ static void print_table(const char *kernel, const struct prog_check *rows,
 			verdict = row->needed ? "FAIL" : "not needed here";
 		else if (!prog_check_passes(row))
 			verdict = "OVER BUDGET";
-		printf("%-7s %-26s %-6s %-6s %9u %9ld  %s%s%s\n", row->object,
+		char insns[16] = "-", margin[16] = "-";
+
+		if (row->loaded) {
+			snprintf(insns, sizeof(insns), "%u",
+				 row->verified_insns);
+			snprintf(margin, sizeof(margin), "%ld",
+				 (long)PROG_VERIFIER_BUDGET -
+					 (long)row->verified_insns);
+		}
+		printf("%-7s %-26s %-6s %-6s %9s %9s  %s%s%s\n", row->object,
 		       row->name, row->needed ? "yes" : "no",
-		       row->loaded ? "yes" : "no", row->verified_insns,
-		       (long)PROG_VERIFIER_BUDGET - (long)row->verified_insns,
-		       verdict, row->error[0] ? ": " : "", row->error);
+		       row->loaded ? "yes" : "no", insns, margin, verdict,
+		       row->error[0] ? ": " : "", row->error);
 	}
 }
 

@@ -121,6 +121,15 @@ int prog_load_object(struct bpf_object *obj, char *why, size_t why_size)
 			if (logs[i] && logs[i][0]) {
 				char reason[200];
 
+				/* libbpf prints only the logs it allocates;
+				 * developers still want this one. */
+				if (getenv("KVMWARDEN_DEBUG"))
+					fprintf(stderr,
+						"<7>kvmwarden: verifier log of "
+						"%s:\n%s\n<7>kvmwarden: end of "
+						"the log\n",
+						bpf_program__name(prog),
+						logs[i]);
 				prog_log_reason(logs[i], err, reason,
 						sizeof(reason));
 				snprintf(why, why_size, "cannot load %s: %s",
