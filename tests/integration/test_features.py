@@ -19,6 +19,7 @@ Usage: test_features.py [BUILD_DIR]
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -138,9 +139,22 @@ def dump_phase(results, binary, guest, feature):
 
 
 def cli(argv, timeout_s=30):
-    proc = subprocess.run(argv, capture_output=True, text=True,
-                          timeout=timeout_s, stdin=subprocess.DEVNULL)
-    return proc.returncode, proc.stdout, proc.stderr
+    """(exit code, stdout, stderr) of a command started the kvmtest way
+    (stopped by PID at cleanup); exit code None when it was still running
+    after timeout_s, and was killed."""
+    proc = kt.spawn("cli", argv, stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE)
+    code = None
+    try:
+        out, err = proc.communicate(timeout=timeout_s)
+        code = proc.returncode
+    except subprocess.TimeoutExpired:
+        kt.stop_child(proc, sig=signal.SIGKILL)
+        out, err = proc.communicate()
+    finally:
+        kt.stop_child(proc, sig=signal.SIGKILL)
+        kt.forget(proc.cleanup_entry)
+    return code, out.decode(errors="replace"), err.decode(errors="replace")
 
 
 def agent_phase(results, binary, work, feature):
@@ -199,7 +213,7 @@ def agent_phase(results, binary, work, feature):
                  if re.match(r"unavailable +%s: " % feature, l)]
         results.check(label + " status prints the feature and why",
                       code == 0 and len(lines) == 1 and FORCED in lines[0],
-                      "exit %d, %r" % (code, out[-600:]))
+                      "exit %s, %r" % (code, out[-600:]))
         on = [l for l in out.splitlines() if l.startswith("features ")]
         results.check(label + " status lists what is on, not it",
                       len(on) == 1 and "steal" in on[0] and
@@ -222,7 +236,7 @@ def agent_phase(results, binary, work, feature):
                       code == 0 and len(head) == 1 and
                       feature in head[0][len("features off: "):]
                       .split("  ")[0].split(", "),
-                      "exit %d, %r" % (code, lines[:4]))
+                      "exit %s, %r" % (code, lines[:4]))
         results.check(label + " top keeps its header row and 80 columns",
                       len(lines) > 3 and lines[3].startswith("NAME") and
                       all(len(l) <= 80 for l in lines),
@@ -278,14 +292,14 @@ def budget_phase(results, binary, work):
     for feature, line in refusals.items():
         with forcing(feature):
             code, out, err = cli([binary, "run", "--config", path],
-                                 timeout_s=60)
+                                 timeout_s=30)
         refused = [l for l in err.splitlines() if "refusing budget" in l]
         results.check("%s forced off: the budget that needs it is refused "
                       "at start" % feature,
                       code == 1 and len(refused) == 1 and line in refused[0]
                       and FORCED in refused[0] and
                       "1 budget cannot work on this kernel" in err,
-                      "exit %d, %r" % (code, err.strip()[-500:]))
+                      "exit %s, %r" % (code, err.strip()[-500:]))
     # The control: the same budgets run when every feature loaded.
     log = os.path.join(work, "budgets.log")
     with open(log, "wb") as out:
