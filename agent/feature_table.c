@@ -66,8 +66,7 @@ void features_set(struct features *features, enum feature feature,
 			 reason && reason[0] ? reason : "unknown");
 }
 
-bool features_available(const struct features *features,
-			enum feature feature)
+bool features_available(const struct features *features, enum feature feature)
 {
 	return (unsigned int)feature < FEATURE_COUNT &&
 	       features->state[feature].available;

@@ -48,8 +48,7 @@ void features_init(struct features *features);
 /* available, or not with `reason` (copied; NULL or "" reads "unknown"). */
 void features_set(struct features *features, enum feature feature,
 		  bool available, const char *reason);
-bool features_available(const struct features *features,
-			enum feature feature);
+bool features_available(const struct features *features, enum feature feature);
 
 /* The test-only switch: a comma list of feature names whose load the
  * loaders fail as the kernel would, with FEATURES_FORCED_REASON. */

@@ -21,8 +21,9 @@ struct json_object *features_json(const struct features *features)
 			json_object_put(obj);
 			return NULL;
 		}
-		json_object_object_add(entry, "available",
-				       json_object_new_boolean(state->available));
+		json_object_object_add(
+			entry, "available",
+			json_object_new_boolean(state->available));
 		if (!state->available)
 			json_object_object_add(
 				entry, "reason",

@@ -45,9 +45,9 @@ static int count_lines(const char *text, const char *needle)
 
 static void test_names(void **state)
 {
-	static const char *const want[FEATURE_COUNT] = {
-		"steal", "attribution", "block_io", "kvm", "kvm_io_notes"
-	};
+	static const char *const want[FEATURE_COUNT] = { "steal", "attribution",
+							 "block_io", "kvm",
+							 "kvm_io_notes" };
 
 	for (int i = 0; i < FEATURE_COUNT; i++) {
 		assert_string_equal(feature_name(i), want[i]);
@@ -100,8 +100,7 @@ static void test_set_and_format_off(void **state)
 	assert_false(features_available(&features, FEATURE_KVM));
 	assert_string_equal(features.state[FEATURE_KVM].reason, "no kvm_exit");
 	/* An unavailable feature always says something. */
-	assert_string_equal(features.state[FEATURE_BLOCK_IO].reason,
-			    "unknown");
+	assert_string_equal(features.state[FEATURE_BLOCK_IO].reason, "unknown");
 	features_format_off(&features, off, sizeof(off));
 	assert_string_equal(off, "block_io, kvm");
 	/* Cut, never overrun. */
@@ -134,10 +133,11 @@ static void test_log_one_line_per_unavailable(void **state)
 	unsetenv(FEATURES_TEST_ENV);
 	assert_int_equal(count_lines(text, "\n"), 4);
 	assert_non_null(strstr(
-		text, "<4>kvmwarden: feature attribution unavailable (sched.bpf.c: "
-		      "handle_sched_switch, handle_sched_wakeup, "
-		      "handle_sched_migrate): cannot load handle_sched_switch: "
-		      "BPF program is too large\n"));
+		text,
+		"<4>kvmwarden: feature attribution unavailable (sched.bpf.c: "
+		"handle_sched_switch, handle_sched_wakeup, "
+		"handle_sched_migrate): cannot load handle_sched_switch: "
+		"BPF program is too large\n"));
 	assert_non_null(strstr(text, "feature kvm_io_notes unavailable ("));
 	/* A name the switch cannot act on is said, so a typo shows. */
 	assert_non_null(strstr(text, "ignoring 'steal'"));
@@ -225,7 +225,8 @@ static void test_budget_needs(void **state)
 			 1u << FEATURE_BLOCK_IO);
 	budget.max_steal_percent = 5;
 	assert_int_equal(features_budget_needs(&budget),
-			 (1u << FEATURE_ATTRIBUTION) | (1u << FEATURE_BLOCK_IO));
+			 (1u << FEATURE_ATTRIBUTION) |
+				 (1u << FEATURE_BLOCK_IO));
 }
 
 static void test_check_budgets(void **state)
@@ -249,17 +250,15 @@ static void test_check_budgets(void **state)
 	enforce.budgets[2].max_steal_percent = 5;
 
 	features_init(&features);
-	assert_int_equal(
-		features_check_budgets(&enforce, &features, lines,
-				       sizeof(lines)),
-		0);
+	assert_int_equal(features_check_budgets(&enforce, &features, lines,
+						sizeof(lines)),
+			 0);
 	assert_string_equal(lines, "");
 
 	features_set(&features, FEATURE_ATTRIBUTION, false, "too large");
-	assert_int_equal(
-		features_check_budgets(&enforce, &features, lines,
-				       sizeof(lines)),
-		2);
+	assert_int_equal(features_check_budgets(&enforce, &features, lines,
+						sizeof(lines)),
+			 2);
 	assert_string_equal(lines,
 			    "budget 'db-*' (line 9) throttles culprits "
 			    "(throttle:), which needs attribution, unavailable "
@@ -270,10 +269,9 @@ static void test_check_budgets(void **state)
 
 	/* A budget missing two features is one refusal with two lines. */
 	features_set(&features, FEATURE_BLOCK_IO, false, "no tracepoint");
-	assert_int_equal(
-		features_check_budgets(&enforce, &features, lines,
-				       sizeof(lines)),
-		2);
+	assert_int_equal(features_check_budgets(&enforce, &features, lines,
+						sizeof(lines)),
+			 2);
 	assert_int_equal(count_lines(lines, "\n"), 3);
 	assert_non_null(strstr(lines, "budget 'web-*' (line 14) budgets I/O "
 				      "(max_io_queue_p99_ms), which needs "
@@ -299,13 +297,13 @@ static void test_json(void **state)
 	for (int i = 0; i < FEATURE_COUNT; i++) {
 		assert_true(json_object_object_get_ex(obj, feature_name(i),
 						      &entry));
-		assert_true(json_object_object_get_ex(entry, "available",
-						      &value));
+		assert_true(
+			json_object_object_get_ex(entry, "available", &value));
 		assert_int_equal(json_object_get_boolean(value),
 				 i != FEATURE_ATTRIBUTION);
 		/* A reason only where something is missing. */
 		assert_int_equal(json_object_object_get_ex(entry, "reason",
-							    &value),
+							   &value),
 				 i == FEATURE_ATTRIBUTION);
 	}
 	json_object_object_get_ex(obj, "attribution", &entry);
