@@ -255,7 +255,7 @@ def agent_phase(results, binary, work, feature):
         log_ok(results, label + " run", f.read(), feature)
 
 
-BUDGETS = """\
+HEADER = """\
 listen_address: ''
 summary_interval_s: 0
 socket_path: ''
@@ -264,6 +264,9 @@ state_file: %(state)s
 classes: [high, normal]
 default_class: normal
 budgets:
+"""
+# Lines 9 and 14 of the file: the refusals name them.
+NEEDY = """\
   - match: "db-*"
     class: high
     max_steal_percent: 5
@@ -272,11 +275,15 @@ budgets:
   - match: "web-*"
     class: high
     max_io_queue_p99_ms: 5
+"""
+# Raising its own weight needs no feature.
+CALM = """\
   - match: "calm-*"
     class: high
     max_steal_percent: 5
     cpu_weight: 1000
 """
+BUDGETS = HEADER + NEEDY + CALM
 
 
 def budget_phase(results, binary, work):
@@ -301,26 +308,62 @@ def budget_phase(results, binary, work):
                       "1 budget cannot work on this kernel" in err,
                       "exit %s, %r" % (code, err.strip()[-500:]))
     # The control: the same budgets run when every feature loaded.
-    log = os.path.join(work, "budgets.log")
-    with open(log, "wb") as out:
-        proc = kt.spawn("agent budgets", [binary, "run", "--config", path],
-                        stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    started = False
-    while time.monotonic() < deadline and proc.poll() is None:
-        with open(log, errors="replace") as f:
-            text = f.read()
-        if "running (mode monitor" in text:
-            started = True
-            break
-        time.sleep(0.2)
+    proc, log = start_run(binary, path, "budgets")
+    started = wait_log(proc, log, "running (mode monitor")
     kt.stop_child(proc, grace_s=5.0)
     kt.forget(proc.cleanup_entry)
-    with open(log, errors="replace") as f:
-        text = f.read()
+    text = read(log)
     results.check("nothing forced: the same budgets start",
                   started and "refusing" not in text,
                   "exit %s, %r" % (proc.returncode, text.strip()[-400:]))
+
+    # A reload that brings such a budget in keeps the running one.
+    calm = os.path.join(work, "calm.conf")
+    with open(calm, "w") as f:
+        f.write((HEADER + CALM) % {"state": os.path.join(work, "calm-state")})
+    with forcing("attribution"):
+        proc, log = start_run(binary, calm, "reload")
+    started = wait_log(proc, log, "running (mode monitor")
+    with open(calm, "w") as f:
+        f.write(BUDGETS % {"state": os.path.join(work, "calm-state")})
+    if started:
+        proc.send_signal(signal.SIGHUP)
+    kept = started and wait_log(proc, log,
+                                "keeping the previous configuration")
+    alive = proc.poll() is None
+    kt.stop_child(proc, grace_s=5.0)
+    kt.forget(proc.cleanup_entry)
+    text = read(log)
+    results.check("attribution forced off: a reload bringing that budget "
+                  "in is refused, the agent runs on",
+                  kept and alive and "refusing budget 'db-*'" in text and
+                  "configuration reloaded" not in text,
+                  "started %s, alive %s: %r" % (started, alive,
+                                                 text.strip()[-500:]))
+
+
+def read(path):
+    with open(path, errors="replace") as f:
+        return f.read()
+
+
+def start_run(binary, config, label):
+    """`kvmwarden run` with its output in a file; (process, log path)."""
+    log = os.path.join(os.path.dirname(config), label + ".log")
+    with open(log, "wb") as out:
+        proc = kt.spawn("agent " + label, [binary, "run", "--config",
+                                           config],
+                        stdout=out, stderr=subprocess.STDOUT)
+    return proc, log
+
+
+def wait_log(proc, log, text, timeout_s=30):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        if text in read(log):
+            return True
+        time.sleep(0.2)
+    return text in read(log)
 
 
 def test(results):
