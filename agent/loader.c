@@ -92,6 +92,12 @@ static bool feature_forced_off(const char *feature)
 	return false;
 }
 
+/* The skeleton's own load, which also maps its global data. */
+static int load_skel(void *skel)
+{
+	return sched_bpf__load(skel);
+}
+
 /* The scheduler object as the agent loads it: with attribution (the full
  * sched_switch program and the wakeup and migration ones) or the core
  * alone. */
@@ -139,7 +145,8 @@ static int load_sched(struct loader *loader, bool with_attribution, char *why,
 			 "KVMWARDEN_TEST_FAIL_FEATURES");
 		return -ECANCELED;
 	}
-	err = prog_load_object(loader->skel->obj, why, why_size);
+	err = prog_load_object(loader->skel->obj, load_skel, loader->skel, why,
+			       why_size);
 	if (err)
 		return err;
 	err = sched_bpf__attach(loader->skel);
@@ -225,6 +232,7 @@ int loader_check(struct prog_check *rows, size_t max, char *why,
 	struct prog_check_target target = {
 		.object = "sched",
 		.open = check_open,
+		.load = load_skel,
 		.close = check_close,
 		.ctx = &cpu_count,
 	};
@@ -366,18 +374,18 @@ int loader_probe_map_fd(struct loader *loader)
 
 int loader_read_errors(struct loader *loader, uint64_t totals[SCHED_ERR_COUNT])
 {
-	return bpf_sum_percpu_counters(bpf_map__fd(loader->skel->maps.sched_errors),
-				       loader->cpu_count, totals,
-				       SCHED_ERR_COUNT);
+	return bpf_sum_percpu_counters(
+		bpf_map__fd(loader->skel->maps.sched_errors), loader->cpu_count,
+		totals, SCHED_ERR_COUNT);
 }
 
 int loader_read_program_stats(struct loader *loader,
 			      struct loader_program_stats *out, size_t max)
 {
 	struct bpf_program *programs[LOADER_PROGRAMS] = {
-		loader_attribution_available(loader)
-			? loader->skel->progs.handle_sched_switch
-			: loader->skel->progs.handle_sched_switch_core,
+		loader_attribution_available(loader) ?
+			loader->skel->progs.handle_sched_switch :
+			loader->skel->progs.handle_sched_switch_core,
 		loader->skel->progs.discover_threads,
 	};
 	size_t count = 0;

@@ -235,9 +235,8 @@ static void attach_notes(struct kvm_loader *loader)
 				 FEATURES_FORCED_REASON);
 			continue;
 		}
-		loader->note_links[i] =
-			bpf_program__attach_raw_tracepoint(programs[i],
-							   events[i]);
+		loader->note_links[i] = bpf_program__attach_raw_tracepoint(
+			programs[i], events[i]);
 		if (!loader->note_links[i]) {
 			snprintf(status->notes_why, sizeof(status->notes_why),
 				 "cannot attach to %s: %s%s", events[i],
@@ -251,6 +250,12 @@ static void attach_notes(struct kvm_loader *loader)
 	}
 	if (used)
 		status->notes_why[0] = '\0';
+}
+
+/* The skeleton's own load, which also maps its global data. */
+static int load_skel(void *skel)
+{
+	return kvm_bpf__load(skel);
 }
 
 /* Which events attach as classic tracepoints (they need tracefs), with
@@ -278,10 +283,9 @@ static void probe_events(const char *tracefs, bool classic[KVM_EVENT_COUNT],
 				 "/sys/kernel/tracing)",
 				 kvm_event_name(event));
 		else
-			classic[event] =
-				probe_classic(tracefs_path, event, &ids[event],
-					      why[event],
-					      sizeof(why[event])) == 0;
+			classic[event] = probe_classic(tracefs_path, event,
+						       &ids[event], why[event],
+						       sizeof(why[event])) == 0;
 	}
 
 	/* kvm_entry only times guest mode for kvm_exit: useless alone. */
@@ -345,6 +349,7 @@ int kvm_loader_check(struct prog_check *rows, size_t max)
 	struct prog_check_target target = {
 		.object = "kvm",
 		.open = check_open,
+		.load = load_skel,
 		.close = check_close,
 		.ctx = &check,
 	};
@@ -381,7 +386,8 @@ static void load_and_attach(struct kvm_loader *loader, const char *tracefs)
 		fail_all(status, message);
 		return;
 	}
-	err = prog_load_object(loader->skel->obj, message, sizeof(message));
+	err = prog_load_object(loader->skel->obj, load_skel, loader->skel,
+			       message, sizeof(message));
 	if (err) {
 		fail_all(status, message);
 		return;
