@@ -207,7 +207,8 @@ static void publish(struct tracker *tracker, struct metrics *metrics,
  * and the agent checks that it can no longer load a BPF program. */
 static void drop_privileges(struct loader *loader)
 {
-	bool keep_bpf = privilege_bpf_fd_ops_need_cap(loader_probe_map_fd(loader));
+	bool keep_bpf =
+		privilege_bpf_fd_ops_need_cap(loader_probe_map_fd(loader));
 	int err = privilege_drop(privilege_keep_mask(keep_bpf));
 
 	if (err) {
@@ -472,19 +473,18 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 static size_t refuse_budgets(const struct enforce_config *enforce)
 {
 	char lines[2048];
-	size_t refused = features_check_budgets(enforce, &agent_features,
-						 lines, sizeof(lines));
+	size_t refused = features_check_budgets(enforce, &agent_features, lines,
+						sizeof(lines));
 
-	for (char *line = strtok(lines, "\n"); line;
-	     line = strtok(NULL, "\n"))
+	for (char *line = strtok(lines, "\n"); line; line = strtok(NULL, "\n"))
 		fprintf(stderr, "<3>kvmwarden: refusing %s\n", line);
 	return refused;
 }
 
-/* Gathers, logs and publishes what loaded; 0, or 1 after saying why the
- * configuration cannot run on this kernel. */
-static int settle_features(struct tracker *tracker,
-			   const struct config *config)
+/* Gathers, logs and publishes what loaded. Returns how many budgets need
+ * a feature this kernel lacks: each is named; the caller decides. */
+static size_t settle_features(struct tracker *tracker,
+			      const struct config *config)
 {
 	struct json_object *obj;
 	size_t refused;
@@ -493,19 +493,46 @@ static int settle_features(struct tracker *tracker,
 			tracker->kvm);
 	features_log(&agent_features, stderr);
 	refused = refuse_budgets(&config->enforce);
-	if (refused) {
-		fprintf(stderr,
-			"<3>kvmwarden: %zu budget%s cannot work on this "
-			"kernel: remove %s, or the keys named above\n",
-			refused, refused == 1 ? "" : "s",
-			refused == 1 ? "it" : "them");
-		return 1;
-	}
 	obj = features_json(&agent_features);
 	if (obj)
 		features_text = strdup(json_object_to_json_string_ext(
 			obj, JSON_C_TO_STRING_PLAIN));
 	json_object_put(obj);
+	return refused;
+}
+
+/*
+ * Budgets that cannot work here are not run blind, and the agent does not
+ * stop measuring steal for them either: enforcement goes off (the agent
+ * runs as in monitor mode) until the configuration or the kernel changes.
+ * Enforcing the other budgets alone could throttle the refused budgets'
+ * guests on their behalf. Returns 0, or 1 when enforcement cannot restart.
+ */
+static int refuse_enforcement(struct enforcer *enforcer, struct config *config,
+			      size_t refused)
+{
+	enum config_mode file_mode;
+
+	if (!refused)
+		return 0;
+	if (config->mode != CONFIG_MODE_ENFORCE) {
+		fprintf(stderr,
+			"<4>kvmwarden: %zu budget%s cannot work on this kernel "
+			"(named above; monitor mode enforces nothing)\n",
+			refused, refused == 1 ? "" : "s");
+		return 0;
+	}
+	fprintf(stderr,
+		"<3>kvmwarden: enforcement off: %zu budget%s cannot work on "
+		"this kernel; running in monitor mode, steal still measured "
+		"(remove %s, or the keys named above, and restart)\n",
+		refused, refused == 1 ? "" : "s", refused == 1 ? "it" : "them");
+	file_mode = enforcer->file_mode; /* enforcer_start() clears it */
+	enforcer_stop(enforcer);
+	config->mode = CONFIG_MODE_MONITOR;
+	if (enforcer_start(enforcer, config, CONFIG_MODE_MONITOR))
+		return 1;
+	enforcer->file_mode = file_mode;
 	return 0;
 }
 
@@ -620,7 +647,8 @@ int cmd_run(int argc, char **argv)
 		return 1;
 	}
 	io_collector = block_collector_open("/proc");
-	code = settle_features(&tracker, &config);
+	code = refuse_enforcement(&enforcer, &config,
+				  settle_features(&tracker, &config));
 	metrics_set_features(&metrics, &agent_features);
 	if (!code)
 		code = start_http(&http, &config, &metrics);
@@ -652,8 +680,7 @@ int cmd_run(int argc, char **argv)
 		"every %u ms)\n",
 		config_mode_name(config.mode), config.interval_ms,
 		config.discover_interval_ms);
-	code = measure_loop(&tracker, &config, path, &metrics, &enforcer,
-			    api) ?
+	code = measure_loop(&tracker, &config, path, &metrics, &enforcer, api) ?
 		       1 :
 		       0;
 	notify_stopping();
