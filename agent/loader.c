@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf_maps.h"
+#include "feature_table.h"
 #include "loader.h"
 #include "prog_load.h"
 #include "sched.skel.h"
@@ -74,24 +75,6 @@ static bool cgroup_is_unified(void)
 	       fs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
-/* Whether a test asked for `feature` to fail as if the kernel refused
- * it (KVMWARDEN_TEST_FAIL_FEATURES=attribution,block_io,...). */
-static bool feature_forced_off(const char *feature)
-{
-	const char *list = getenv("KVMWARDEN_TEST_FAIL_FEATURES");
-	size_t len = strlen(feature);
-
-	for (const char *at = list; at && *at;) {
-		const char *end = strchr(at, ',');
-		size_t word = end ? (size_t)(end - at) : strlen(at);
-
-		if (word == len && strncmp(at, feature, len) == 0)
-			return true;
-		at = end ? end + 1 : NULL;
-	}
-	return false;
-}
-
 /* The skeleton's own load, which also maps its global data. */
 static int load_skel(void *skel)
 {
@@ -139,10 +122,9 @@ static int load_sched(struct loader *loader, bool with_attribution, char *why,
 		bpf_test_shrink_map(loader->skel->maps.attribution,
 				    "KVMWARDEN_TEST_ATTR_ENTRIES",
 				    ATTR_MAX_ENTRIES);
-	if (with_attribution && feature_forced_off("attribution")) {
-		snprintf(why, why_size,
-			 "cannot load handle_sched_switch: forced by "
-			 "KVMWARDEN_TEST_FAIL_FEATURES");
+	if (with_attribution && features_test_forced("attribution")) {
+		snprintf(why, why_size, "cannot load handle_sched_switch: %s",
+			 FEATURES_FORCED_REASON);
 		return -ECANCELED;
 	}
 	err = prog_load_object(loader->skel->obj, load_skel, loader->skel, why,

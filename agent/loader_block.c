@@ -16,6 +16,7 @@
 #include "loader_block.h"
 #include "block.skel.h"
 #include "bpf_maps.h"
+#include "feature_table.h"
 #include "prog_load.h"
 
 struct block_loader {
@@ -154,6 +155,16 @@ int block_loader_open(struct block_loader **out, char *why, size_t why_size)
 	bpf_test_shrink_map(loader->skel->maps.requests,
 			    "KVMWARDEN_TEST_BLOCK_SETS",
 			    BLOCK_MAX_REQUESTS / 8);
+	/* A test fails the load as the kernel would, through the same
+	 * path and in the same words, so the agent's handling of a missing
+	 * block_io is what gets tested. block_complete always loads. */
+	if (features_test_forced("block_io")) {
+		err = -ECANCELED;
+		snprintf(why, why_size, "cannot load %s: %s",
+			 bpf_program__name(loader->skel->progs.block_complete),
+			 FEATURES_FORCED_REASON);
+		goto cleanup;
+	}
 	err = prog_load_object(loader->skel->obj, load_skel, loader->skel, why,
 			       why_size);
 	if (err)

@@ -22,6 +22,7 @@
 
 #include "kvm.skel.h"
 #include "bpf_maps.h"
+#include "feature_table.h"
 #include "prog_load.h"
 #include "loader_kvm.h"
 
@@ -226,6 +227,14 @@ static void attach_notes(struct kvm_loader *loader)
 	size_t used = 0;
 
 	for (int i = 0; i < KVM_NOTE_EVENTS; i++) {
+		/* A test fails the attach as a kernel without the tracepoint
+		 * would: the notes are off, the rest of KVM stays. */
+		if (features_test_forced("kvm_io_notes")) {
+			snprintf(status->notes_why, sizeof(status->notes_why),
+				 "cannot attach to %s: %s", events[i],
+				 FEATURES_FORCED_REASON);
+			continue;
+		}
 		loader->note_links[i] = bpf_program__attach_raw_tracepoint(
 			programs[i], events[i]);
 		if (!loader->note_links[i]) {
@@ -364,6 +373,16 @@ static void load_and_attach(struct kvm_loader *loader, const char *tracefs)
 	if (!loader->skel) {
 		snprintf(message, sizeof(message),
 			 "cannot open the KVM BPF object: %s", strerror(errno));
+		fail_all(status, message);
+		return;
+	}
+	/* A test fails the load as the kernel would, in the same words:
+	 * every part and the notes unavailable with this reason. The
+	 * note programs always load. */
+	if (features_test_forced("kvm")) {
+		snprintf(message, sizeof(message), "cannot load %s: %s",
+			 bpf_program__name(loader->skel->progs.note_kvm_pio),
+			 FEATURES_FORCED_REASON);
 		fail_all(status, message);
 		return;
 	}
