@@ -80,7 +80,7 @@ def judge(doc, status):
                  "exit %s, %d programs (%d needed), budget %s, limit %s, "
                  "kernel %s" % (status, len(rows), len(needed), tool_budgets,
                                 tool_limits, doc["kernel"]))]
-    loaded = [row for row in rows if row["loaded"]]
+    loaded = [row for row in needed if row["loaded"]]
     largest = max(loaded, key=lambda row: row["verified_insns"], default=None)
     detail = "largest %s (%s) with %d instructions" % (
         largest["name"], largest["object"], largest["verified_insns"]) \
