@@ -54,7 +54,7 @@ FUZZ_SECONDS ?= 60
 # once a second for this long.
 SOAK_SECONDS ?= 600
 
-.PHONY: all deps run test test-unit test-san test-integration bench vmlinux \
+.PHONY: all deps deps-check run test test-unit test-san test-integration bench vmlinux \
 	fuzz soak \
 	lint format clean install uninstall
 
@@ -65,6 +65,16 @@ all: $(BUILD)/kvmwarden
 
 deps:
 	@scripts/deps.sh build
+
+# Before the first compile, one line naming the Debian packages that are
+# missing and the command that installs them, rather than clang's first
+# error about a header (make run, make test and make deb install them
+# themselves). DEPS_CHECK= skips it, for a toolchain from elsewhere.
+DEPS_CHECK ?= scripts/deps.sh check build
+deps-check:
+	@$(DEPS_CHECK)
+
+$(BPF_OBJS) $(OBJS) $(SAN_OBJS): | deps-check
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/bpf
 	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
