@@ -264,8 +264,9 @@ static void load_and_attach(struct kvm_loader *loader, const char *tracefs)
 		if (!have_tracefs)
 			snprintf(why[event], sizeof(why[event]),
 				 "tracefs is not mounted, and %s can only be "
-				 "attached through it (mount -t tracefs nodev "
-				 "/sys/kernel/tracing)",
+				 "attached through it (as root: mount -t "
+				 "tracefs nodev /sys/kernel/tracing, or "
+				 "systemctl start sys-kernel-tracing.mount)",
 				 kvm_event_name(event));
 		else
 			status->classic[event] =
