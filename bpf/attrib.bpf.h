@@ -87,8 +87,19 @@ static __always_inline struct culprit culprit_of(struct task_struct *task,
 	return who;
 }
 
-static __always_inline void flush_part(__u32 victim_group, __u32 kind, __u64 id,
-				       __u64 ns)
+/*
+ * The helpers below that loop over a wait's parts are global (non-static)
+ * functions: the verifier checks each once, on its own, where an inlined
+ * copy was checked again at every call site and inside every unrolled loop
+ * around it. Inlined, handle_sched_switch took 505,807 instructions to
+ * verify on 6.1 and more than the limit of 1,000,000 on one 6.18 build.
+ * Their pointer arguments are checked against the size of their type, and
+ * may be NULL as far as the verifier knows.
+ */
+
+/* Adds `ns` to the victim's total for one culprit in the map. */
+__noinline int attr_flush_part(__u32 victim_group, __u32 kind, __u64 id,
+			       __u64 ns)
 {
 	struct attr_key key = { .victim_group = victim_group,
 				.kind = kind,
@@ -96,7 +107,7 @@ static __always_inline void flush_part(__u32 victim_group, __u32 kind, __u64 id,
 	__u64 zero = 0, *total;
 
 	if (!ns || !kind)
-		return;
+		return 0;
 	total = bpf_map_lookup_elem(&attribution, &key);
 	if (!total) {
 		bpf_map_update_elem(&attribution, &key, &zero, BPF_NOEXIST);
@@ -105,43 +116,96 @@ static __always_inline void flush_part(__u32 victim_group, __u32 kind, __u64 id,
 	if (!total) {
 		count_error(SCHED_ERR_ATTR_FULL);
 		count_error_by(SCHED_ERR_ATTR_LOST_NS, ns);
-		return;
+		return -1;
 	}
 	/* vCPUs of one guest finish waits on several CPUs at once. */
 	__sync_fetch_and_add(total, ns);
+	return 0;
 }
 
-static __always_inline void add_part(struct attr_part *parts, __u32 group,
-				     __u32 kind, __u64 id, __u64 ns)
+/* Adds `ns` to the culprit's part of a wait; when all parts are taken the
+ * smallest goes to the map as it stands and makes room. */
+__noinline int attr_add_part(struct attr_parts *parts, __u32 group,
+			     __u32 kind, __u64 id, __u64 ns)
 {
 	int free_at = -1, smallest = 0;
 
+	if (!parts)
+		return 0;
 #pragma clang loop unroll(full)
-
 	for (int i = 0; i < ATTR_PARTS; i++) {
-		if (parts[i].kind == kind && parts[i].id == id) {
-			parts[i].ns += ns;
-			return;
+		struct attr_part *part = &parts->part[i];
+
+		if (part->kind == kind && part->id == id) {
+			part->ns += ns;
+			return 0;
 		}
-		if (!parts[i].kind && free_at < 0)
+		if (!part->kind && free_at < 0)
 			free_at = i;
 		if (smallest >= 0 && smallest < ATTR_PARTS &&
-		    parts[i].ns < parts[smallest].ns)
+		    part->ns < parts->part[smallest].ns)
 			smallest = i;
 	}
 	if (free_at < 0) {
-		/* Full: the smallest part goes to the map as it stands. */
 		free_at = smallest;
 		if (free_at < 0 || free_at >= ATTR_PARTS)
-			return;
-		flush_part(group, parts[free_at].kind, parts[free_at].id,
-			   parts[free_at].ns);
+			return 0;
+		attr_flush_part(group, parts->part[free_at].kind,
+				parts->part[free_at].id,
+				parts->part[free_at].ns);
 	}
 	if (free_at < 0 || free_at >= ATTR_PARTS)
-		return;
-	parts[free_at].kind = kind;
-	parts[free_at].id = id;
-	parts[free_at].ns = ns;
+		return 0;
+	parts->part[free_at].kind = kind;
+	parts->part[free_at].id = id;
+	parts->part[free_at].ns = ns;
+	return 0;
+}
+
+/* Moves every part of `from` into `into` (a waiter leaving a CPU's list
+ * hands its culprits so far to the task). */
+__noinline int attr_merge_parts(struct attr_parts *into,
+				struct attr_parts *from, __u32 group)
+{
+	if (!into || !from)
+		return 0;
+#pragma clang loop unroll(full)
+	for (int p = 0; p < ATTR_PARTS; p++)
+		if (from->part[p].kind)
+			attr_add_part(into, group, from->part[p].kind,
+				      from->part[p].id, from->part[p].ns);
+	return 0;
+}
+
+/* At the end of a wait of exactly `wait_ns` (the kernel's figure): the
+ * parts are scaled to it and what they do not cover (before the vCPU was
+ * listed, after a migration) goes to the last culprit, so the culprits of
+ * a guest always add up to its steal. */
+__noinline int attr_settle_wait(struct attr_parts *parts, __u32 group,
+				__u64 wait_ns, __u32 last_kind, __u64 last_id)
+{
+	__u64 covered_ns = 0;
+
+	if (!parts)
+		return 0;
+#pragma clang loop unroll(full)
+	for (int p = 0; p < ATTR_PARTS; p++)
+		covered_ns += parts->part[p].ns;
+#pragma clang loop unroll(full)
+	for (int p = 0; p < ATTR_PARTS; p++) {
+		__u64 ns = parts->part[p].ns;
+
+		if (covered_ns > wait_ns && covered_ns)
+			ns = ns * wait_ns / covered_ns;
+		attr_flush_part(group, parts->part[p].kind, parts->part[p].id,
+				ns);
+		parts->part[p].kind = 0;
+		parts->part[p].ns = 0;
+	}
+	if (wait_ns > covered_ns)
+		attr_flush_part(group, last_kind, last_id,
+				wait_ns - covered_ns);
+	return 0;
 }
 
 #define RUNTIME_INF ((__u64)~0ULL)
@@ -196,11 +260,11 @@ static __always_inline void charge_one(struct attr_cpu *cpu,
 				       struct attr_waiter *w, __u64 span_ns)
 {
 	if (waiter_throttled(w))
-		add_part(w->parts, w->group, ATTR_CULPRIT_THROTTLED, 0,
-			 span_ns);
+		attr_add_part(&w->parts, w->group, ATTR_CULPRIT_THROTTLED, 0,
+			      span_ns);
 	else
-		add_part(w->parts, w->group, cpu->cur_kind, cpu->cur_id,
-			 span_ns);
+		attr_add_part(&w->parts, w->group, cpu->cur_kind, cpu->cur_id,
+			      span_ns);
 }
 
 /* One waiter's share of a segment; a bpf_loop callback, verified once
@@ -334,7 +398,7 @@ static __always_inline void add_waiter(struct attr_cpu *cpu, __u32 slot,
 /* Removes the waiter with `slot`, moving its parts into `out`. Returns
  * whether it was listed. The last entry fills the hole. */
 static __always_inline bool take_waiter(struct attr_cpu *cpu, __u32 slot,
-					struct attr_part *out)
+					struct attr_parts *out)
 {
 	__s32 at = find_waiter(cpu, slot);
 	__u32 index, last;
@@ -345,12 +409,7 @@ static __always_inline bool take_waiter(struct attr_cpu *cpu, __u32 slot,
 	index = (__u32)at;
 	BOUND_INDEX(index, ATTR_MAX_WAITERS);
 	w = &cpu->waiters[index];
-#pragma clang loop unroll(full)
-
-	for (int p = 0; p < ATTR_PARTS; p++)
-		if (w->parts[p].kind)
-			add_part(out, w->group, w->parts[p].kind,
-				 w->parts[p].id, w->parts[p].ns);
+	attr_merge_parts(out, &w->parts, w->group);
 	last = cpu->count - 1;
 	if (last < ATTR_MAX_WAITERS && last != index) {
 		BOUND_INDEX(last, ATTR_MAX_WAITERS);
@@ -358,32 +417,4 @@ static __always_inline bool take_waiter(struct attr_cpu *cpu, __u32 slot,
 	}
 	cpu->count = last;
 	return true;
-}
-
-/* At the end of a wait of exactly `wait_ns` (the kernel's figure): the
- * parts are scaled to it and what they do not cover (before the vCPU was
- * listed, after a migration) goes to `last`, so the culprits of a guest
- * always add up to its steal. */
-static __always_inline void settle_wait(struct attr_part *parts, __u32 group,
-					__u64 wait_ns, struct culprit last)
-{
-	__u64 covered_ns = 0;
-
-#pragma clang loop unroll(full)
-
-	for (int p = 0; p < ATTR_PARTS; p++)
-		covered_ns += parts[p].ns;
-#pragma clang loop unroll(full)
-
-	for (int p = 0; p < ATTR_PARTS; p++) {
-		__u64 ns = parts[p].ns;
-
-		if (covered_ns > wait_ns && covered_ns)
-			ns = ns * wait_ns / covered_ns;
-		flush_part(group, parts[p].kind, parts[p].id, ns);
-		parts[p].kind = 0;
-		parts[p].ns = 0;
-	}
-	if (wait_ns > covered_ns)
-		flush_part(group, last.kind, last.id, wait_ns - covered_ns);
 }

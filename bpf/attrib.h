@@ -44,11 +44,18 @@ struct attr_part {
 	__u64 ns;
 };
 
+/* The culprits of one wait so far. A struct rather than a bare array so
+ * that BPF's global functions, which learn an argument's size from its
+ * type, may index all of it. */
+struct attr_parts {
+	struct attr_part part[ATTR_PARTS];
+};
+
 struct attr_waiter {
 	__u32 slot; /* the vCPU's stats slot: its identity here */
 	__u32 group;
 	__u64 cfs_rq; /* address, read for throttle_count */
-	struct attr_part parts[ATTR_PARTS];
+	struct attr_parts parts;
 };
 
 struct attr_cpu {

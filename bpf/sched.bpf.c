@@ -30,7 +30,7 @@ struct thread_state {
 	__u32 group;
 	__u32 _pad;
 	/* Culprits of the current wait carried across a migration. */
-	struct attr_part carried[ATTR_PARTS];
+	struct attr_parts carried;
 };
 
 struct {
@@ -212,10 +212,13 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 		__u64 wait_ns = account_switch_in(in, next);
 
 		if (in->kind == SCHED_THREAD_VCPU) {
+			struct culprit last =
+				culprit_of(prev, out ? out->group : 0);
+
 			if (cpu)
-				take_waiter(cpu, in->slot, in->carried);
-			settle_wait(in->carried, in->group, wait_ns,
-				    culprit_of(prev, out ? out->group : 0));
+				take_waiter(cpu, in->slot, &in->carried);
+			attr_settle_wait(&in->carried, in->group, wait_ns,
+					 last.kind, last.id);
 		}
 		if (cpu) {
 			cpu->cur_tracked_task = (__u64)next;
@@ -225,6 +228,31 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 	}
 	if (cpu && cpu->count)
 		set_culprit_task(cpu, next, in ? in->group : 0);
+	return 0;
+}
+
+/*
+ * Steal without attribution: the same per-thread figures from the kernel's
+ * own accounting, and nothing per CPU. The loader falls back to it when
+ * the attribution programs cannot load on a kernel, so that steal is
+ * measured whatever an optional part costs a verifier.
+ */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(handle_sched_switch_core, bool preempt, struct task_struct *prev,
+	     struct task_struct *next, unsigned int prev_state)
+{
+	struct thread_state *state;
+
+	if (prev->bpf_storage) {
+		state = bpf_task_storage_get(&thread_state, prev, 0, 0);
+		if (state)
+			refresh_run(state, prev);
+	}
+	if (next->bpf_storage) {
+		state = bpf_task_storage_get(&thread_state, next, 0, 0);
+		if (state)
+			account_switch_in(state, next);
+	}
 	return 0;
 }
 
@@ -279,7 +307,7 @@ int BPF_PROG(handle_sched_migrate, struct task_struct *task, int dest_cpu)
 	if (!cpu || !cpu->count)
 		return 0;
 	close_segment(cpu, rq_clock_ns(task));
-	take_waiter(cpu, state->slot, state->carried);
+	take_waiter(cpu, state->slot, &state->carried);
 	return 0;
 }
 
