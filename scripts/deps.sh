@@ -20,8 +20,9 @@ test="$build libcmocka-dev libclang-rt-14-dev python3 qemu-system-x86 qemu-utils
 # procps: pgrep and sysctl in the benchmarks.
 bench="$build stress-ng bpftrace qemu-system-x86 python3 curl fio procps"
 # dpkg-buildpackage comes with debhelper (dpkg-dev); debian/control's
-# Build-Depends are the build set.
-deb="$build debhelper"
+# Build-Depends are the build set and cmocka (the unit tests run at build
+# time); lintian checks the result.
+deb="$build debhelper lintian libcmocka-dev"
 
 check=no
 if [ "${1:-}" = check ]; then
