@@ -211,7 +211,7 @@ deb:
 	cd .. && mv -f $(DEB_FILES) $(abspath $(BUILD))/deb/
 	lintian --fail-on error,warning --info \
 		$(BUILD)/deb/kvmwarden_$(DEB_VERSION)_$(DEB_ARCH).changes
-	@echo "built $(BUILD)/deb/kvmwarden_$(DEB_VERSION)_$(DEB_ARCH).deb; install it with: apt-get install ./$(BUILD)/deb/kvmwarden_$(DEB_VERSION)_$(DEB_ARCH).deb"
+	@echo "built $(BUILD)/deb/kvmwarden_$(DEB_VERSION)_$(DEB_ARCH).deb; install it with: apt-get install $(if $(filter /%,$(BUILD)),,./)$(BUILD)/deb/kvmwarden_$(DEB_VERSION)_$(DEB_ARCH).deb"
 
 # Regenerates the committed vmlinux.h from this machine's BTF.
 vmlinux:

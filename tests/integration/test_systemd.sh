@@ -159,7 +159,7 @@ undeclared=
 for p in $lib_pkgs; do
 	[[ ", $depends," == *", $p "* || ", $depends," == *", $p,"* ]] || undeclared="$undeclared $p"
 done
-reports=$("$unpacked/usr/bin/kvmwarden" --version 2>&1)
+reports=$("$unpacked/usr/bin/kvmwarden" version 2>&1)
 source_version=$(sed -n 's/^#define KVMWARDEN_VERSION "\(.*\)"/\1/p' "$repo/agent/commands.h")
 if [ -n "$missing" ]; then
 	fail package-contents "not in the package:$missing"
