@@ -64,7 +64,10 @@ done
 [ -z "$missing" ] && exit 0
 
 if [ "$check" = yes ]; then
-	echo "kvmwarden: missing Debian packages:$missing; install them with: sudo apt-get install$missing (or make deps as root)" >&2
+	# root on a minimal Debian has no sudo, and needs none.
+	sudo="sudo "
+	[ "$(id -u)" = 0 ] && sudo=""
+	echo "kvmwarden: missing Debian packages:$missing; install them with: ${sudo}apt-get install$missing (or make deps as root)" >&2
 	exit 1
 fi
 if [ "$(id -u)" != 0 ]; then

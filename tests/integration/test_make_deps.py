@@ -36,7 +36,7 @@ exit $status
 """
 WANT = re.compile(
     r"^kvmwarden: missing Debian packages: clang libbpf-dev; install them "
-    r"with: sudo apt-get install clang libbpf-dev")
+    r"with: (sudo )?apt-get install clang libbpf-dev")
 
 
 def fake_env(workdir, not_installed, unknown):
