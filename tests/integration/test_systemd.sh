@@ -335,8 +335,9 @@ fi
 overlay=$work/overlay
 install -d "$overlay/etc/systemd/system/multi-user.target.wants" \
 	"$overlay/etc/systemd/system/kvmwarden.service.d" "$overlay/usr/local/libexec" \
-	"$overlay/root/debs"
-cp "$deb" "$newer_deb" "$overlay/root/debs/"
+	"$overlay/root/debs/first" "$overlay/root/debs/newer"
+cp "$deb" "$overlay/root/debs/first/"
+cp "$newer_deb" "$overlay/root/debs/newer/"
 # The systemd backend's helper (tests/integration/sdbus_check.c): one
 # value set through systemd's API and read back, as the agent would.
 if ! cc -O2 -std=gnu11 -D_GNU_SOURCE -I"$repo/agent" -I"$repo/bpf" \
@@ -456,8 +457,8 @@ conf=/etc/kvmwarden/kvmwarden.conf
 # The package, as an operator installs it: apt-get install ./FILE, its
 # dependencies already there (the guest has no network). Installed, the
 # service is neither enabled nor started.
-first_deb=$(ls /root/debs/kvmwarden_*.deb | sort -V | head -n 1)
-newer_deb=$(ls /root/debs/kvmwarden_*.deb | sort -V | tail -n 1)
+first_deb=$(ls /root/debs/first/kvmwarden_*.deb)
+newer_deb=$(ls /root/debs/newer/kvmwarden_*.deb)
 deb_version() { basename "$1" | cut -d_ -f2; }
 pkg_state() { dpkg-query -W -f='${db:Status-Status} ${Version}' kvmwarden 2>/dev/null; }
 # apt's list and archive directories: the root was packed without them.
