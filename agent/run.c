@@ -99,8 +99,7 @@ static size_t live_guests(const struct guest_table *table)
 /* path_given: --config named the file. Without it, no file at the default
  * path is a first run by hand, which gets the built-in defaults and one
  * line saying so (the unit always passes --config). */
-static int load_config(const char *path, bool path_given,
-		       struct config *config)
+static int load_config(const char *path, bool path_given, struct config *config)
 {
 	bool defaulted;
 	char errors[4096];
@@ -350,8 +349,8 @@ static void publish_window(struct api_server *api, struct snapshot_feed *feed,
 
 static int measure_loop(struct tracker *tracker, struct config *config,
 			const char *path, bool path_given,
-			struct metrics *metrics,
-			struct enforcer *enforcer, struct api_server *api)
+			struct metrics *metrics, struct enforcer *enforcer,
+			struct api_server *api)
 {
 	struct enforce_window enforce_window = { .primed = false };
 	struct snapshot_feed feed;
