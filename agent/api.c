@@ -467,8 +467,8 @@ static int serve(void *arg)
 
 /* ------------------------------------------------------------ setup */
 
-static int resolve_group(const char *name, gid_t *gid, char *why,
-			 size_t why_size)
+int api_resolve_group(const char *name, gid_t *gid, char *why,
+		      size_t why_size)
 {
 	struct group entry, *found = NULL;
 	char buf[4096];
@@ -616,7 +616,7 @@ int api_start(struct api_server **out, const struct api_options *opts,
 			 sizeof(server->path) - 1);
 		return -EINVAL;
 	}
-	err = resolve_group(opts->group, &gid, why, why_size);
+	err = api_resolve_group(opts->group, &gid, why, why_size);
 	if (err)
 		return err;
 	server = calloc(1, sizeof(*server));

@@ -43,7 +43,7 @@ static size_t line_of(yaml_node_t *node)
 }
 
 /* A cgroup path we may later join to a mount point: absolute, no empty,
- * "." or ".." component, and not the root itself (writing the root
+ * "." or ".." component, no control character, and not the root itself (writing the root
  * cgroup's limits is never ours to do). */
 static bool valid_cgroup_path(const char *path)
 {
@@ -51,6 +51,10 @@ static bool valid_cgroup_path(const char *path)
 
 	if (path[0] != '/' || !path[1])
 		return false;
+	/* A newline in a path would forge log and audit lines. */
+	for (const char *c = path; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return false;
 	while (*part == '/') {
 		const char *end = strchrnul(part + 1, '/');
 		size_t len = (size_t)(end - part - 1);

@@ -422,6 +422,24 @@ cleanup:
 	return err;
 }
 
+int http_check_web_config(const char *path, bool *auth_without_tls,
+			  char *why, size_t why_size)
+{
+	struct http_server *server = calloc(1, sizeof(*server));
+	int err;
+
+	if (!server) {
+		snprintf(why, why_size, "out of memory");
+		return -ENOMEM;
+	}
+	/* The very loading http_start does, certificate and key included. */
+	err = load_web_config(server, path, why, why_size);
+	if (!err && auth_without_tls)
+		*auth_without_tls = server->web.user_count && !server->web.tls;
+	http_stop(server);
+	return err;
+}
+
 void http_stop(struct http_server *server)
 {
 	if (!server)

@@ -23,6 +23,7 @@
 #include "http.h"
 #include "metrics.h"
 #include "notify.h"
+#include "preflight.h"
 #include "privilege.h"
 #include "snapshot.h"
 
@@ -88,15 +89,22 @@ static size_t live_guests(const struct guest_table *table)
 	return live;
 }
 
+/* The file's syntax, then what it names (preflight.h): the same checks for
+ * run, reload and check-config, all before anything touches the kernel. */
 static int load_config(const char *path, struct config *config)
 {
-	char errors[4096];
+	char errors[4096], warnings[1024];
 	int err;
 
 	err = config_load(config, path, errors, sizeof(errors));
+	if (!err)
+		err = config_preflight(config, path, errors, sizeof(errors),
+				       warnings, sizeof(warnings));
 	if (err)
 		fprintf(stderr, "<3>kvmwarden: invalid configuration:\n%s",
 			errors);
+	else if (warnings[0])
+		fprintf(stderr, "<4>kvmwarden: warning: %s", warnings);
 	return err;
 }
 

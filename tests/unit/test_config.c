@@ -216,6 +216,52 @@ static void socket_keys_are_read_and_checked(void **state)
 	assert_non_null(strstr(errors, "socket_path: longer than 107"));
 }
 
+/* The last of two would win silently: both lines are named instead. */
+static void repeated_keys_are_refused_with_both_lines(void **state)
+{
+	struct config config;
+	char errors[1024];
+
+	assert_int_equal(parse(&config, "mode: enforce\nmode: monitor\n",
+			       errors, sizeof(errors)),
+			 -EINVAL);
+	assert_non_null(strstr(errors, "test.conf:2: mode: listed twice "
+				       "(lines 1 and 2)"));
+	assert_int_equal(parse(&config,
+			       "budgets:\n  - match: a\n    class: high\n"
+			       "    max_steal_percent: 5\n"
+			       "    max_steal_percent: 6\nbudgets: []\n",
+			       errors, sizeof(errors)),
+			 -EINVAL);
+	assert_non_null(strstr(errors, "max_steal_percent: listed twice "
+				       "(lines 4 and 5)"));
+	assert_non_null(strstr(errors, "budgets: listed twice (lines 1 "
+				       "and 6)"));
+}
+
+/* A newline in a path or name would forge log lines; the message says
+ * where, without echoing it. */
+static void control_characters_are_refused(void **state)
+{
+	struct config config;
+	char errors[1024];
+
+	assert_int_equal(parse(&config, "roots: [\"/kw/a\\nb\"]\n", errors,
+			       sizeof(errors)),
+			 -EINVAL);
+	assert_non_null(strstr(errors, "test.conf:1: roots: control "
+				       "character (0x0a) at offset 5"));
+	assert_null(strchr(errors, '\n') == errors + strlen(errors) - 1 ?
+			    NULL :
+			    "more than one line");
+	assert_int_equal(parse(&config,
+			       "cgroup_guests:\n  - name: \"db\\x1b[2J\"\n"
+			       "    cgroup: /kw/db\n",
+			       errors, sizeof(errors)),
+			 -EINVAL);
+	assert_non_null(strstr(errors, "control character (0x1b)"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -230,6 +276,8 @@ int main(void)
 		cmocka_unit_test(bad_endpoint_keys_are_refused),
 		cmocka_unit_test(missing_file_is_an_error),
 		cmocka_unit_test(socket_keys_are_read_and_checked),
+		cmocka_unit_test(repeated_keys_are_refused_with_both_lines),
+		cmocka_unit_test(control_characters_are_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
