@@ -12,12 +12,14 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "config.h"
 #include "http.h"
+#include "http_auth.h"
 #include "web_config.h"
 
 #define DEFAULT_CONNECTION_LIMIT 64
@@ -26,6 +28,9 @@
  * proxy's headers and still caps what 64 connections can pin at 1 MiB. */
 #define DEFAULT_MAX_REQUEST_BYTES (16 * 1024)
 #define REALM "kvmwarden"
+/* TLS 1.2 and 1.3 only: 1.0 and 1.1 lack AEAD suites and are deprecated
+ * (RFC 8996); GnuTLS's defaults would still take them. */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 static const char landing_page[] =
 	"<!DOCTYPE html>\n<html><head><title>kvmwarden</title></head>\n"
@@ -41,6 +46,7 @@ struct http_server {
 	struct web_config web;
 	char *cert_pem; /* MHD reads them at start; freed at stop */
 	char *key_pem;
+	struct http_auth auth; /* only MHD's one thread touches it */
 };
 
 uint16_t http_address_port(const struct sockaddr_storage *addr)
@@ -179,22 +185,57 @@ static enum MHD_Result queue_text(struct MHD_Connection *conn,
 	return result;
 }
 
-static bool authorized(struct http_server *server, struct MHD_Connection *conn)
+static uint64_t now_ns(void)
 {
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+}
+
+static enum http_auth_result authorized(struct http_server *server,
+					struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info;
 	char *user, *password = NULL;
-	bool ok;
+	enum http_auth_result result = HTTP_AUTH_DENIED;
 
 	if (!server->web.user_count)
-		return true;
+		return HTTP_AUTH_OK;
 	user = MHD_basic_auth_get_username_password(conn, &password);
-	ok = user && password &&
-	     web_config_check_password(&server->web, user, password);
+	info = MHD_get_connection_info(conn,
+				       MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (user && password)
+		result = http_auth_check(&server->auth, &server->web, user,
+					 password,
+					 info ? info->client_addr : NULL,
+					 now_ns());
 	if (password) {
 		explicit_bzero(password, strlen(password));
 		MHD_free(password);
 	}
 	MHD_free(user);
-	return ok;
+	return result;
+}
+
+/* Over its share of bcrypt time: told to come back, not checked. */
+static enum MHD_Result queue_busy(struct MHD_Connection *conn)
+{
+	static const char text[] = "Too Many Requests: authentication is "
+				   "rate-limited\n";
+	struct MHD_Response *response;
+	enum MHD_Result result;
+
+	response = MHD_create_response_from_buffer(
+		sizeof(text) - 1, (void *)text, MHD_RESPMEM_PERSISTENT);
+	if (!response)
+		return MHD_NO;
+	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"text/plain; charset=utf-8");
+	MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	result = MHD_queue_response(conn, MHD_HTTP_TOO_MANY_REQUESTS, response);
+	MHD_destroy_response(response);
+	return result;
 }
 
 static enum MHD_Result queue_unauthorized(struct MHD_Connection *conn)
@@ -262,8 +303,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 
 	/* Authentication first, so that not even a 404 or 405 tells an
 	 * unauthenticated client which paths exist. */
-	if (!authorized(server, conn))
+	switch (authorized(server, conn)) {
+	case HTTP_AUTH_OK:
+		break;
+	case HTTP_AUTH_BUSY:
+		return queue_busy(conn);
+	default:
 		return queue_unauthorized(conn);
+	}
 	if (strcmp(method, MHD_HTTP_METHOD_GET) &&
 	    strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return queue_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -359,7 +406,7 @@ static struct MHD_Daemon *start_daemon(struct http_server *server,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, request_bytes,
 		server->web.tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
 		server->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, server->key_pem,
-		MHD_OPTION_END);
+		MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_END);
 }
 
 int http_start(struct http_server **out, const struct http_options *opts,
@@ -387,6 +434,11 @@ int http_start(struct http_server **out, const struct http_options *opts,
 	}
 	server->render = render;
 	server->ctx = ctx;
+	err = http_auth_init(&server->auth, now_ns());
+	if (err) {
+		snprintf(why, why_size, "no random bytes for the auth cache");
+		goto cleanup;
+	}
 	if (opts->web_config_path && opts->web_config_path[0]) {
 		err = load_web_config(server, opts->web_config_path, why,
 				      why_size);

@@ -6,7 +6,7 @@ set -eu
 
 build="clang llvm make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libjson-c-dev libyaml-dev libmicrohttpd-dev libsystemd-dev libncurses-dev libvirt-dev"
 run="$build"
-test="$build libcmocka-dev libclang-rt-14-dev python3 qemu-system-x86 qemu-utils stress-ng libvirt-daemon-system libvirt-clients prometheus apache2-utils debootstrap cpio fio tmux"
+test="$build libcmocka-dev libclang-rt-14-dev python3 qemu-system-x86 qemu-utils stress-ng libvirt-daemon-system libvirt-clients prometheus apache2-utils debootstrap cpio fio tmux gnutls-bin"
 bench="$build stress-ng bpftrace qemu-system-x86 python3 curl fio"
 
 case "${1:-}" in

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
-"""check-config says valid only where run would start (issue 14, item 5):
+"""check-config says valid only where run would start (issue 14, items 5
+and 4):
 repeated keys are refused with both line numbers; a web_config that does
 not exist, a socket_group no group has, a state_file that is another file
 and a control character in a cgroup path are refused; and `run` refuses
 each of them with the same line before it loads anything into the kernel.
+A web config with basic auth and no TLS is a warning at start; one with no
+users, a repeated top-level key or a bcrypt cost over 12 is refused.
 No BPF, no guests. Usage: test_check_config.py [BUILD_DIR]
 """
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -68,6 +72,53 @@ def run_briefly(binary, config):
         return None, "", "(still running after 20 s: it started)"
 
 
+def bcrypt_hash(password, cost):
+    code, out, err = kt.run_cli(["htpasswd", "-nbBC", str(cost), "u",
+                                 password])
+    return out.strip().split(":", 1)[1] if code == 0 else None
+
+
+def check_auth_without_tls(results, binary, work):
+    """Basic auth over plain HTTP is a warning at start (item 4); the web
+    config's own refusals (empty users, repeated keys, cost) reach
+    check-config through the same preflight."""
+    if not shutil.which("htpasswd"):
+        results.skip("basic auth without TLS", "htpasswd not installed")
+        return
+    web = os.path.join(work, "web.yml")
+    config = os.path.join(work, "web.conf")
+    with open(config, "w") as f:
+        f.write("listen_address: '127.0.0.1:1'\nsocket_path: ''\n"
+                "web_config: %s\nstate_file: %s\n"
+                % (web, os.path.join(work, "state")))
+    hash10 = bcrypt_hash("pw", 10)
+    with open(web, "w") as f:
+        f.write("basic_auth_users:\n  prometheus: '%s'\n" % hash10)
+    code, out, err = kt.run_cli([binary, "check-config", config])
+    results.check("check-config warns of basic auth without TLS",
+                  code == 0 and "basic auth without TLS" in err,
+                  "exit %s, stderr %r" % (code, err[-300:]))
+    code, out, err = run_briefly(binary, config)
+    results.check("run warns of it at start",
+                  "<4>" in err and "basic auth without TLS" in err,
+                  "exit %s, stderr %r" % (code, err[-300:]))
+    refusals = [
+        ("an empty user map", "basic_auth_users: {}\n", "no users"),
+        ("a repeated basic_auth_users",
+         "basic_auth_users:\n  a: '%s'\nbasic_auth_users:\n  b: '%s'\n"
+         % (hash10, hash10), "lines 1 and 3"),
+        ("bcrypt cost 13", "basic_auth_users:\n  a: '%s'\n"
+         % hash10.replace("$10$", "$13$"), "cost 13"),
+    ]
+    for name, text, word in refusals:
+        with open(web, "w") as f:
+            f.write(text)
+        code, out, err = kt.run_cli([binary, "check-config", config])
+        results.check("check-config refuses a web config with %s" % name,
+                      code not in (0, None) and word in err,
+                      "exit %s, stderr %r" % (code, err[-300:]))
+
+
 def test(results):
     binary = kt.require_binary()
     work = kt.temp_dir()
@@ -89,6 +140,7 @@ def test(results):
             code not in (0, None) and all(w in err for w in words)
             and "BPF" not in err,
             "exit %s, stderr %r" % (code, err[-400:]))
+    check_auth_without_tls(results, binary, work)
     # And a good file still passes: the checks are not refusing all.
     config = os.path.join(work, "good.conf")
     with open(config, "w") as f:
