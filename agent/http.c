@@ -46,6 +46,9 @@ struct http_server {
 	struct web_config web;
 	char *cert_pem; /* MHD reads them at start; freed at stop */
 	char *key_pem;
+	int listen_fd; /* bound by http_open, MHD's from http_serve on */
+	struct http_options opts; /* limits, for http_serve */
+	char address[80]; /* for messages */
 	struct http_auth auth; /* only MHD's one thread touches it */
 };
 
@@ -409,15 +412,15 @@ static struct MHD_Daemon *start_daemon(struct http_server *server,
 		MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_END);
 }
 
-int http_start(struct http_server **out, const struct http_options *opts,
-	       http_render_fn render, void *ctx, char *why, size_t why_size)
+int http_open(struct http_server **out, const struct http_options *opts,
+	      http_render_fn render, void *ctx, char *why, size_t why_size)
 {
 	const char *address = opts->listen_address ? opts->listen_address :
 						     HTTP_DEFAULT_LISTEN;
 	struct sockaddr_storage addr;
 	struct http_server *server;
 	socklen_t addr_len;
-	int listen_fd = -1, err;
+	int err;
 
 	*out = NULL;
 	if (http_parse_address(address, &addr, &addr_len)) {
@@ -432,8 +435,13 @@ int http_start(struct http_server **out, const struct http_options *opts,
 		snprintf(why, why_size, "out of memory");
 		return -ENOMEM;
 	}
+	server->listen_fd = -1;
 	server->render = render;
 	server->ctx = ctx;
+	server->opts = *opts;
+	server->opts.listen_address = NULL; /* not kept: the caller's */
+	server->opts.web_config_path = NULL;
+	snprintf(server->address, sizeof(server->address), "%s", address);
 	err = http_auth_init(&server->auth, now_ns());
 	if (err) {
 		snprintf(why, why_size, "no random bytes for the auth cache");
@@ -445,32 +453,50 @@ int http_start(struct http_server **out, const struct http_options *opts,
 		if (err)
 			goto cleanup;
 	}
-	listen_fd = listen_on(&addr, addr_len, &server->port);
-	if (listen_fd < 0) {
-		err = listen_fd;
+	server->listen_fd = listen_on(&addr, addr_len, &server->port);
+	if (server->listen_fd < 0) {
+		err = server->listen_fd;
 		snprintf(why, why_size, "cannot listen on %s: %s", address,
 			 strerror(-err));
-		goto cleanup;
-	}
-	server->daemon = start_daemon(server, opts, listen_fd);
-	if (!server->daemon) {
-		/* MHD closes the socket on most of its failure paths but not
-		 * all: leaking it beats closing a descriptor reused since. */
-		listen_fd = -1;
-		err = -EINVAL;
-		snprintf(why, why_size,
-			 "cannot start the HTTP server on %s (a TLS "
-			 "certificate and key that do not load or match?)",
-			 address);
 		goto cleanup;
 	}
 	*out = server;
 	return 0;
 
 cleanup:
-	if (listen_fd >= 0)
-		close(listen_fd);
 	http_stop(server);
+	return err;
+}
+
+int http_serve(struct http_server *server, char *why, size_t why_size)
+{
+	server->daemon = start_daemon(server, &server->opts, server->listen_fd);
+	/* MHD owns the socket now, or closed it on most of its failure
+	 * paths but not all: leaking it beats closing a descriptor reused
+	 * since. */
+	server->listen_fd = -1;
+	if (!server->daemon) {
+		snprintf(why, why_size,
+			 "cannot start the HTTP server on %s (a TLS "
+			 "certificate and key that do not load or match?)",
+			 server->address);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int http_start(struct http_server **out, const struct http_options *opts,
+	       http_render_fn render, void *ctx, char *why, size_t why_size)
+{
+	int err = http_open(out, opts, render, ctx, why, why_size);
+
+	if (err)
+		return err;
+	err = http_serve(*out, why, why_size);
+	if (err) {
+		http_stop(*out);
+		*out = NULL;
+	}
 	return err;
 }
 
@@ -484,6 +510,7 @@ int http_check_web_config(const char *path, bool *auth_without_tls,
 		snprintf(why, why_size, "out of memory");
 		return -ENOMEM;
 	}
+	server->listen_fd = -1;
 	/* The very loading http_start does, certificate and key included. */
 	err = load_web_config(server, path, why, why_size);
 	if (!err && auth_without_tls)
@@ -499,6 +526,8 @@ void http_stop(struct http_server *server)
 	/* Closes the listening socket too, and joins MHD's thread. */
 	if (server->daemon)
 		MHD_stop_daemon(server->daemon);
+	else if (server->listen_fd >= 0)
+		close(server->listen_fd);
 	if (server->key_pem)
 		explicit_bzero(server->key_pem, strlen(server->key_pem));
 	free(server->key_pem);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "collect_block.h"
@@ -177,14 +178,13 @@ static int start_http(struct http_server **http, const struct config *config,
 	*http = NULL;
 	if (!config->listen_address[0])
 		return 0;
-	if (http_start(http, &opts, metrics_render, metrics, why,
-		       sizeof(why))) {
+	/* Bound only: its thread starts in serve() once privileges are
+	 * dropped. */
+	if (http_open(http, &opts, metrics_render, metrics, why,
+		      sizeof(why))) {
 		fprintf(stderr, "<3>kvmwarden: %s\n", why);
 		return 1;
 	}
-	fprintf(stderr, "<6>kvmwarden: serving /metrics on %s%s%s\n",
-		config->listen_address, config->web_config[0] ? " with " : "",
-		config->web_config);
 	return 0;
 }
 
@@ -301,12 +301,46 @@ static int start_api(struct api_server **api, const struct config *config)
 	*api = NULL;
 	if (!config->socket_path[0])
 		return 0;
-	if (api_start(api, &opts, why, sizeof(why))) {
+	if (api_open(api, &opts, why, sizeof(why))) {
 		fprintf(stderr, "<3>kvmwarden: %s\n", why);
 		return 1;
 	}
-	fprintf(stderr, "<6>kvmwarden: serving the local socket %s\n",
-		config->socket_path);
+	return 0;
+}
+
+/* Capabilities are per thread, and a thread keeps what it had when it
+ * started: the servers' threads, which talk to the network and to local
+ * clients, start only after drop_privileges(), and the agent checks that
+ * none of its threads holds more than the main one. */
+static int serve(struct http_server *http, struct api_server *api,
+		 const struct config *config)
+{
+	char why[512];
+	int above, tid;
+
+	if (http && http_serve(http, why, sizeof(why))) {
+		fprintf(stderr, "<3>kvmwarden: %s\n", why);
+		return 1;
+	}
+	if (http)
+		fprintf(stderr, "<6>kvmwarden: serving /metrics on %s%s%s\n",
+			config->listen_address,
+			config->web_config[0] ? " with " : "",
+			config->web_config);
+	if (api && api_serve(api, why, sizeof(why))) {
+		fprintf(stderr, "<3>kvmwarden: %s\n", why);
+		return 1;
+	}
+	if (api)
+		fprintf(stderr, "<6>kvmwarden: serving the local socket %s\n",
+			config->socket_path);
+	above = privilege_threads_above_main("/proc", getpid(), &tid);
+	if (above > 0)
+		fprintf(stderr,
+			"<3>kvmwarden: %d thread%s (tid %d) hold%s "
+			"capabilities the main thread dropped\n",
+			above, above == 1 ? "" : "s", tid,
+			above == 1 ? "s" : "");
 	return 0;
 }
 
@@ -579,6 +613,10 @@ int cmd_run(int argc, char **argv)
 	code = start_http(&http, &config, &metrics);
 	if (!code)
 		code = start_api(&api, &config);
+	if (!code) {
+		drop_privileges(loader);
+		code = serve(http, api, &config);
+	}
 	if (code) {
 		http_stop(http);
 		metrics_free(&metrics);
@@ -587,7 +625,6 @@ int cmd_run(int argc, char **argv)
 		enforcer_stop(&enforcer);
 		return code;
 	}
-	drop_privileges(loader);
 	fprintf(stderr,
 		"<6>kvmwarden: running (mode %s, interval %u ms, discovery "
 		"every %u ms)\n",
