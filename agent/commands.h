@@ -15,6 +15,9 @@ int cmd_dump(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+/* Loads every BPF program on this kernel and reports the verifier's
+ * verdict and budget; exits 0 when every needed one fits. */
+int cmd_check_kernel(int argc, char **argv);
 /* The agent's answer on its socket and the enforcement actions in force. */
 int cmd_status(int argc, char **argv);
 /* The enforcement state file: `state` when given, else the configuration's

@@ -19,6 +19,7 @@
 
 #include "bpf_maps.h"
 #include "loader.h"
+#include "prog_load.h"
 #include "sched.skel.h"
 
 struct loader {
@@ -73,6 +74,82 @@ static bool cgroup_is_unified(void)
 	       fs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
+/* Whether a test asked for `feature` to fail as if the kernel refused
+ * it (KVMWARDEN_TEST_FAIL_FEATURES=attribution,block_io,...). */
+static bool feature_forced_off(const char *feature)
+{
+	const char *list = getenv("KVMWARDEN_TEST_FAIL_FEATURES");
+	size_t len = strlen(feature);
+
+	for (const char *at = list; at && *at;) {
+		const char *end = strchr(at, ',');
+		size_t word = end ? (size_t)(end - at) : strlen(at);
+
+		if (word == len && strncmp(at, feature, len) == 0)
+			return true;
+		at = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+/* The scheduler object as the agent loads it: with attribution (the full
+ * sched_switch program and the wakeup and migration ones) or the core
+ * alone. */
+static struct sched_bpf *open_sched(int cpu_count, bool with_attribution)
+{
+	struct sched_bpf *skel = sched_bpf__open();
+
+	if (!skel)
+		return NULL;
+	/* One waiter list per possible CPU; culprits named by the cgroup
+	 * hierarchy the host's CPU control lives in. */
+	bpf_map__set_max_entries(skel->maps.attr_cpus, (uint32_t)cpu_count);
+	skel->rodata->culprit_cgroup_v1 = !cgroup_is_unified();
+	bpf_program__set_autoload(skel->progs.handle_sched_switch,
+				  with_attribution);
+	bpf_program__set_autoload(skel->progs.handle_sched_wakeup,
+				  with_attribution);
+	bpf_program__set_autoload(skel->progs.handle_sched_migrate,
+				  with_attribution);
+	bpf_program__set_autoload(skel->progs.handle_sched_switch_core,
+				  !with_attribution);
+	return skel;
+}
+
+/* Opens, loads and attaches one variant; `why` says what failed. */
+static int load_sched(struct loader *loader, bool with_attribution, char *why,
+		      size_t why_size)
+{
+	int err;
+
+	loader->skel = open_sched(loader->cpu_count, with_attribution);
+	if (!loader->skel) {
+		err = -errno;
+		snprintf(why, why_size, "cannot open the BPF object: %s",
+			 strerror(-err));
+		return err;
+	}
+	if (with_attribution)
+		bpf_test_shrink_map(loader->skel->maps.attribution,
+				    "KVMWARDEN_TEST_ATTR_ENTRIES",
+				    ATTR_MAX_ENTRIES);
+	if (with_attribution && feature_forced_off("attribution")) {
+		snprintf(why, why_size,
+			 "cannot load handle_sched_switch: forced by "
+			 "KVMWARDEN_TEST_FAIL_FEATURES");
+		return -ECANCELED;
+	}
+	err = prog_load_object(loader->skel->obj, why, why_size);
+	if (err)
+		return err;
+	err = sched_bpf__attach(loader->skel);
+	if (err)
+		snprintf(why, why_size,
+			 "cannot attach to the scheduler tracepoints: %s",
+			 strerror(-err));
+	return err;
+}
+
 int loader_open(struct loader **out, char *why, size_t why_size)
 {
 	struct loader *loader;
@@ -90,35 +167,21 @@ int loader_open(struct loader **out, char *why, size_t why_size)
 		err = loader->cpu_count;
 		goto cleanup;
 	}
-
-	loader->skel = sched_bpf__open();
-	if (!loader->skel) {
-		err = -errno;
-		snprintf(why, why_size, "cannot open the BPF object: %s",
-			 strerror(-err));
-		goto cleanup;
-	}
-	/* One waiter list per possible CPU; culprits named by the cgroup
-	 * hierarchy the host's CPU control lives in. */
-	bpf_map__set_max_entries(loader->skel->maps.attr_cpus,
-				 (uint32_t)loader->cpu_count);
-	loader->skel->rodata->culprit_cgroup_v1 = !cgroup_is_unified();
-	bpf_test_shrink_map(loader->skel->maps.attribution,
-			    "KVMWARDEN_TEST_ATTR_ENTRIES", ATTR_MAX_ENTRIES);
-	err = sched_bpf__load(loader->skel);
+	/* Attribution is a feature: when its programs cannot load or
+	 * attach, steal is measured by the core alone and the reason kept.
+	 * A core that fails too is the one failure that stops the agent. */
+	err = load_sched(loader, true, loader->attribution_why,
+			 sizeof(loader->attribution_why));
 	if (err) {
-		snprintf(why, why_size,
-			 "cannot load the BPF programs: %s (needs root, a "
-			 "kernel with BPF and BTF, task storage and tp_btf)",
-			 strerror(-err));
-		goto cleanup;
-	}
-	err = sched_bpf__attach(loader->skel);
-	if (err) {
-		snprintf(why, why_size,
-			 "cannot attach to the scheduler tracepoints: %s",
-			 strerror(-err));
-		goto cleanup;
+		sched_bpf__destroy(loader->skel);
+		loader->skel = NULL;
+		if (!loader->attribution_why[0])
+			snprintf(loader->attribution_why,
+				 sizeof(loader->attribution_why), "%s",
+				 strerror(-err));
+		err = load_sched(loader, false, why, why_size);
+		if (err)
+			goto cleanup;
 	}
 	loader->iter_link = bpf_program__attach_iter(
 		loader->skel->progs.discover_threads, NULL);
@@ -140,6 +203,53 @@ int loader_open(struct loader **out, char *why, size_t why_size)
 cleanup:
 	loader_close(loader);
 	return err;
+}
+
+static struct bpf_object *check_open(void *ctx, void **skel_out)
+{
+	struct sched_bpf *skel = open_sched(*(int *)ctx, true);
+
+	*skel_out = skel;
+	return skel ? skel->obj : NULL;
+}
+
+static void check_close(void *skel)
+{
+	sched_bpf__destroy(skel);
+}
+
+int loader_check(struct prog_check *rows, size_t max, char *why,
+		 size_t why_size)
+{
+	int cpu_count = bpf_possible_cpus(why, why_size);
+	struct prog_check_target target = {
+		.object = "sched",
+		.open = check_open,
+		.close = check_close,
+		.ctx = &cpu_count,
+	};
+	int count;
+
+	if (cpu_count < 0)
+		return cpu_count;
+	libbpf_set_print(libbpf_print);
+	count = prog_check_target(&target, rows, max);
+	if (count < 0) {
+		snprintf(why, why_size, "cannot open the BPF object: %s",
+			 strerror(-count));
+		return count;
+	}
+	/* The core replaces the full sched_switch program only when
+	 * attribution cannot load: then the agent needs it. */
+	for (int i = 0; i < count; i++) {
+		if (strcmp(rows[i].name, "handle_sched_switch") == 0 &&
+		    !prog_check_passes(&rows[i]))
+			for (int j = 0; j < count; j++)
+				if (strcmp(rows[j].name,
+					   "handle_sched_switch_core") == 0)
+					rows[j].needed = true;
+	}
+	return count;
 }
 
 void loader_close(struct loader *loader)
@@ -265,7 +375,9 @@ int loader_read_program_stats(struct loader *loader,
 			      struct loader_program_stats *out, size_t max)
 {
 	struct bpf_program *programs[LOADER_PROGRAMS] = {
-		loader->skel->progs.handle_sched_switch,
+		loader_attribution_available(loader)
+			? loader->skel->progs.handle_sched_switch
+			: loader->skel->progs.handle_sched_switch_core,
 		loader->skel->progs.discover_threads,
 	};
 	size_t count = 0;

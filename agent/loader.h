@@ -31,6 +31,13 @@ void loader_close(struct loader *loader);
 bool loader_attribution_available(const struct loader *loader);
 const char *loader_attribution_why(const struct loader *loader);
 
+struct prog_check;
+/* Loads each program of the scheduler object alone, as the agent would
+ * configure it on this kernel, for `kvmwarden check-kernel`. Returns the
+ * rows filled or a negative errno with `why` set. */
+int loader_check(struct prog_check *rows, size_t max, char *why,
+		 size_t why_size);
+
 /* The live counters of a slot (read-only view of the BPF array). */
 const struct sched_thread_stats *loader_thread_stats(struct loader *loader,
 						     uint32_t slot);

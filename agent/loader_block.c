@@ -16,6 +16,7 @@
 #include "loader_block.h"
 #include "block.skel.h"
 #include "bpf_maps.h"
+#include "prog_load.h"
 
 struct block_loader {
 	struct block_bpf *skel;
@@ -62,13 +63,57 @@ static int attach_in_order(struct block_bpf *skel)
 	return 0;
 }
 
+/* The block object as the agent loads it on this kernel. */
+static struct block_bpf *open_block(void)
+{
+	struct block_bpf *skel = block_bpf__open();
+	bool with_io_start;
+
+	if (!skel)
+		return NULL;
+	/* block_io_start (6.5+) sees the submitter earlier; older kernels
+	 * catch it at insert or issue, and only they need the insert program.
+	 * Merges and requeues only tidy up. */
+	with_io_start = has_tracepoint("block_io_start");
+	bpf_program__set_autoload(skel->progs.block_start, with_io_start);
+	bpf_program__set_autoload(skel->progs.block_insert, !with_io_start);
+	bpf_program__set_autoload(skel->progs.block_merge,
+				  has_tracepoint("block_rq_merge"));
+	bpf_program__set_autoload(skel->progs.block_requeue,
+				  has_tracepoint("block_rq_requeue"));
+	return skel;
+}
+
+static struct bpf_object *check_open(void *ctx, void **skel_out)
+{
+	struct block_bpf *skel = open_block();
+
+	*skel_out = skel;
+	return skel ? skel->obj : NULL;
+}
+
+static void check_close(void *skel)
+{
+	block_bpf__destroy(skel);
+}
+
+int block_loader_check(struct prog_check *rows, size_t max)
+{
+	struct prog_check_target target = {
+		.object = "block",
+		.open = check_open,
+		.close = check_close,
+	};
+
+	return prog_check_target(&target, rows, max);
+}
+
 int block_loader_open(struct block_loader **out, char *why, size_t why_size)
 {
 	static const char *const required[] = { "block_rq_insert",
 						"block_rq_issue",
 						"block_rq_complete" };
 	struct block_loader *loader;
-	bool with_io_start;
 	int err;
 
 	*out = NULL;
@@ -90,36 +135,20 @@ int block_loader_open(struct block_loader **out, char *why, size_t why_size)
 		err = loader->cpu_count;
 		goto cleanup;
 	}
-	loader->skel = block_bpf__open();
+	loader->skel = open_block();
 	if (!loader->skel) {
 		err = -errno;
 		snprintf(why, why_size, "cannot open the block BPF object: %s",
 			 strerror(-err));
 		goto cleanup;
 	}
-	/* block_io_start (6.5+) sees the submitter earlier; older kernels
-	 * catch it at insert or issue, and only they need the insert program.
-	 * Merges and requeues only tidy up. */
-	with_io_start = has_tracepoint("block_io_start");
-	bpf_program__set_autoload(loader->skel->progs.block_start,
-				  with_io_start);
-	bpf_program__set_autoload(loader->skel->progs.block_insert,
-				  !with_io_start);
-	bpf_program__set_autoload(loader->skel->progs.block_merge,
-				  has_tracepoint("block_rq_merge"));
-	bpf_program__set_autoload(loader->skel->progs.block_requeue,
-				  has_tracepoint("block_rq_requeue"));
 	/* A test keeps N sets of the request table: requests hashed to a set
 	 * that is gone go unmeasured, and each must be counted. */
 	bpf_test_shrink_map(loader->skel->maps.requests,
 			    "KVMWARDEN_TEST_BLOCK_SETS", BLOCK_MAX_REQUESTS / 8);
-	err = block_bpf__load(loader->skel);
-	if (err) {
-		snprintf(why, why_size,
-			 "cannot load the block BPF programs: %s",
-			 strerror(-err));
+	err = prog_load_object(loader->skel->obj, why, why_size);
+	if (err)
 		goto cleanup;
-	}
 	err = attach_in_order(loader->skel);
 	if (err) {
 		snprintf(why, why_size,

@@ -23,6 +23,12 @@ struct block_loader;
  * 6.5+, block_rq_merge, block_rq_requeue) load only when the kernel has
  * them. Returns 0 or a negative errno with one line in `why`. */
 int block_loader_open(struct block_loader **out, char *why, size_t why_size);
+
+struct prog_check;
+/* Loads each block program alone, configured as block_loader_open() would
+ * on this kernel (`kvmwarden check-kernel`). Returns the rows filled or a
+ * negative errno. */
+int block_loader_check(struct prog_check *rows, size_t max);
 void block_loader_close(struct block_loader *loader);
 
 /* Tells BPF to record `tgid` as the submitter of its requests. */

@@ -22,6 +22,7 @@
 
 #include "kvm.skel.h"
 #include "bpf_maps.h"
+#include "prog_load.h"
 #include "loader_kvm.h"
 
 struct kvm_loader {
@@ -243,14 +244,14 @@ static void attach_notes(struct kvm_loader *loader)
 		status->notes_why[0] = '\0';
 }
 
-static void load_and_attach(struct kvm_loader *loader, const char *tracefs)
+/* Which events attach as classic tracepoints (they need tracefs), with
+ * their ids, and why each one that cannot is missing. */
+static void probe_events(const char *tracefs, bool classic[KVM_EVENT_COUNT],
+			 uint64_t ids[KVM_EVENT_COUNT],
+			 char why[KVM_EVENT_COUNT][256])
 {
-	struct kvm_attach_status *status = &loader->status;
-	char why[KVM_EVENT_COUNT][256], tracefs_path[128];
-	uint64_t ids[KVM_EVENT_COUNT] = { 0 };
+	char tracefs_path[128];
 	bool have_tracefs;
-	char message[256];
-	int err;
 
 	if (!tracefs)
 		tracefs = getenv("KVMWARDEN_TRACEFS");
@@ -268,45 +269,101 @@ static void load_and_attach(struct kvm_loader *loader, const char *tracefs)
 				 "/sys/kernel/tracing)",
 				 kvm_event_name(event));
 		else
-			status->classic[event] =
+			classic[event] =
 				probe_classic(tracefs_path, event, &ids[event],
 					      why[event],
 					      sizeof(why[event])) == 0;
 	}
 
 	/* kvm_entry only times guest mode for kvm_exit: useless alone. */
-	if (status->classic[KVM_EVENT_ENTRY] &&
-	    !status->classic[KVM_EVENT_EXIT]) {
-		status->classic[KVM_EVENT_ENTRY] = false;
-		snprintf(why[KVM_EVENT_ENTRY], sizeof(why[KVM_EVENT_ENTRY]),
-			 "%s", why[KVM_EVENT_EXIT]);
+	if (classic[KVM_EVENT_ENTRY] && !classic[KVM_EVENT_EXIT]) {
+		classic[KVM_EVENT_ENTRY] = false;
+		memcpy(why[KVM_EVENT_ENTRY], why[KVM_EVENT_EXIT],
+		       sizeof(why[KVM_EVENT_ENTRY]));
 	}
-	loader->skel = kvm_bpf__open();
+}
+
+/* The KVM object as the agent loads it, given what probe_events found. */
+static struct kvm_bpf *open_kvm(const bool classic[KVM_EVENT_COUNT],
+				int cpu_count)
+{
+	struct kvm_bpf *skel = kvm_bpf__open();
+
+	if (!skel)
+		return NULL;
+	for (int event = 0; event < KVM_EVENT_COUNT; event++) {
+		struct bpf_program *raw = raw_prog(skel, event);
+
+		bpf_program__set_autoload(classic_prog(skel, event),
+					  classic[event]);
+		if (raw)
+			bpf_program__set_autoload(raw, !classic[event]);
+	}
+	/* A per-CPU hash preallocates every entry on every CPU: bound the
+	 * values to 8 MiB however many CPUs there are. */
+	if (!bpf_test_shrink_map(skel->maps.kvm_counts,
+				 "KVMWARDEN_TEST_KVM_COUNTS", KVM_MAX_COUNTS))
+		bpf_map__set_max_entries(skel->maps.kvm_counts,
+					 kvm_counts_entries(cpu_count));
+	return skel;
+}
+
+struct kvm_check_ctx {
+	bool classic[KVM_EVENT_COUNT];
+	int cpu_count;
+};
+
+static struct bpf_object *check_open(void *ctx, void **skel_out)
+{
+	struct kvm_check_ctx *check = ctx;
+	struct kvm_bpf *skel = open_kvm(check->classic, check->cpu_count);
+
+	*skel_out = skel;
+	return skel ? skel->obj : NULL;
+}
+
+static void check_close(void *skel)
+{
+	kvm_bpf__destroy(skel);
+}
+
+int kvm_loader_check(struct prog_check *rows, size_t max)
+{
+	char why[KVM_EVENT_COUNT][256];
+	uint64_t ids[KVM_EVENT_COUNT] = { 0 };
+	struct kvm_check_ctx check = { .cpu_count =
+					       libbpf_num_possible_cpus() };
+	struct prog_check_target target = {
+		.object = "kvm",
+		.open = check_open,
+		.close = check_close,
+		.ctx = &check,
+	};
+
+	if (check.cpu_count <= 0)
+		return -EINVAL;
+	probe_events(NULL, check.classic, ids, why);
+	return prog_check_target(&target, rows, max);
+}
+
+static void load_and_attach(struct kvm_loader *loader, const char *tracefs)
+{
+	struct kvm_attach_status *status = &loader->status;
+	char why[KVM_EVENT_COUNT][256];
+	uint64_t ids[KVM_EVENT_COUNT] = { 0 };
+	char message[256];
+	int err;
+
+	probe_events(tracefs, status->classic, ids, why);
+	loader->skel = open_kvm(status->classic, loader->cpu_count);
 	if (!loader->skel) {
 		snprintf(message, sizeof(message),
 			 "cannot open the KVM BPF object: %s", strerror(errno));
 		fail_all(status, message);
 		return;
 	}
-	for (int event = 0; event < KVM_EVENT_COUNT; event++) {
-		struct bpf_program *raw = raw_prog(loader->skel, event);
-
-		bpf_program__set_autoload(classic_prog(loader->skel, event),
-					  status->classic[event]);
-		if (raw)
-			bpf_program__set_autoload(raw, !status->classic[event]);
-	}
-	/* A per-CPU hash preallocates every entry on every CPU: bound the
-	 * values to 8 MiB however many CPUs there are. */
-	if (!bpf_test_shrink_map(loader->skel->maps.kvm_counts,
-				 "KVMWARDEN_TEST_KVM_COUNTS", KVM_MAX_COUNTS))
-		bpf_map__set_max_entries(loader->skel->maps.kvm_counts,
-					 kvm_counts_entries(loader->cpu_count));
-	err = kvm_bpf__load(loader->skel);
+	err = prog_load_object(loader->skel->obj, message, sizeof(message));
 	if (err) {
-		snprintf(message, sizeof(message),
-			 "cannot load the KVM BPF programs: %s",
-			 strerror(-err));
 		fail_all(status, message);
 		return;
 	}

@@ -39,6 +39,12 @@ struct kvm_attach_status {
  * looked for; NULL: the KVMWARDEN_TRACEFS variable, then the mounts.
  */
 int kvm_loader_open(struct kvm_loader **out, const char *tracefs);
+
+struct prog_check;
+/* Loads each KVM program alone, configured as kvm_loader_open() would on
+ * this kernel (`kvmwarden check-kernel`). Returns the rows filled or a
+ * negative errno. */
+int kvm_loader_check(struct prog_check *rows, size_t max);
 void kvm_loader_close(struct kvm_loader *loader);
 const struct kvm_attach_status *kvm_loader_status(struct kvm_loader *loader);
 

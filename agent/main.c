@@ -23,6 +23,8 @@ static const struct command {
 	{ "dump", cmd_dump, "measure for a while and print one report" },
 	{ "check-config", cmd_check_config, "validate a configuration file" },
 	{ "restore", cmd_restore, "undo what enforcement changed" },
+	{ "check-kernel", cmd_check_kernel,
+	  "load every BPF program on this kernel and report each" },
 	{ "top", cmd_top, "live view of guests' steal and culprits" },
 	{ "status", cmd_status,
 	  "the running agent's state and the enforcement actions in force" },
@@ -34,7 +36,7 @@ static int cmd_help(int argc, char **argv)
 {
 	puts("usage: kvmwarden COMMAND [OPTIONS]\n\ncommands:");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+		printf("  %-12s %s\n", commands[i].name, commands[i].summary);
 	return 0;
 }
 

@@ -304,6 +304,7 @@ const char *sched_error_name(int which)
 		[SCHED_ERR_WAITERS_FULL] = "waiters_full",
 		[SCHED_ERR_ATTR_LOST_NS] = "attribution_lost_ns",
 		[SCHED_ERR_STALE_REGISTRATION] = "stale_registration",
+		[SCHED_ERR_CULPRIT_EVICTED] = "culprit_evicted",
 	};
 
 	if (which < 0 || which >= SCHED_ERR_COUNT || !names[which])

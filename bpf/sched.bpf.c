@@ -29,8 +29,13 @@ struct thread_state {
 	__u32 kind;
 	__u32 group;
 	__u32 _pad;
+	/* CPU + 1 whose culprit table the current wait is marked on, 0
+	 * when none; `watched` when that CPU also checks it for throttling. */
+	__u32 wait_cpu;
+	__u32 watched;
+	struct attr_marks marks;
 	/* Culprits of the current wait carried across a migration. */
-	struct attr_part carried[ATTR_PARTS];
+	struct attr_parts carried;
 };
 
 struct {
@@ -78,6 +83,60 @@ static __always_inline void count_error(__u32 which)
 }
 
 #include "attrib.bpf.h"
+
+/* A vCPU starts waiting on `cpu` (id `cpu_id`), where `running` is on CPU:
+ * its wait is marked on the CPU's culprit table. */
+static __always_inline void add_waiter(struct attr_cpu *cpu, __u32 cpu_id,
+				       struct thread_state *state, __u64 cfs_rq,
+				       struct culprit running, __u64 now_ns)
+{
+	if (state->wait_cpu)
+		return; /* marked already: never twice */
+	if (cpu->count == 0) {
+		cpu->seg_start_ns = now_ns;
+		cpu->busy_since_ns = now_ns;
+		set_culprit(cpu, running, now_ns);
+	} else {
+		close_segment(cpu, now_ns);
+	}
+	attr_mark_cpu(cpu, &state->marks);
+	cpu->count += 1;
+	state->wait_cpu = cpu_id + 1;
+	state->watched = 0;
+	if (cfs_rq) {
+		int added = attr_watch_add(cpu, state->slot);
+		__u32 at = (__u32)added;
+
+		if (added >= 0) {
+			BOUND_INDEX(at, ATTR_MAX_WATCHED);
+			cpu->watches.watch[at].cfs_rq = cfs_rq;
+			state->watched = 1;
+		}
+	}
+}
+
+/* The wait marked on `cpu` ends (the vCPU runs, or leaves the runqueue):
+ * its culprits so far go into its carried parts. A mark on another CPU was
+ * left by a move this program did not see; it is dropped. */
+static __always_inline void end_wait(struct attr_cpu *cpu, __u32 cpu_id,
+				     struct thread_state *state)
+{
+	__u64 throttled_ns = 0;
+
+	if (state->wait_cpu != cpu_id + 1) {
+		state->wait_cpu = 0;
+		state->watched = 0;
+		return;
+	}
+	if (state->watched)
+		throttled_ns = attr_watch_take(cpu, state->slot);
+	attr_collect(cpu, &state->marks, &state->carried, state->group,
+		     throttled_ns);
+	if (cpu->count)
+		cpu->count -= 1;
+	state->wait_cpu = 0;
+	state->watched = 0;
+}
 
 /* On-CPU time since registration. Written as an absolute value, so the
  * switch-out path and the discovery pass may both refresh it; the agent
@@ -202,8 +261,7 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 		    prev_state == TASK_RUNNING) {
 			if (!now_ns)
 				now_ns = rq_clock_ns(next);
-			add_waiter(cpu, out->slot, out->group,
-				   throttle_watch(prev),
+			add_waiter(cpu, cpu_id, out, throttle_watch(prev),
 				   culprit_of(next, in ? in->group : 0),
 				   now_ns);
 		}
@@ -212,10 +270,13 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 		__u64 wait_ns = account_switch_in(in, next);
 
 		if (in->kind == SCHED_THREAD_VCPU) {
+			struct culprit last =
+				culprit_of(prev, out ? out->group : 0);
+
 			if (cpu)
-				take_waiter(cpu, in->slot, in->carried);
-			settle_wait(in->carried, in->group, wait_ns,
-				    culprit_of(prev, out ? out->group : 0));
+				end_wait(cpu, cpu_id, in);
+			attr_settle_wait(&in->carried, in->group, wait_ns,
+					 last.kind, last.id);
 		}
 		if (cpu) {
 			cpu->cur_tracked_task = (__u64)next;
@@ -224,7 +285,32 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 		}
 	}
 	if (cpu && cpu->count)
-		set_culprit_task(cpu, next, in ? in->group : 0);
+		set_culprit_task(cpu, next, in ? in->group : 0, now_ns);
+	return 0;
+}
+
+/*
+ * Steal without attribution: the same per-thread figures from the kernel's
+ * own accounting, and nothing per CPU. The loader falls back to it when
+ * the attribution programs cannot load on a kernel, so that steal is
+ * measured whatever an optional part costs a verifier.
+ */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(handle_sched_switch_core, bool preempt, struct task_struct *prev,
+	     struct task_struct *next, unsigned int prev_state)
+{
+	struct thread_state *state;
+
+	if (prev->bpf_storage) {
+		state = bpf_task_storage_get(&thread_state, prev, 0, 0);
+		if (state)
+			refresh_run(state, prev);
+	}
+	if (next->bpf_storage) {
+		state = bpf_task_storage_get(&thread_state, next, 0, 0);
+		if (state)
+			account_switch_in(state, next);
+	}
 	return 0;
 }
 
@@ -252,7 +338,7 @@ int BPF_PROG(handle_sched_wakeup, struct task_struct *task)
 	if (running && cpu->cur_tracked_task == (__u64)running &&
 	    cpu->cur_tracked_pid == (__u32)running->pid)
 		group = cpu->cur_group;
-	add_waiter(cpu, state->slot, state->group, throttle_watch(task),
+	add_waiter(cpu, cpu_id, state, throttle_watch(task),
 		   culprit_of(running, group), rq_clock_ns(task));
 	return 0;
 }
@@ -279,7 +365,7 @@ int BPF_PROG(handle_sched_migrate, struct task_struct *task, int dest_cpu)
 	if (!cpu || !cpu->count)
 		return 0;
 	close_segment(cpu, rq_clock_ns(task));
-	take_waiter(cpu, state->slot, state->carried);
+	end_wait(cpu, cpu_id, state);
 	return 0;
 }
 

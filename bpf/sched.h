@@ -79,13 +79,17 @@ enum sched_error {
 	SCHED_ERR_BAD_SLOT = 1, /* a registration named a slot out of range */
 	SCHED_ERR_CLOCK = 2, /* rq clock behind a task's last_queued */
 	SCHED_ERR_ATTR_FULL = 3, /* attribution map full: a part was lost */
-	SCHED_ERR_WAITERS_FULL = 4, /* a CPU's waiter list was full */
+	/* a CPU's list of waiters its quota may throttle was full */
+	SCHED_ERR_WAITERS_FULL = 4,
 	/* Not a count but ns: steal ATTR_FULL events could not attribute,
 	 * so that culprits + this = steal holds even with the map full. */
 	SCHED_ERR_ATTR_LOST_NS = 5,
 	/* A registration for a thread that had storage already: dropped. */
 	SCHED_ERR_STALE_REGISTRATION = 6,
-	SCHED_ERR_COUNT = 7,
+	/* A CPU's culprit slot given to another culprit while vCPUs that
+	 * marked it still waited: their share went to their last culprit. */
+	SCHED_ERR_CULPRIT_EVICTED = 7,
+	SCHED_ERR_COUNT = 8,
 };
 
 static inline __u32 sched_wait_slot(__u64 wait_ns)
