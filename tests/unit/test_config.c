@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -46,6 +47,22 @@ static void shipped_config_is_valid_and_monitors(void **state)
 			 0);
 	/* A first run on a production host must change nothing. */
 	assert_int_equal(config.mode, CONFIG_MODE_MONITOR);
+}
+
+/* Its comments must not tell the operator that enforce mode does not
+ * exist (issue 14): it does, and the file is where they look. */
+static void shipped_config_offers_enforce_mode(void **state)
+{
+	char *text, errors[256];
+	size_t len;
+
+	assert_int_equal(config_read_text("configs/kvmwarden.conf", &text,
+					  &len, errors, sizeof(errors)),
+			 0);
+	text[len] = '\0';
+	assert_null(strstr(text, "not yet"));
+	assert_non_null(strstr(text, "enforce: hold the budgets"));
+	free(text);
 }
 
 static void values_are_read(void **state)
@@ -267,6 +284,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(empty_file_means_defaults),
 		cmocka_unit_test(shipped_config_is_valid_and_monitors),
+		cmocka_unit_test(shipped_config_offers_enforce_mode),
 		cmocka_unit_test(values_are_read),
 		cmocka_unit_test(every_error_names_line_and_key),
 		cmocka_unit_test(broken_yaml_is_refused),
