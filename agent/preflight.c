@@ -13,10 +13,30 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "actuate_cgroup.h"
 #include "api.h"
 #include "http.h"
 #include "journal.h"
 #include "preflight.h"
+
+/* journal_open makes the state file's directory, one level only. */
+static bool parent_makeable(const char *path)
+{
+	char dir[ENFORCE_PATH_LEN];
+	struct stat st;
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	for (int level = 0; level < 2; level++) {
+		slash = strrchr(dir, '/');
+		if (!slash || slash == dir)
+			return true; /* "/" exists */
+		*slash = '\0';
+		if (!stat(dir, &st))
+			return S_ISDIR(st.st_mode);
+	}
+	return false;
+}
 
 static void check_state_file(struct config_problems *p,
 			     const struct enforce_config *enforce)
@@ -26,6 +46,13 @@ static void check_state_file(struct config_problems *p,
 	int err;
 
 	err = journal_check_file(enforce->state_file, &damage);
+	if (!err && !parent_makeable(enforce->state_file)) {
+		config_complain(p, enforce->state_file_line ?: 1, "state_file",
+				"%s: its directory cannot be made (only the "
+				"last level is created)",
+				enforce->state_file);
+		return;
+	}
 	if (!err || err == -EACCES)
 		return; /* EACCES: check-config run as a user; run is root */
 	journal_describe(enforce->state_file, err, &damage, why, sizeof(why));
@@ -84,6 +111,19 @@ static void check_socket_group(struct config_problems *p,
 				config->socket_group);
 }
 
+/* Enforce mode needs the cpu controller somewhere (run says so and stops
+ * before loading anything). */
+static void check_cgroups(struct config_problems *p, const struct config *config)
+{
+	struct cgroup_fs fs;
+
+	if (config->mode == CONFIG_MODE_ENFORCE &&
+	    cgroup_fs_detect(&fs, "/proc/self/mountinfo"))
+		config_complain(p, 1, "mode",
+				"enforce, but this host has no cgroup hierarchy "
+				"with the cpu controller");
+}
+
 int config_preflight(const struct config *config, const char *source,
 		     char *errors, size_t errors_size, char *warnings,
 		     size_t warnings_size)
@@ -100,6 +140,7 @@ int config_preflight(const struct config *config, const char *source,
 	if (warnings && warnings_size)
 		warnings[0] = '\0';
 	check_state_file(&p, &config->enforce);
+	check_cgroups(&p, config);
 	check_audit_log(&p, &config->enforce);
 	check_web_config(&p, config, warnings ? &warn : NULL);
 	check_socket_group(&p, config);
