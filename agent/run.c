@@ -618,6 +618,7 @@ int cmd_run(int argc, char **argv)
 		code = serve(http, api, &config);
 	}
 	if (code) {
+		api_stop(api); /* opened, and maybe serving, when serve() failed */
 		http_stop(http);
 		metrics_free(&metrics);
 		block_collector_close(io_collector);
