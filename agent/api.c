@@ -162,6 +162,10 @@ static char *status_line(struct api_server *server)
 			       json_object_new_uint64(server->status.guests));
 	json_object_object_add(status, "seq",
 			       json_object_new_uint64(server->status.seq));
+	if (server->status.features_json)
+		json_object_object_add(
+			status, "features",
+			json_tokener_parse(server->status.features_json));
 	mtx_unlock(&server->lock);
 	json_object_object_add(status, "version",
 			       json_object_new_string(KVMWARDEN_VERSION));

@@ -72,6 +72,12 @@ struct api_status {
 	const char *mode; /* static string */
 	uint64_t guests; /* running now */
 	uint64_t seq; /* windows published */
+	/* What loaded on this kernel: the "features" object of feature_table.h
+	 * as JSON text, NULL: not reported. Set once at start and never
+	 * changed, so it is not copied: it must outlive the server. Text,
+	 * so this module stays free of the exporters (the fuzzer links it
+	 * alone). */
+	const char *features_json;
 };
 
 struct api_server;

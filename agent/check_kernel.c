@@ -49,14 +49,15 @@ static void print_json(const char *kernel, const struct prog_check *rows,
 			entry, "budget",
 			json_object_new_int64(PROG_VERIFIER_BUDGET));
 		json_object_object_add(
-			entry, "limit", json_object_new_int64(PROG_VERIFIER_LIMIT));
+			entry, "limit",
+			json_object_new_int64(PROG_VERIFIER_LIMIT));
 		json_object_object_add(entry, "error",
 				       json_object_new_string(row->error));
 		json_object_array_add(programs, entry);
 	}
 	json_object_object_add(doc, "programs", programs);
-	puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
-							 JSON_C_TO_STRING_NOSLASHESCAPE));
+	puts(json_object_to_json_string_ext(
+		doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(doc);
 }
 

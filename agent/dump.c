@@ -19,6 +19,7 @@
 #include "collect_block.h"
 #include "commands.h"
 #include "discover.h"
+#include "feature_table.h"
 #include "report_out.h"
 
 #define NS_PER_SEC 1000000000ULL
@@ -73,6 +74,7 @@ int cmd_dump(int argc, char **argv)
 	uint64_t duration_ns = 0, discover_ns = 500000000ULL;
 	struct guest_table before, after;
 	struct block_collector *block;
+	struct features features;
 	struct io_snapshot io_before, io_after;
 	struct io_report io;
 	uint64_t errors_before[SCHED_ERR_COUNT] = { 0 };
@@ -143,9 +145,8 @@ int cmd_dump(int argc, char **argv)
 	signal(SIGTERM, on_stop);
 	/* I/O is optional: without it the report still has steal. */
 	block = block_collector_open("/proc");
-	if (block && !block_collector_available(block))
-		fprintf(stderr, "<4>kvmwarden: I/O not measured: %s\n",
-			block_collector_why(block));
+	features_gather(&features, loader, block, tracker.kvm);
+	features_log(&features, stderr);
 	block_collector_sync(block, &tracker.table);
 	if (block_collector_snapshot(block, &io_before))
 		memset(&io_before, 0, sizeof(io_before));
@@ -233,6 +234,7 @@ int cmd_dump(int argc, char **argv)
 	if (block && block_collector_report(block, &after, &io_before,
 					    &io_after, &io) == 0)
 		report.io = &io;
+	report.features = &features;
 	err = json ? report_write_json(stdout, &report) :
 		     report_write_table(stdout, &report);
 	if (err)

@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf_maps.h"
+#include "feature_table.h"
 #include "loader.h"
 #include "prog_load.h"
 #include "sched.skel.h"
@@ -74,22 +75,10 @@ static bool cgroup_is_unified(void)
 	       fs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
-/* Whether a test asked for `feature` to fail as if the kernel refused
- * it (KVMWARDEN_TEST_FAIL_FEATURES=attribution,block_io,...). */
-static bool feature_forced_off(const char *feature)
+/* The skeleton's own load, which also maps its global data. */
+static int load_skel(void *skel)
 {
-	const char *list = getenv("KVMWARDEN_TEST_FAIL_FEATURES");
-	size_t len = strlen(feature);
-
-	for (const char *at = list; at && *at;) {
-		const char *end = strchr(at, ',');
-		size_t word = end ? (size_t)(end - at) : strlen(at);
-
-		if (word == len && strncmp(at, feature, len) == 0)
-			return true;
-		at = end ? end + 1 : NULL;
-	}
-	return false;
+	return sched_bpf__load(skel);
 }
 
 /* The scheduler object as the agent loads it: with attribution (the full
@@ -133,13 +122,13 @@ static int load_sched(struct loader *loader, bool with_attribution, char *why,
 		bpf_test_shrink_map(loader->skel->maps.attribution,
 				    "KVMWARDEN_TEST_ATTR_ENTRIES",
 				    ATTR_MAX_ENTRIES);
-	if (with_attribution && feature_forced_off("attribution")) {
-		snprintf(why, why_size,
-			 "cannot load handle_sched_switch: forced by "
-			 "KVMWARDEN_TEST_FAIL_FEATURES");
+	if (with_attribution && features_test_forced("attribution")) {
+		snprintf(why, why_size, "cannot load handle_sched_switch: %s",
+			 FEATURES_FORCED_REASON);
 		return -ECANCELED;
 	}
-	err = prog_load_object(loader->skel->obj, why, why_size);
+	err = prog_load_object(loader->skel->obj, load_skel, loader->skel, why,
+			       why_size);
 	if (err)
 		return err;
 	err = sched_bpf__attach(loader->skel);
@@ -225,6 +214,7 @@ int loader_check(struct prog_check *rows, size_t max, char *why,
 	struct prog_check_target target = {
 		.object = "sched",
 		.open = check_open,
+		.load = load_skel,
 		.close = check_close,
 		.ctx = &cpu_count,
 	};
@@ -366,18 +356,18 @@ int loader_probe_map_fd(struct loader *loader)
 
 int loader_read_errors(struct loader *loader, uint64_t totals[SCHED_ERR_COUNT])
 {
-	return bpf_sum_percpu_counters(bpf_map__fd(loader->skel->maps.sched_errors),
-				       loader->cpu_count, totals,
-				       SCHED_ERR_COUNT);
+	return bpf_sum_percpu_counters(
+		bpf_map__fd(loader->skel->maps.sched_errors), loader->cpu_count,
+		totals, SCHED_ERR_COUNT);
 }
 
 int loader_read_program_stats(struct loader *loader,
 			      struct loader_program_stats *out, size_t max)
 {
 	struct bpf_program *programs[LOADER_PROGRAMS] = {
-		loader_attribution_available(loader)
-			? loader->skel->progs.handle_sched_switch
-			: loader->skel->progs.handle_sched_switch_core,
+		loader_attribution_available(loader) ?
+			loader->skel->progs.handle_sched_switch :
+			loader->skel->progs.handle_sched_switch_core,
 		loader->skel->progs.discover_threads,
 	};
 	size_t count = 0;

@@ -16,6 +16,7 @@
 #include "loader_block.h"
 #include "block.skel.h"
 #include "bpf_maps.h"
+#include "feature_table.h"
 #include "prog_load.h"
 
 struct block_loader {
@@ -63,6 +64,12 @@ static int attach_in_order(struct block_bpf *skel)
 	return 0;
 }
 
+/* The skeleton's own load, which also maps its global data. */
+static int load_skel(void *skel)
+{
+	return block_bpf__load(skel);
+}
+
 /* The block object as the agent loads it on this kernel. */
 static struct block_bpf *open_block(void)
 {
@@ -102,6 +109,7 @@ int block_loader_check(struct prog_check *rows, size_t max)
 	struct prog_check_target target = {
 		.object = "block",
 		.open = check_open,
+		.load = load_skel,
 		.close = check_close,
 	};
 
@@ -145,8 +153,20 @@ int block_loader_open(struct block_loader **out, char *why, size_t why_size)
 	/* A test keeps N sets of the request table: requests hashed to a set
 	 * that is gone go unmeasured, and each must be counted. */
 	bpf_test_shrink_map(loader->skel->maps.requests,
-			    "KVMWARDEN_TEST_BLOCK_SETS", BLOCK_MAX_REQUESTS / 8);
-	err = prog_load_object(loader->skel->obj, why, why_size);
+			    "KVMWARDEN_TEST_BLOCK_SETS",
+			    BLOCK_MAX_REQUESTS / 8);
+	/* A test fails the load as the kernel would, through the same
+	 * path and in the same words, so the agent's handling of a missing
+	 * block_io is what gets tested. block_complete always loads. */
+	if (features_test_forced("block_io")) {
+		err = -ECANCELED;
+		snprintf(why, why_size, "cannot load %s: %s",
+			 bpf_program__name(loader->skel->progs.block_complete),
+			 FEATURES_FORCED_REASON);
+		goto cleanup;
+	}
+	err = prog_load_object(loader->skel->obj, load_skel, loader->skel, why,
+			       why_size);
 	if (err)
 		goto cleanup;
 	err = attach_in_order(loader->skel);

@@ -22,6 +22,7 @@
 
 #include "kvm.skel.h"
 #include "bpf_maps.h"
+#include "feature_table.h"
 #include "prog_load.h"
 #include "loader_kvm.h"
 
@@ -226,9 +227,16 @@ static void attach_notes(struct kvm_loader *loader)
 	size_t used = 0;
 
 	for (int i = 0; i < KVM_NOTE_EVENTS; i++) {
-		loader->note_links[i] =
-			bpf_program__attach_raw_tracepoint(programs[i],
-							   events[i]);
+		/* A test fails the attach as a kernel without the tracepoint
+		 * would: the notes are off, the rest of KVM stays. */
+		if (features_test_forced("kvm_io_notes")) {
+			snprintf(status->notes_why, sizeof(status->notes_why),
+				 "cannot attach to %s: %s", events[i],
+				 FEATURES_FORCED_REASON);
+			continue;
+		}
+		loader->note_links[i] = bpf_program__attach_raw_tracepoint(
+			programs[i], events[i]);
 		if (!loader->note_links[i]) {
 			snprintf(status->notes_why, sizeof(status->notes_why),
 				 "cannot attach to %s: %s%s", events[i],
@@ -242,6 +250,12 @@ static void attach_notes(struct kvm_loader *loader)
 	}
 	if (used)
 		status->notes_why[0] = '\0';
+}
+
+/* The skeleton's own load, which also maps its global data. */
+static int load_skel(void *skel)
+{
+	return kvm_bpf__load(skel);
 }
 
 /* Which events attach as classic tracepoints (they need tracefs), with
@@ -269,10 +283,9 @@ static void probe_events(const char *tracefs, bool classic[KVM_EVENT_COUNT],
 				 "/sys/kernel/tracing)",
 				 kvm_event_name(event));
 		else
-			classic[event] =
-				probe_classic(tracefs_path, event, &ids[event],
-					      why[event],
-					      sizeof(why[event])) == 0;
+			classic[event] = probe_classic(tracefs_path, event,
+						       &ids[event], why[event],
+						       sizeof(why[event])) == 0;
 	}
 
 	/* kvm_entry only times guest mode for kvm_exit: useless alone. */
@@ -336,6 +349,7 @@ int kvm_loader_check(struct prog_check *rows, size_t max)
 	struct prog_check_target target = {
 		.object = "kvm",
 		.open = check_open,
+		.load = load_skel,
 		.close = check_close,
 		.ctx = &check,
 	};
@@ -362,7 +376,18 @@ static void load_and_attach(struct kvm_loader *loader, const char *tracefs)
 		fail_all(status, message);
 		return;
 	}
-	err = prog_load_object(loader->skel->obj, message, sizeof(message));
+	/* A test fails the load as the kernel would, in the same words:
+	 * every part and the notes unavailable with this reason. The
+	 * note programs always load. */
+	if (features_test_forced("kvm")) {
+		snprintf(message, sizeof(message), "cannot load %s: %s",
+			 bpf_program__name(loader->skel->progs.note_kvm_pio),
+			 FEATURES_FORCED_REASON);
+		fail_all(status, message);
+		return;
+	}
+	err = prog_load_object(loader->skel->obj, load_skel, loader->skel,
+			       message, sizeof(message));
 	if (err) {
 		fail_all(status, message);
 		return;

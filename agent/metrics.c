@@ -65,6 +65,14 @@ void metrics_set_per_vcpu(struct metrics *metrics, bool per_vcpu)
 	mtx_unlock(&metrics->lock);
 }
 
+void metrics_set_features(struct metrics *metrics,
+			  const struct features *features)
+{
+	mtx_lock(&metrics->lock);
+	metrics->features = features;
+	mtx_unlock(&metrics->lock);
+}
+
 int metrics_publish(struct metrics *metrics, const struct guest_table *table,
 		    const struct prom_health *health)
 {
@@ -151,6 +159,7 @@ int metrics_render(FILE *out, void *ctx)
 	health.version = metrics->version;
 	health.previous_scrape_ns = metrics->previous_scrape_ns;
 	opts.per_vcpu = metrics->per_vcpu;
+	health.features = metrics->features;
 	mtx_unlock(&metrics->lock);
 
 	/* Before the first publish: the health families, no guests. */

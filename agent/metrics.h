@@ -39,6 +39,7 @@ struct metrics {
 	bool per_vcpu;
 	uint64_t previous_scrape_ns;
 	char *io_text; /* the I/O families, rendered at publish; may be NULL */
+	const struct features *features; /* NULL: not reported */
 };
 
 /* Returns 0 or -ENOMEM. */
@@ -46,6 +47,10 @@ int metrics_init(struct metrics *metrics, const char *version, bool per_vcpu);
 /* After http_stop(): no render may be running. */
 void metrics_free(struct metrics *metrics);
 void metrics_set_per_vcpu(struct metrics *metrics, bool per_vcpu);
+/* The feature table every scrape reports from now on; it is read, never
+ * copied, so it must outlive the endpoint. */
+void metrics_set_features(struct metrics *metrics,
+			  const struct features *features);
 
 /* Copies `table` and `health` (its programs too) for the next scrapes.
  * The copy is made outside the lock, so the loop waits for a scrape only

@@ -219,6 +219,8 @@ struct report_guest {
 	struct report_kvm kvm;
 };
 
+struct features;
+
 struct report {
 	uint64_t duration_ns;
 	struct report_guest *guests; /* sorted by name, then pid */
@@ -230,6 +232,9 @@ struct report {
 	/* Block I/O of the same window (io_model.h); NULL when not measured.
 	 * The caller's, never freed by report_free(). */
 	const struct io_report *io;
+	/* What loaded on this kernel (feature_table.h); NULL: not reported. The
+	 * caller's, like io. */
+	const struct features *features;
 };
 
 /* "storage_create", "bad_slot", "clock_backwards": the names every output

@@ -52,7 +52,8 @@ void prog_log_reason(const char *log, int err, char *out, size_t size)
 				 "to keep (%s)",
 				 strerror(-err));
 		else
-			snprintf(out, size, "%s", strerror(err < 0 ? -err : err));
+			snprintf(out, size, "%s",
+				 strerror(err < 0 ? -err : err));
 		return;
 	}
 	sscanf(summary, "processed %lu insns (limit %lu)", &processed, &limit);
@@ -89,21 +90,22 @@ void prog_log_reason(const char *log, int err, char *out, size_t size)
 		snprintf(out, size, "%s", error_line);
 }
 
-int prog_load_object(struct bpf_object *obj, char *why, size_t why_size)
+int prog_load_object(struct bpf_object *obj, prog_skel_load_fn load, void *skel,
+		     char *why, size_t why_size)
 {
 	struct bpf_program *prog;
 	size_t count = 0, i = 0;
 	char **logs = NULL;
 	int err;
 
-	bpf_object__for_each_program(prog, obj)
+	bpf_object__for_each_program (prog, obj)
 		count++;
 	logs = calloc(count ? count : 1, sizeof(*logs));
 	if (!logs) {
 		snprintf(why, why_size, "out of memory");
 		return -ENOMEM;
 	}
-	bpf_object__for_each_program(prog, obj) {
+	bpf_object__for_each_program (prog, obj) {
 		if (bpf_program__autoload(prog)) {
 			logs[i] = calloc(1, PROG_LOG_SIZE);
 			if (logs[i])
@@ -112,12 +114,12 @@ int prog_load_object(struct bpf_object *obj, char *why, size_t why_size)
 		}
 		i++;
 	}
-	err = bpf_object__load(obj);
+	err = load(skel);
 	if (err) {
 		snprintf(why, why_size, "%s", strerror(-err));
 		i = 0;
 		/* Only a refused program has anything in its log. */
-		bpf_object__for_each_program(prog, obj) {
+		bpf_object__for_each_program (prog, obj) {
 			if (logs[i] && logs[i][0]) {
 				char reason[200];
 
@@ -140,7 +142,7 @@ int prog_load_object(struct bpf_object *obj, char *why, size_t why_size)
 		}
 	}
 	i = 0;
-	bpf_object__for_each_program(prog, obj) {
+	bpf_object__for_each_program (prog, obj) {
 		/* libbpf keeps the pointer; the buffer is ours to free. */
 		bpf_program__set_log_buf(prog, NULL, 0);
 		free(logs[i++]);
@@ -167,7 +169,7 @@ static void check_one(const struct prog_check_target *target, size_t index,
 			 strerror(errno));
 		return;
 	}
-	bpf_object__for_each_program(prog, obj) {
+	bpf_object__for_each_program (prog, obj) {
 		bpf_program__set_autoload(prog, i == index);
 		if (i == index)
 			chosen = prog;
@@ -175,7 +177,7 @@ static void check_one(const struct prog_check_target *target, size_t index,
 	}
 	if (!chosen)
 		goto cleanup;
-	err = prog_load_object(obj, why, sizeof(why));
+	err = prog_load_object(obj, target->load, skel, why, sizeof(why));
 	if (err) {
 		char prefix[96];
 		size_t len;
@@ -189,8 +191,8 @@ static void check_one(const struct prog_check_target *target, size_t index,
 	}
 	row->loaded = true;
 	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(bpf_program__fd(chosen), &info,
-				   &info_len) == 0)
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(chosen), &info, &info_len) ==
+	    0)
 		row->verified_insns = info.verified_insns;
 cleanup:
 	target->close(skel);
@@ -208,7 +210,7 @@ int prog_check_target(const struct prog_check_target *target,
 	obj = target->open(target->ctx, &skel);
 	if (!obj)
 		return -errno;
-	bpf_object__for_each_program(prog, obj) {
+	bpf_object__for_each_program (prog, obj) {
 		struct prog_check *row;
 
 		if (count == max)

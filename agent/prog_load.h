@@ -32,11 +32,19 @@ void prog_log_reason(const char *log, int err, char *out, size_t size);
 
 struct bpf_object;
 
-/* Loads `obj` (opened and configured) with a verifier log kept for each
- * program. On failure returns the negative errno and fills `why` with
+/* How a skeleton loads its object: `load(skel)`, e.g. a wrapper around
+ * sched_bpf__load(). It must be the skeleton's own load, which also maps
+ * the object's global data (.bss, .data) where the skeleton's pointers can
+ * reach it; bpf_object__load() alone leaves those pointing at a private
+ * copy the programs never see. */
+typedef int (*prog_skel_load_fn)(void *skel);
+
+/* Loads the skeleton `skel` of `obj` (opened and configured) with a
+ * verifier log kept for each program. On failure returns the negative errno and fills `why` with
  * "cannot load PROGRAM: reason" for the program the kernel refused, or libbpf's errno
  * when no program was (maps, BTF). */
-int prog_load_object(struct bpf_object *obj, char *why, size_t why_size);
+int prog_load_object(struct bpf_object *obj, prog_skel_load_fn load, void *skel,
+		     char *why, size_t why_size);
 
 /* What `kvmwarden check-kernel` prints for one program. */
 struct prog_check {
@@ -54,6 +62,7 @@ struct prog_check_target {
 	const char *object;
 	/* Returns the opened object and its skeleton in *skel, or NULL. */
 	struct bpf_object *(*open)(void *ctx, void **skel);
+	prog_skel_load_fn load;
 	void (*close)(void *skel);
 	void *ctx;
 };

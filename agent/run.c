@@ -21,6 +21,8 @@
 #include "config.h"
 #include "discover.h"
 #include "enforce.h"
+#include "feature_table.h"
+#include "features_out.h"
 #include "http.h"
 #include "metrics.h"
 #include "notify.h"
@@ -35,6 +37,12 @@ static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
 /* Block I/O, when its programs load; the agent runs on without it. */
 static struct block_collector *io_collector;
+/* What loaded on this kernel, gathered once after loading, and the same as
+ * the "features" JSON text the socket's status answer carries. */
+static struct features agent_features;
+static char *features_text;
+
+static size_t refuse_budgets(const struct enforce_config *enforce);
 
 static void on_stop(int signo)
 {
@@ -207,7 +215,8 @@ static void publish(struct tracker *tracker, struct metrics *metrics,
  * and the agent checks that it can no longer load a BPF program. */
 static void drop_privileges(struct loader *loader)
 {
-	bool keep_bpf = privilege_bpf_fd_ops_need_cap(loader_probe_map_fd(loader));
+	bool keep_bpf =
+		privilege_bpf_fd_ops_need_cap(loader_probe_map_fd(loader));
 	int err = privilege_drop(privilege_keep_mask(keep_bpf));
 
 	if (err) {
@@ -348,7 +357,8 @@ static int serve(struct http_server *http, struct api_server *api,
 static void publish_window(struct api_server *api, struct snapshot_feed *feed,
 			   struct tracker *tracker, const struct config *config)
 {
-	struct api_status status = { .mode = config_mode_name(config->mode) };
+	struct api_status status = { .mode = config_mode_name(config->mode),
+				     .features_json = features_text };
 	char *json;
 	int err;
 
@@ -391,6 +401,7 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 		guest_table_free(&previous);
 		return err;
 	}
+	feed.features = &agent_features;
 	window_start_ns = monotonic_ns();
 	announce(&tracker->table, &last_id, 0);
 	/* Ready: BPF is loaded, the guests running now are found (by
@@ -417,7 +428,8 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 			struct config fresh;
 
 			reload_requested = 0;
-			if (load_config(path, &fresh) == 0) {
+			if (load_config(path, &fresh) == 0 &&
+			    !refuse_budgets(&fresh.enforce)) {
 				if (strcmp(fresh.listen_address,
 					   config->listen_address) ||
 				    strcmp(fresh.web_config,
@@ -493,6 +505,76 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 		guest_table_free(&enforce_window.previous);
 	io_snapshot_free(&enforce_window.io_previous);
 	snapshot_feed_free(&feed);
+	return 0;
+}
+
+/* A budget that needs a feature this kernel did not give (throttling
+ * culprits without attribution, an I/O budget without the block programs)
+ * would act on figures that are not there: refuse it, loudly, rather than
+ * run it blind. Returns how many were refused. */
+static size_t refuse_budgets(const struct enforce_config *enforce)
+{
+	char lines[2048];
+	size_t refused = features_check_budgets(enforce, &agent_features, lines,
+						sizeof(lines));
+
+	for (char *line = strtok(lines, "\n"); line; line = strtok(NULL, "\n"))
+		fprintf(stderr, "<3>kvmwarden: refusing %s\n", line);
+	return refused;
+}
+
+/* Gathers, logs and publishes what loaded. Returns how many budgets need
+ * a feature this kernel lacks: each is named; the caller decides. */
+static size_t settle_features(struct tracker *tracker,
+			      const struct config *config)
+{
+	struct json_object *obj;
+	size_t refused;
+
+	features_gather(&agent_features, tracker->loader, io_collector,
+			tracker->kvm);
+	features_log(&agent_features, stderr);
+	refused = refuse_budgets(&config->enforce);
+	obj = features_json(&agent_features);
+	if (obj)
+		features_text = strdup(json_object_to_json_string_ext(
+			obj, JSON_C_TO_STRING_PLAIN));
+	json_object_put(obj);
+	return refused;
+}
+
+/*
+ * Budgets that cannot work here are not run blind, and the agent does not
+ * stop measuring steal for them either: enforcement goes off (the agent
+ * runs as in monitor mode) until the configuration or the kernel changes.
+ * Enforcing the other budgets alone could throttle the refused budgets'
+ * guests on their behalf. Returns 0, or 1 when enforcement cannot restart.
+ */
+static int refuse_enforcement(struct enforcer *enforcer, struct config *config,
+			      size_t refused)
+{
+	enum config_mode file_mode;
+
+	if (!refused)
+		return 0;
+	if (config->mode != CONFIG_MODE_ENFORCE) {
+		fprintf(stderr,
+			"<4>kvmwarden: %zu budget%s cannot work on this kernel "
+			"(named above; monitor mode enforces nothing)\n",
+			refused, refused == 1 ? "" : "s");
+		return 0;
+	}
+	fprintf(stderr,
+		"<3>kvmwarden: enforcement off: %zu budget%s cannot work on "
+		"this kernel; running in monitor mode, steal still measured "
+		"(remove %s, or the keys named above, and restart)\n",
+		refused, refused == 1 ? "" : "s", refused == 1 ? "it" : "them");
+	file_mode = enforcer->file_mode; /* enforcer_start() clears it */
+	enforcer_stop(enforcer);
+	config->mode = CONFIG_MODE_MONITOR;
+	if (enforcer_start(enforcer, config, CONFIG_MODE_MONITOR))
+		return 1;
+	enforcer->file_mode = file_mode;
 	return 0;
 }
 
@@ -607,18 +689,29 @@ int cmd_run(int argc, char **argv)
 		return 1;
 	}
 	io_collector = block_collector_open("/proc");
-	if (io_collector && !block_collector_available(io_collector))
-		fprintf(stderr, "<4>kvmwarden: I/O not measured: %s\n",
-			block_collector_why(io_collector));
-	code = start_http(&http, &config, &metrics);
+	code = refuse_enforcement(&enforcer, &config,
+				  settle_features(&tracker, &config));
+	metrics_set_features(&metrics, &agent_features);
+	if (!code)
+		code = start_http(&http, &config, &metrics);
 	if (!code)
 		code = start_api(&api, &config);
 	if (!code) {
+		/* What loaded is known now: `status` says so before the first
+		 * window is published. */
+		struct api_status first = {
+			.mode = config_mode_name(config.mode),
+			.features_json = features_text,
+		};
+
+		api_publish(api, NULL, &first);
 		drop_privileges(loader);
 		code = serve(http, api, &config);
 	}
 	if (code) {
 		api_stop(api); /* opened, and maybe serving, when serve() failed */
+		free(features_text);
+		features_text = NULL;
 		http_stop(http);
 		metrics_free(&metrics);
 		block_collector_close(io_collector);
@@ -631,8 +724,7 @@ int cmd_run(int argc, char **argv)
 		"every %u ms)\n",
 		config_mode_name(config.mode), config.interval_ms,
 		config.discover_interval_ms);
-	code = measure_loop(&tracker, &config, path, &metrics, &enforcer,
-			    api) ?
+	code = measure_loop(&tracker, &config, path, &metrics, &enforcer, api) ?
 		       1 :
 		       0;
 	notify_stopping();
@@ -654,6 +746,8 @@ int cmd_run(int argc, char **argv)
 	metrics_free(&metrics);
 	block_collector_close(io_collector);
 	io_collector = NULL;
+	free(features_text);
+	features_text = NULL;
 	session_close(loader, &tracker);
 	return code;
 }

@@ -27,11 +27,6 @@ int session_open(struct loader **loader, struct tracker *tracker,
 			fprintf(stderr, "kvmwarden: %s\n", why);
 		return 1;
 	}
-	if (!loader_attribution_available(*loader))
-		fprintf(stderr,
-			"<4>kvmwarden: steal attribution unavailable, steal "
-			"is measured without culprits: %s\n",
-			loader_attribution_why(*loader));
 	err = tracker_init(tracker, *loader, proc_root, retain_ns);
 	if (err) {
 		fprintf(stderr, "kvmwarden: %s\n", strerror(-err));

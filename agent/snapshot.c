@@ -138,6 +138,7 @@ int snapshot_build(const struct guest_table *before,
 		return err;
 	memcpy(report.errors, errors, sizeof(report.errors));
 	report.io = io;
+	report.features = host->features;
 	host->duration_ns = duration_ns;
 	host->errors_total = 0;
 	for (int i = 0; i < SCHED_ERR_COUNT; i++)
@@ -191,6 +192,7 @@ int snapshot_feed_next(struct snapshot_feed *feed, struct tracker *tracker,
 	host.bpf_stats_enabled = bpf_stats_enabled();
 	host.bpf_run_ns = run_ns - feed->bpf_run_ns_before;
 	host.bpf_runs = runs - feed->bpf_runs_before;
+	host.features = feed->features;
 	err = snapshot_build(&feed->previous, &current,
 			     now_ns - feed->window_start_ns, errors,
 			     have_io ? &io : NULL, &host, json);

@@ -28,6 +28,9 @@ struct snapshot_feed {
 	int online_cpus;
 	struct block_collector *block; /* I/O, or NULL: not the feed's */
 	struct io_snapshot io_before;
+	/* What loaded (feature_table.h), NULL: not reported; the caller's, set
+	 * after init and kept as long as the feed. */
+	const struct features *features;
 };
 
 /* Starts the first window at the tracker's current state. `block` (may be
@@ -53,6 +56,7 @@ struct snapshot_host {
 	uint64_t bpf_run_ns;
 	uint64_t bpf_runs;
 	uint64_t errors_total; /* cumulative, every error counter */
+	const struct features *features; /* the document's "features" */
 };
 struct json_object;
 void snapshot_add_host(struct json_object *doc,

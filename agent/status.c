@@ -100,6 +100,39 @@ static struct json_object *action_json(const struct journal_entry *e)
 	return obj;
 }
 
+/* "features  steal, block_io" and then, for each one that did not load,
+ * "unavailable  NAME: REASON": an operator greps for the feature. */
+static void print_features(struct json_object *status)
+{
+	struct json_object *features, *available, *reason = NULL;
+	char on[256] = "";
+	size_t used = 0;
+
+	if (!json_object_object_get_ex(status, "features", &features))
+		return;
+	json_object_object_foreach(features, name, state) {
+		if (!json_object_object_get_ex(state, "available",
+					       &available) ||
+		    !json_object_get_boolean(available))
+			continue;
+		if (used < sizeof(on))
+			used += (size_t)snprintf(on + used, sizeof(on) - used,
+						 "%s%s", used ? ", " : "",
+						 name);
+	}
+	printf("%-16s %s\n", "features", on[0] ? on : "(none)");
+	json_object_object_foreach(features, off_name, off_state) {
+		if (json_object_object_get_ex(off_state, "available",
+					      &available) &&
+		    json_object_get_boolean(available))
+			continue;
+		json_object_object_get_ex(off_state, "reason", &reason);
+		printf("%-16s %s: %s\n", "unavailable", off_name,
+		       reason ? json_object_get_string(reason) : "unknown");
+		reason = NULL;
+	}
+}
+
 static void print_agent(struct json_object *answer, const char *socket_path,
 			int err)
 {
@@ -115,8 +148,12 @@ static void print_agent(struct json_object *answer, const char *socket_path,
 		       json_object_to_json_string(answer));
 		return;
 	}
-	json_object_object_foreach(status, key, value)
+	json_object_object_foreach(status, key, value) {
+		if (!strcmp(key, "features"))
+			continue; /* an object: print_features's */
 		printf("%-16s %s\n", key, json_object_get_string(value));
+	}
+	print_features(status);
 }
 
 static void print_actions(const struct journal_entry *entries, size_t count,

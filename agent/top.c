@@ -25,6 +25,7 @@
 #include "commands.h"
 #include "config.h"
 #include "discover.h"
+#include "feature_table.h"
 #include "snapshot.h"
 #include "top.h"
 #include "top_model.h"
@@ -59,6 +60,7 @@ struct top_source {
 	struct tracker tracker;
 	struct block_collector *block; /* I/O; NULL when out of memory */
 	struct snapshot_feed feed;
+	struct features features; /* in-process: what loaded here */
 };
 
 /* The agent when it answers (unless `local`), else in-process (unless
@@ -104,6 +106,10 @@ static int source_open(struct top_source *src, const char *socket_path,
 		session_close(src->loader, &src->tracker);
 		return 1;
 	}
+	/* Not logged: the screen shows them, stderr would tear it. */
+	features_gather(&src->features, src->loader, src->block,
+			src->tracker.kvm);
+	src->feed.features = &src->features;
 	return 0;
 }
 
@@ -458,6 +464,9 @@ static void print_frame(const struct top_model *model,
 	top_format_host(line, sizeof(line), model, source, opts->delay_s,
 			opts->width);
 	puts(line);
+	/* A blank line would end the frame for readers that split on one. */
+	if (top_format_features(line, sizeof(line), model, opts->width))
+		puts(line);
 	top_format_header(line, sizeof(line), model, opts->width);
 	puts(line);
 	for (size_t i = 0; i < model->guest_count; i++) {
@@ -690,7 +699,14 @@ static void draw(struct screen *scr)
 	top_format_host(line, sizeof(line), model, source_label(scr->src),
 			scr->delay_s, width);
 	put_line(1, line, width, 0);
-	put_line(2, scr->message, width, scr->message[0] ? A_BOLD : 0);
+	/* Row 2 is the message line; between messages it says which
+	 * features this kernel lacks, so the table below keeps its row. */
+	if (scr->message[0])
+		put_line(2, scr->message, width, A_BOLD);
+	else if (top_format_features(line, sizeof(line), model, width))
+		put_line(2, line, width, 0);
+	else
+		put_line(2, "", width, 0);
 	top_format_header(line, sizeof(line), model, width);
 	/* The header spans the width, so the reverse bar reads as one. */
 	snprintf(line + strlen(line), sizeof(line) - strlen(line), "%*s",

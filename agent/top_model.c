@@ -178,6 +178,29 @@ static void read_io(struct top_guest *row, struct json_object *doc,
 					  0;
 }
 
+/* The names of the features the document says are unavailable. */
+static void read_features(struct top_host *host, struct json_object *features)
+{
+	size_t used = 0;
+
+	if (!features || !json_object_is_type(features, json_type_object))
+		return;
+	host->features_known = true;
+	json_object_object_foreach(features, name, state) {
+		int wrote;
+
+		if (get_bool(state, "available"))
+			continue;
+		wrote = snprintf(host->features_off + used,
+				 sizeof(host->features_off) - used, "%s%s",
+				 used ? ", " : "", name);
+		if (wrote < 0 ||
+		    (size_t)wrote >= sizeof(host->features_off) - used)
+			break;
+		used += (size_t)wrote;
+	}
+}
+
 /* "budget": {"state": ..., "action": ...} once enforcement reports it. */
 static void read_budget(struct top_guest *row, struct json_object *guest)
 {
@@ -348,6 +371,7 @@ int top_model_ingest(struct top_model *model, struct json_object *doc,
 			model->host.errors_total += json_object_get_uint64(
 				json_object_iter_peek_value(&it));
 	}
+	read_features(&model->host, member(doc, "features"));
 
 	for (size_t i = 0; i < count; i++) {
 		struct json_object *guest =
@@ -541,6 +565,22 @@ size_t top_format_host(char *buf, size_t size, const struct top_model *model,
 		 "  [%s %.1fs]",
 		 host->guests_running, host->vcpus, host->steal_pct, bpf,
 		 (unsigned long long)host->errors_total, source, interval_s);
+	return finish_line(buf, size, line, width);
+}
+
+size_t top_format_features(char *buf, size_t size,
+			   const struct top_model *model, int width)
+{
+	const struct top_host *host = &model->host;
+	char line[256];
+
+	if (!host->features_known)
+		line[0] = '\0';
+	else if (!host->features_off[0])
+		snprintf(line, sizeof(line), "features: all available");
+	else
+		snprintf(line, sizeof(line), "features off: %s  (see status)",
+			 host->features_off);
 	return finish_line(buf, size, line, width);
 }
 

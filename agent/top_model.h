@@ -83,6 +83,8 @@ struct top_host {
 	bool bpf_known; /* kernel.bpf_stats_enabled was on */
 	double bpf_cpu_pct;
 	uint64_t errors_total; /* lost or failed BPF events, cumulative */
+	bool features_known; /* the document has "features" */
+	char features_off[128]; /* the unavailable ones, ", "-separated */
 };
 
 struct top_model {
@@ -121,6 +123,10 @@ double top_percent(uint64_t part, uint64_t whole);
  * padded to the layout's columns. Each returns the length written. */
 size_t top_format_host(char *buf, size_t size, const struct top_model *model,
 		       const char *source, double interval_s, int width);
+/* "features off: attribution, kvm  (see status)", or "features: all
+ * available"; "" when the document does not say. */
+size_t top_format_features(char *buf, size_t size,
+			   const struct top_model *model, int width);
 size_t top_format_header(char *buf, size_t size, const struct top_model *model,
 			 int width);
 size_t top_format_guest(char *buf, size_t size, const struct top_guest *guest,

@@ -64,8 +64,9 @@ static __always_inline void count_error_by(__u32 which, __u64 amount);
 static __always_inline __u64 cset_cgroup_id(struct css_set *cset)
 {
 	if (culprit_cgroup_v1)
-		return cset->subsys[bpf_core_enum_value(enum cgroup_subsys_id,
-							cpu_cgrp_id)]
+		return cset
+			->subsys[bpf_core_enum_value(enum cgroup_subsys_id,
+						     cpu_cgrp_id)]
 			->cgroup->kn->id;
 	return cset->dfl_cgrp->kn->id;
 }
@@ -129,8 +130,8 @@ __noinline int attr_flush_part(__u32 victim_group, __u32 kind, __u64 id,
 
 /* Adds `ns` to the culprit's part of a wait; when all parts are taken the
  * smallest goes to the map as it stands and makes room. */
-__noinline int attr_add_part(struct attr_parts *parts, __u32 group,
-			     __u32 kind, __u64 id, __u64 ns)
+__noinline int attr_add_part(struct attr_parts *parts, __u32 group, __u32 kind,
+			     __u64 id, __u64 ns)
 {
 	int free_at = -1, smallest = 0;
 
@@ -270,7 +271,13 @@ __noinline int attr_slot_for(struct attr_cpu *cpu, __u32 kind, __u64 id,
 
 	if (!cpu)
 		return 0;
-	at = (__u32)(((id + kind) * 0x9E3779B97F4A7C15ULL) >> 61) * 2;
+	/* Fibonacci hashing: the top bits of id times 2^64/phi spread
+	 * neighbouring ids (guest groups 1, 2, 3...; kernfs ids) over the
+	 * sets. The kind goes in the top byte, so the idle task (id 0)
+	 * and kernel threads (id 0) do not land where small ids do. */
+	at = (__u32)(((id ^ ((__u64)kind << 56)) * 0x9E3779B97F4A7C15ULL) >>
+		     61) *
+	     2;
 	BOUND_INDEX(at, ATTR_CPU_CULPRITS);
 	slot = &cpu->culprits[at];
 	if (slot->kind == kind && slot->id == id)
@@ -472,7 +479,8 @@ static __always_inline void set_culprit_task(struct attr_cpu *cpu,
 		return;
 	}
 	cset = task->cgroups;
-	if (cpu->cur_cset == (__u64)cset && cpu->cur_kind == ATTR_CULPRIT_CGROUP)
+	if (cpu->cur_cset == (__u64)cset &&
+	    cpu->cur_kind == ATTR_CULPRIT_CGROUP)
 		return;
 	who.kind = ATTR_CULPRIT_CGROUP;
 	who.id = cset_cgroup_id(cset);

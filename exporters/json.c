@@ -7,6 +7,7 @@
 
 #include <json-c/json.h>
 
+#include "features_out.h"
 #include "hist.h"
 #include "json_io.h"
 #include "json_kvm.h"
@@ -166,6 +167,9 @@ int report_write_json(FILE *out, const struct report *report)
 	}
 	if (report->io)
 		json_io_add(doc, guests, report);
+	if (report->features)
+		json_object_object_add(doc, "features",
+				       features_json(report->features));
 	json_object_object_add(doc, "guests", guests);
 	json_object_object_add(doc, "cpus", cpus_json(report));
 	for (int i = 0; i < SCHED_ERR_COUNT; i++)

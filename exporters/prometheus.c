@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "features_out.h"
 #include "prometheus.h"
 #include "process_metrics.h"
 
@@ -622,6 +623,8 @@ int prom_write_metrics(FILE *out, const struct guest_table *table,
 	}
 	write_guests(out, table, sums);
 	write_kvm(out, table, sums);
+	if (health->features)
+		prom_write_features(out, health->features);
 	if (opts && opts->per_vcpu)
 		write_vcpus(out, table, sums);
 	write_health(out, health);

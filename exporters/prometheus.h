@@ -20,6 +20,7 @@ void prom_write_io(FILE *out, const struct io_report *io);
 #include <stdio.h>
 
 #include "discover.h"
+#include "feature_table.h"
 #include "io_model.h"
 #include "loader.h"
 #include "model.h"
@@ -38,6 +39,9 @@ struct prom_health {
 	uint64_t last_discovery_ns; /* how long the last pass took */
 	uint64_t previous_scrape_ns; /* how long the scrape before this took */
 	uint64_t loop_lag_ns; /* how late the last loop iteration woke up */
+	/* What loaded (feature_table.h); NULL: kvmwarden_feature_available is
+	 * not written. */
+	const struct features *features;
 };
 
 struct prom_options {

@@ -279,6 +279,11 @@ def test_screen(results, binary, sock_path, label, tid):
     results.check(label + ": data from the agent",
                   len(lines) > 1 and "[agent" in lines[1],
                   "host line: %r" % (lines[1] if len(lines) > 1 else None))
+    if not sock_path.endswith("replay.sock"):
+        # Between messages, row 2 names the features this kernel lacks.
+        results.check(label + ": row 2 says which features are on",
+                      len(lines) > 2 and lines[2].startswith("features"),
+                      "row 2: %r" % (lines[2] if len(lines) > 2 else None))
     layout_ok(results, lines, 80, 24, label + " 80x24")
 
     if tid is not None:
@@ -461,10 +466,15 @@ def test_batch(results, binary, sock_path, label, victim_pid):
         results.check("%s: batch frames show the victim's steal" % label,
                       any(steal_of(r) >= MIN_STEAL_PCT for r in rows),
                       "rows %s" % (rows,))
-    results.check("%s: batch frame has the header row" % label,
-                  len(last) > 2 and last[2].startswith("NAME") and
-                  "CULPRIT" in last[2],
+    # Under the host line, the features this kernel lacks, then the
+    # column header.
+    results.check("%s: batch frame says which features are on" % label,
+                  len(last) > 2 and last[2].startswith("features"),
                   "%r" % (last[2] if len(last) > 2 else None))
+    results.check("%s: batch frame has the header row" % label,
+                  len(last) > 3 and last[3].startswith("NAME") and
+                  "CULPRIT" in last[3],
+                  "%r" % (last[3] if len(last) > 3 else None))
     source = "[agent" if label == "agent" else "[local"
     results.check("%s: batch frame says where figures come from" % label,
                   len(last) > 1 and source in last[1],
