@@ -471,8 +471,7 @@ static int serve(void *arg)
 
 /* ------------------------------------------------------------ setup */
 
-int api_resolve_group(const char *name, gid_t *gid, char *why,
-		      size_t why_size)
+int api_resolve_group(const char *name, gid_t *gid, char *why, size_t why_size)
 {
 	struct group entry, *found = NULL;
 	char buf[4096];
@@ -606,8 +605,8 @@ static int open_listener(struct api_server *server, gid_t gid, char *why,
 	return 0;
 }
 
-int api_open(struct api_server **out, const struct api_options *opts,
-	     char *why, size_t why_size)
+int api_open(struct api_server **out, const struct api_options *opts, char *why,
+	     size_t why_size)
 {
 	struct api_server *server;
 	gid_t gid;

@@ -194,8 +194,7 @@ static void parse_mode(struct config_problems *p, yaml_node_t *node,
 				text ? text : "(not a scalar)");
 }
 
-void config_check_repeated_keys(struct config_problems *p,
-				yaml_document_t *doc)
+void config_check_repeated_keys(struct config_problems *p, yaml_document_t *doc)
 {
 	/* YAML leaves a repeated key to the reader; libyaml keeps both
 	 * pairs, and whichever the parser met last would silently win. */
@@ -207,18 +206,19 @@ void config_check_repeated_keys(struct config_problems *p,
 		if (node->type != YAML_MAPPING_NODE)
 			continue;
 		for (yaml_node_pair_t *later = start; later < top; later++) {
-			yaml_node_t *key = yaml_document_get_node(doc,
-								  later->key);
+			yaml_node_t *key =
+				yaml_document_get_node(doc, later->key);
 			const char *name = scalar(key);
 
 			if (!name)
 				continue;
 			for (yaml_node_pair_t *first = start; first < later;
 			     first++) {
-				yaml_node_t *other = yaml_document_get_node(
-					doc, first->key);
+				yaml_node_t *other =
+					yaml_document_get_node(doc, first->key);
 
-				if (!scalar(other) || strcmp(scalar(other), name))
+				if (!scalar(other) ||
+				    strcmp(scalar(other), name))
 					continue;
 				config_complain(p, key->start_mark.line + 1,
 						name,
@@ -270,8 +270,7 @@ static void parse_top(struct config_problems *p, yaml_document_t *doc,
 			parse_string(p, value, key, config->web_config,
 				     sizeof(config->web_config));
 			config->web_config_line = line;
-		}
-		else if (!strcmp(key, "per_vcpu_metrics"))
+		} else if (!strcmp(key, "per_vcpu_metrics"))
 			parse_bool(p, value, key, &config->per_vcpu_metrics);
 		else if (enforce_config_parse_key(p, doc, key, value,
 						  &config->enforce))
@@ -282,8 +281,7 @@ static void parse_top(struct config_problems *p, yaml_document_t *doc,
 			parse_string(p, value, key, config->socket_group,
 				     sizeof(config->socket_group));
 			config->socket_group_line = line;
-		}
-		else
+		} else
 			config_complain(p, line, key, "unknown key");
 	}
 }

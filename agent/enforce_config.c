@@ -380,8 +380,8 @@ static int resolve_user(const char *text, uint32_t *uid)
 	return 0;
 }
 
-static void parse_trusted_users(struct config_problems *p,
-				yaml_document_t *doc, yaml_node_t *node,
+static void parse_trusted_users(struct config_problems *p, yaml_document_t *doc,
+				yaml_node_t *node,
 				struct enforce_config *enforce)
 {
 	const char *key = "trusted_vmm_users";
@@ -640,17 +640,16 @@ bool enforce_claim_trusted(const struct enforce_config *enforce,
 		return true;
 	if (enforce->trust_self_declared)
 		return true;
-	for (size_t i = 0; claim->uid_known &&
-			   i < enforce->trusted_vmm_uid_count;
-	     i++)
+	for (size_t i = 0;
+	     claim->uid_known && i < enforce->trusted_vmm_uid_count; i++)
 		if (enforce->trusted_vmm_uids[i] == claim->uid)
 			return true;
 	return false;
 }
 
-const struct budget *enforce_budget_for_claim(
-	const struct enforce_config *enforce, const char *name,
-	const char *uuid, const struct guest_claim *claim)
+const struct budget *
+enforce_budget_for_claim(const struct enforce_config *enforce, const char *name,
+			 const char *uuid, const struct guest_claim *claim)
 {
 	if (!enforce_claim_trusted(enforce, claim))
 		return NULL;

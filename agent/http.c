@@ -500,8 +500,8 @@ int http_start(struct http_server **out, const struct http_options *opts,
 	return err;
 }
 
-int http_check_web_config(const char *path, bool *auth_without_tls,
-			  char *why, size_t why_size)
+int http_check_web_config(const char *path, bool *auth_without_tls, char *why,
+			  size_t why_size)
 {
 	struct http_server *server = calloc(1, sizeof(*server));
 	int err;

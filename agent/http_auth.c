@@ -35,13 +35,12 @@ int http_auth_init(struct http_auth *auth, uint64_t now_ns)
 static void refill(struct http_auth_bucket *bucket, uint64_t permille,
 		   uint64_t burst_ns, uint64_t now_ns)
 {
-	uint64_t elapsed = now_ns > bucket->updated_ns ?
-				   now_ns - bucket->updated_ns :
-				   0;
+	uint64_t elapsed =
+		now_ns > bucket->updated_ns ? now_ns - bucket->updated_ns : 0;
 	/* Capped before multiplying: an idle hour must not overflow. */
-	uint64_t earned = (elapsed > burst_ns * 1000 ? burst_ns * 1000 :
-						     elapsed) *
-			  permille / 1000;
+	uint64_t earned =
+		(elapsed > burst_ns * 1000 ? burst_ns * 1000 : elapsed) *
+		permille / 1000;
 
 	bucket->tokens_ns += (int64_t)earned;
 	if (bucket->tokens_ns > (int64_t)burst_ns)
@@ -65,9 +64,8 @@ static size_t client_key(const struct sockaddr *addr, unsigned char *key)
 	return 1;
 }
 
-static struct http_auth_client *client_for(struct http_auth *auth,
-					   const struct sockaddr *addr,
-					   uint64_t now_ns)
+static struct http_auth_client *
+client_for(struct http_auth *auth, const struct sockaddr *addr, uint64_t now_ns)
 {
 	struct http_auth_client *oldest = &auth->clients[0];
 	unsigned char key[16];
@@ -78,8 +76,8 @@ static struct http_auth_client *client_for(struct http_auth *auth,
 
 		if (c->addr_len == len && !memcmp(c->addr, key, len))
 			return c;
-		if (!c->addr_len || (oldest->addr_len &&
-				     c->last_ns < oldest->last_ns))
+		if (!c->addr_len ||
+		    (oldest->addr_len && c->last_ns < oldest->last_ns))
 			oldest = c;
 	}
 	/* The least recently seen goes; the total meter still bounds what
@@ -104,8 +102,7 @@ static int cache_key(const struct http_auth *auth, const char *user,
 		return -E2BIG; /* never remembered: checked each time */
 	memcpy(buf, auth->salt, sizeof(auth->salt));
 	memcpy(buf + sizeof(auth->salt), user, user_len + 1);
-	memcpy(buf + sizeof(auth->salt) + user_len + 1, password,
-	       password_len);
+	memcpy(buf + sizeof(auth->salt) + user_len + 1, password, password_len);
 	err = gnutls_hash_fast(GNUTLS_DIG_SHA256, buf, len, key);
 	explicit_bzero(buf, len);
 	return err ? -EINVAL : 0;
@@ -120,8 +117,8 @@ static bool same_key(const unsigned char *a, const unsigned char *b)
 	return diff == 0;
 }
 
-static bool cache_hit(const struct http_auth *auth,
-		      const unsigned char key[32], uint64_t now_ns)
+static bool cache_hit(const struct http_auth *auth, const unsigned char key[32],
+		      uint64_t now_ns)
 {
 	for (size_t i = 0; i < HTTP_AUTH_CACHE_ENTRIES; i++)
 		if (auth->cache[i].expires_ns > now_ns &&
@@ -161,8 +158,8 @@ enum http_auth_result http_auth_check(struct http_auth *auth,
 	client->last_ns = now_ns;
 	refill(&client->bucket, HTTP_AUTH_CLIENT_PERMILLE,
 	       HTTP_AUTH_CLIENT_BURST_NS, now_ns);
-	refill(&auth->total, HTTP_AUTH_TOTAL_PERMILLE,
-	       HTTP_AUTH_TOTAL_BURST_NS, now_ns);
+	refill(&auth->total, HTTP_AUTH_TOTAL_PERMILLE, HTTP_AUTH_TOTAL_BURST_NS,
+	       now_ns);
 	if (client->bucket.tokens_ns <= 0 || auth->total.tokens_ns <= 0) {
 		auth->busy_refusals++;
 		explicit_bzero(key, sizeof(key));

@@ -47,8 +47,8 @@ static bool record_prefix(const char *line, size_t len)
 	return len > 0 && !memcmp(line, start, n);
 }
 
-static int load_stream(FILE *in, struct journal_entry **entries,
-		       size_t *count, struct journal_damage *damage);
+static int load_stream(FILE *in, struct journal_entry **entries, size_t *count,
+		       struct journal_damage *damage);
 
 /* Reads the open journal from its start without moving what O_APPEND
  * writes (they always go to the end). */
@@ -135,8 +135,8 @@ int journal_open_flags(struct journal *journal, const char *path,
 	/* O_NONBLOCK: a FIFO planted at the path must not hang the agent;
 	 * it is refused below like any file that is not a journal. */
 	journal->fd = open(path,
-			   O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
-				   O_NONBLOCK,
+			   O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC |
+				   O_NOFOLLOW | O_NONBLOCK,
 			   0600);
 	if (journal->fd < 0)
 		return -errno;
@@ -359,8 +359,8 @@ static bool replay(struct json_object *obj, struct journal_entry **entries,
 	return true;
 }
 
-static int load_stream(FILE *in, struct journal_entry **entries,
-		       size_t *count, struct journal_damage *damage)
+static int load_stream(FILE *in, struct journal_entry **entries, size_t *count,
+		       struct journal_damage *damage)
 {
 	size_t cap = 0, line_cap = 0, number = 0;
 	char *line = NULL;
@@ -495,16 +495,16 @@ void journal_describe(const char *path, int err,
 			 "left as it is",
 			 path, damage->first_unreadable_line);
 	else if (err == -EBADMSG)
-		snprintf(out, size,
-			 "%s: line %zu is unreadable (%zu line%s cannot be "
-			 "replayed, which no crash leaves behind; %zu can): "
-			 "original values may be lost, so nothing is undone "
-			 "and the file is left as it is; after reading it, "
-			 "`kvmwarden restore --skip-unreadable` undoes what can "
-			 "be read and keeps a copy",
-			 path, damage->first_unreadable_line,
-			 damage->unreadable, damage->unreadable == 1 ? "" : "s",
-			 damage->records);
+		snprintf(
+			out, size,
+			"%s: line %zu is unreadable (%zu line%s cannot be "
+			"replayed, which no crash leaves behind; %zu can): "
+			"original values may be lost, so nothing is undone "
+			"and the file is left as it is; after reading it, "
+			"`kvmwarden restore --skip-unreadable` undoes what can "
+			"be read and keeps a copy",
+			path, damage->first_unreadable_line, damage->unreadable,
+			damage->unreadable == 1 ? "" : "s", damage->records);
 	else if (err == -EBUSY)
 		snprintf(out, size, "%s: in use by another kvmwarden", path);
 	else

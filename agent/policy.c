@@ -479,9 +479,8 @@ void policy_step(struct policy *policy, const struct policy_guest *guests,
 		policy->victims[i].seen = false;
 	for (size_t i = 0; i < guest_count; i++) {
 		const struct policy_guest *guest = &guests[i];
-		const struct budget *budget =
-			enforce_budget_for_claim(config, guest->name,
-					 guest->uuid, &guest->claim);
+		const struct budget *budget = enforce_budget_for_claim(
+			config, guest->name, guest->uuid, &guest->claim);
 		struct policy_victim *v;
 
 		if (!budget)

@@ -113,15 +113,17 @@ static void check_socket_group(struct config_problems *p,
 
 /* Enforce mode needs the cpu controller somewhere (run says so and stops
  * before loading anything). */
-static void check_cgroups(struct config_problems *p, const struct config *config)
+static void check_cgroups(struct config_problems *p,
+			  const struct config *config)
 {
 	struct cgroup_fs fs;
 
 	if (config->mode == CONFIG_MODE_ENFORCE &&
 	    cgroup_fs_detect(&fs, "/proc/self/mountinfo"))
-		config_complain(p, 1, "mode",
-				"enforce, but this host has no cgroup hierarchy "
-				"with the cpu controller");
+		config_complain(
+			p, 1, "mode",
+			"enforce, but this host has no cgroup hierarchy "
+			"with the cpu controller");
 }
 
 int config_preflight(const struct config *config, const char *source,

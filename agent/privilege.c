@@ -130,8 +130,7 @@ int privilege_read_caps(const char *proc_root, int pid, int tid,
 	return found == 3 ? 0 : -EINVAL;
 }
 
-int privilege_threads_above_main(const char *proc_root, int pid,
-				 int *first_tid)
+int privilege_threads_above_main(const char *proc_root, int pid, int *first_tid)
 {
 	uint64_t main_eff, main_prm, eff, prm;
 	char path[256];
@@ -151,8 +150,8 @@ int privilege_threads_above_main(const char *proc_root, int pid,
 		int tid = atoi(entry->d_name);
 
 		/* A thread that ended meanwhile holds nothing. */
-		if (tid <= 0 || privilege_read_caps(proc_root, pid, tid, &eff,
-						    &prm))
+		if (tid <= 0 ||
+		    privilege_read_caps(proc_root, pid, tid, &eff, &prm))
 			continue;
 		if ((eff & ~main_eff) || (prm & ~main_prm)) {
 			if (!above)

@@ -188,8 +188,7 @@ static int start_http(struct http_server **http, const struct config *config,
 		return 0;
 	/* Bound only: its thread starts in serve() once privileges are
 	 * dropped. */
-	if (http_open(http, &opts, metrics_render, metrics, why,
-		      sizeof(why))) {
+	if (http_open(http, &opts, metrics_render, metrics, why, sizeof(why))) {
 		fprintf(stderr, "<3>kvmwarden: %s\n", why);
 		return 1;
 	}
@@ -709,7 +708,8 @@ int cmd_run(int argc, char **argv)
 		code = serve(http, api, &config);
 	}
 	if (code) {
-		api_stop(api); /* opened, and maybe serving, when serve() failed */
+		api_stop(
+			api); /* opened, and maybe serving, when serve() failed */
 		free(features_text);
 		features_text = NULL;
 		http_stop(http);

@@ -684,8 +684,8 @@ static void guessing_clients_do_not_stall_a_scrape(void **state)
 	write_web_config_cost(f, 12, NULL, path, sizeof(path));
 	/* What one bcrypt run at cost 12 takes on this machine now. */
 	memset(&data, 0, sizeof(data));
-	assert_non_null(crypt_gensalt_rn("$2b$", 12, NULL, 0, salt,
-					 sizeof(salt)));
+	assert_non_null(
+		crypt_gensalt_rn("$2b$", 12, NULL, 0, salt, sizeof(salt)));
 	clock_gettime(CLOCK_MONOTONIC, &since);
 	assert_non_null(crypt_r("x", salt, &data));
 	bcrypt_s = elapsed_s(&since);
@@ -696,8 +696,8 @@ static void guessing_clients_do_not_stall_a_scrape(void **state)
 			     sizeof(reply)),
 			 200);
 	for (int i = 0; i < ATTACKERS; i++) {
-		attackers[i] = (struct attacker){ .port = f->port,
-						  .stop = &stop };
+		attackers[i] =
+			(struct attacker){ .port = f->port, .stop = &stop };
 		assert_int_equal(pthread_create(&threads[i], NULL, attack,
 						&attackers[i]),
 				 0);

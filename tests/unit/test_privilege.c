@@ -99,8 +99,7 @@ static int child_checks(void)
 	if (privilege_threads_above_main("/proc", getpid(), &tid) != 1 ||
 	    tid != early_tid)
 		code = 1; /* the early thread went unnoticed */
-	if (write(waiting_pipe[1], "x", 1) != 1 ||
-	    pthread_join(early, NULL))
+	if (write(waiting_pipe[1], "x", 1) != 1 || pthread_join(early, NULL))
 		return 14;
 	if (http_serve(http, why, sizeof(why)) ||
 	    api_serve(api, why, sizeof(why)))
