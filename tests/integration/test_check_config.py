@@ -144,13 +144,13 @@ def test(results):
             code not in (0, None) and all(w in err for w in words),
             "exit %s, stdout %r, stderr %r (want %s)"
             % (code, out[-200:], err[-400:], words))
-        # run refuses it the same way, before loading BPF: so its
-        # message, not a BPF one.
+        # run refuses it the same way, before loading BPF: its message,
+        # and no line of a loader (what attached, what BPF refused).
         code, out, err = run_briefly(binary, config)
         results.check(
             "run refuses %s the same way" % name,
             code not in (0, None) and all(w in err for w in words)
-            and "BPF" not in err,
+            and "BPF" not in err and "attached" not in err,
             "exit %s, stderr %r" % (code, err[-400:]))
     check_auth_without_tls(results, binary, work)
     # And a good file still passes: the checks are not refusing all.
