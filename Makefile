@@ -20,11 +20,17 @@ AGENT_SRCS := $(wildcard agent/*.c) $(wildcard exporters/*.c)
 # Everything but main.c is also linked into the unit tests.
 LIB_SRCS   := $(filter-out agent/main.c,$(AGENT_SRCS))
 
+# make VERSION=X builds a binary that reports X (debian/rules passes the
+# package's version); else agent/commands.h's.
+VERSION   ?=
 WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iagent -Iexporters -I$(BUILD)
 # Quoted includes only: bpf/sched.h must not stand in for the C library's <sched.h>.
 CFLAGS    += -iquote bpf
+ifneq ($(VERSION),)
+CFLAGS    += -DKVMWARDEN_VERSION='"$(VERSION)"'
+endif
 LDLIBS    := -lbpf -lelf -lz -ljson-c -lyaml -lmicrohttpd -lcrypt -lsystemd \
 	-lncursesw -lvirt -lgnutls
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
@@ -54,7 +60,7 @@ FUZZ_SECONDS ?= 60
 # once a second for this long.
 SOAK_SECONDS ?= 600
 
-.PHONY: all deps run test test-unit test-san test-integration bench vmlinux \
+.PHONY: all deps deps-check deb run test test-unit test-san test-integration bench vmlinux \
 	fuzz soak \
 	lint format clean install uninstall
 
@@ -65,6 +71,16 @@ all: $(BUILD)/kvmwarden
 
 deps:
 	@scripts/deps.sh build
+
+# Before the first compile, one line naming the Debian packages that are
+# missing and the command that installs them, rather than clang's first
+# error about a header (make run, make test and make deb install them
+# themselves). DEPS_CHECK= skips it, for a toolchain from elsewhere.
+DEPS_CHECK ?= scripts/deps.sh check build
+deps-check:
+	@$(DEPS_CHECK)
+
+$(BPF_OBJS) $(OBJS) $(SAN_OBJS): | deps-check
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/bpf
 	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
@@ -78,14 +94,16 @@ $(OBJS) $(SAN_OBJS): | $(BPF_SKELS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
 
+# LDFLAGS and CPPFLAGS: the hardening dpkg-buildflags asks for (relro,
+# bind now, fortify) when debian/rules builds.
 $(BUILD)/kvmwarden: $(OBJS)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/kvmwarden-san: $(SAN_OBJS)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $^ -o $@ $(LDLIBS)
@@ -177,6 +195,24 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/kvmwarden \
 		$(DESTDIR)$(UNITDIR)/kvmwarden.service \
 		$(DESTDIR)$(MANDIR)/man8/kvmwarden.8
+
+# The Debian package, built by Debian's tooling from debian/ (objects in
+# debian/build). dpkg-buildpackage writes its results next to the
+# checkout; they are moved to $(BUILD)/deb, with lintian's verdict.
+DEB_VERSION = $(shell dpkg-parsechangelog -S Version)
+DEB_ARCH    = $(shell dpkg --print-architecture)
+DEB_FILES   = kvmwarden_$(DEB_VERSION)_$(DEB_ARCH).deb \
+	kvmwarden-dbgsym_$(DEB_VERSION)_$(DEB_ARCH).deb \
+	kvmwarden_$(DEB_VERSION)_$(DEB_ARCH).buildinfo \
+	kvmwarden_$(DEB_VERSION)_$(DEB_ARCH).changes
+deb:
+	@scripts/deps.sh deb
+	dpkg-buildpackage -b -us -uc
+	@mkdir -p $(BUILD)/deb
+	cd .. && mv -f $(DEB_FILES) $(abspath $(BUILD))/deb/
+	lintian --fail-on error,warning --info \
+		$(BUILD)/deb/kvmwarden_$(DEB_VERSION)_$(DEB_ARCH).changes
+	@echo "built $(BUILD)/deb/kvmwarden_$(DEB_VERSION)_$(DEB_ARCH).deb; install it with: apt-get install $(if $(filter /%,$(BUILD)),,./)$(BUILD)/deb/kvmwarden_$(DEB_VERSION)_$(DEB_ARCH).deb"
 
 # Regenerates the committed vmlinux.h from this machine's BTF.
 vmlinux:

@@ -380,6 +380,26 @@ int config_load(struct config *config, const char *path, char *errors,
 	return err;
 }
 
+int config_load_or_defaults(struct config *config, const char *path,
+			    bool path_given, bool *defaulted, char *errors,
+			    size_t errors_size)
+{
+	int err;
+
+	*defaulted = false;
+	err = config_load(config, path, errors, errors_size);
+	/* Only ENOENT: EACCES or a directory at the default path means
+	 * someone meant to configure the agent there, and guessing would
+	 * hide that. */
+	if (err != -ENOENT || path_given)
+		return err;
+	config_defaults(config);
+	if (errors_size)
+		errors[0] = '\0';
+	*defaulted = true;
+	return 0;
+}
+
 const char *config_scalar(yaml_node_t *node)
 {
 	return scalar(node);

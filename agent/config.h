@@ -52,6 +52,14 @@ int config_parse(struct config *config, const char *text, size_t len,
 		 const char *source, char *errors, size_t errors_size);
 int config_load(struct config *config, const char *path, char *errors,
 		size_t errors_size);
+/* config_load(), except that when no path was given (path_given false) and
+ * nothing is at `path` (the default one), that is no error: the built-in
+ * defaults apply and *defaulted says so. Like other agents, a first run by
+ * hand then needs no file. A missing file that was named, or one that
+ * exists but cannot be read or parsed, stays an error. */
+int config_load_or_defaults(struct config *config, const char *path,
+			    bool path_given, bool *defaulted, char *errors,
+			    size_t errors_size);
 const char *config_mode_name(enum config_mode mode);
 
 /* Shared with the other YAML files the agent reads (web_config.c): one line

@@ -279,8 +279,9 @@ static void probe_events(const char *tracefs, bool classic[KVM_EVENT_COUNT],
 		if (!have_tracefs)
 			snprintf(why[event], sizeof(why[event]),
 				 "tracefs is not mounted, and %s can only be "
-				 "attached through it (mount -t tracefs nodev "
-				 "/sys/kernel/tracing)",
+				 "attached through it (as root: mount -t "
+				 "tracefs nodev /sys/kernel/tracing, or "
+				 "systemctl start sys-kernel-tracing.mount)",
 				 kvm_event_name(event));
 		else
 			classic[event] = probe_classic(tracefs_path, event,

@@ -98,14 +98,19 @@ static size_t live_guests(const struct guest_table *table)
 	return live;
 }
 
-/* The file's syntax, then what it names (preflight.h): the same checks for
- * run, reload and check-config, all before anything touches the kernel. */
-static int load_config(const char *path, struct config *config)
+/* path_given: --config named the file. Without it, no file at the default
+ * path is a first run by hand, which gets the built-in defaults and one
+ * line saying so (the unit always passes --config). Then what the file
+ * names (preflight.h): the same checks for run, reload and check-config,
+ * all before anything touches the kernel. */
+static int load_config(const char *path, bool path_given, struct config *config)
 {
+	bool defaulted;
 	char errors[4096], warnings[1024];
 	int err;
 
-	err = config_load(config, path, errors, sizeof(errors));
+	err = config_load_or_defaults(config, path, path_given, &defaulted,
+				      errors, sizeof(errors));
 	if (!err)
 		err = config_preflight(config, path, errors, sizeof(errors),
 				       warnings, sizeof(warnings));
@@ -114,6 +119,13 @@ static int load_config(const char *path, struct config *config)
 			errors);
 	else if (warnings[0])
 		fprintf(stderr, "<4>kvmwarden: warning: %s", warnings);
+	if (!err && defaulted)
+		fprintf(stderr,
+			"<5>kvmwarden: no %s: running on the built-in "
+			"defaults (mode %s, /metrics on %s); write that file "
+			"or pass --config FILE to change them\n",
+			path, config_mode_name(config->mode),
+			config->listen_address);
 	return err;
 }
 
@@ -377,8 +389,9 @@ static void publish_window(struct api_server *api, struct snapshot_feed *feed,
 }
 
 static int measure_loop(struct tracker *tracker, struct config *config,
-			const char *path, struct metrics *metrics,
-			struct enforcer *enforcer, struct api_server *api)
+			const char *path, bool path_given,
+			struct metrics *metrics, struct enforcer *enforcer,
+			struct api_server *api)
 {
 	struct enforce_window enforce_window = { .primed = false };
 	struct snapshot_feed feed;
@@ -427,7 +440,7 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 			struct config fresh;
 
 			reload_requested = 0;
-			if (load_config(path, &fresh) == 0 &&
+			if (load_config(path, path_given, &fresh) == 0 &&
 			    !refuse_budgets(&fresh.enforce)) {
 				if (strcmp(fresh.listen_address,
 					   config->listen_address) ||
@@ -618,6 +631,7 @@ int cmd_run(int argc, char **argv)
 		{ 0 },
 	};
 	const char *path = DEFAULT_CONFIG, *mode = NULL;
+	bool path_given = false;
 	struct http_server *http = NULL;
 	struct api_server *api = NULL;
 	struct loader *loader = NULL;
@@ -635,6 +649,7 @@ int cmd_run(int argc, char **argv)
 		switch (opt) {
 		case 'c':
 			path = optarg;
+			path_given = true;
 			break;
 		case 'm':
 			mode = optarg;
@@ -658,7 +673,7 @@ int cmd_run(int argc, char **argv)
 			mode);
 		return 2;
 	}
-	if (load_config(path, &config))
+	if (load_config(path, path_given, &config))
 		return 1;
 	file_mode = config.mode;
 	if (mode)
@@ -724,7 +739,8 @@ int cmd_run(int argc, char **argv)
 		"every %u ms)\n",
 		config_mode_name(config.mode), config.interval_ms,
 		config.discover_interval_ms);
-	code = measure_loop(&tracker, &config, path, &metrics, &enforcer, api) ?
+	code = measure_loop(&tracker, &config, path, path_given, &metrics,
+			    &enforcer, api) ?
 		       1 :
 		       0;
 	notify_stopping();
@@ -760,7 +776,7 @@ int cmd_check_config(int argc, char **argv)
 		fputs("usage: kvmwarden check-config FILE\n", stderr);
 		return 2;
 	}
-	if (load_config(argv[1], &config))
+	if (load_config(argv[1], true, &config))
 		return 1;
 	printf("%s: valid (mode %s, interval %u ms)\n", argv[1],
 	       config_mode_name(config.mode), config.interval_ms);

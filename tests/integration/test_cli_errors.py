@@ -2,13 +2,21 @@
 """Command-line failures: bad flags and an unknown subcommand exit non-zero
 with one line on stderr that names what was wrong; without root, `dump`
 exits 1 with one line on stderr. Nothing goes to stdout, which other
-tools parse. Usage: test_cli_errors.py [BUILD_DIR]
+tools parse. And the first run by hand: `run` with no file at the default
+path runs on the built-in defaults (monitor mode, loopback) and says so in
+one line, while a --config that cannot be read stays an error.
+Usage: test_cli_errors.py [BUILD_DIR]
 """
 
 import os
 import re
+import select
 import shutil
+import signal
+import subprocess
 import sys
+import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kvmtest as kt  # noqa: E402
@@ -70,10 +78,105 @@ def check_not_root(results, binary):
         "exit %s, stderr %s, stdout %s" % (code, shown(err), shown(out)))
 
 
+DEFAULT_CONFIG = "/etc/kvmwarden/kvmwarden.conf"
+DEFAULTS_LINE = re.compile(
+    r"^<5>kvmwarden: no /etc/kvmwarden/kvmwarden\.conf: running on the "
+    r"built-in defaults \(mode monitor, /metrics on 127\.0\.0\.1:19857\)")
+
+
+def check_missing_config_named(results, binary):
+    missing = os.path.join(kt.temp_dir(), "none.conf")
+    code, out, err = kt.run_cli([binary, "run", "--config", missing])
+    results.check(
+        "run --config with a missing file is an error",
+        code == 1 and "cannot open" in err and missing in err
+        and out == "" and not DEFAULTS_LINE.search(err),
+        "exit %s, stderr %s" % (code, shown(err)))
+
+
+def read_stderr_until(proc, pattern, timeout_s):
+    """The agent's stderr lines until one matches, it exits or time runs
+    out; returns (lines, matched)."""
+    lines = []
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        ready, _, _ = select.select([proc.stderr], [], [], 0.5)
+        if not ready:
+            if proc.poll() is not None:
+                break
+            continue
+        line = proc.stderr.readline().decode(errors="replace")
+        if not line:
+            break
+        lines.append(line.rstrip("\n"))
+        if pattern.search(line):
+            return lines, True
+    return lines, False
+
+
+def check_no_config_runs(results, binary):
+    """No file at the default path: the one line, then the agent runs in
+    monitor mode and serves /metrics on loopback. A host that has the file
+    gets an empty tmpfs over /etc/kvmwarden in a private mount namespace,
+    so the test never touches the host's configuration."""
+    argv = [binary, "run"]
+    if os.path.exists(DEFAULT_CONFIG):
+        if os.geteuid() != 0 or not shutil.which("unshare"):
+            results.skip("run without a configuration",
+                         "%s exists and hiding it needs root and unshare"
+                         % DEFAULT_CONFIG)
+            return
+        argv = ["unshare", "--mount", "--propagation", "private", "sh",
+                "-c", 'mount -t tmpfs kvmw-empty /etc/kvmwarden && '
+                'exec "$0" "$@"'] + argv
+    proc = kt.spawn("agent", argv, stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE)
+    try:
+        # Until it runs or exits: optional parts (block I/O, KVM) may say
+        # "cannot load X" and go on. A loaded 2-CPU host takes its time.
+        lines, running = read_stderr_until(
+            proc, re.compile(r"kvmwarden: running \("), 120)
+        first = lines[0] if lines else ""
+        results.check(
+            "run without a configuration says it uses the defaults",
+            bool(DEFAULTS_LINE.search(first))
+            and not any("invalid configuration" in line for line in lines),
+            "first stderr line %r" % first)
+        last = lines[-1] if lines else ""
+        if not running and proc.poll() is not None and "cannot load" in last:
+            # The defaults were taken; whether BPF loads is another test's.
+            results.skip("run without a configuration measures",
+                         "the BPF programs do not load here: %s" % last)
+            return
+        if not running or "mode monitor" not in last:
+            results.check("run without a configuration measures", False,
+                          "stderr: %s" % " | ".join(lines[-5:]))
+            return
+        try:
+            with urllib.request.urlopen(
+                    "http://127.0.0.1:19857/metrics", timeout=10) as reply:
+                body = reply.read().decode(errors="replace")
+        except OSError as err:
+            body = "scrape failed: %s" % err
+        results.check(
+            "run without a configuration measures",
+            "kvmwarden_build_info" in body,
+            "%s; /metrics on 127.0.0.1:19857: %d kvmwarden_ samples"
+            % (last, body.count("\nkvmwarden_")))
+    finally:
+        kt.stop_child(proc, grace_s=10, sig=signal.SIGTERM)
+        kt.forget(proc.cleanup_entry)
+    results.check("run without a configuration stops on SIGTERM",
+                  proc.returncode == 0,
+                  "exit %s" % proc.returncode)
+
+
 def test(results):
     binary = kt.require_binary()
     check_bad_usage(results, binary)
     check_not_root(results, binary)
+    check_missing_config_named(results, binary)
+    check_no_config_runs(results, binary)
 
 
 if __name__ == "__main__":

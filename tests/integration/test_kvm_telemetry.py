@@ -93,9 +93,11 @@ def check_attaching(results, binary, workdir):
                       "exit %d, stderr: %s" % (code, err.strip()[-300:]))
 
     code, err = agent_log(binary, os.path.join(workdir, "no-tracefs"))
+    # Run by hand, the line says how to mount it.
     results.check("no tracefs: exits unavailable, said once, why given",
                   code == 0 and err.count("KVM exits unavailable") == 1
-                  and "tracefs is not mounted" in err,
+                  and "tracefs is not mounted" in err
+                  and "mount -t tracefs nodev /sys/kernel/tracing" in err,
                   "exit %d, stderr: %s" % (code, err.strip()[-300:]))
     results.check("no tracefs: scalar events fall back to raw tracepoints",
                   "kvm_userspace_exit (raw tracepoint)" in err

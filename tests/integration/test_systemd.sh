@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# The systemd service under a real systemd: `make install` into a staging
-# directory, `systemd-analyze verify` of the installed unit, then a Debian
-# bookworm root (debootstrap, cached under BUILD_DIR/systemd-root/) with the
-# installed files in it, booted as an initramfs under QEMU/TCG with a Debian
-# cloud kernel (BTF included, cached under BUILD_DIR/kernels/). Inside, a
-# driver unit checks that kvmwarden.service reaches READY with a status,
+# The systemd service under a real systemd, installed from the Debian
+# package. On this host: `make install` into a staging directory (the other
+# way in), `make deb` (lintian included), the package's contents, conffile
+# and dependencies, `systemd-analyze verify` of the packaged unit, and a
+# newer build of the package (a changelog entry on a copy of the tree).
+# Then a minimal Debian bookworm root (debootstrap minbase with systemd and
+# the package's dependencies, and no procps; cached under
+# BUILD_DIR/systemd-root/) holding both packages, booted as an initramfs
+# under QEMU/TCG with a Debian cloud kernel (BTF included, cached under
+# BUILD_DIR/kernels/). Inside, a driver unit installs the package with
+# `apt-get install ./kvmwarden_*.deb` (installed, neither enabled nor
+# started), verifies its unit on that minimal root, edits the
+# configuration, enables and starts the service and checks that
+# kvmwarden.service reaches READY with a status, is ordered after
+# tracefs's mount unit,
 # holds only its two capabilities, serves /metrics, can write the cgroup
 # tree and its state directory from its sandbox, reloads, is kept alive by
 # its watchdog pings and restarted when they stop, and runs ExecStopPost on
@@ -16,7 +25,10 @@
 # transient services on one CPU in kvmw.slice; its CPUWeight is raised and
 # the hog's CPUQuotaPerSecUSec capped through systemd (systemctl shows it,
 # the audit log names the entry), a weight changed by hand is let be, the
-# rest put back at SIGTERM, and after a kill -9 by `kvmwarden restore`. It prints `KVMW-RESULT NAME PASS|FAIL DETAIL`
+# rest put back at SIGTERM, and after a kill -9 by `kvmwarden restore`.
+# Before the stop, the newer package is installed over the running service:
+# the edited configuration stays and the service runs the new build. It
+# prints `KVMW-RESULT NAME PASS|FAIL DETAIL`
 # lines on the serial console, which this script reads. There is no KVM
 # under TCG, so the agent finds no VM there.
 # Usage: tests/integration/test_systemd.sh [BUILD_DIR]   (default: build)
@@ -29,9 +41,9 @@ build_dir=$(cd "${1:-$repo/build}" 2>/dev/null && pwd) || {
 	echo "usage: $0 [BUILD_DIR]" >&2
 	exit 2
 }
-# The whole boot, tests included, takes two to three minutes; QEMU is killed
-# after this many seconds whatever happens.
-vm_timeout_s=${KVMWARDEN_SYSTEMD_TIMEOUT:-240}
+# The whole boot, tests and two package installs included, took 121-175 s
+# here; QEMU is killed after this many seconds whatever happens.
+vm_timeout_s=${KVMWARDEN_SYSTEMD_TIMEOUT:-420}
 suite=bookworm
 
 passed=0 failed=0 skipped=0
@@ -99,26 +111,118 @@ else
 	sed -i '$d' "$stage/etc/kvmwarden/kvmwarden.conf"
 fi
 
-# ------------------------------------------------------------ verify
+# ------------------------------------------------------------ the package
+
+# make deb fails on any lintian error or warning; what lintian said is
+# shown either way.
+version=$(dpkg-parsechangelog -l "$repo/debian/changelog" -S Version 2>/dev/null)
+arch=$(dpkg --print-architecture 2>/dev/null)
+deb=$build_dir/deb/kvmwarden_${version}_$arch.deb
+started=$SECONDS
+if ! command -v dpkg-buildpackage >/dev/null || ! command -v lintian >/dev/null; then
+	fail package "dpkg-buildpackage or lintian missing (scripts/deps.sh test installs debhelper and lintian)"
+	finish
+fi
+if ! make -C "$repo" --no-print-directory deb BUILD="$build_dir" >"$work/deb.log" 2>&1 ||
+	[ ! -f "$deb" ]; then
+	fail package "make deb failed: $(tail -n 5 "$work/deb.log" | tr '\n' ' ')"
+	finish
+fi
+lintian_said=$(sed -n '/^lintian /,/^built /p' "$work/deb.log" | grep -E '^[EWIPXO]: ' | tr '\n' ';')
+pass package "make deb: $(basename "$deb") in $((SECONDS - started)) s; lintian: ${lintian_said:-nothing}"
+
+# What is in it: the binary, the unit, the man page, the configuration as
+# a conffile, and a dependency on the package of every library the binary
+# links (from ${shlibs:Depends}, so a new library cannot be forgotten),
+# and the version the binary reports is the package's and the source's.
+unpacked=$work/unpacked
+dpkg-deb -x "$deb" "$unpacked"
+missing=
+for f in usr/bin/kvmwarden lib/systemd/system/kvmwarden.service \
+	usr/share/man/man8/kvmwarden.8.gz etc/kvmwarden/kvmwarden.conf; do
+	[ -f "$unpacked/$f" ] || missing="$missing /$f"
+done
+conffiles=$(dpkg-deb --info "$deb" conffiles 2>/dev/null | tr '\n' ' ')
+depends=$(dpkg-deb -f "$deb" Depends)
+# The libraries it names (NEEDED), not ldd's whole closure: their own
+# dependencies are their packages' business.
+needed=$(readelf -d "$unpacked/usr/bin/kvmwarden" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p')
+lib_pkgs=$(for soname in $needed; do
+	lib=$(ldd "$unpacked/usr/bin/kvmwarden" | awk -v so="$soname" '$1 == so { print $3 }')
+	[ -n "$lib" ] || continue
+	real=$(readlink -f "$lib")
+	owner=$(dpkg -S "$real" 2>/dev/null || dpkg -S "${real#/usr}" 2>/dev/null ||
+		dpkg -S "$lib" 2>/dev/null)
+	[ -n "$owner" ] && echo "${owner%%:*}"
+done | sort -u)
+undeclared=
+for p in $lib_pkgs; do
+	[[ ", $depends," == *", $p "* || ", $depends," == *", $p,"* ]] || undeclared="$undeclared $p"
+done
+reports=$("$unpacked/usr/bin/kvmwarden" version 2>&1)
+source_version=$(sed -n 's/^#define KVMWARDEN_VERSION "\(.*\)"/\1/p' "$repo/agent/commands.h")
+if [ -n "$missing" ]; then
+	fail package-contents "not in the package:$missing"
+elif grep -q '@PREFIX@' "$unpacked/lib/systemd/system/kvmwarden.service" ||
+	! grep -q '^ExecStart=/usr/bin/kvmwarden ' "$unpacked/lib/systemd/system/kvmwarden.service"; then
+	fail package-contents "the packaged unit does not start /usr/bin/kvmwarden"
+elif [ "$conffiles" != "/etc/kvmwarden/kvmwarden.conf " ]; then
+	fail package-contents "conffiles: '$conffiles'"
+elif [ -n "$undeclared" ] || [ -z "$lib_pkgs" ]; then
+	fail package-contents "linked but not in Depends:${undeclared:- (no library found by ldd)}"
+elif [ "$reports" != "kvmwarden $version" ] || [ "$source_version" != "$version" ]; then
+	fail package-contents "package $version, binary says '$reports', agent/commands.h $source_version"
+else
+	pass package-contents "binary, unit, man page; conffile $conffiles; Depends: $depends; reports $reports"
+fi
 
 # verify checks that ExecStart= exists, so the copy it reads points into the
-# staging directory; MANPATH lets it find the installed man page that
-# Documentation= names. Warnings do not change its exit code: any output is
-# a failure.
+# unpacked package; MANPATH lets it find the man page that Documentation=
+# names. Warnings do not change its exit code: any output is a failure.
+# (The guest verifies it again on a root without procps.)
+unit=$unpacked/lib/systemd/system/kvmwarden.service
 if ! command -v systemd-analyze >/dev/null; then
 	skip verify "systemd-analyze not installed"
 else
 	mkdir -p "$work/verify"
-	sed "s|/usr/local/bin/kvmwarden|$stage/usr/local/bin/kvmwarden|g" "$unit" \
+	sed "s|/usr/bin/kvmwarden|$unpacked/usr/bin/kvmwarden|g" "$unit" \
 		>"$work/verify/kvmwarden.service"
 	man_check=yes
 	command -v man >/dev/null || man_check=no
-	if out=$(MANPATH=$stage/usr/local/share/man systemd-analyze verify \
+	if out=$(MANPATH=$unpacked/usr/share/man systemd-analyze verify \
 		--man=$man_check "$work/verify/kvmwarden.service" 2>&1) && [ -z "$out" ]; then
 		pass verify "systemd-analyze verify: no complaint (man page check: $man_check)"
 	else
 		fail verify "$(echo "$out" | tr '\n' ' ')"
 	fi
+fi
+
+# A newer build, as a maintainer makes one: a changelog entry on a copy of
+# this tree (as it is, uncommitted changes included), built without the
+# unit tests the first build ran.
+newer_version=$version+upgradetest1
+src=$work/newer/kvmwarden
+mkdir -p "$src"
+tar -C "$repo" --exclude=./.git --exclude=./build --exclude=./debian/build \
+	--exclude='./debian/kvmwarden*' --exclude=./debian/.debhelper \
+	--exclude=./debian/files --exclude=./tests/bench/work -cf - . | tar -C "$src" -xf -
+{
+	echo "kvmwarden ($newer_version) unstable; urgency=medium"
+	echo
+	echo "  * A newer build for test_systemd.sh's upgrade."
+	echo
+	echo " -- $(sed -n 's/^ -- \(.*>\)  .*/\1/p' "$repo/debian/changelog" | head -n 1)  $(date -R)"
+	echo
+	cat "$repo/debian/changelog"
+} >"$src/debian/changelog"
+newer_deb=$work/newer/out/deb/kvmwarden_${newer_version}_$arch.deb
+started=$SECONDS
+if DEB_BUILD_OPTIONS=nocheck make -C "$src" --no-print-directory deb \
+	BUILD="$work/newer/out" >"$work/newer.log" 2>&1 && [ -f "$newer_deb" ]; then
+	pass package-newer "$(basename "$newer_deb") built in $((SECONDS - started)) s"
+else
+	fail package-newer "$(tail -n 5 "$work/newer.log" | tr '\n' ' ')"
+	finish
 fi
 
 # ------------------------------------------------------------ machine
@@ -204,21 +308,14 @@ debian_mirror() {
 mirror=${KVMWARDEN_DEBIAN_MIRROR:-$(debian_mirror | head -n 1)}
 mirror=${mirror:-http://deb.debian.org/debian}
 
-# The root: systemd, procps (/bin/kill for ExecReload=) and whatever
-# package each library the binary links comes from, so a new dependency
-# rebuilds it. Packed once, without docs and apt's caches, as an
-# uncompressed cpio: the kernel then only copies it, where gunzip under TCG
-# costs seconds at every boot.
-libs_pkgs() {
-	local lib real owner
-	for lib in $(ldd "$stage/usr/local/bin/kvmwarden" | awk '/=> \// { print $3 }'); do
-		real=$(readlink -f "$lib")
-		owner=$(dpkg -S "$real" 2>/dev/null || dpkg -S "${real#/usr}" 2>/dev/null ||
-			dpkg -S "$lib" 2>/dev/null)
-		[ -n "$owner" ] && echo "${owner%%:*}"
-	done
-}
-packages=$( (echo systemd systemd-sysv procps util-linux kmod; libs_pkgs) |
+# The root: a minimal Debian as a fresh host has it (minbase: no procps, so
+# no /bin/kill), systemd, and the package's dependencies, which apt then
+# finds installed: the guest has no network. Its Depends field names them,
+# so a new dependency rebuilds the root. Packed once, without docs and
+# apt's caches, as an uncompressed cpio: the kernel then only copies it,
+# where gunzip under TCG costs seconds at every boot.
+packages=$( (echo systemd systemd-sysv util-linux kmod
+	dpkg-deb -f "$deb" Depends | tr ',|' '\n\n' | sed 's/(.*)//; s/:any//') |
 	tr ' ' '\n' | sed '/^$/d' | sort -u | tr '\n' ',' | sed 's/,$//')
 cache=$build_dir/systemd-root
 base=$cache/base.cpio
@@ -245,14 +342,15 @@ fi
 # ------------------------------------------------------------ the overlay
 
 # What this test adds to the cached root, as a second archive the kernel
-# unpacks over the first: the installed files, the unit enabled, a
-# drop-in that makes the watchdog short enough to test, the driver.
+# unpacks over the first: the two packages, a drop-in that makes the
+# watchdog short enough to test (an administrator's file, there before the
+# package), the driver and its helpers.
 overlay=$work/overlay
-cp -a "$stage" "$overlay"
 install -d "$overlay/etc/systemd/system/multi-user.target.wants" \
-	"$overlay/etc/systemd/system/kvmwarden.service.d" "$overlay/usr/local/libexec"
-ln -s /usr/local/lib/systemd/system/kvmwarden.service \
-	"$overlay/etc/systemd/system/multi-user.target.wants/kvmwarden.service"
+	"$overlay/etc/systemd/system/kvmwarden.service.d" "$overlay/usr/local/libexec" \
+	"$overlay/root/debs/first" "$overlay/root/debs/newer"
+cp "$deb" "$overlay/root/debs/first/"
+cp "$newer_deb" "$overlay/root/debs/newer/"
 # The systemd backend's helper (tests/integration/sdbus_check.c): one
 # value set through systemd's API and read back, as the agent would.
 if ! cc -O2 -std=gnu11 -D_GNU_SOURCE -I"$repo/agent" -I"$repo/bpf" \
@@ -268,13 +366,6 @@ cat >"$overlay/etc/systemd/system/kvmwarden.service.d/10-test.conf" <<'EOF'
 WatchdogSec=5s
 TimeoutAbortSec=3s
 EOF
-# Discovery every 8 s, longer than the test's WatchdogSec=5s: only the pings
-# the agent sends while it sleeps can keep it alive.
-sed -i -e 's/^interval_ms:.*/interval_ms: 8000/' \
-	-e 's/^discover_interval_ms:.*/discover_interval_ms: 8000/' \
-	"$overlay/etc/kvmwarden/kvmwarden.conf"
-grep -q '^discover_interval_ms: 8000' "$overlay/etc/kvmwarden/kvmwarden.conf" ||
-	note "could not set discover_interval_ms in the test's configuration"
 # The kvm modules, loaded before the agent starts (its KVM programs attach
 # once, at start). And kernel.perf_event_paranoid=2: Debian's default, 3,
 # makes perf_event_open(2) want CAP_SYS_ADMIN (its patch predates
@@ -394,6 +485,53 @@ done_and_off() {
 	exit 0
 }
 journal=
+conf=/etc/kvmwarden/kvmwarden.conf
+
+# The package, as an operator installs it: apt-get install ./FILE, its
+# dependencies already there (the guest has no network). Installed, the
+# service is neither enabled nor started.
+first_deb=$(ls /root/debs/first/kvmwarden_*.deb)
+newer_deb=$(ls /root/debs/newer/kvmwarden_*.deb)
+deb_version() { basename "$1" | cut -d_ -f2; }
+pkg_state() { dpkg-query -W -f='${db:Status-Status} ${Version}' kvmwarden 2>/dev/null; }
+# apt's list and archive directories: the root was packed without them.
+mkdir -p /var/lib/apt/lists/partial /var/cache/apt/archives/partial
+apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$1" </dev/null 2>&1; }
+out=$(apt_install "$first_deb")
+rc=$?
+state=$(pkg_state)
+enabled=$(systemctl is-enabled kvmwarden.service 2>&1)
+conffiles=$(dpkg-query -W -f='${Conffiles}' kvmwarden 2>/dev/null | awk '{ print $1 }' | tr '\n' ' ')
+detail="apt-get install ./$(basename "$first_deb"): exit $rc, '$state', is-enabled $enabled, ActiveState $(show ActiveState), conffiles: $conffiles"
+if [ "$rc" = 0 ] && [ "$state" = "installed $(deb_version "$first_deb")" ] &&
+	[ "$enabled" = disabled ] && is_state inactive &&
+	[ "$conffiles" = "/etc/kvmwarden/kvmwarden.conf " ]; then
+	result pkg-install PASS "$detail"
+else
+	result pkg-install FAIL "$detail; apt: $(echo "$out" | tail -n 4 | tr '\n' ' ')"
+	done_and_off
+fi
+
+# The packaged unit on a root without procps (a fresh minimal Debian has
+# no /bin/kill), and, to show the check sees it, the same unit with the
+# old ExecReload=/bin/kill.
+unit=/lib/systemd/system/kvmwarden.service
+verify() { systemd-analyze verify --man=no "$1" 2>&1; }
+sed 's|^ExecReload=.*|ExecReload=/bin/kill -HUP $MAINPID|' "$unit" >/run/kvmw-old-reload.service
+out=$(verify "$unit") old=$(verify /run/kvmw-old-reload.service | grep -m 1 '/bin/kill')
+if [ ! -e /bin/kill ] && [ -z "$out" ] && [ -n "$old" ]; then
+	result min-verify PASS "no /bin/kill here; systemd-analyze verify: no complaint; with ExecReload=/bin/kill: '$old'"
+else
+	result min-verify FAIL "/bin/kill $([ -e /bin/kill ] && echo present || echo absent); verify: '$(echo "$out" | tr '\n' ' ')'; old unit: '$old'"
+fi
+
+# The operator's edit (which the upgrade below must keep): discovery every
+# 8 s, longer than the test's WatchdogSec=5s, so only the pings the agent
+# sends while it sleeps can keep it alive.
+sed -i -e 's/^interval_ms:.*/interval_ms: 8000/' \
+	-e 's/^discover_interval_ms:.*/discover_interval_ms: 8000/' "$conf"
+echo "# edited on this host" >>"$conf"
+systemctl enable --now kvmwarden.service >/dev/null 2>&1
 
 wait_until 120 settled
 if is_state active; then
@@ -402,6 +540,19 @@ else
 	result active FAIL "ActiveState=$(show ActiveState) Result=$(show Result)"
 	journal=1
 	done_and_off
+fi
+
+# tracefs (the kvm_exit tracepoints attach through it) is mounted by
+# systemd's unit, which the service follows; the agent never said it
+# was missing.
+after=$(show After)
+tracefs=$(findmnt -no FSTYPE /sys/kernel/tracing)
+missing=$(journalctl -b --no-pager -o cat -u kvmwarden.service | grep -c 'tracefs is not mounted')
+if [[ " $after " == *" sys-kernel-tracing.mount "* ]] && [ "$tracefs" = tracefs ] &&
+	[ "$missing" = 0 ] && is_state active sys-kernel-tracing.mount; then
+	result tracefs PASS "After= has sys-kernel-tracing.mount (active), /sys/kernel/tracing is $tracefs, no 'tracefs is not mounted' logged"
+else
+	result tracefs FAIL "After=$after; /sys/kernel/tracing: '$tracefs'; 'not mounted' logged $missing"
 fi
 
 wait_until 60 is_state active multi-user.target
@@ -487,6 +638,34 @@ else
 	journal=1
 fi
 
+# The newer build over the running, enabled service: the edited
+# configuration is kept (dpkg sees the operator's change and an unchanged
+# packaged file: no question, no .dpkg-dist), the service restarted on the
+# new binary, still enabled.
+pid=$(show MainPID)
+out=$(apt_install "$newer_deb")
+rc=$?
+new_version=$(deb_version "$newer_deb")
+restarted_on_new() { is_state active && [ "$(show MainPID)" != "$pid" ]; }
+wait_until 60 restarted_on_new
+scrape() {
+	timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/19857 &&
+		printf "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n" >&3 && cat <&3' 2>&1
+}
+build_info=$(scrape | grep -m 1 '^kvmwarden_build_info' | tr -d '\r')
+kept=$(grep -c -e '^discover_interval_ms: 8000' -e '^# edited on this host' "$conf")
+leftovers=$(ls /etc/kvmwarden/)
+detail="apt-get install ./$(basename "$newer_deb"): exit $rc, '$(pkg_state)', is-enabled $(systemctl is-enabled kvmwarden.service), pid $pid -> $(show MainPID), '$build_info'; edits kept: $kept of 2; /etc/kvmwarden: $(echo $leftovers)"
+if [ "$rc" = 0 ] && [ "$(pkg_state)" = "installed $new_version" ] && restarted_on_new &&
+	[[ $build_info == *"version=\"$new_version\""* ]] && [ "$kept" = 2 ] &&
+	[ "$(echo $leftovers)" = kvmwarden.conf ] &&
+	[ "$(systemctl is-enabled kvmwarden.service)" = enabled ]; then
+	result upgrade PASS "$detail"
+else
+	result upgrade FAIL "$detail; apt: $(echo "$out" | tail -n 4 | tr '\n' ' ')"
+	journal=1
+fi
+
 # ExecStopPost= shows the last run's pid and status once it has run.
 post_pid() { show ExecStopPost | sed -n 's/.* pid=\([0-9]*\) .*/\1/p'; }
 post_before=$(post_pid)
@@ -548,7 +727,6 @@ fi
 # theirs) and, after a kill -9 (run by hand), `kvmwarden restore` does. A 2 % budget keeps the victim over it once its
 # weight is raised (it still waits about a tenth), so the cap follows; a
 # 10-minute cool-down keeps both in force until the test is done.
-conf=/etc/kvmwarden/kvmwarden.conf
 audit=/var/log/kvmwarden/audit.jsonl
 cat >"$conf" <<'CONF'
 mode: enforce
@@ -654,7 +832,7 @@ fi
 q0=$(quota) w0=$(weight)
 # The service's runtime directory (the API socket's) went with it.
 mkdir -p /run/kvmwarden
-/usr/local/bin/kvmwarden run --config "$conf" >/run/kvmw-agent.log 2>&1 &
+/usr/bin/kvmwarden run --config "$conf" >/run/kvmw-agent.log 2>&1 &
 agent=$!
 started=$SECONDS t0=$(date +%s.%N) from=$(($(wc -l <"$audit") + 1))
 if wait_until 90 capped; then
@@ -662,7 +840,7 @@ if wait_until 90 capped; then
 	wait "$agent" 2>/dev/null
 	echo "KVMW-FIGURE sd_hand_weight_s=$(since $t0 raise_weight $from) sd_hand_cap_s=$(since $t0 cap_quota $from)"
 	q1=$(quota) w1=$(weight)
-	restored=$(/usr/local/bin/kvmwarden restore --config "$conf" 2>&1 | tr '\n' ' ')
+	restored=$(/usr/bin/kvmwarden restore --config "$conf" 2>&1 | tr '\n' ' ')
 	detail="capped $((SECONDS - started)) s after start; after kill -9: quota $q1, weight $w1; restore: '$restored'; then quota $(quota), weight $(weight)"
 	if [ "$q1" != "$q0" ] && back && [[ $restored == *"via $entry"* ]] &&
 		[[ $restored == *"restored "[1-9]* ]]; then
@@ -718,9 +896,9 @@ qemu_pid=
 tr -d '\r' <"$console" >"$work/console.txt"
 grep -o 'KVMW-FIGURE .*' "$work/console.txt" | sed 's/^KVMW-FIGURE /  figures: /'
 note "QEMU ran $elapsed s"
-for name in active status capabilities metrics features sandbox reload watchdog-alive \
-	watchdog-fires stop stop-post sdbus sdbus-gone sd-enforce sd-outside sd-stop \
-	sd-restore; do
+for name in pkg-install min-verify active tracefs status capabilities metrics \
+	features sandbox reload watchdog-alive watchdog-fires upgrade stop stop-post sdbus \
+	sdbus-gone sd-enforce sd-outside sd-stop sd-restore; do
 	line=$(grep -o "KVMW-RESULT $name .*" "$work/console.txt" | head -n 1)
 	verdict=$(echo "$line" | awk '{ print $3 }')
 	detail=$(echo "$line" | cut -d' ' -f4-)

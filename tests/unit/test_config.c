@@ -7,8 +7,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "config.h"
@@ -196,6 +199,68 @@ static void missing_file_is_an_error(void **state)
 	assert_non_null(strstr(errors, "cannot open"));
 }
 
+/* `kvmwarden run` by hand, nothing configured: no file at the default
+ * path runs on the defaults; the same path named with --config does not. */
+static void missing_default_file_means_defaults(void **state)
+{
+	const char *path = "/nonexistent/kvmwarden.conf";
+	struct config config;
+	bool defaulted = false;
+	char errors[256];
+
+	memset(&config, 0xff, sizeof(config));
+	assert_int_equal(config_load_or_defaults(&config, path, false,
+						 &defaulted, errors,
+						 sizeof(errors)),
+			 0);
+	assert_true(defaulted);
+	assert_int_equal(config.mode, CONFIG_MODE_MONITOR);
+	assert_string_equal(config.listen_address, "127.0.0.1:19857");
+	assert_int_equal(config.interval_ms, 1000);
+
+	defaulted = true;
+	assert_int_equal(config_load_or_defaults(&config, path, true,
+						 &defaulted, errors,
+						 sizeof(errors)),
+			 -ENOENT);
+	assert_false(defaulted);
+	assert_non_null(strstr(errors, "cannot open"));
+}
+
+/* Something at the default path is read, and when it cannot be read (a
+ * directory here: root reads any file) that is an error, not defaults. */
+static void present_default_file_is_used_or_refused(void **state)
+{
+	char dir[] = "/tmp/kvmw-config-XXXXXX", file[64], errors[256];
+	struct config config;
+	bool defaulted = true;
+	FILE *out;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/kvmwarden.conf", dir);
+	out = fopen(file, "w");
+	assert_non_null(out);
+	fputs("mode: enforce\ninterval_ms: 2000\n", out);
+	fclose(out);
+	assert_int_equal(config_load_or_defaults(&config, file, false,
+						 &defaulted, errors,
+						 sizeof(errors)),
+			 0);
+	assert_false(defaulted);
+	assert_int_equal(config.mode, CONFIG_MODE_ENFORCE);
+	assert_int_equal(config.interval_ms, 2000);
+	assert_int_equal(unlink(file), 0);
+
+	assert_int_equal(mkdir(file, 0700), 0);
+	assert_int_not_equal(config_load_or_defaults(&config, file, false,
+						     &defaulted, errors,
+						     sizeof(errors)),
+			     0);
+	assert_false(defaulted);
+	assert_int_equal(rmdir(file), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 static void socket_keys_are_read_and_checked(void **state)
 {
 	struct config config;
@@ -293,6 +358,8 @@ int main(void)
 		cmocka_unit_test(metrics_endpoint_keys_are_read),
 		cmocka_unit_test(bad_endpoint_keys_are_refused),
 		cmocka_unit_test(missing_file_is_an_error),
+		cmocka_unit_test(missing_default_file_means_defaults),
+		cmocka_unit_test(present_default_file_is_used_or_refused),
 		cmocka_unit_test(socket_keys_are_read_and_checked),
 		cmocka_unit_test(repeated_keys_are_refused_with_both_lines),
 		cmocka_unit_test(control_characters_are_refused),
