@@ -32,7 +32,7 @@ ifneq ($(VERSION),)
 CFLAGS    += -DKVMWARDEN_VERSION='"$(VERSION)"'
 endif
 LDLIBS    := -lbpf -lelf -lz -ljson-c -lyaml -lmicrohttpd -lcrypt -lsystemd \
-	-lncursesw -lvirt
+	-lncursesw -lvirt -lgnutls
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Ivmlinux -Ibpf
 
@@ -51,8 +51,8 @@ SAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests-san/%,$(UNIT_SRCS))
 # libFuzzer harnesses: clang only, each linked with the parsers it drives.
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_LIB  := agent/config.c agent/http.c agent/web_config.c agent/procfs.c \
-	agent/api.c agent/enforce_config.c
+FUZZ_LIB  := agent/config.c agent/http.c agent/http_auth.c \
+	agent/web_config.c agent/procfs.c agent/api.c agent/enforce_config.c
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 60
@@ -133,7 +133,7 @@ test:
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_FLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE -Iagent $^ \
-		-o $@ -lyaml -lmicrohttpd -lcrypt -ljson-c
+		-o $@ -lyaml -lmicrohttpd -lcrypt -ljson-c -lgnutls
 
 fuzz: $(FUZZ_BINS)
 	tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS)

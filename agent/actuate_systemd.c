@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
@@ -24,6 +25,7 @@
 #define SYSTEMD_UNIT_PREFIX "/org/freedesktop/systemd1/unit"
 #define NO_SUCH_UNIT "org.freedesktop.systemd1.NoSuchUnit"
 #define SYSTEMD_PRIVATE "unix:path=/run/systemd/private"
+#define SYSTEMD_SYSTEM_BUS "unix:path=/run/dbus/system_bus_socket"
 
 static bool ends_with(const char *text, size_t len, const char *suffix)
 {
@@ -274,27 +276,83 @@ static int bus_errno(const sd_bus_error *error, int err)
 	return err < 0 ? err : -EIO;
 }
 
+static uint64_t monotonic_usec(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000000ULL +
+	       (uint64_t)now.tv_nsec / 1000ULL;
+}
+
+/* sd_bus_start only begins the handshake, and sd-bus then waits for it up
+ * to its own authentication timeout (90 s) on the first call: a manager
+ * that accepted the connection but does not answer would hold the control
+ * loop far past WatchdogSec. Driven here against our own deadline. */
+static int wait_ready(sd_bus *bus, uint64_t usec)
+{
+	uint64_t deadline = monotonic_usec() + usec;
+
+	for (;;) {
+		uint64_t now;
+		int err = sd_bus_is_ready(bus);
+
+		if (err)
+			return err < 0 ? err : 0;
+		err = sd_bus_process(bus, NULL);
+		if (err < 0)
+			return err;
+		if (err > 0)
+			continue;
+		now = monotonic_usec();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		err = sd_bus_wait(bus, deadline - now);
+		if (err < 0)
+			return err;
+	}
+}
+
+/* One connection with every call bounded: the handshake by wait_ready,
+ * each method call by the bus's call timeout (sd-bus's default, 25 s,
+ * is most of WatchdogSec). */
+static int connect_bounded(sd_bus **bus, const char *address, bool bus_client)
+{
+	int err = sd_bus_new(bus);
+
+	if (err >= 0)
+		err = sd_bus_set_address(*bus, address);
+	if (err >= 0)
+		err = sd_bus_set_bus_client(*bus, bus_client);
+	if (err >= 0)
+		err = sd_bus_set_method_call_timeout(*bus, SYSTEMD_CALL_USEC);
+	if (err >= 0)
+		err = sd_bus_start(*bus);
+	if (err >= 0)
+		err = wait_ready(*bus, SYSTEMD_CALL_USEC);
+	if (err < 0)
+		*bus = sd_bus_unref(*bus);
+	return err;
+}
+
 /* systemd's own socket first: only root may open it, and systemd lets a
  * root peer there set unit properties without CAP_SYS_ADMIN (measured in
  * the TCG systemd boot with an empty bounding set: `systemctl
  * set-property --runtime` worked), which the agent no longer has after
  * attach; on the system bus the same call needs CAP_SYS_ADMIN or polkit.
- * A direct connection has no bus names: *destination is then NULL. */
+ * A direct connection has no bus names: *destination is then NULL. A
+ * manager that does not answer in time is not asked again through the
+ * system bus, whose daemon would only forward to it. */
 static int open_bus(sd_bus **bus, const char **destination)
 {
 	int err;
 
 	*destination = NULL;
-	err = sd_bus_new(bus);
-	if (err >= 0)
-		err = sd_bus_set_address(*bus, SYSTEMD_PRIVATE);
-	if (err >= 0)
-		err = sd_bus_start(*bus);
-	if (err >= 0)
-		return 0;
-	*bus = sd_bus_unref(*bus);
+	err = connect_bounded(bus, SYSTEMD_PRIVATE, false);
+	if (err >= 0 || err == -ETIMEDOUT)
+		return err;
 	*destination = SYSTEMD_SERVICE;
-	return sd_bus_default_system(bus);
+	return connect_bounded(bus, SYSTEMD_SYSTEM_BUS, true);
 }
 
 /* A unit that is gone (a transient one stopped and collected) is loaded

@@ -33,6 +33,10 @@
  * is asked again: systemd gone (or back) shows within this, and a host
  * without it costs one stat(2) per probe. */
 #define SYSTEMD_PROBE_MS 5000
+/* Every exchange with systemd (the handshake, each call) gives up after
+ * this, as libvirt's calls do: the control loop must outlive a manager
+ * that stopped answering, well within WatchdogSec (30 s). */
+#define SYSTEMD_CALL_USEC (2ULL * 1000000ULL)
 /* The size of an entry name, as enforce.c keeps file names. */
 #define SYSTEMD_ENTRY_LEN (ENFORCE_PATH_LEN + 32)
 

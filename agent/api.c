@@ -471,8 +471,7 @@ static int serve(void *arg)
 
 /* ------------------------------------------------------------ setup */
 
-static int resolve_group(const char *name, gid_t *gid, char *why,
-			 size_t why_size)
+int api_resolve_group(const char *name, gid_t *gid, char *why, size_t why_size)
 {
 	struct group entry, *found = NULL;
 	char buf[4096];
@@ -606,8 +605,8 @@ static int open_listener(struct api_server *server, gid_t gid, char *why,
 	return 0;
 }
 
-int api_start(struct api_server **out, const struct api_options *opts,
-	      char *why, size_t why_size)
+int api_open(struct api_server **out, const struct api_options *opts, char *why,
+	     size_t why_size)
 {
 	struct api_server *server;
 	gid_t gid;
@@ -620,7 +619,7 @@ int api_start(struct api_server **out, const struct api_options *opts,
 			 sizeof(server->path) - 1);
 		return -EINVAL;
 	}
-	err = resolve_group(opts->group, &gid, why, why_size);
+	err = api_resolve_group(opts->group, &gid, why, why_size);
 	if (err)
 		return err;
 	server = calloc(1, sizeof(*server));
@@ -649,16 +648,35 @@ int api_start(struct api_server **out, const struct api_options *opts,
 		snprintf(why, why_size, "pipe: %s", strerror(-err));
 		goto fail;
 	}
-	if (thrd_create(&server->thread, serve, server) != thrd_success) {
-		err = -EAGAIN;
-		snprintf(why, why_size, "cannot start the socket thread");
-		goto fail;
-	}
-	server->thread_started = true;
 	*out = server;
 	return 0;
 fail:
 	api_stop(server);
+	return err;
+}
+
+int api_serve(struct api_server *server, char *why, size_t why_size)
+{
+	if (thrd_create(&server->thread, serve, server) != thrd_success) {
+		snprintf(why, why_size, "cannot start the socket thread");
+		return -EAGAIN;
+	}
+	server->thread_started = true;
+	return 0;
+}
+
+int api_start(struct api_server **out, const struct api_options *opts,
+	      char *why, size_t why_size)
+{
+	int err = api_open(out, opts, why, why_size);
+
+	if (err)
+		return err;
+	err = api_serve(*out, why, why_size);
+	if (err) {
+		api_stop(*out);
+		*out = NULL;
+	}
 	return err;
 }
 

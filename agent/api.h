@@ -26,6 +26,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define API_DEFAULT_SOCKET "/run/kvmwarden/kvmwarden.sock"
 #define API_MAX_REQUEST 4096 /* bytes, newline included */
@@ -85,6 +86,17 @@ struct api_server;
  * starts serving. 0, or a negative errno with one line in `why`. */
 int api_start(struct api_server **out, const struct api_options *opts,
 	      char *why, size_t why_size);
+/* api_start in two steps: the socket (which may need privileges the agent
+ * drops: its group), then the thread. Capabilities are per thread and a
+ * thread keeps what it had when it started, so the agent drops between
+ * the two (run.c). api_stop undoes either. */
+int api_open(struct api_server **out, const struct api_options *opts,
+	     char *why, size_t why_size);
+int api_serve(struct api_server *server, char *why, size_t why_size);
+/* socket_group's gid: a group name, or a number; "" or NULL is root's
+ * (0). -ENOENT with one line in `why` for a name no group has. */
+int api_resolve_group(const char *name, gid_t *gid, char *why,
+		      size_t why_size);
 /* Stops the thread, closes every connection, removes the socket. NULL is
  * fine. */
 void api_stop(struct api_server *server);

@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "audit.h"
+#include "procfs.h"
 
 static _Atomic uint64_t counts[AUDIT_ACTION_COUNT][2];
 static _Atomic uint64_t in_force;
@@ -117,12 +118,19 @@ void audit_event_entry(struct audit *audit, enum config_mode mode,
 				audit->path, strerror(-err));
 	}
 	atomic_fetch_add(&counts[action][mode == CONFIG_MODE_ENFORCE], 1);
+	/* A cgroup path a tenant chose may hold a newline and "<0>": the
+	 * line would forge another at any priority. Names are escaped at
+	 * discovery already; paths and reasons are here. */
+	char safe_target[2 * ENFORCE_PATH_LEN], safe_reason[512];
+
+	procfs_escape_control(target, safe_target, sizeof(safe_target));
+	procfs_escape_control(reason, safe_reason, sizeof(safe_reason));
 	fprintf(stderr, "<%d>kvmwarden: %s%s%s%s%s%s %s%s%s -> %s%s%s%s%s\n",
 		priority(mode, action), would ? "would " : "", names[action],
 		victim[0] ? " for " : "", victim, target[0] ? " on " : "",
-		target, knob, from[0] || to[0] ? " " : "", from[0] ? from : "-",
-		to[0] ? to : "-", entry[0] ? " via " : "", entry,
-		reason[0] ? ": " : "", reason);
+		safe_target, knob, from[0] || to[0] ? " " : "",
+		from[0] ? from : "-", to[0] ? to : "-", entry[0] ? " via " : "",
+		entry, reason[0] ? ": " : "", safe_reason);
 	if (audit->file) {
 		struct json_object *obj = json_object_new_object();
 		struct timespec now;

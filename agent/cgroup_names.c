@@ -11,6 +11,7 @@
 #include <sys/vfs.h>
 
 #include "cgroup_names.h"
+#include "procfs.h"
 
 #define REWALK_AFTER_NS (3ULL * 1000000000ULL)
 #define MAX_CACHED 65536
@@ -115,7 +116,12 @@ static int find(const struct cgroup_names *names, uint64_t id, char *path,
 	for (size_t i = 0; i < names->count; i++) {
 		if (names->entries[i].id != id)
 			continue;
-		snprintf(path, size, "%s", names->entries[i].path);
+		/* A tenant names its own cgroups: a culprit's path reaches
+		 * the log, top's terminal and metrics, so no control
+		 * character gets through (and no cgroup write accepts the
+		 * escaped form: enforce_path_allowed refuses control
+		 * characters, and the escaped path names no such cgroup). */
+		procfs_escape_control(names->entries[i].path, path, size);
 		return 0;
 	}
 	return -ENOENT;

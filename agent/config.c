@@ -121,9 +121,21 @@ static void parse_string(struct config_problems *p, yaml_node_t *node,
 {
 	const char *text = scalar(node);
 
+	const char *control = text;
+
+	/* No key takes a control character, and one echoed into a log line
+	 * or a cgroup path would do harm; say where it is, not what. */
+	while (control && *control && (unsigned char)*control >= 0x20 &&
+	       *control != 0x7f)
+		control++;
 	if (!text)
 		config_complain(p, node->start_mark.line + 1, key,
 				"expected a string");
+	else if (*control)
+		config_complain(p, node->start_mark.line + 1, key,
+				"control character (0x%02x) at offset %zu",
+				(unsigned char)*control,
+				(size_t)(control - text));
 	else if (strlen(text) >= size)
 		config_complain(p, node->start_mark.line + 1, key,
 				"longer than %zu characters", size - 1);
@@ -182,6 +194,45 @@ static void parse_mode(struct config_problems *p, yaml_node_t *node,
 				text ? text : "(not a scalar)");
 }
 
+void config_check_repeated_keys(struct config_problems *p, yaml_document_t *doc)
+{
+	/* YAML leaves a repeated key to the reader; libyaml keeps both
+	 * pairs, and whichever the parser met last would silently win. */
+	for (yaml_node_t *node = doc->nodes.start; node < doc->nodes.top;
+	     node++) {
+		yaml_node_pair_t *start = node->data.mapping.pairs.start;
+		yaml_node_pair_t *top = node->data.mapping.pairs.top;
+
+		if (node->type != YAML_MAPPING_NODE)
+			continue;
+		for (yaml_node_pair_t *later = start; later < top; later++) {
+			yaml_node_t *key =
+				yaml_document_get_node(doc, later->key);
+			const char *name = scalar(key);
+
+			if (!name)
+				continue;
+			for (yaml_node_pair_t *first = start; first < later;
+			     first++) {
+				yaml_node_t *other =
+					yaml_document_get_node(doc, first->key);
+
+				if (!scalar(other) ||
+				    strcmp(scalar(other), name))
+					continue;
+				config_complain(p, key->start_mark.line + 1,
+						name,
+						"listed twice (lines %zu and "
+						"%zu): refused rather than let "
+						"one silently win",
+						other->start_mark.line + 1,
+						key->start_mark.line + 1);
+				break;
+			}
+		}
+	}
+}
+
 static void parse_top(struct config_problems *p, yaml_document_t *doc,
 		      yaml_node_t *root, struct config *config)
 {
@@ -215,20 +266,22 @@ static void parse_top(struct config_problems *p, yaml_document_t *doc,
 				  &config->retain_exited_s);
 		else if (!strcmp(key, "listen_address"))
 			parse_listen(p, value, config);
-		else if (!strcmp(key, "web_config"))
+		else if (!strcmp(key, "web_config")) {
 			parse_string(p, value, key, config->web_config,
 				     sizeof(config->web_config));
-		else if (!strcmp(key, "per_vcpu_metrics"))
+			config->web_config_line = line;
+		} else if (!strcmp(key, "per_vcpu_metrics"))
 			parse_bool(p, value, key, &config->per_vcpu_metrics);
 		else if (enforce_config_parse_key(p, doc, key, value,
 						  &config->enforce))
 			continue;
 		else if (!strcmp(key, "socket_path"))
 			parse_socket_path(p, value, config);
-		else if (!strcmp(key, "socket_group"))
+		else if (!strcmp(key, "socket_group")) {
 			parse_string(p, value, key, config->socket_group,
 				     sizeof(config->socket_group));
-		else
+			config->socket_group_line = line;
+		} else
 			config_complain(p, line, key, "unknown key");
 	}
 }
@@ -265,6 +318,7 @@ int config_parse(struct config *config, const char *text, size_t len,
 				"the top level must be a mapping of keys");
 	else if (root)
 		parse_top(&p, &doc, root, &parsed);
+	config_check_repeated_keys(&p, &doc);
 	enforce_config_check(&p, &parsed.enforce);
 	if (!p.count && parsed.discover_interval_ms > parsed.interval_ms)
 		config_complain(&p, 1, "discover_interval_ms",

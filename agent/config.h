@@ -42,6 +42,7 @@ struct config {
 	struct enforce_config enforce; /* budgets and the controller's tuning */
 	char socket_path[108]; /* the local socket (api.h); "": none */
 	char socket_group[64]; /* group allowed to read it; "": root only */
+	size_t web_config_line, socket_group_line; /* for later complaints */
 };
 
 void config_defaults(struct config *config);
@@ -82,6 +83,10 @@ int config_read_text(const char *path, char **text, size_t *len, char *errors,
 /* The parsing helpers, for the modules that read their own keys of the
  * same document (enforce_config.c). Each complains into `p` itself. */
 const char *config_scalar(yaml_node_t *node);
+/* Every key that a mapping anywhere in `doc` holds twice, with both
+ * lines (web_config.c uses it too). */
+void config_check_repeated_keys(struct config_problems *p,
+				yaml_document_t *doc);
 int config_parse_u32(struct config_problems *p, yaml_node_t *node,
 		     const char *key, uint32_t min, uint32_t max,
 		     uint32_t *out);

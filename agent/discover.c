@@ -88,13 +88,30 @@ static struct guest *find_live_guest(struct tracker *tracker, int pid)
 	return NULL;
 }
 
+/* A system unit's own cgroup (a .service or .scope outside any user's
+ * manager): only root, through systemd, puts a process there, so the
+ * command line it runs was written by the unit. A user's manager lets the
+ * user make any unit, so /user.slice never counts. */
+static bool system_unit_cgroup(const char *cgroup)
+{
+	const char *last = strrchr(cgroup, '/');
+	size_t len;
+
+	if (!last || strstr(cgroup, "/user.slice") || strstr(cgroup, "/user@"))
+		return false;
+	len = strlen(++last);
+	return (len > 8 && !strcmp(last + len - 8, ".service")) ||
+	       (len > 6 && !strcmp(last + len - 6, ".scope"));
+}
+
 /* The operator's name for a guest: the manager's (libvirt), then the
- * VMM's own (-name, --id), then COMM-PID. */
+ * VMM's own (-name, --id), then COMM-PID; and who vouches for it
+ * (claim.source), with the VMM's uid for the configuration to judge. */
 static void name_guest(struct tracker *tracker, struct guest *guest,
 		       const struct proc_stat *stat)
 {
 	struct vmm_identity identity;
-	char libvirt_name[PROCFS_NAME_LEN];
+	char libvirt_name[PROCFS_NAME_LEN], name[PROCFS_NAME_LEN];
 
 	memset(&identity, 0, sizeof(identity));
 	if (procfs_read_cmdline(tracker->proc_root, guest->pid, &identity) ==
@@ -105,14 +122,24 @@ static void name_guest(struct tracker *tracker, struct guest *guest,
 	if (procfs_read_cgroup(tracker->proc_root, guest->pid, 0, guest->cgroup,
 			       sizeof(guest->cgroup)))
 		guest->cgroup[0] = '\0';
+	guest->claim.source = GUEST_IDENTITY_SELF;
+	guest->claim.uid_known = procfs_read_uid(tracker->proc_root, guest->pid,
+						 &guest->claim.uid) == 0;
 	if (guest->cgroup[0] && cgroup_libvirt_name(guest->cgroup, libvirt_name,
-						    sizeof(libvirt_name)) == 0)
-		snprintf(guest->name, sizeof(guest->name), "%s", libvirt_name);
-	else if (identity.name[0])
-		snprintf(guest->name, sizeof(guest->name), "%s", identity.name);
-	else
-		snprintf(guest->name, sizeof(guest->name), "%s-%d", stat->comm,
-			 guest->pid);
+						    sizeof(libvirt_name)) == 0) {
+		snprintf(name, sizeof(name), "%s", libvirt_name);
+		guest->claim.source = GUEST_IDENTITY_LIBVIRT;
+	} else if (identity.name[0]) {
+		snprintf(name, sizeof(name), "%s", identity.name);
+	} else {
+		snprintf(name, sizeof(name), "%s-%d", stat->comm, guest->pid);
+	}
+	if (guest->claim.source == GUEST_IDENTITY_SELF &&
+	    system_unit_cgroup(guest->cgroup))
+		guest->claim.source = GUEST_IDENTITY_SYSTEMD;
+	/* Escaped once, here, so no log line, terminal or file downstream
+	 * can be handed a control character in a name. */
+	procfs_escape_control(name, guest->name, sizeof(guest->name));
 }
 
 static struct guest *add_guest(struct tracker *tracker, int pid, uint64_t vm_id)
@@ -477,8 +504,40 @@ static void add_declared_guests(struct tracker *tracker)
 		if (!guest)
 			continue;
 		guest->declared = true;
+		guest->claim.source = GUEST_IDENTITY_CONFIG;
+		/* The cgroup, not the process, is what the file names. */
+		guest->uuid[0] = '\0';
 		snprintf(guest->name, sizeof(guest->name), "%s", decl->name);
 	}
+}
+
+/* Two live guests claiming one name or UUID: one of them is lying (or two
+ * VMMs were given one -uuid), and which cannot be told, so both are
+ * reported and neither gets a class by it. Logged when a guest starts
+ * clashing; the count is a metric. */
+static void note_clashes(struct tracker *tracker)
+{
+	struct guest_table *table = &tracker->table;
+	size_t count = table->guest_count;
+	bool *was = calloc(count ? count : 1, sizeof(*was));
+
+	for (size_t i = 0; was && i < count; i++)
+		was[i] = table->guests[i].claim.clash;
+	tracker->stats.identity_clashes = guest_table_mark_clashes(table);
+	for (size_t i = 0; was && i < count; i++) {
+		const struct guest *guest = &table->guests[i];
+
+		if (guest->claim.clash && !was[i])
+			fprintf(stderr,
+				"<4>kvmwarden: guest %s (pid %d, named by "
+				"%s%s%s) shares its name or UUID with another "
+				"live guest: no budget or class matches "
+				"either by it\n",
+				guest->name, guest->pid,
+				guest_identity_name(guest->claim.source),
+				guest->uuid[0] ? ", uuid " : "", guest->uuid);
+	}
+	free(was);
 }
 
 int tracker_discover(struct tracker *tracker, uint64_t now_ns)
@@ -537,6 +596,7 @@ int tracker_discover(struct tracker *tracker, uint64_t now_ns)
 			reconcile_threads(tracker, guest, &idx, now_ns);
 	}
 	prune(tracker, now_ns);
+	note_clashes(tracker);
 	tracker_sync_kvm_guests(tracker);
 	tracker->stats.passes++;
 cleanup:

@@ -26,6 +26,7 @@ struct tracker_stats {
 	uint64_t threads_registered;
 	uint64_t no_slot; /* a thread went untracked: every slot was taken */
 	uint64_t register_failed;
+	uint64_t identity_clashes; /* live guests whose name/UUID clashes now */
 };
 
 struct tracker {

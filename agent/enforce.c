@@ -866,12 +866,21 @@ int enforcer_start(struct enforcer *enforcer, const struct config *config,
 	}
 	err = journal_open(&enforcer->journal, e->state_file);
 	if (err) {
-		fprintf(stderr, "<3>kvmwarden: state file %s: %s\n",
-			e->state_file,
-			err == -EBUSY ? "in use by another kvmwarden" :
-					strerror(-err));
+		char why[768];
+
+		journal_describe(e->state_file, err,
+				 &enforcer->journal.damage, why, sizeof(why));
+		fprintf(stderr,
+			"<3>kvmwarden: state file %s; refusing to enforce\n",
+			why);
 		goto fail;
 	}
+	if (enforcer->journal.damage.torn_tail)
+		fprintf(stderr,
+			"<4>kvmwarden: state file %s: its last line was cut "
+			"short (a crash while appending, before the change it "
+			"announced was made); dropped\n",
+			e->state_file);
 	/* A previous run that died left its changes: undo them before
 	 * deciding afresh, so every original stays the true one. */
 	err = enforce_restore_journal(&enforcer->journal, &enforcer->audit,

@@ -8,12 +8,14 @@
  */
 #include <errno.h>
 #include <fnmatch.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "enforce_config.h"
+#include "guest_claim.h"
 #include "procfs.h"
 
 static const char *const default_classes[] = { "high", "normal", "low" };
@@ -35,6 +37,8 @@ void enforce_config_defaults(struct enforce_config *enforce)
 		 "/var/lib/kvmwarden/state");
 	snprintf(enforce->audit_log, ENFORCE_PATH_LEN,
 		 "/var/log/kvmwarden/audit.jsonl");
+	enforce->trusted_vmm_uids[0] = 0; /* root */
+	enforce->trusted_vmm_uid_count = 1;
 }
 
 static size_t line_of(yaml_node_t *node)
@@ -43,7 +47,7 @@ static size_t line_of(yaml_node_t *node)
 }
 
 /* A cgroup path we may later join to a mount point: absolute, no empty,
- * "." or ".." component, and not the root itself (writing the root
+ * "." or ".." component, no control character, and not the root itself (writing the root
  * cgroup's limits is never ours to do). */
 static bool valid_cgroup_path(const char *path)
 {
@@ -51,6 +55,10 @@ static bool valid_cgroup_path(const char *path)
 
 	if (path[0] != '/' || !path[1])
 		return false;
+	/* A newline in a path would forge log and audit lines. */
+	for (const char *c = path; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return false;
 	while (*part == '/') {
 		const char *end = strchrnul(part + 1, '/');
 		size_t len = (size_t)(end - part - 1);
@@ -352,6 +360,67 @@ static void parse_cgroup_guests(struct config_problems *p, yaml_document_t *doc,
 	}
 }
 
+/* A user name, or a number: the uid a VMM runs as. */
+static int resolve_user(const char *text, uint32_t *uid)
+{
+	struct passwd entry, *found = NULL;
+	char buf[4096], *end;
+	unsigned long number;
+
+	if (getpwnam_r(text, &entry, buf, sizeof(buf), &found) == 0 && found) {
+		*uid = (uint32_t)found->pw_uid;
+		return 0;
+	}
+	errno = 0;
+	number = strtoul(text, &end, 10);
+	if (errno || end == text || *end || text[0] == '-' ||
+	    number >= (uint32_t)-1)
+		return -ENOENT;
+	*uid = (uint32_t)number;
+	return 0;
+}
+
+static void parse_trusted_users(struct config_problems *p, yaml_document_t *doc,
+				yaml_node_t *node,
+				struct enforce_config *enforce)
+{
+	const char *key = "trusted_vmm_users";
+	yaml_node_item_t *item;
+
+	enforce->trusted_vmm_uid_count = 0;
+	enforce->trusted_vmm_users_line = line_of(node);
+	if (node->type != YAML_SEQUENCE_NODE) {
+		config_complain(p, line_of(node), key,
+				"expected a list of user names or uids");
+		return;
+	}
+	for (item = node->data.sequence.items.start;
+	     item < node->data.sequence.items.top; item++) {
+		yaml_node_t *entry = yaml_document_get_node(doc, *item);
+		char name[64] = "";
+		int before = p->count;
+		uint32_t uid;
+
+		if (enforce->trusted_vmm_uid_count ==
+		    ENFORCE_MAX_TRUSTED_USERS) {
+			config_complain(p, line_of(entry), key,
+					"at most %d entries",
+					ENFORCE_MAX_TRUSTED_USERS);
+			return;
+		}
+		config_parse_string(p, entry, key, name, sizeof(name));
+		if (p->count != before)
+			continue;
+		if (resolve_user(name, &uid)) {
+			config_complain(p, line_of(entry), key,
+					"no user named '%s'", name);
+			continue;
+		}
+		enforce->trusted_vmm_uids[enforce->trusted_vmm_uid_count++] =
+			uid;
+	}
+}
+
 bool enforce_config_parse_key(struct config_problems *p, yaml_document_t *doc,
 			      const char *key, yaml_node_t *value,
 			      struct enforce_config *enforce)
@@ -394,6 +463,10 @@ bool enforce_config_parse_key(struct config_problems *p, yaml_document_t *doc,
 		config_parse_string(p, value, key, enforce->state_file,
 				    sizeof(enforce->state_file));
 		enforce->state_file_line = line_of(value);
+	} else if (!strcmp(key, "trust_self_declared")) {
+		config_parse_bool(p, value, key, &enforce->trust_self_declared);
+	} else if (!strcmp(key, "trusted_vmm_users")) {
+		parse_trusted_users(p, doc, value, enforce);
 	} else if (!strcmp(key, "audit_log")) {
 		config_parse_string(p, value, key, enforce->audit_log,
 				    sizeof(enforce->audit_log));
@@ -556,4 +629,38 @@ int enforce_class_rank(const struct enforce_config *enforce, const char *name,
 	if (budget && budget->class_rank >= 0)
 		return budget->class_rank;
 	return class_index(enforce, enforce->default_class);
+}
+
+bool enforce_claim_trusted(const struct enforce_config *enforce,
+			   const struct guest_claim *claim)
+{
+	if (claim->clash)
+		return false;
+	if (claim->source != GUEST_IDENTITY_SELF)
+		return true;
+	if (enforce->trust_self_declared)
+		return true;
+	for (size_t i = 0;
+	     claim->uid_known && i < enforce->trusted_vmm_uid_count; i++)
+		if (enforce->trusted_vmm_uids[i] == claim->uid)
+			return true;
+	return false;
+}
+
+const struct budget *
+enforce_budget_for_claim(const struct enforce_config *enforce, const char *name,
+			 const char *uuid, const struct guest_claim *claim)
+{
+	if (!enforce_claim_trusted(enforce, claim))
+		return NULL;
+	return enforce_budget_for(enforce, name, uuid);
+}
+
+int enforce_class_rank_claim(const struct enforce_config *enforce,
+			     const char *name, const char *uuid,
+			     const struct guest_claim *claim)
+{
+	if (!enforce_claim_trusted(enforce, claim))
+		return class_index(enforce, enforce->default_class);
+	return enforce_class_rank(enforce, name, uuid);
 }

@@ -24,6 +24,7 @@
 #define ENFORCE_NAME_LEN 48
 #define ENFORCE_PATH_LEN 256
 #define ENFORCE_MAX_CGROUP_GUESTS 16
+#define ENFORCE_MAX_TRUSTED_USERS 16
 
 struct budget {
 	/* A shell glob on the guest's name, or its UUID (exact). */
@@ -89,6 +90,15 @@ struct enforce_config {
 	char audit_log[ENFORCE_PATH_LEN];
 	/* Floor of a culprit's I/O cap, in requests per second each way. */
 	uint32_t min_io_iops;
+	/* Who a guest is (README "Who a guest is"): a name or UUID from the
+	 * VMM's own command line matches budgets only when
+	 * trust_self_declared is set, or the VMM runs as one of these uids
+	 * (trusted_vmm_users, names resolved when the file is read; default
+	 * root, who could as well put itself in a manager's cgroup). */
+	bool trust_self_declared;
+	uint32_t trusted_vmm_uids[ENFORCE_MAX_TRUSTED_USERS];
+	size_t trusted_vmm_uid_count;
+	size_t trusted_vmm_users_line;
 };
 
 struct config_problems;
@@ -110,6 +120,22 @@ const struct budget *enforce_budget_for(const struct enforce_config *enforce,
 /* The class rank of a guest: its budget's, else the default class's. */
 int enforce_class_rank(const struct enforce_config *enforce, const char *name,
 		       const char *uuid);
+
+struct guest_claim; /* model.h */
+/* Whether budgets may match a guest by the name and UUID it has: not when
+ * another live guest claims them too; always when a manager or the
+ * configuration gave them; for a self-declared one, per
+ * trust_self_declared and trusted_vmm_users. */
+bool enforce_claim_trusted(const struct enforce_config *enforce,
+			   const struct guest_claim *claim);
+/* enforce_budget_for and enforce_class_rank for a guest with `claim`: an
+ * untrusted one matches no budget and is of the default class. */
+const struct budget *enforce_budget_for_claim(
+	const struct enforce_config *enforce, const char *name,
+	const char *uuid, const struct guest_claim *claim);
+int enforce_class_rank_claim(const struct enforce_config *enforce,
+			     const char *name, const char *uuid,
+			     const struct guest_claim *claim);
 /* True when cgroup path `path` is `root` or lies below it. */
 bool enforce_path_under(const char *path, const char *root);
 /* True when `path` is under one of the configured roots. */

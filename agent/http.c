@@ -12,12 +12,14 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "config.h"
 #include "http.h"
+#include "http_auth.h"
 #include "web_config.h"
 
 #define DEFAULT_CONNECTION_LIMIT 64
@@ -26,6 +28,9 @@
  * proxy's headers and still caps what 64 connections can pin at 1 MiB. */
 #define DEFAULT_MAX_REQUEST_BYTES (16 * 1024)
 #define REALM "kvmwarden"
+/* TLS 1.2 and 1.3 only: 1.0 and 1.1 lack AEAD suites and are deprecated
+ * (RFC 8996); GnuTLS's defaults would still take them. */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 static const char landing_page[] =
 	"<!DOCTYPE html>\n<html><head><title>kvmwarden</title></head>\n"
@@ -41,6 +46,10 @@ struct http_server {
 	struct web_config web;
 	char *cert_pem; /* MHD reads them at start; freed at stop */
 	char *key_pem;
+	int listen_fd; /* bound by http_open, MHD's from http_serve on */
+	struct http_options opts; /* limits, for http_serve */
+	char address[80]; /* for messages */
+	struct http_auth auth; /* only MHD's one thread touches it */
 };
 
 uint16_t http_address_port(const struct sockaddr_storage *addr)
@@ -179,22 +188,57 @@ static enum MHD_Result queue_text(struct MHD_Connection *conn,
 	return result;
 }
 
-static bool authorized(struct http_server *server, struct MHD_Connection *conn)
+static uint64_t now_ns(void)
 {
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+}
+
+static enum http_auth_result authorized(struct http_server *server,
+					struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info;
 	char *user, *password = NULL;
-	bool ok;
+	enum http_auth_result result = HTTP_AUTH_DENIED;
 
 	if (!server->web.user_count)
-		return true;
+		return HTTP_AUTH_OK;
 	user = MHD_basic_auth_get_username_password(conn, &password);
-	ok = user && password &&
-	     web_config_check_password(&server->web, user, password);
+	info = MHD_get_connection_info(conn,
+				       MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (user && password)
+		result = http_auth_check(&server->auth, &server->web, user,
+					 password,
+					 info ? info->client_addr : NULL,
+					 now_ns());
 	if (password) {
 		explicit_bzero(password, strlen(password));
 		MHD_free(password);
 	}
 	MHD_free(user);
-	return ok;
+	return result;
+}
+
+/* Over its share of bcrypt time: told to come back, not checked. */
+static enum MHD_Result queue_busy(struct MHD_Connection *conn)
+{
+	static const char text[] = "Too Many Requests: authentication is "
+				   "rate-limited\n";
+	struct MHD_Response *response;
+	enum MHD_Result result;
+
+	response = MHD_create_response_from_buffer(
+		sizeof(text) - 1, (void *)text, MHD_RESPMEM_PERSISTENT);
+	if (!response)
+		return MHD_NO;
+	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"text/plain; charset=utf-8");
+	MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	result = MHD_queue_response(conn, MHD_HTTP_TOO_MANY_REQUESTS, response);
+	MHD_destroy_response(response);
+	return result;
 }
 
 static enum MHD_Result queue_unauthorized(struct MHD_Connection *conn)
@@ -262,8 +306,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 
 	/* Authentication first, so that not even a 404 or 405 tells an
 	 * unauthenticated client which paths exist. */
-	if (!authorized(server, conn))
+	switch (authorized(server, conn)) {
+	case HTTP_AUTH_OK:
+		break;
+	case HTTP_AUTH_BUSY:
+		return queue_busy(conn);
+	default:
 		return queue_unauthorized(conn);
+	}
 	if (strcmp(method, MHD_HTTP_METHOD_GET) &&
 	    strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return queue_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -359,18 +409,18 @@ static struct MHD_Daemon *start_daemon(struct http_server *server,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, request_bytes,
 		server->web.tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
 		server->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, server->key_pem,
-		MHD_OPTION_END);
+		MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_END);
 }
 
-int http_start(struct http_server **out, const struct http_options *opts,
-	       http_render_fn render, void *ctx, char *why, size_t why_size)
+int http_open(struct http_server **out, const struct http_options *opts,
+	      http_render_fn render, void *ctx, char *why, size_t why_size)
 {
 	const char *address = opts->listen_address ? opts->listen_address :
 						     HTTP_DEFAULT_LISTEN;
 	struct sockaddr_storage addr;
 	struct http_server *server;
 	socklen_t addr_len;
-	int listen_fd = -1, err;
+	int err;
 
 	*out = NULL;
 	if (http_parse_address(address, &addr, &addr_len)) {
@@ -385,39 +435,86 @@ int http_start(struct http_server **out, const struct http_options *opts,
 		snprintf(why, why_size, "out of memory");
 		return -ENOMEM;
 	}
+	server->listen_fd = -1;
 	server->render = render;
 	server->ctx = ctx;
+	server->opts = *opts;
+	server->opts.listen_address = NULL; /* not kept: the caller's */
+	server->opts.web_config_path = NULL;
+	snprintf(server->address, sizeof(server->address), "%s", address);
+	err = http_auth_init(&server->auth, now_ns());
+	if (err) {
+		snprintf(why, why_size, "no random bytes for the auth cache");
+		goto cleanup;
+	}
 	if (opts->web_config_path && opts->web_config_path[0]) {
 		err = load_web_config(server, opts->web_config_path, why,
 				      why_size);
 		if (err)
 			goto cleanup;
 	}
-	listen_fd = listen_on(&addr, addr_len, &server->port);
-	if (listen_fd < 0) {
-		err = listen_fd;
+	server->listen_fd = listen_on(&addr, addr_len, &server->port);
+	if (server->listen_fd < 0) {
+		err = server->listen_fd;
 		snprintf(why, why_size, "cannot listen on %s: %s", address,
 			 strerror(-err));
-		goto cleanup;
-	}
-	server->daemon = start_daemon(server, opts, listen_fd);
-	if (!server->daemon) {
-		/* MHD closes the socket on most of its failure paths but not
-		 * all: leaking it beats closing a descriptor reused since. */
-		listen_fd = -1;
-		err = -EINVAL;
-		snprintf(why, why_size,
-			 "cannot start the HTTP server on %s (a TLS "
-			 "certificate and key that do not load or match?)",
-			 address);
 		goto cleanup;
 	}
 	*out = server;
 	return 0;
 
 cleanup:
-	if (listen_fd >= 0)
-		close(listen_fd);
+	http_stop(server);
+	return err;
+}
+
+int http_serve(struct http_server *server, char *why, size_t why_size)
+{
+	server->daemon = start_daemon(server, &server->opts, server->listen_fd);
+	/* MHD owns the socket now, or closed it on most of its failure
+	 * paths but not all: leaking it beats closing a descriptor reused
+	 * since. */
+	server->listen_fd = -1;
+	if (!server->daemon) {
+		snprintf(why, why_size,
+			 "cannot start the HTTP server on %s (a TLS "
+			 "certificate and key that do not load or match?)",
+			 server->address);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int http_start(struct http_server **out, const struct http_options *opts,
+	       http_render_fn render, void *ctx, char *why, size_t why_size)
+{
+	int err = http_open(out, opts, render, ctx, why, why_size);
+
+	if (err)
+		return err;
+	err = http_serve(*out, why, why_size);
+	if (err) {
+		http_stop(*out);
+		*out = NULL;
+	}
+	return err;
+}
+
+int http_check_web_config(const char *path, bool *auth_without_tls, char *why,
+			  size_t why_size)
+{
+	struct http_server *server = calloc(1, sizeof(*server));
+	int err;
+
+	if (!server) {
+		snprintf(why, why_size, "out of memory");
+		return -ENOMEM;
+	}
+	server->listen_fd = -1;
+	/* The very loading http_start does, certificate and key included. */
+	err = load_web_config(server, path, why, why_size);
+	if (!err && auth_without_tls)
+		*auth_without_tls = server->web.user_count && !server->web.tls;
 	http_stop(server);
 	return err;
 }
@@ -429,6 +526,8 @@ void http_stop(struct http_server *server)
 	/* Closes the listening socket too, and joins MHD's thread. */
 	if (server->daemon)
 		MHD_stop_daemon(server->daemon);
+	else if (server->listen_fd >= 0)
+		close(server->listen_fd);
 	if (server->key_pem)
 		explicit_bzero(server->key_pem, strlen(server->key_pem));
 	free(server->key_pem);

@@ -11,6 +11,7 @@
 #error "userspace-only header"
 #endif
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +45,19 @@ struct http_server;
  * errno with one line for the operator in `why`. */
 int http_start(struct http_server **out, const struct http_options *opts,
 	       http_render_fn render, void *ctx, char *why, size_t why_size);
+/* http_start in two steps: read the web config and bind (a low port or a
+ * root-only key may need privileges the agent drops), then start MHD's
+ * thread. A thread keeps the capabilities it started with, so the agent
+ * drops them between the two (run.c). http_stop undoes either. */
+int http_open(struct http_server **out, const struct http_options *opts,
+	      http_render_fn render, void *ctx, char *why, size_t why_size);
+int http_serve(struct http_server *server, char *why, size_t why_size);
+/* Reads the web config at `path` as http_start would, certificate and key
+ * included, and serves nothing: 0, or a negative errno with one line in
+ * `why`. *auth_without_tls (may be NULL) says whether it asks for
+ * passwords over plain HTTP. */
+int http_check_web_config(const char *path, bool *auth_without_tls,
+			  char *why, size_t why_size);
 /* Closes every connection and waits for the thread; accepts NULL. */
 void http_stop(struct http_server *server);
 /* The port actually bound (useful with port 0). */

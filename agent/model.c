@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "model.h"
 
@@ -310,4 +311,48 @@ const char *sched_error_name(int which)
 	if (which < 0 || which >= SCHED_ERR_COUNT || !names[which])
 		return "unknown";
 	return names[which];
+}
+
+const char *guest_identity_name(enum guest_identity identity)
+{
+	switch (identity) {
+	case GUEST_IDENTITY_SELF:
+		return "command-line";
+	case GUEST_IDENTITY_LIBVIRT:
+		return "libvirt";
+	case GUEST_IDENTITY_SYSTEMD:
+		return "systemd";
+	case GUEST_IDENTITY_CONFIG:
+		return "config";
+	default:
+		return "given";
+	}
+}
+
+static bool claims_same(const struct guest *a, const struct guest *b)
+{
+	return !strcmp(a->name, b->name) ||
+	       (a->uuid[0] && !strcasecmp(a->uuid, b->uuid));
+}
+
+size_t guest_table_mark_clashes(struct guest_table *table)
+{
+	size_t marked = 0;
+
+	/* Quadratic, over live guests only: a host runs tens of them. */
+	for (size_t i = 0; i < table->guest_count; i++) {
+		struct guest *guest = &table->guests[i];
+
+		guest->claim.clash = false;
+		if (guest->exited)
+			continue;
+		for (size_t j = 0; j < table->guest_count; j++)
+			if (j != i && !table->guests[j].exited &&
+			    claims_same(guest, &table->guests[j])) {
+				guest->claim.clash = true;
+				break;
+			}
+		marked += guest->claim.clash;
+	}
+	return marked;
 }

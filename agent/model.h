@@ -17,6 +17,7 @@
 
 #include "attrib.h"
 #include "kvm_telemetry.h"
+#include "guest_claim.h"
 #include "procfs.h"
 #include "sched.h"
 
@@ -89,9 +90,10 @@ struct guest {
 	uint64_t vm_id;
 	enum vmm_kind vmm;
 	bool tcg; /* emulated by QEMU's TCG, not run by KVM */
-	char name[PROCFS_NAME_LEN];
+	char name[PROCFS_NAME_LEN]; /* control characters escaped */
 	char uuid[PROCFS_UUID_LEN];
 	char cgroup[PROCFS_PATH_LEN];
+	struct guest_claim claim;
 	bool exited;
 	uint64_t exited_at_ns;
 	uint64_t next_thread_seq;
@@ -137,6 +139,9 @@ struct guest *guest_table_find(struct guest_table *table, int pid,
  * invalidated by the next add or prune. */
 struct guest *guest_table_add(struct guest_table *table, int pid,
 			      uint64_t start_ticks);
+/* Marks every live guest whose name, or UUID, another live guest claims
+ * too (claim.clash); returns how many are marked. */
+size_t guest_table_mark_clashes(struct guest_table *table);
 struct thread *guest_find_thread(struct guest *guest, int tid);
 struct thread *guest_add_thread(struct guest *guest, int tid);
 /* Drops threads that exited more than retain_ns ago (their counters move to
@@ -201,6 +206,7 @@ struct report_guest {
 	enum vmm_kind vmm;
 	bool tcg;
 	int pid;
+	struct guest_claim claim;
 	bool exited;
 	struct report_thread *vcpus; /* sorted by vcpu_index */
 	size_t vcpu_count;

@@ -172,9 +172,11 @@ static const char *culprit_target(const struct policy *policy,
 			guest_named(all, count, c->name);
 
 		if (other &&
-		    enforce_class_rank(config, other->name, other->uuid) >
-			    enforce_class_rank(config, victim->name,
-					       victim->uuid))
+		    enforce_class_rank_claim(config, other->name, other->uuid,
+					     &other->claim) >
+			    enforce_class_rank_claim(config, victim->name,
+						     victim->uuid,
+						     &victim->claim))
 			cgroup = other->cgroup;
 	}
 	if (!cgroup || !target_writable(policy, cgroup) ||
@@ -477,8 +479,8 @@ void policy_step(struct policy *policy, const struct policy_guest *guests,
 		policy->victims[i].seen = false;
 	for (size_t i = 0; i < guest_count; i++) {
 		const struct policy_guest *guest = &guests[i];
-		const struct budget *budget =
-			enforce_budget_for(config, guest->name, guest->uuid);
+		const struct budget *budget = enforce_budget_for_claim(
+			config, guest->name, guest->uuid, &guest->claim);
 		struct policy_victim *v;
 
 		if (!budget)
@@ -577,6 +579,7 @@ size_t policy_guests_from_report(const struct report *report,
 		memset(pg, 0, sizeof(*pg));
 		snprintf(pg->name, sizeof(pg->name), "%s", guest->name);
 		snprintf(pg->uuid, sizeof(pg->uuid), "%s", guest->uuid);
+		pg->claim = guest->claim;
 		snprintf(pg->cgroup, sizeof(pg->cgroup), "%s", guest->cgroup);
 		for (size_t v = 0; v < guest->vcpu_count; v++)
 			if (guest->vcpus[v].delta.steal_ns > worst_ns)

@@ -37,6 +37,7 @@ struct policy_guest {
 	char name[PROCFS_NAME_LEN];
 	char uuid[PROCFS_UUID_LEN];
 	char cgroup[PROCFS_PATH_LEN];
+	struct guest_claim claim; /* budgets match only a trusted one */
 	double steal_percent; /* the worst vCPU's, of the window */
 	double wait_p99_ms; /* over all vCPUs' waits */
 	size_t culprit_count; /* largest first */

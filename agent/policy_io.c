@@ -155,9 +155,11 @@ static const char *culprit_target(const struct policy_io *policy,
 			guest_named(all, count, c->name);
 
 		if (other && other->cgroup[0] &&
-		    enforce_class_rank(config, other->name, other->uuid) >
-			    enforce_class_rank(config, victim->name,
-					       victim->uuid))
+		    enforce_class_rank_claim(config, other->name, other->uuid,
+					     &other->claim) >
+			    enforce_class_rank_claim(config, victim->name,
+						     victim->uuid,
+						     &victim->claim))
 			cgroup = other->cgroup;
 	}
 	if (!cgroup || !target_writable(policy, cgroup) ||
@@ -405,7 +407,8 @@ void policy_io_step(struct policy_io *policy,
 	for (size_t i = 0; i < guest_count; i++) {
 		const struct policy_io_guest *g = &guests[i];
 		const struct budget *budget =
-			enforce_budget_for(config, g->name, g->uuid);
+			enforce_budget_for_claim(config, g->name,
+					 g->uuid, &g->claim);
 
 		if (!budget || !budget->max_io_queue_p99_us)
 			continue;
@@ -512,6 +515,7 @@ size_t policy_io_guests_from_report(const struct report *report,
 		memset(pg, 0, sizeof(*pg));
 		snprintf(pg->name, sizeof(pg->name), "%s", guest->name);
 		snprintf(pg->uuid, sizeof(pg->uuid), "%s", guest->uuid);
+		pg->claim = guest->claim;
 		snprintf(pg->cgroup, sizeof(pg->cgroup), "%s", guest->cgroup);
 		filled++;
 		if (io && io->available)

@@ -50,6 +50,7 @@ struct policy_io_guest {
 	char name[PROCFS_NAME_LEN];
 	char uuid[PROCFS_UUID_LEN];
 	char cgroup[PROCFS_PATH_LEN];
+	struct guest_claim claim; /* budgets match only a trusted one */
 	size_t device_count;
 	struct policy_io_device devices[POLICY_IO_MAX_DEVICES];
 };

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* capset(2) directly: two syscalls do not justify a library. */
+#include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <linux/capability.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -104,4 +107,58 @@ int privilege_check_bpf_load_denied(void)
 		return -EEXIST;
 	}
 	return errno == EPERM || errno == EACCES ? 0 : -errno;
+}
+
+int privilege_read_caps(const char *proc_root, int pid, int tid,
+			uint64_t *effective, uint64_t *permitted)
+{
+	char path[256], line[256];
+	int found = 0;
+	FILE *in;
+
+	snprintf(path, sizeof(path), "%s/%d/task/%d/status", proc_root, pid,
+		 tid);
+	in = fopen(path, "re");
+	if (!in)
+		return -errno;
+	while (fgets(line, sizeof(line), in))
+		if (sscanf(line, "CapEff: %" SCNx64, effective) == 1)
+			found |= 1;
+		else if (sscanf(line, "CapPrm: %" SCNx64, permitted) == 1)
+			found |= 2;
+	fclose(in);
+	return found == 3 ? 0 : -EINVAL;
+}
+
+int privilege_threads_above_main(const char *proc_root, int pid, int *first_tid)
+{
+	uint64_t main_eff, main_prm, eff, prm;
+	char path[256];
+	struct dirent *entry;
+	int above = 0, err;
+	DIR *dir;
+
+	*first_tid = 0;
+	err = privilege_read_caps(proc_root, pid, pid, &main_eff, &main_prm);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "%s/%d/task", proc_root, pid);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while ((entry = readdir(dir))) {
+		int tid = atoi(entry->d_name);
+
+		/* A thread that ended meanwhile holds nothing. */
+		if (tid <= 0 ||
+		    privilege_read_caps(proc_root, pid, tid, &eff, &prm))
+			continue;
+		if ((eff & ~main_eff) || (prm & ~main_prm)) {
+			if (!above)
+				*first_tid = tid;
+			above++;
+		}
+	}
+	closedir(dir);
+	return above;
 }

@@ -34,7 +34,19 @@ int privilege_check_bpf_load_denied(void);
 /* The capability sets after dropping: current & keep. */
 uint64_t privilege_after_drop(uint64_t current, uint64_t keep);
 /* Applies the drop to effective, permitted and inheritable; returns 0 or a
- * negative errno. The bounding set shrinks too where the process may. */
+ * negative errno. The bounding set shrinks too where the process may.
+ * Only the calling thread's sets change (capabilities are per thread): a
+ * thread started before keeps what it had, so drop before starting any. */
 int privilege_drop(uint64_t keep);
+
+/* CapEff and CapPrm of thread `tid` of process `pid`, from
+ * proc_root/PID/task/TID/status. 0 or a negative errno. */
+int privilege_read_caps(const char *proc_root, int pid, int tid,
+			uint64_t *effective, uint64_t *permitted);
+/* How many threads of `pid` hold, effective or permitted, a capability
+ * its main thread does not (the first one's tid in *first_tid), or a
+ * negative errno. After start-up it must be 0. */
+int privilege_threads_above_main(const char *proc_root, int pid,
+				 int *first_tid);
 
 #endif

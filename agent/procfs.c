@@ -981,3 +981,53 @@ int procfs_find_vhost_kthreads(const char *proc_root, int tgid, int *out,
 	free(pids);
 	return found;
 }
+
+void procfs_escape_control(const char *in, char *out, size_t size)
+{
+	size_t used = 0;
+
+	if (!size)
+		return;
+	for (; *in; in++) {
+		unsigned char c = (unsigned char)*in;
+		bool control = c < 0x20 || c == 0x7f;
+		size_t need = control ? 4 : 1;
+
+		if (used + need >= size)
+			break;
+		if (control)
+			snprintf(out + used, 5, "\\x%02x", c);
+		else
+			out[used] = (char)c;
+		used += need;
+	}
+	out[used] = '\0';
+}
+
+int procfs_read_uid(const char *proc_root, int tgid, uint32_t *uid)
+{
+	char path[PROCFS_PATH_LEN], line[256];
+	unsigned long ids[4];
+	int err = -EINVAL;
+	FILE *in;
+
+	err = task_path(path, sizeof(path), proc_root, tgid, 0, "status");
+	if (err)
+		return err;
+	in = fopen(path, "re");
+	if (!in)
+		return -errno;
+	err = -EINVAL;
+	while (fgets(line, sizeof(line), in))
+		if (sscanf(line, "Uid: %lu %lu %lu %lu", &ids[0], &ids[1],
+			   &ids[2], &ids[3]) == 4) {
+			err = ids[0] == ids[1] && ids[1] == ids[2] &&
+					      ids[2] == ids[3] ?
+				      0 :
+				      -EPERM;
+			*uid = (uint32_t)ids[0];
+			break;
+		}
+	fclose(in);
+	return err;
+}

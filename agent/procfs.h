@@ -77,6 +77,18 @@ int procfs_read_cmdline(const char *proc_root, int tgid,
  * -EINVAL on a malformed escape (or "\x00"), -ENAMETOOLONG if out is small. */
 int systemd_unescape(const char *in, char *out, size_t size);
 
+/* Copies `in` with every control character (below 0x20, and 0x7f) written
+ * as \xHH, truncated to fit: names a process chooses (its -name, its
+ * comm) reach log lines and terminals, where a newline and "<0>" would
+ * forge a journald line and an escape sequence would drive the terminal. */
+void procfs_escape_control(const char *in, char *out, size_t size);
+
+/* The uid a process runs as, from PROC/PID/status: 0 when its real,
+ * effective, saved and file-system uids are all one uid (*uid), -EPERM
+ * when they differ (a set-uid program midway: not one user's), or a
+ * negative errno. */
+int procfs_read_uid(const char *proc_root, int tgid, uint32_t *uid);
+
 /*
  * The libvirt domain name from a cgroup path, if the path lies in a libvirt
  * QEMU machine cgroup: v1 ".../qemu-N-NAME.libvirt-qemu[/sub]" or the older

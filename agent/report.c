@@ -145,6 +145,7 @@ static int build_guest(struct report_guest *out, const struct guest *before,
 	out->vmm = after->vmm;
 	out->tcg = after->tcg;
 	out->pid = after->pid;
+	out->claim = after->claim;
 	out->exited = after->exited;
 	for (size_t i = 0; i < after->thread_count; i++) {
 		if (after->threads[i].kind == THREAD_VCPU)

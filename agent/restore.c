@@ -48,12 +48,12 @@ int enforce_state_path(const char *config_path, bool config_given,
 }
 
 static int parse_options(int argc, char **argv, const char *usage, char *path,
-			 size_t size, bool *json)
+			 size_t size, bool *skip_unreadable)
 {
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "state", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
+		{ "skip-unreadable", no_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -63,7 +63,7 @@ static int parse_options(int argc, char **argv, const char *usage, char *path,
 
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "c:s:jh", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:s:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config = optarg;
@@ -72,10 +72,8 @@ static int parse_options(int argc, char **argv, const char *usage, char *path,
 		case 's':
 			state = optarg;
 			break;
-		case 'j':
-			if (!json)
-				goto bad;
-			*json = true;
+		case 'u':
+			*skip_unreadable = true;
 			break;
 		case 'h':
 			puts(usage);
@@ -94,26 +92,48 @@ bad:
 
 int cmd_restore(int argc, char **argv)
 {
-	char path[ENFORCE_PATH_LEN];
+	char path[ENFORCE_PATH_LEN], why[768];
 	struct journal journal;
 	struct audit audit = { 0 };
+	bool skip_unreadable = false;
 	size_t restored, left;
 	int code, err;
 
 	code = parse_options(argc, argv,
 			     "usage: kvmwarden restore [--config FILE] "
-			     "[--state FILE]",
-			     path, sizeof(path), NULL);
+			     "[--state FILE] [--skip-unreadable]",
+			     path, sizeof(path), &skip_unreadable);
 	if (code >= 0)
 		return code;
-	err = journal_open(&journal, path);
-	if (err) {
-		fprintf(stderr, "kvmwarden: restore: %s: %s\n", path,
-			err == -EBUSY ? "held by a running agent (it undoes "
-					"its changes when it stops)" :
-					strerror(-err));
+	err = journal_open_flags(&journal, path,
+				 skip_unreadable ? JOURNAL_SKIP_UNREADABLE : 0);
+	if (err == -EBUSY) {
+		fprintf(stderr,
+			"kvmwarden: restore: %s: held by a running agent (it "
+			"undoes its changes when it stops)\n",
+			path);
 		return 1;
 	}
+	if (err) {
+		journal_describe(path, err, &journal.damage, why, sizeof(why));
+		fprintf(stderr, "kvmwarden: restore: %s\n", why);
+		return 1;
+	}
+	if (journal.damage.torn_tail)
+		fprintf(stderr,
+			"kvmwarden: restore: %s: its last line was cut short "
+			"(a crash while appending, before the change it "
+			"announced was made); dropped\n",
+			path);
+	if (journal.copy_path[0])
+		fprintf(stderr,
+			"kvmwarden: restore: %s: skipping %zu unreadable "
+			"line%s (the first is line %zu); the file as it was is "
+			"kept in %s\n",
+			path, journal.damage.unreadable,
+			journal.damage.unreadable == 1 ? "" : "s",
+			journal.damage.first_unreadable_line,
+			journal.copy_path);
 	err = enforce_restore_journal(&journal, &audit, CONFIG_MODE_ENFORCE,
 				      &restored, &left);
 	journal_close(&journal);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "collect_block.h"
@@ -25,6 +26,7 @@
 #include "http.h"
 #include "metrics.h"
 #include "notify.h"
+#include "preflight.h"
 #include "privilege.h"
 #include "snapshot.h"
 
@@ -98,19 +100,26 @@ static size_t live_guests(const struct guest_table *table)
 
 /* path_given: --config named the file. Without it, no file at the default
  * path is a first run by hand, which gets the built-in defaults and one
- * line saying so (the unit always passes --config). */
+ * line saying so (the unit always passes --config). Then what the file
+ * names (preflight.h): the same checks for run, reload and check-config,
+ * all before anything touches the kernel. */
 static int load_config(const char *path, bool path_given, struct config *config)
 {
 	bool defaulted;
-	char errors[4096];
+	char errors[4096], warnings[1024];
 	int err;
 
 	err = config_load_or_defaults(config, path, path_given, &defaulted,
 				      errors, sizeof(errors));
+	if (!err)
+		err = config_preflight(config, path, errors, sizeof(errors),
+				       warnings, sizeof(warnings));
 	if (err)
 		fprintf(stderr, "<3>kvmwarden: invalid configuration:\n%s",
 			errors);
-	else if (defaulted)
+	else if (warnings[0])
+		fprintf(stderr, "<4>kvmwarden: warning: %s", warnings);
+	if (!err && defaulted)
 		fprintf(stderr,
 			"<5>kvmwarden: no %s: running on the built-in "
 			"defaults (mode %s, /metrics on %s); write that file "
@@ -189,14 +198,12 @@ static int start_http(struct http_server **http, const struct config *config,
 	*http = NULL;
 	if (!config->listen_address[0])
 		return 0;
-	if (http_start(http, &opts, metrics_render, metrics, why,
-		       sizeof(why))) {
+	/* Bound only: its thread starts in serve() once privileges are
+	 * dropped. */
+	if (http_open(http, &opts, metrics_render, metrics, why, sizeof(why))) {
 		fprintf(stderr, "<3>kvmwarden: %s\n", why);
 		return 1;
 	}
-	fprintf(stderr, "<6>kvmwarden: serving /metrics on %s%s%s\n",
-		config->listen_address, config->web_config[0] ? " with " : "",
-		config->web_config);
 	return 0;
 }
 
@@ -314,12 +321,46 @@ static int start_api(struct api_server **api, const struct config *config)
 	*api = NULL;
 	if (!config->socket_path[0])
 		return 0;
-	if (api_start(api, &opts, why, sizeof(why))) {
+	if (api_open(api, &opts, why, sizeof(why))) {
 		fprintf(stderr, "<3>kvmwarden: %s\n", why);
 		return 1;
 	}
-	fprintf(stderr, "<6>kvmwarden: serving the local socket %s\n",
-		config->socket_path);
+	return 0;
+}
+
+/* Capabilities are per thread, and a thread keeps what it had when it
+ * started: the servers' threads, which talk to the network and to local
+ * clients, start only after drop_privileges(), and the agent checks that
+ * none of its threads holds more than the main one. */
+static int serve(struct http_server *http, struct api_server *api,
+		 const struct config *config)
+{
+	char why[512];
+	int above, tid;
+
+	if (http && http_serve(http, why, sizeof(why))) {
+		fprintf(stderr, "<3>kvmwarden: %s\n", why);
+		return 1;
+	}
+	if (http)
+		fprintf(stderr, "<6>kvmwarden: serving /metrics on %s%s%s\n",
+			config->listen_address,
+			config->web_config[0] ? " with " : "",
+			config->web_config);
+	if (api && api_serve(api, why, sizeof(why))) {
+		fprintf(stderr, "<3>kvmwarden: %s\n", why);
+		return 1;
+	}
+	if (api)
+		fprintf(stderr, "<6>kvmwarden: serving the local socket %s\n",
+			config->socket_path);
+	above = privilege_threads_above_main("/proc", getpid(), &tid);
+	if (above > 0)
+		fprintf(stderr,
+			"<3>kvmwarden: %d thread%s (tid %d) hold%s "
+			"capabilities the main thread dropped\n",
+			above, above == 1 ? "" : "s", tid,
+			above == 1 ? "s" : "");
 	return 0;
 }
 
@@ -678,8 +719,12 @@ int cmd_run(int argc, char **argv)
 		};
 
 		api_publish(api, NULL, &first);
+		drop_privileges(loader);
+		code = serve(http, api, &config);
 	}
 	if (code) {
+		api_stop(
+			api); /* opened, and maybe serving, when serve() failed */
 		free(features_text);
 		features_text = NULL;
 		http_stop(http);
@@ -689,7 +734,6 @@ int cmd_run(int argc, char **argv)
 		enforcer_stop(&enforcer);
 		return code;
 	}
-	drop_privileges(loader);
 	fprintf(stderr,
 		"<6>kvmwarden: running (mode %s, interval %u ms, discovery "
 		"every %u ms)\n",

@@ -183,7 +183,8 @@ int cmd_status(int argc, char **argv)
 	struct journal_entry *entries = NULL;
 	struct json_object *answer = NULL;
 	char socket_path[108], state_path[4096];
-	size_t count = 0, bad = 0;
+	struct journal_damage damage;
+	size_t count = 0;
 	int code, agent_err, journal_err;
 
 	code = parse_options(argc, argv, &opts);
@@ -200,7 +201,8 @@ int cmd_status(int argc, char **argv)
 
 	agent_err = api_request(socket_path, "status", REQUEST_TIMEOUT_MS,
 				&answer);
-	journal_err = journal_load(state_path, &entries, &count, &bad);
+	journal_err = journal_load_damage(state_path, &entries, &count,
+					  &damage);
 	if (journal_err == -ENOENT)
 		journal_err = 0; /* nothing was ever enforced here */
 	else if (journal_err)
@@ -226,9 +228,18 @@ int cmd_status(int argc, char **argv)
 		print_agent(answer, socket_path, agent_err);
 		print_actions(entries, count, state_path);
 	}
-	if (bad)
-		fprintf(stderr, "kvmwarden: status: %zu unreadable line%s in %s\n",
-			bad, bad == 1 ? "" : "s", state_path);
+	if (damage.unreadable) {
+		char why[768];
+
+		journal_describe(state_path, -EBADMSG, &damage, why,
+				 sizeof(why));
+		fprintf(stderr, "kvmwarden: status: %s\n", why);
+	}
+	if (damage.torn_tail)
+		fprintf(stderr,
+			"kvmwarden: status: %s: its last line was cut short (a "
+			"crash while appending); ignored\n",
+			state_path);
 	json_object_put(answer);
 	free(entries);
 	if (journal_err)

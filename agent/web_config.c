@@ -44,6 +44,11 @@ static bool is_bcrypt_hash(const char *hash)
 	return cost >= 4 && cost <= 31 && strspn(hash + 7, alphabet) == 53;
 }
 
+static int bcrypt_cost(const char *hash)
+{
+	return (hash[4] - '0') * 10 + (hash[5] - '0');
+}
+
 /* Debian's libxcrypt checks bcrypt; a libcrypt built without it would turn
  * every login into a failure, so say so when the file is read instead. */
 static bool libcrypt_has_bcrypt(void)
@@ -128,16 +133,24 @@ static void add_user(struct config_problems *p, yaml_node_t *key_node,
 				WEB_CONFIG_NAME_LEN);
 		return;
 	}
+	/* A name listed twice is config_check_repeated_keys' to refuse. */
 	for (size_t i = 0; i < out->user_count; i++)
-		if (!strcmp(out->users[i].name, name)) {
-			config_complain(p, line_of(key_node), name,
-					"listed twice");
+		if (!strcmp(out->users[i].name, name))
 			return;
-		}
 	if (!hash || !is_bcrypt_hash(hash)) {
 		config_complain(p, line_of(value), name,
 				"expected a bcrypt hash ($2b$..., 60 "
 				"characters, as htpasswd -nB makes)");
+		return;
+	}
+	/* Each step doubles the work: cost 12 takes about 200 ms here, 31
+	 * would take days, and the endpoint has one thread. */
+	if (bcrypt_cost(hash) > WEB_CONFIG_MAX_BCRYPT_COST) {
+		config_complain(p, line_of(value), name,
+				"bcrypt cost %d: at most %d is accepted (each "
+				"check costs 2^cost rounds; htpasswd -nBC 10 "
+				"makes cost 10)",
+				bcrypt_cost(hash), WEB_CONFIG_MAX_BCRYPT_COST);
 		return;
 	}
 	if (out->user_count == WEB_CONFIG_MAX_USERS) {
@@ -158,6 +171,13 @@ static void parse_users(struct config_problems *p, yaml_document_t *doc,
 	if (node->type != YAML_MAPPING_NODE) {
 		config_complain(p, line, "basic_auth_users",
 				"expected USER: BCRYPT_HASH pairs");
+		return;
+	}
+	/* An empty map would turn authentication off without a word. */
+	if (node->data.mapping.pairs.start == node->data.mapping.pairs.top) {
+		config_complain(p, line, "basic_auth_users",
+				"no users: remove the key to serve without "
+				"authentication");
 		return;
 	}
 	for (pair = node->data.mapping.pairs.start;
@@ -233,6 +253,9 @@ int web_config_parse(struct web_config *out, const char *text, size_t len,
 				"the top level must be a mapping of keys");
 	else if (root)
 		parse_top(&p, &doc, root, parsed);
+	/* A second tls_server_config or basic_auth_users would be merged
+	 * into the first or replace it, silently. */
+	config_check_repeated_keys(&p, &doc);
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
 	if (!p.count)

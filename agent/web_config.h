@@ -18,6 +18,8 @@
 #define WEB_CONFIG_MAX_USERS 64
 #define WEB_CONFIG_NAME_LEN 128
 #define WEB_CONFIG_HASH_LEN 64 /* a bcrypt hash is 60 characters */
+/* The highest bcrypt cost accepted (http_auth.h says why it matters). */
+#define WEB_CONFIG_MAX_BCRYPT_COST 12
 
 struct web_user {
 	char name[WEB_CONFIG_NAME_LEN];

@@ -120,6 +120,16 @@ static struct json_object *guest_json(const struct report_guest *guest)
 	if (guest->cgroup[0])
 		json_object_object_add(obj, "cgroup",
 				       json_object_new_string(guest->cgroup));
+	/* Who named it, and whether another live guest claims the same name
+	 * or UUID (README "Who a guest is"). */
+	json_object_object_add(obj, "identity",
+			       json_object_new_string(guest_identity_name(
+				       guest->claim.source)));
+	if (guest->claim.uid_known)
+		json_object_object_add(obj, "vmm_uid",
+				       json_object_new_int64(guest->claim.uid));
+	json_object_object_add(obj, "identity_clash",
+			       json_object_new_boolean(guest->claim.clash));
 	json_object_object_add(obj, "exited",
 			       json_object_new_boolean(guest->exited));
 	put_counters(obj, &guest->vcpu_total);

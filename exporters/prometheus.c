@@ -433,6 +433,10 @@ static void write_health(FILE *out, const struct prom_health *health)
 	write_u64(out, "kvmwarden_guests_discovered_total", "counter",
 		  "Guests found since the agent started.",
 		  health->tracker.guests_found);
+	write_u64(out, "kvmwarden_guest_identity_clashes", "gauge",
+		  "Live guests whose name or UUID another live guest claims "
+		  "too; budgets and classes match none of them by it.",
+		  health->tracker.identity_clashes);
 	write_u64(out, "kvmwarden_untracked_threads_total", "counter",
 		  "Threads left unmeasured because every counter slot was "
 		  "taken.",

@@ -1,11 +1,16 @@
 #!/bin/bash
 # What handle_sched_switch costs per run as more vCPUs wait on one CPU:
 # N boot-sector guests (N = 1, 4, 8, 12) whose vCPUs spin, all pinned to
-# CPU 1, so every switch there happens with N - 1 vCPUs waiting. Before the
-# lazy attribution every segment was charged to every waiter (measured on
-# this workplace: 479 ns at 1 waiter, 2,199 at 12); now a segment goes to one
-# culprit slot, and the figure should not grow with N. Next to the empty
-# program (the floor) in the same rounds, rotated. About 3 minutes.
+# CPU 1. Two scenarios:
+#  guests  the vCPUs alone: each switch there ends one vCPU's wait, whose
+#          culprits are the N - 1 other guests (N - 1 parts to record);
+#  storm   the same with stress-ng --switch 1 on CPU 1: most switches are
+#          the storm's, each with N vCPUs waiting behind it.
+# Before the lazy attribution every segment was charged to every waiter
+# (measured on this workplace: 479 ns at 1 waiter, 2,199 at 12); now a
+# segment goes to one culprit slot, so the storm's cost should not grow
+# with N, while a wait's own culprits still cost per culprit. Next to the
+# empty program (the floor) in the same rounds, rotated. About 6 minutes.
 # Writes tests/bench/results-waiters.txt; raw records stay in
 # BUILD_DIR/bench/waiters/. Usage: tests/bench/bench_waiters.sh BUILD_DIR
 set -euo pipefail
@@ -27,7 +32,7 @@ skip() {
 	exit 0
 }
 [ "$(id -u)" = 0 ] || skip "needs root (bpf_stats sysctl, BPF programs)"
-for tool in bpftool clang cc python3 taskset qemu-system-x86_64; do
+for tool in bpftool clang cc python3 taskset qemu-system-x86_64 stress-ng; do
 	command -v "$tool" >/dev/null ||
 		skip "$tool is not installed (scripts/deps.sh bench)"
 done
@@ -87,7 +92,8 @@ guest_start() {
 
 # One window of configuration $1 with $2 vCPUs waiting; appends a record.
 measure() {
-	local config=$1 waiters=$2 round=$3 log=$work/$1.log pid ready prog
+	local config=$1 waiters=$2 round=$3 scenario=$4 log=$work/$1.log
+	local pid ready prog
 	: >"$log"
 	if [ "$config" = empty ]; then
 		"$work/load_empty" "$work/empty.bpf.o" >"$log" 2>&1 &
@@ -105,13 +111,18 @@ measure() {
 	}
 	[ "$config" = agent ] && sleep "$track_s"
 	python3 "$here/progstats.py" snap "$pid" "$prog" >"$work/before.json"
-	sleep "$window_s"
+	if [ "$scenario" = storm ]; then
+		run_waited taskset -c 1 stress-ng --switch 1 \
+			--timeout "${window_s}s" >/dev/null 2>&1
+	else
+		sleep "$window_s"
+	fi
 	python3 "$here/progstats.py" snap "$pid" "$prog" >"$work/after.json"
 	stop_pid "$pid" INT
 	python3 "$here/progstats.py" delta "$work/before.json" "$work/after.json" |
 		while read -r name runs ns; do
 			[ "$name" = "$prog" ] || continue
-			echo "waiters=$waiters round=$round config=$config runs=$runs ns=$ns" >>"$raw"
+			echo "scenario=$scenario waiters=$waiters round=$round config=$config runs=$runs ns=$ns" >>"$raw"
 		done
 }
 
@@ -125,11 +136,13 @@ for waiters in $counts; do
 		started=$((started + 1))
 	done
 	sleep 1
-	for ((round = 0; round < rounds; round++)); do
-		for config in $(rotate "$round" empty agent); do
-			measure "$config" "$waiters" "$round"
+	for scenario in guests storm; do
+		for ((round = 0; round < rounds; round++)); do
+			for config in $(rotate "$round" empty agent); do
+				measure "$config" "$waiters" "$round" "$scenario"
+			done
+			echo "$scenario: waiters $waiters round $round done"
 		done
-		echo "waiters $waiters round $round done"
 	done
 done
 
@@ -140,7 +153,7 @@ raw, out, window_s, rounds, load_start, load_end, accel = sys.argv[1:]
 rows = {}
 for line in open(raw):
     rec = dict(field.split("=", 1) for field in line.split())
-    key = (int(rec["waiters"]), rec["config"])
+    key = (rec["scenario"], int(rec["waiters"]), rec["config"])
     runs, ns = int(rec["runs"]), int(rec["ns"])
     if runs:
         rows.setdefault(key, []).append((ns / runs, runs / float(window_s)))
@@ -155,19 +168,26 @@ lines = [
     "over a %s s window (all CPUs' runs), median of %s rounds, empty and agent" % (window_s, rounds),
     "rotated per round. +floor: above the empty sched_switch program.",
     "",
-    "%8s  %12s  %12s  %8s  %10s  %s" % ("waiters", "agent ns/run", "empty ns/run",
-                                        "+floor", "agent runs/s", "agent per round"),
+    "guests: the N spinning vCPUs alone (each wait's culprits: the other",
+    "guests). storm: the same with stress-ng --switch 1 on CPU 1 (most",
+    "switches are the storm's, with N vCPUs waiting behind it).",
+    "",
+    "%-8s %8s  %12s  %12s  %8s  %10s  %s" % ("scenario", "waiters", "agent ns/run",
+                                             "empty ns/run", "+floor", "agent runs/s",
+                                             "agent per round"),
 ]
-for waiters in sorted({w for w, _ in rows}):
-    agent = rows.get((waiters, "agent"), [])
-    empty = rows.get((waiters, "empty"), [])
-    if not agent or not empty:
-        continue
-    a = statistics.median(v for v, _ in agent)
-    e = statistics.median(v for v, _ in empty)
-    rate = statistics.median(r for _, r in agent)
-    lines.append("%8d  %12.1f  %12.1f  %+8.1f  %10.0f  %s" % (
-        waiters, a, e, a - e, rate, " ".join("%.1f" % v for v, _ in agent)))
+for scenario in ("guests", "storm"):
+    for waiters in sorted({w for s, w, _ in rows if s == scenario}):
+        agent = rows.get((scenario, waiters, "agent"), [])
+        empty = rows.get((scenario, waiters, "empty"), [])
+        if not agent or not empty:
+            continue
+        a = statistics.median(v for v, _ in agent)
+        e = statistics.median(v for v, _ in empty)
+        rate = statistics.median(r for _, r in agent)
+        lines.append("%-8s %8d  %12.1f  %12.1f  %+8.1f  %10.0f  %s" % (
+            scenario, waiters, a, e, a - e, rate,
+            " ".join("%.1f" % v for v, _ in agent)))
 open(out, "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY

@@ -5,7 +5,10 @@ CAP_DAC_OVERRIDE, CAP_SYS_RESOURCE, and CAP_BPF only on kernels before 6.0,
 where every bpf() call wants it), read from /proc/PID/status; its own
 attempt to load a BPF program afterwards is refused; and it still measures
 a guest that starts after the drop (discovery, map reads and the task
-iterator need none of what it gave up).
+iterator need none of what it gave up). Capabilities are per thread, so
+every thread's /proc/PID/task/TID/status is read: the HTTP server's and
+the socket's threads, which face the network and local clients, must hold
+no more than the main thread.
 Usage: test_privilege.py [BUILD_DIR]
 """
 
@@ -24,9 +27,11 @@ ENFORCEMENT = (1 << CAP_DAC_OVERRIDE | 1 << CAP_SYS_NICE |
 GUEST = "kvmw-priv"
 
 
-def capabilities(pid):
+def capabilities(pid, tid=None):
     caps = {}
-    with open("/proc/%d/status" % pid) as f:
+    path = "/proc/%d/status" % pid if tid is None else \
+        "/proc/%d/task/%d/status" % (pid, tid)
+    with open(path) as f:
         for line in f:
             key, _, value = line.partition(":")
             if key.startswith("Cap"):
@@ -79,6 +84,22 @@ def test(results):
     results.check("permitted set is no larger",
                   caps["CapPrm"] == expected,
                   "CapPrm %016x" % caps["CapPrm"])
+    tids = sorted(int(t) for t in os.listdir("/proc/%d/task" %
+                                             agent.proc.pid))
+    above = []
+    for tid in tids:
+        try:
+            task = capabilities(agent.proc.pid, tid)
+        except OSError:
+            continue  # ended meanwhile
+        if task["CapEff"] & ~caps["CapEff"] or \
+                task["CapPrm"] & ~caps["CapPrm"]:
+            above.append("tid %d CapEff %016x CapPrm %016x" % (
+                tid, task["CapEff"], task["CapPrm"]))
+    results.check("no thread holds more than the main thread",
+                  len(tids) > 1 and not above,
+                  "%d threads; %s" % (len(tids), "; ".join(above) or
+                                      "none above"))
     results.check("bounding set dropped CAP_SYS_ADMIN and CAP_PERFMON",
                   not caps["CapBnd"] & (1 << CAP_SYS_ADMIN |
                                         1 << CAP_PERFMON),

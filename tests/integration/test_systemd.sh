@@ -243,9 +243,12 @@ if [ -n "$why" ]; then
 fi
 
 # The kernel: the newest Debian 6.1 cloud image (it has BTF and boots
-# without modules from an initramfs), downloaded once.
+# without modules from an initramfs), downloaded once, with its kvm and
+# irqbypass modules: loaded in the guest, they give the kvm/* tracepoints,
+# so the features check sees KVM exit telemetry attach under the unit.
 kernels=$build_dir/kernels
 vmlinuz=$(ls "$kernels"/vmlinuz-* 2>/dev/null | sort -V | tail -n 1)
+[ -f "$kernels/kvm.ko" ] && [ -f "$kernels/irqbypass.ko" ] || vmlinuz=
 if [ -z "$vmlinuz" ]; then
 	mkdir -p "$kernels"
 	find_kernel() {
@@ -270,6 +273,16 @@ if [ -z "$vmlinuz" ]; then
 		finish
 	fi
 	mv "$work"/boot/vmlinuz-* "$kernels"/
+	for m in irqbypass kvm; do
+		f=$(dpkg-deb --fsys-tarfile "$work/$pkg"_*.deb | tar -t |
+			grep -E "/$m\.ko(\.xz|\.zst)?\$" | head -n 1)
+		dpkg-deb --fsys-tarfile "$work/$pkg"_*.deb | tar -x -C "$work" "$f" &&
+			case $f in
+			*.ko) cp "$work/$f" "$kernels/$m.ko" ;;
+			*.ko.xz) xz -dc "$work/$f" >"$kernels/$m.ko" ;;
+			*.ko.zst) zstd -qdc "$work/$f" >"$kernels/$m.ko" ;;
+			esac || note "no $m module in $pkg"
+	done
 	rm -f "$work/$pkg"_*.deb
 	vmlinuz=$(ls "$kernels"/vmlinuz-* | sort -V | tail -n 1)
 fi
@@ -301,7 +314,7 @@ mirror=${mirror:-http://deb.debian.org/debian}
 # so a new dependency rebuilds the root. Packed once, without docs and
 # apt's caches, as an uncompressed cpio: the kernel then only copies it,
 # where gunzip under TCG costs seconds at every boot.
-packages=$( (echo systemd systemd-sysv util-linux
+packages=$( (echo systemd systemd-sysv util-linux kmod
 	dpkg-deb -f "$deb" Depends | tr ',|' '\n\n' | sed 's/(.*)//; s/:any//') |
 	tr ' ' '\n' | sed '/^$/d' | sort -u | tr '\n' ',' | sed 's/,$//')
 cache=$build_dir/systemd-root
@@ -353,6 +366,26 @@ cat >"$overlay/etc/systemd/system/kvmwarden.service.d/10-test.conf" <<'EOF'
 WatchdogSec=5s
 TimeoutAbortSec=3s
 EOF
+# The kvm modules, loaded before the agent starts (its KVM programs attach
+# once, at start). And kernel.perf_event_paranoid=2: Debian's default, 3,
+# makes perf_event_open(2) want CAP_SYS_ADMIN (its patch predates
+# CAP_PERFMON): measured in this guest, a tracepoint event opens from the
+# unit's sandbox (CAP_BPF, CAP_PERFMON) at 2 and fails EACCES at 3. So on
+# Debian, KVM exit telemetry under the unit needs that sysctl (README).
+install -d "$overlay/usr/local/lib/kvmw"
+cp "$kernels/irqbypass.ko" "$kernels/kvm.ko" "$overlay/usr/local/lib/kvmw/" 2>/dev/null
+cat >"$overlay/etc/systemd/system/kvmw-kvm-modules.service" <<'EOF'
+[Unit]
+Description=kvm modules and perf_event_paranoid for the features check
+Before=kvmwarden.service
+[Service]
+Type=oneshot
+ExecStart=/sbin/insmod /usr/local/lib/kvmw/irqbypass.ko
+ExecStart=/sbin/insmod /usr/local/lib/kvmw/kvm.ko
+ExecStart=/bin/sh -c 'echo 2 >/proc/sys/kernel/perf_event_paranoid'
+EOF
+ln -s /etc/systemd/system/kvmw-kvm-modules.service \
+	"$overlay/etc/systemd/system/multi-user.target.wants/kvmw-kvm-modules.service"
 # Nothing should wait for a login on the console the results go to.
 ln -s /dev/null "$overlay/etc/systemd/system/serial-getty@ttyS0.service"
 ln -s /dev/null "$overlay/etc/systemd/system/getty@tty1.service"
@@ -549,6 +582,24 @@ metrics=$(timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/19857 &&
 echo "$metrics" | grep -q '^kvmwarden_build_info' &&
 	result metrics PASS "$(echo "$metrics" | grep -c '^kvmwarden_') kvmwarden_ samples from /metrics" ||
 	result metrics FAIL "$(echo "$metrics" | head -n 3 | tr '\r\n' '  ')"
+
+# Every feature under the shipped unit's sandbox and system-call filter:
+# steal attribution, block I/O, and KVM exit telemetry through the classic
+# kvm/* tracepoints (perf_event_open). Without a KVM guest running, the
+# exit part may only say no vCPU has run long enough yet.
+agent_log=$(journalctl -b --no-pager -o cat -u kvmwarden.service)
+attached=$(echo "$agent_log" | grep 'KVM telemetry attached' | head -n 1)
+missing=$(echo "$agent_log" | grep -E 'unavailable|not measured|not loaded|not permitted' |
+	grep -v 'no vCPU has run long enough' | head -n 3 | tr '\n' ';')
+if [ ! -d /sys/module/kvm ]; then
+	result features FAIL "kvm.ko not loaded: $(systemctl status kvmw-kvm-modules.service 2>&1 | tail -n 2 | tr '\n' ' ')"
+elif echo "$attached" | grep -q 'kvm_exit (tracepoint)' &&
+	echo "$attached" | grep -q 'kvm_entry (tracepoint)' && [ -z "$missing" ]; then
+	result features PASS "${attached#*: }; attribution and block I/O loaded"
+else
+	result features FAIL "${attached:-no KVM attach line}; $missing"
+	journal=1
+fi
 
 probe_log() { journalctl -b --no-pager -o cat _SYSTEMD_UNIT=kvmw-sandbox-probe.service | tr '\n' ';'; }
 if systemctl start kvmw-sandbox-probe.service; then
@@ -846,7 +897,7 @@ tr -d '\r' <"$console" >"$work/console.txt"
 grep -o 'KVMW-FIGURE .*' "$work/console.txt" | sed 's/^KVMW-FIGURE /  figures: /'
 note "QEMU ran $elapsed s"
 for name in pkg-install min-verify active tracefs status capabilities metrics \
-	sandbox reload watchdog-alive watchdog-fires upgrade stop stop-post sdbus \
+	features sandbox reload watchdog-alive watchdog-fires upgrade stop stop-post sdbus \
 	sdbus-gone sd-enforce sd-outside sd-stop sd-restore; do
 	line=$(grep -o "KVMW-RESULT $name .*" "$work/console.txt" | head -n 1)
 	verdict=$(echo "$line" | awk '{ print $3 }')

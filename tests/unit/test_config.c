@@ -52,6 +52,22 @@ static void shipped_config_is_valid_and_monitors(void **state)
 	assert_int_equal(config.mode, CONFIG_MODE_MONITOR);
 }
 
+/* Its comments must not tell the operator that enforce mode does not
+ * exist (issue 14): it does, and the file is where they look. */
+static void shipped_config_offers_enforce_mode(void **state)
+{
+	char *text, errors[256];
+	size_t len;
+
+	assert_int_equal(config_read_text("configs/kvmwarden.conf", &text,
+					  &len, errors, sizeof(errors)),
+			 0);
+	text[len] = '\0';
+	assert_null(strstr(text, "not yet"));
+	assert_non_null(strstr(text, "enforce: hold the budgets"));
+	free(text);
+}
+
 static void values_are_read(void **state)
 {
 	struct config config;
@@ -282,11 +298,58 @@ static void socket_keys_are_read_and_checked(void **state)
 	assert_non_null(strstr(errors, "socket_path: longer than 107"));
 }
 
+/* The last of two would win silently: both lines are named instead. */
+static void repeated_keys_are_refused_with_both_lines(void **state)
+{
+	struct config config;
+	char errors[1024];
+
+	assert_int_equal(parse(&config, "mode: enforce\nmode: monitor\n",
+			       errors, sizeof(errors)),
+			 -EINVAL);
+	assert_non_null(strstr(errors, "test.conf:2: mode: listed twice "
+				       "(lines 1 and 2)"));
+	assert_int_equal(parse(&config,
+			       "budgets:\n  - match: a\n    class: high\n"
+			       "    max_steal_percent: 5\n"
+			       "    max_steal_percent: 6\nbudgets: []\n",
+			       errors, sizeof(errors)),
+			 -EINVAL);
+	assert_non_null(strstr(errors, "max_steal_percent: listed twice "
+				       "(lines 4 and 5)"));
+	assert_non_null(strstr(errors, "budgets: listed twice (lines 1 "
+				       "and 6)"));
+}
+
+/* A newline in a path or name would forge log lines; the message says
+ * where, without echoing it. */
+static void control_characters_are_refused(void **state)
+{
+	struct config config;
+	char errors[1024];
+
+	assert_int_equal(parse(&config, "roots: [\"/kw/a\\nb\"]\n", errors,
+			       sizeof(errors)),
+			 -EINVAL);
+	assert_non_null(strstr(errors, "test.conf:1: roots: control "
+				       "character (0x0a) at offset 5"));
+	assert_null(strchr(errors, '\n') == errors + strlen(errors) - 1 ?
+			    NULL :
+			    "more than one line");
+	assert_int_equal(parse(&config,
+			       "cgroup_guests:\n  - name: \"db\\x1b[2J\"\n"
+			       "    cgroup: /kw/db\n",
+			       errors, sizeof(errors)),
+			 -EINVAL);
+	assert_non_null(strstr(errors, "control character (0x1b)"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(empty_file_means_defaults),
 		cmocka_unit_test(shipped_config_is_valid_and_monitors),
+		cmocka_unit_test(shipped_config_offers_enforce_mode),
 		cmocka_unit_test(values_are_read),
 		cmocka_unit_test(every_error_names_line_and_key),
 		cmocka_unit_test(broken_yaml_is_refused),
@@ -298,6 +361,8 @@ int main(void)
 		cmocka_unit_test(missing_default_file_means_defaults),
 		cmocka_unit_test(present_default_file_is_used_or_refused),
 		cmocka_unit_test(socket_keys_are_read_and_checked),
+		cmocka_unit_test(repeated_keys_are_refused_with_both_lines),
+		cmocka_unit_test(control_characters_are_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

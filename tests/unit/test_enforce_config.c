@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "guest_claim.h"
 
 #define FIXTURES "tests/fixtures/config/"
 
@@ -211,9 +212,46 @@ static void paths_match_whole_components(void **state)
 	assert_false(enforce_path_under("/", "/batch"));
 }
 
+static void trust_keys_are_read(void **state)
+{
+	struct config config;
+	char errors[2048];
+	static const char yaml[] = "trust_self_declared: true\n"
+				   "trusted_vmm_users: [root, 4242]\n";
+	static const char bad_user[] = "trusted_vmm_users: [no-such-user-kw]\n";
+	struct guest_claim user = { .source = GUEST_IDENTITY_SELF,
+				    .uid_known = true,
+				    .uid = 4242 };
+
+	config_defaults(&config);
+	/* Default: self-declared names of root's VMMs only. */
+	assert_false(config.enforce.trust_self_declared);
+	assert_true(enforce_claim_trusted(
+		&config.enforce,
+		&(struct guest_claim){ .source = GUEST_IDENTITY_SELF,
+				       .uid_known = true }));
+	assert_false(enforce_claim_trusted(&config.enforce, &user));
+	assert_int_equal(config_parse(&config, yaml, sizeof(yaml) - 1, "t.conf",
+				      errors, sizeof(errors)),
+			 0);
+	assert_true(config.enforce.trust_self_declared);
+	assert_int_equal(config.enforce.trusted_vmm_uid_count, 2);
+	assert_int_equal(config.enforce.trusted_vmm_uids[1], 4242);
+	config.enforce.trust_self_declared = false;
+	assert_true(enforce_claim_trusted(&config.enforce, &user));
+	user.clash = true;
+	assert_false(enforce_claim_trusted(&config.enforce, &user));
+	assert_int_equal(config_parse(&config, bad_user, strlen(bad_user),
+				      "t.conf", errors, sizeof(errors)),
+			 -EINVAL);
+	assert_non_null(strstr(errors, "t.conf:1: trusted_vmm_users: no user "
+				       "named 'no-such-user-kw'"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(trust_keys_are_read),
 		cmocka_unit_test(good_file_is_read),
 		cmocka_unit_test(every_bad_key_is_named),
 		cmocka_unit_test(shipped_config_writes_nothing),

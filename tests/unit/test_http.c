@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -454,8 +455,8 @@ static void addresses_parse(void **state)
 }
 
 /* Basic auth: a web.yml with one user whose hash is made here. */
-static void write_web_config(struct fixture *f, const char *extra, char *path,
-			     size_t size)
+static void write_web_config_cost(struct fixture *f, unsigned long cost,
+				  const char *extra, char *path, size_t size)
 {
 	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
 	struct crypt_data data;
@@ -464,16 +465,22 @@ static void write_web_config(struct fixture *f, const char *extra, char *path,
 
 	memset(&data, 0, sizeof(data));
 	assert_non_null(
-		crypt_gensalt_rn("$2b$", 5, NULL, 0, salt, sizeof(salt)));
+		crypt_gensalt_rn("$2b$", cost, NULL, 0, salt, sizeof(salt)));
 	hash = crypt_r("s3cret", salt, &data);
 	assert_non_null(hash);
-	assert_memory_equal(hash, "$2b$05$", 7);
+	assert_memory_equal(hash, "$2b$", 4);
 	snprintf(path, size, "%s/web.yml", f->dir);
 	file = fopen(path, "w");
 	assert_non_null(file);
 	fprintf(file, "basic_auth_users:\n  alice: %s\n%s", hash,
 		extra ? extra : "");
 	fclose(file);
+}
+
+static void write_web_config(struct fixture *f, const char *extra, char *path,
+			     size_t size)
+{
+	write_web_config_cost(f, 5, extra, path, size);
 }
 
 static void base64(const char *in, char *out)
@@ -627,6 +634,169 @@ static void tls_serves_https(void **state)
 	assert_int_equal(f->renders, 1);
 }
 
+struct attacker {
+	uint16_t port;
+	volatile bool *stop;
+	int answers_401, answers_429;
+};
+
+static void *attack(void *arg)
+{
+	struct attacker *a = arg;
+	char header[160], reply[1024];
+
+	credentials("alice:guess", header);
+	while (!*a->stop) {
+		int status = get(a->port, "GET", "/metrics", header, reply,
+				 sizeof(reply));
+
+		a->answers_401 += status == 401;
+		a->answers_429 += status == 429;
+	}
+	return NULL;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Issue 14: one server thread ran bcrypt for every request with a
+ * password, so a few clients guessing at cost 12 held every scrape up
+ * by a bcrypt run or more. Now the scraper's verified credential is
+ * remembered and the guessers get a bounded share of bcrypt time. */
+static void guessing_clients_do_not_stall_a_scrape(void **state)
+{
+	enum { ATTACKERS = 4, SCRAPES = 15 };
+	struct http_options opts = { .listen_address = "127.0.0.1:0" };
+	struct fixture *f = *state;
+	struct attacker attackers[ATTACKERS];
+	pthread_t threads[ATTACKERS];
+	volatile bool stop = false;
+	char path[128], reply[4096], right[160], salt[64];
+	double bcrypt_s, took[SCRAPES];
+	struct crypt_data data;
+	struct timespec since;
+	int busy = 0;
+
+	write_web_config_cost(f, 12, NULL, path, sizeof(path));
+	/* What one bcrypt run at cost 12 takes on this machine now. */
+	memset(&data, 0, sizeof(data));
+	assert_non_null(
+		crypt_gensalt_rn("$2b$", 12, NULL, 0, salt, sizeof(salt)));
+	clock_gettime(CLOCK_MONOTONIC, &since);
+	assert_non_null(crypt_r("x", salt, &data));
+	bcrypt_s = elapsed_s(&since);
+	opts.web_config_path = path;
+	assert_int_equal(start(f, &opts), 0);
+	credentials("alice:s3cret", right);
+	assert_int_equal(get(f->port, "GET", "/metrics", right, reply,
+			     sizeof(reply)),
+			 200);
+	for (int i = 0; i < ATTACKERS; i++) {
+		attackers[i] =
+			(struct attacker){ .port = f->port, .stop = &stop };
+		assert_int_equal(pthread_create(&threads[i], NULL, attack,
+						&attackers[i]),
+				 0);
+	}
+	usleep(300000);
+	for (int i = 0; i < SCRAPES; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &since);
+		assert_int_equal(get(f->port, "GET", "/metrics", right, reply,
+				     sizeof(reply)),
+				 200);
+		took[i] = elapsed_s(&since);
+		usleep(100000);
+	}
+	stop = true;
+	for (int i = 0; i < ATTACKERS; i++) {
+		pthread_join(threads[i], NULL);
+		busy += attackers[i].answers_429;
+	}
+	qsort(took, SCRAPES, sizeof(took[0]), compare_double);
+	print_message("bcrypt at cost 12: %.0f ms; scrapes under attack: "
+		      "median %.1f ms, max %.1f ms; guesses refused as busy: "
+		      "%d\n",
+		      bcrypt_s * 1e3, took[SCRAPES / 2] * 1e3,
+		      took[SCRAPES - 1] * 1e3, busy);
+	/* Each scrape paid a bcrypt run of its own before. */
+	assert_true(took[SCRAPES / 2] < bcrypt_s / 2);
+	assert_true(busy > 0);
+}
+
+/* A bcrypt cost above 12 is refused when the server starts. */
+static void expensive_hashes_are_refused(void **state)
+{
+	struct http_options opts = { .listen_address = "127.0.0.1:0" };
+	struct fixture *f = *state;
+	char path[128], why[256];
+	FILE *file;
+
+	snprintf(path, sizeof(path), "%s/web.yml", f->dir);
+	file = fopen(path, "w");
+	assert_non_null(file);
+	fputs("basic_auth_users:\n  alice: $2b$31$abcdefghijklmnopqrstuu"
+	      "abcdefghijklmnopqrstuvwxyzABCDE\n",
+	      file);
+	fclose(file);
+	opts.web_config_path = path;
+	assert_int_equal(http_start(&f->server, &opts, render, f, why,
+				    sizeof(why)),
+			 -EINVAL);
+	assert_non_null(strstr(why, "cost 31"));
+}
+
+static bool have_gnutls_cli(void)
+{
+	return system("command -v gnutls-cli >/dev/null && "
+		      "command -v openssl >/dev/null") == 0;
+}
+
+static int handshake(uint16_t port, const char *version)
+{
+	char command[512];
+
+	/* Debian's OpenSSL client refuses TLS 1.1 by itself; GnuTLS's can
+	 * be told to offer exactly one version. */
+	snprintf(command, sizeof(command),
+		 "gnutls-cli --insecure --logfile=/dev/null "
+		 "--priority 'NORMAL:-VERS-ALL:+VERS-%s' -p %u 127.0.0.1 "
+		 "</dev/null >/dev/null 2>&1",
+		 version, port);
+	return system(command);
+}
+
+static void tls_below_1_2_is_refused(void **state)
+{
+	struct http_options opts = { .listen_address = "127.0.0.1:0" };
+	struct fixture *f = *state;
+	char path[128], command[512];
+
+	if (!have_gnutls_cli())
+		skip(); /* gnutls-bin (scripts/deps.sh test) */
+	snprintf(command, sizeof(command),
+		 "cd '%s' && openssl req -x509 -newkey ec -pkeyopt "
+		 "ec_paramgen_curve:P-256 -nodes -subj /CN=localhost -days 1 "
+		 "-keyout key.pem -out cert.pem 2>/dev/null",
+		 f->dir);
+	assert_int_equal(system(command), 0);
+	write_web_config(f,
+			 "tls_server_config:\n  cert_file: cert.pem\n"
+			 "  key_file: key.pem\n",
+			 path, sizeof(path));
+	opts.web_config_path = path;
+	assert_int_equal(start(f, &opts), 0);
+	/* The client works at all: 1.2 and 1.3 shake hands... */
+	assert_int_equal(handshake(f->port, "TLS1.2"), 0);
+	assert_int_equal(handshake(f->port, "TLS1.3"), 0);
+	/* ...and 1.1 and 1.0 are refused. */
+	assert_int_not_equal(handshake(f->port, "TLS1.1"), 0);
+	assert_int_not_equal(handshake(f->port, "TLS1.0"), 0);
+}
+
 int main(void)
 {
 #define PLAIN(test) cmocka_unit_test_setup_teardown(test, setup_plain, teardown)
@@ -648,6 +818,9 @@ int main(void)
 		BARE(basic_auth_guards_every_path),
 		BARE(bad_web_config_is_refused),
 		BARE(tls_serves_https),
+		BARE(guessing_clients_do_not_stall_a_scrape),
+		BARE(expensive_hashes_are_refused),
+		BARE(tls_below_1_2_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -275,6 +275,131 @@ static void task_names_refuse_another_task(void **unused)
 			 -EINVAL);
 }
 
+static void write_file(const char *path, const char *text, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+}
+
+static size_t file_size(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return (size_t)st.st_size;
+}
+
+/* A NUL in the first line (the "before" holding the original): refused,
+ * and not one byte of the file changes. */
+static void damaged_journal_is_refused_and_kept(void **unused)
+{
+	static const char text[] =
+		"{\"op\":\"bef\0re\",\"file\":\"/cg/j/cpu.max\",\"value\":\"max\"}\n"
+		"{\"op\":\"want\",\"file\":\"/cg/j/cpu.max\",\"value\":\"5 10\"}\n"
+		"{\"op\":\"set\",\"file\":\"/cg/j/cpu.max\",\"value\":\"5 10\"}\n";
+	struct journal journal;
+	char path[160], why[768];
+
+	snprintf(path, sizeof(path), "%s/state", dir);
+	write_file(path, text, sizeof(text) - 1);
+	assert_int_equal(journal_open(&journal, path), -EBADMSG);
+	assert_int_equal(journal.fd, -1);
+	assert_int_equal(journal.damage.first_unreadable_line, 1);
+	assert_int_equal(journal.damage.unreadable, 3);
+	assert_int_equal(journal.damage.shaped, 2);
+	assert_int_equal(file_size(path), sizeof(text) - 1);
+	journal_describe(path, -EBADMSG, &journal.damage, why, sizeof(why));
+	assert_non_null(strstr(why, "line 1"));
+	assert_non_null(strstr(why, path));
+	assert_int_equal(journal_check_file(path, NULL), -EBADMSG);
+}
+
+static void text_file_and_directory_are_not_journals(void **unused)
+{
+	static const char text[] = "an operator's notes, not a journal\n";
+	struct journal journal;
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/notes", dir);
+	write_file(path, text, sizeof(text) - 1);
+	assert_int_equal(journal_open(&journal, path), -EBADMSG);
+	assert_int_equal(file_size(path), sizeof(text) - 1);
+	/* Not one record: even the operator's override does not apply. */
+	assert_int_equal(journal_open_flags(&journal, path,
+					    JOURNAL_SKIP_UNREADABLE),
+			 -EBADMSG);
+	assert_int_equal(file_size(path), sizeof(text) - 1);
+	/* Without a final newline it is no torn record either. */
+	write_file(path, text, sizeof(text) - 2);
+	assert_int_equal(journal_open(&journal, path), -EBADMSG);
+	assert_int_equal(file_size(path), sizeof(text) - 2);
+	assert_int_equal(journal_check_file(dir, NULL), -EINVAL);
+	assert_int_equal(journal_open(&journal, dir), -EISDIR);
+	assert_int_equal(journal_check_file("/nonexistent/state", NULL), 0);
+}
+
+/* A crash mid-append: tolerated, said, and cut off so the next record
+ * gets a line of its own. */
+static void torn_tail_is_cut_off(void **unused)
+{
+	struct journal_entry *entries;
+	struct journal_damage damage;
+	struct journal journal;
+	size_t count, whole;
+
+	assert_int_equal(journal_open(&journal, state), 0);
+	assert_int_equal(journal_record_before(&journal, "/cg/a/cpu.max", "/a",
+					       "cpu_quota", "max", ""),
+			 0);
+	whole = file_size(state);
+	assert_int_equal(write(journal.fd, "{\"op\":\"se", 9), 9);
+	journal_close(&journal);
+	assert_int_equal(journal_check_file(state, &damage), 0);
+	assert_true(damage.torn_tail);
+	assert_int_equal(journal_open(&journal, state), 0);
+	assert_true(journal.damage.torn_tail);
+	assert_int_equal(file_size(state), whole);
+	assert_int_equal(journal_record_set(&journal, "/cg/a/cpu.max", "5 10"),
+			 0);
+	journal_close(&journal);
+	assert_int_equal(journal_load_damage(state, &entries, &count, &damage),
+			 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(damage.unreadable, 0);
+	assert_false(damage.torn_tail);
+	assert_string_equal(entries[0].value, "5 10");
+	free(entries);
+}
+
+static void skip_unreadable_keeps_a_copy(void **unused)
+{
+	static const char text[] =
+		"{\"op\":\"before\",\"file\":\"/cg/k/cpu.max\",\"value\":\"max\"}\n"
+		"typed here by hand\n"
+		"{\"op\":\"set\",\"file\":\"/cg/k/cpu.max\",\"value\":\"5 10\"}\n";
+	struct journal journal;
+	char path[160], copy[sizeof(text)];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/state", dir);
+	write_file(path, text, sizeof(text) - 1);
+	assert_int_equal(journal_open(&journal, path), -EBADMSG);
+	assert_int_equal(journal.damage.first_unreadable_line, 2);
+	assert_int_equal(journal_open_flags(&journal, path,
+					    JOURNAL_SKIP_UNREADABLE),
+			 0);
+	assert_true(journal.copy_path[0]);
+	fd = open(journal.copy_path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, copy, sizeof(copy)), sizeof(text) - 1);
+	close(fd);
+	assert_memory_equal(copy, text, sizeof(text) - 1);
+	journal_close(&journal);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +411,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(one_holder_at_a_time, setup,
 						teardown),
 		cmocka_unit_test(missing_journal_is_empty),
+		cmocka_unit_test_setup_teardown(
+			damaged_journal_is_refused_and_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			text_file_and_directory_are_not_journals, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(torn_tail_is_cut_off, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(skip_unreadable_keeps_a_copy,
+						setup, teardown),
 		cmocka_unit_test(cpu_hierarchy_is_found),
 		cmocka_unit_test_setup_teardown(
 			paths_outside_roots_or_cgroupfs_are_refused, setup,

@@ -746,9 +746,52 @@ static void second_culprit_is_capped_after_the_first(void **state)
 	assert_true(gone_at >= 0 && gone_at <= COOLDOWN_INTERVALS - 1 + 5);
 }
 
+/* Issue 14, item 3: a guest whose name only its own command line gives
+ * gets no budget unless the configuration trusts it; a name another live
+ * guest claims gets none at all. */
+static void untrusted_names_get_no_budget(void **state)
+{
+	static const struct {
+		struct guest_claim claim;
+		bool trust_self_declared;
+		bool acts;
+	} cases[] = {
+		{ { .source = GUEST_IDENTITY_SELF, .uid_known = true,
+		    .uid = 1000 }, false, false },
+		{ { .source = GUEST_IDENTITY_SELF, .uid_known = false },
+		  false, false },
+		{ { .source = GUEST_IDENTITY_SELF, .uid_known = true,
+		    .uid = 0 }, false, true }, /* root's, trusted by default */
+		{ { .source = GUEST_IDENTITY_SELF, .uid_known = true,
+		    .uid = 1000 }, true, true },
+		{ { .source = GUEST_IDENTITY_LIBVIRT, .uid_known = true,
+		    .uid = 64055 }, false, true },
+		{ { .source = GUEST_IDENTITY_SYSTEMD }, false, true },
+		{ { .source = GUEST_IDENTITY_CONFIG }, false, true },
+		{ { .source = GUEST_IDENTITY_LIBVIRT, .clash = true }, true,
+		  false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sim sim;
+		size_t actions = 0;
+
+		sim_init(&sim);
+		sim.config.trust_self_declared = cases[i].trust_self_declared;
+		sim.guest.claim = cases[i].claim;
+		for (int step = 0; step < 4; step++) {
+			sim_step(&sim, 90);
+			actions += sim.result.action_count;
+		}
+		print_message("case %zu: %zu actions\n", i, actions);
+		assert_int_equal(actions > 0, cases[i].acts);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(untrusted_names_get_no_budget),
 		cmocka_unit_test(step_load_settles_within_5_intervals),
 		cmocka_unit_test(relaxes_after_cooldown_and_is_gone_in_5),
 		cmocka_unit_test(floor_is_never_crossed),

@@ -993,10 +993,35 @@ static void test_libvirt_v1_guest_threads(void **state)
 	}
 }
 
+/* A name carrying a newline and "<0>" would forge a journald line. */
+static void control_characters_are_escaped(void **state)
+{
+	char out[64];
+
+	procfs_escape_control("db-x\n<0>forged\x1b[2J", out, sizeof(out));
+	assert_string_equal(out, "db-x\\x0a<0>forged\\x1b[2J");
+	procfs_escape_control("plain-name", out, sizeof(out));
+	assert_string_equal(out, "plain-name");
+	/* Truncation never splits an escape. */
+	procfs_escape_control("ab\n", out, 5);
+	assert_string_equal(out, "ab");
+}
+
+static void uid_of_a_process(void **state)
+{
+	uint32_t uid = 12345;
+
+	assert_int_equal(procfs_read_uid("/proc", getpid(), &uid), 0);
+	assert_int_equal(uid, getuid());
+	assert_true(procfs_read_uid("/proc", 999999999, &uid) < 0);
+}
+
 int main(void)
 {
 	const char *fixtures = getenv("KVMWARDEN_FIXTURES");
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(control_characters_are_escaped),
+		cmocka_unit_test(uid_of_a_process),
 		cmocka_unit_test(test_stat_plain),
 		cmocka_unit_test(test_stat_comm_with_parens_and_spaces),
 		cmocka_unit_test(test_stat_empty_comm),

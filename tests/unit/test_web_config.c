@@ -172,12 +172,50 @@ static void missing_file_is_an_error(void **state)
 	assert_non_null(strstr(errors, "/nonexistent/web.yml: cannot open"));
 }
 
+/* Issue 14: what turned auth off or changed it silently, and a cost that
+ * makes one request take hours, are refused. */
+static void unsafe_auth_settings_are_refused(void **state)
+{
+	struct web_config config;
+	char yaml[1024], errors[2048], hash[128];
+
+	assert_int_equal(parse(&config, "w.yml", "basic_auth_users: {}\n",
+			       errors, sizeof(errors)),
+			 -EINVAL);
+	assert_non_null(strstr(errors, "w.yml:1: basic_auth_users: no users"));
+	snprintf(yaml, sizeof(yaml),
+		 "basic_auth_users:\n  alice: %s\n"
+		 "tls_server_config:\n  cert_file: a.pem\n  key_file: a.key\n"
+		 "basic_auth_users:\n  bob: %s\n"
+		 "tls_server_config:\n  cert_file: b.pem\n  key_file: b.key\n",
+		 alice_hash, alice_hash);
+	assert_int_equal(parse(&config, "w.yml", yaml, errors, sizeof(errors)),
+			 -EINVAL);
+	assert_non_null(strstr(errors, "w.yml:6: basic_auth_users: listed "
+				       "twice (lines 1 and 6)"));
+	assert_non_null(strstr(errors, "w.yml:8: tls_server_config: listed "
+				       "twice (lines 3 and 8)"));
+	/* Cost 13 is refused, 12 taken (the hash is only parsed here). */
+	snprintf(hash, sizeof(hash), "%s", alice_hash);
+	memcpy(hash + 4, "13", 2);
+	snprintf(yaml, sizeof(yaml), "basic_auth_users:\n  alice: %s\n", hash);
+	assert_int_equal(parse(&config, "w.yml", yaml, errors, sizeof(errors)),
+			 -EINVAL);
+	assert_non_null(strstr(errors, "w.yml:2: alice: bcrypt cost 13: at "
+				       "most 12"));
+	memcpy(hash + 4, "12", 2);
+	snprintf(yaml, sizeof(yaml), "basic_auth_users:\n  alice: %s\n", hash);
+	assert_int_equal(parse(&config, "w.yml", yaml, errors, sizeof(errors)),
+			 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(full_file_is_read),
 		cmocka_unit_test(empty_file_means_no_tls_no_auth),
 		cmocka_unit_test(every_error_names_line_and_key),
+		cmocka_unit_test(unsafe_auth_settings_are_refused),
 		cmocka_unit_test(malformed_files_are_refused),
 		cmocka_unit_test(passwords_are_checked),
 		cmocka_unit_test(missing_file_is_an_error),
