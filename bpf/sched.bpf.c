@@ -314,6 +314,22 @@ int BPF_PROG(handle_sched_switch_core, bool preempt, struct task_struct *prev,
 	return 0;
 }
 
+/*
+ * task_struct.on_cpu and on_rq are int up to 6.18 and u8 from 7.x on.
+ * libbpf does not resize a plain load of a signed field (the program then
+ * fails to load, as handle_sched_wakeup did on 7.2), so they are read with
+ * the size and sign the running kernel's BTF gives.
+ */
+static __always_inline bool task_on_cpu(struct task_struct *task)
+{
+	return BPF_CORE_READ_BITFIELD(task, on_cpu) != 0;
+}
+
+static __always_inline bool task_on_rq(struct task_struct *task)
+{
+	return BPF_CORE_READ_BITFIELD(task, on_rq) != 0;
+}
+
 /* A vCPU woken onto a runqueue starts waiting there. This fires under the
  * target runqueue's lock, like that CPU's own switches. */
 SEC("tp_btf/sched_wakeup")
@@ -327,7 +343,7 @@ int BPF_PROG(handle_sched_wakeup, struct task_struct *task)
 	if (!task->bpf_storage)
 		return 0;
 	state = bpf_task_storage_get(&thread_state, task, 0, 0);
-	if (!state || state->kind != SCHED_THREAD_VCPU || task->on_cpu ||
+	if (!state || state->kind != SCHED_THREAD_VCPU || task_on_cpu(task) ||
 	    !bpf_core_field_exists(task->se.cfs_rq))
 		return 0;
 	cpu_id = task->thread_info.cpu;
@@ -355,7 +371,7 @@ int BPF_PROG(handle_sched_migrate, struct task_struct *task, int dest_cpu)
 
 	/* A sleeping task being placed by a wakeup is on no list (and its
 	 * source runqueue is not locked): only queued tasks matter. */
-	if (!task->bpf_storage || !task->on_rq)
+	if (!task->bpf_storage || !task_on_rq(task))
 		return 0;
 	state = bpf_task_storage_get(&thread_state, task, 0, 0);
 	if (!state || state->kind != SCHED_THREAD_VCPU)
