@@ -323,6 +323,19 @@ __noinline int attr_mark_cpu(struct attr_cpu *cpu, struct attr_marks *marks)
  * `throttled_ns` of it was the vCPU's own quota: that goes to THROTTLED,
  * and the culprits keep the rest in proportion.
  */
+/* Slot k's time since the wait's mark; all of it when the slot changed
+ * hands since (the new culprit took it during the wait). */
+static __always_inline __u64 since_mark(struct attr_cpu *cpu,
+					struct attr_marks *marks, int k)
+{
+	__u64 ns = cpu->culprits[k].ns;
+
+	if (cpu->culprits[k].gen == marks->mark[k].gen &&
+	    ns >= marks->mark[k].ns)
+		ns -= marks->mark[k].ns;
+	return ns;
+}
+
 __noinline int attr_collect(struct attr_cpu *cpu, struct attr_marks *marks,
 			    struct attr_parts *parts, __u32 group,
 			    __u64 throttled_ns)
@@ -332,23 +345,15 @@ __noinline int attr_collect(struct attr_cpu *cpu, struct attr_marks *marks,
 	if (!cpu || !marks || !parts)
 		return 0;
 #pragma clang loop unroll(full)
-	for (int k = 0; k < ATTR_CPU_CULPRITS; k++) {
-		struct attr_culprit_slot *slot = &cpu->culprits[k];
-		__u64 ns = slot->ns;
-
-		if (slot->gen == marks->mark[k].gen && ns >= marks->mark[k].ns)
-			ns -= marks->mark[k].ns;
-		seen_ns += ns;
-	}
+	for (int k = 0; k < ATTR_CPU_CULPRITS; k++)
+		seen_ns += since_mark(cpu, marks, k);
 	if (throttled_ns > seen_ns)
 		throttled_ns = seen_ns;
 #pragma clang loop unroll(full)
 	for (int k = 0; k < ATTR_CPU_CULPRITS; k++) {
 		struct attr_culprit_slot *slot = &cpu->culprits[k];
-		__u64 ns = slot->ns;
+		__u64 ns = since_mark(cpu, marks, k);
 
-		if (slot->gen == marks->mark[k].gen && ns >= marks->mark[k].ns)
-			ns -= marks->mark[k].ns;
 		if (throttled_ns)
 			ns = scale_ns(ns, seen_ns - throttled_ns, seen_ns);
 		if (ns && slot->kind)
