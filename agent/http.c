@@ -168,18 +168,27 @@ static void log_mhd(void *ctx, const char *fmt, va_list args)
 	vfprintf(stderr, fmt, args);
 }
 
-static enum MHD_Result queue_text(struct MHD_Connection *conn,
-				  unsigned int status, const char *text)
+/* A persistent plain-text body; NULL when out of memory. */
+static struct MHD_Response *text_response(const char *text)
 {
 	struct MHD_Response *response;
-	enum MHD_Result result;
 
 	response = MHD_create_response_from_buffer(strlen(text), (void *)text,
 						   MHD_RESPMEM_PERSISTENT);
+	if (response)
+		MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
+					"text/plain; charset=utf-8");
+	return response;
+}
+
+static enum MHD_Result queue_text(struct MHD_Connection *conn,
+				  unsigned int status, const char *text)
+{
+	struct MHD_Response *response = text_response(text);
+	enum MHD_Result result;
+
 	if (!response)
 		return MHD_NO;
-	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
-				"text/plain; charset=utf-8");
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW,
 					"GET, HEAD");
@@ -224,17 +233,12 @@ static enum http_auth_result authorized(struct http_server *server,
 /* Over its share of bcrypt time: told to come back, not checked. */
 static enum MHD_Result queue_busy(struct MHD_Connection *conn)
 {
-	static const char text[] = "Too Many Requests: authentication is "
-				   "rate-limited\n";
-	struct MHD_Response *response;
+	struct MHD_Response *response = text_response(
+		"Too Many Requests: authentication is rate-limited\n");
 	enum MHD_Result result;
 
-	response = MHD_create_response_from_buffer(
-		sizeof(text) - 1, (void *)text, MHD_RESPMEM_PERSISTENT);
 	if (!response)
 		return MHD_NO;
-	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
-				"text/plain; charset=utf-8");
 	MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, "1");
 	result = MHD_queue_response(conn, MHD_HTTP_TOO_MANY_REQUESTS, response);
 	MHD_destroy_response(response);
@@ -243,16 +247,11 @@ static enum MHD_Result queue_busy(struct MHD_Connection *conn)
 
 static enum MHD_Result queue_unauthorized(struct MHD_Connection *conn)
 {
-	static const char text[] = "Unauthorized\n";
-	struct MHD_Response *response;
+	struct MHD_Response *response = text_response("Unauthorized\n");
 	enum MHD_Result result;
 
-	response = MHD_create_response_from_buffer(
-		sizeof(text) - 1, (void *)text, MHD_RESPMEM_PERSISTENT);
 	if (!response)
 		return MHD_NO;
-	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
-				"text/plain; charset=utf-8");
 	result = MHD_queue_basic_auth_fail_response(conn, REALM, response);
 	MHD_destroy_response(response);
 	return result;
