@@ -62,33 +62,7 @@ clang -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
 	-I"$top/vmlinux" -c "$here/empty.bpf.c" -o "$work/empty.bpf.o"
 cc -O2 -g -std=gnu11 -Wall -Wextra -Werror "$here/load_empty.c" \
 	-o "$work/load_empty" -lbpf
-# A boot sector that spins: jmp $ at 0, the 55 AA signature at 510.
-head -c 512 /dev/zero >"$work/spin.img"
-printf '\353\376' | dd of="$work/spin.img" conv=notrunc status=none
-printf '\125\252' | dd of="$work/spin.img" bs=1 seek=510 conv=notrunc status=none
-
-# Starts guest $1 and pins its vCPU thread to CPU 1.
-guest_start() {
-	local index=$1 pid task i
-	qemu-system-x86_64 -accel "$accel" -nodefaults -display none -m 32 \
-		-drive file="$work/spin.img",format=raw,if=floppy,readonly=on \
-		-name "guest=wait$index,debug-threads=on" \
-		</dev/null >"$work/guest$index.log" 2>&1 &
-	pid=$!
-	started_pids+=("$pid")
-	for ((i = 0; i < 100; i++)); do
-		for task in /proc/"$pid"/task/*; do
-			if [ "$(cat "$task/comm" 2>/dev/null)" = "CPU 0/${accel^^}" ]; then
-				taskset -pc 1 "${task##*/}" >/dev/null
-				return 0
-			fi
-		done
-		is_running "$pid" || break
-		sleep 0.1
-	done
-	echo "bench: guest $index has no vCPU thread" >&2
-	return 1
-}
+spin_image "$work/spin.img"
 
 # One window of configuration $1 with $2 vCPUs waiting; appends a record.
 measure() {
@@ -132,7 +106,8 @@ sysctl -qw kernel.bpf_stats_enabled=1
 started=0
 for waiters in $counts; do
 	while [ "$started" -lt "$waiters" ]; do
-		guest_start "$started"
+		spin_guest_start "wait$started" "$work/spin.img" "$accel" \
+			"$work/guest$started.log" 1
 		started=$((started + 1))
 	done
 	sleep 1

@@ -65,3 +65,38 @@ wait_for_line() {
 	return 1
 }
 
+
+# Writes to $1 a boot sector that spins: jmp $ at 0, the 55 AA signature at
+# 510. A guest booted from it keeps its one vCPU busy in guest mode.
+spin_image() {
+	head -c 512 /dev/zero >"$1"
+	printf '\353\376' | dd of="$1" conv=notrunc status=none
+	printf '\125\252' | dd of="$1" bs=1 seek=510 conv=notrunc status=none
+}
+
+# Starts guest $1 from spin image $2 under accelerator $3 (kvm or tcg),
+# logging to $4, and pins its vCPU thread to CPU $5. Sets spin_pid and
+# spin_vcpu_task (its /proc task path); 1, after showing the log, when no
+# vCPU thread appears.
+spin_guest_start() {
+	local name=$1 image=$2 accel=$3 log=$4 cpu=$5 task i
+	qemu-system-x86_64 -accel "$accel" -nodefaults -display none -m 32 \
+		-drive file="$image",format=raw,if=floppy,readonly=on \
+		-name "guest=$name,debug-threads=on" </dev/null >"$log" 2>&1 &
+	spin_pid=$!
+	started_pids+=("$spin_pid")
+	for ((i = 0; i < 100; i++)); do
+		for task in /proc/"$spin_pid"/task/*; do
+			if [ "$(cat "$task/comm" 2>/dev/null)" = "CPU 0/${accel^^}" ]; then
+				spin_vcpu_task=$task
+				taskset -pc "$cpu" "${task##*/}" >/dev/null
+				return 0
+			fi
+		done
+		is_running "$spin_pid" || break
+		sleep 0.1
+	done
+	echo "bench: guest $name has no vCPU thread; its log:" >&2
+	cat "$log" >&2
+	return 1
+}

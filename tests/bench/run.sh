@@ -266,28 +266,10 @@ done
 # busy loop, so the scheduler switches between the two every slice and the
 # tracked thread is in a large share of that CPU's switches.
 guest_start() {
-	local index=$1 pid task i
-	qemu-system-x86_64 -accel "$accel" -nodefaults -display none -m 32 \
-		-drive file="$work/spin.img",format=raw,if=floppy,readonly=on \
-		-name "guest=bench$index,debug-threads=on" \
-		</dev/null >"$work/guest$index.log" 2>&1 &
-	pid=$!
-	started_pids+=("$pid")
-	guest_pids+=("$pid")
-	for ((i = 0; i < 100; i++)); do
-		for task in /proc/"$pid"/task/*; do
-			if [ "$(cat "$task/comm" 2>/dev/null)" = "CPU 0/${accel^^}" ]; then
-				vcpu_tasks+=("$task")
-				taskset -pc "$index" "${task##*/}" >/dev/null
-				return 0
-			fi
-		done
-		is_running "$pid" || break
-		sleep 0.1
-	done
-	echo "bench: guest $index has no vCPU thread; its log:" >&2
-	cat "$work/guest$index.log" >&2
-	return 1
+	spin_guest_start "bench$1" "$work/spin.img" "$accel" \
+		"$work/guest$1.log" "$1" || return 1
+	guest_pids+=("$spin_pid")
+	vcpu_tasks+=("$spin_vcpu_task")
 }
 
 hog_start() {
@@ -339,11 +321,7 @@ if [ -n "$guests_skipped" ]; then
 	record meta hot_skipped "$guests_skipped"
 	echo "guests scenario skipped: $guests_skipped"
 else
-	# A boot sector that spins: jmp $ at 0, the 55 AA signature at 510.
-	head -c 512 /dev/zero >"$work/spin.img"
-	printf '\353\376' | dd of="$work/spin.img" conv=notrunc status=none
-	printf '\125\252' |
-		dd of="$work/spin.img" bs=1 seek=510 conv=notrunc status=none
+	spin_image "$work/spin.img"
 	guest_pids=()
 	hog_pids=()
 	vcpu_tasks=()
