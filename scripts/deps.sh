@@ -17,7 +17,9 @@ run="$build"
 # (the unit's verify) and man-db the man page check it makes; debhelper
 # and lintian build and check the package test_systemd.sh installs;
 # gnutls-bin's gnutls-cli can be held to TLS 1.1 (test_http.c).
-test="$build libcmocka-dev libclang-rt-14-dev python3 qemu-system-x86 qemu-utils stress-ng libvirt-daemon-system libvirt-clients prometheus apache2-utils debootstrap cpio fio tmux xz-utils zstd systemd man-db debhelper lintian gnutls-bin"
+# openssl makes test_http.c's certificate and curl fetches over it (a
+# minbase root has neither: tls_serves_https skipped there without them).
+test="$build libcmocka-dev libclang-rt-14-dev python3 qemu-system-x86 qemu-utils stress-ng libvirt-daemon-system libvirt-clients prometheus apache2-utils debootstrap cpio fio tmux xz-utils zstd systemd man-db debhelper lintian gnutls-bin openssl curl"
 # procps: pgrep and sysctl in the benchmarks.
 bench="$build stress-ng bpftrace qemu-system-x86 python3 curl fio procps"
 # dpkg-buildpackage comes with debhelper (dpkg-dev); debian/control's
