@@ -17,15 +17,17 @@ run="$build"
 # (the unit's verify) and man-db the man page check it makes; debhelper
 # and lintian build and check the package test_systemd.sh installs;
 # gnutls-bin's gnutls-cli can be held to TLS 1.1 (test_http.c).
+# build-essential: dpkg-buildpackage refuses to build the package
+# test_systemd.sh installs without it (dpkg-checkbuilddeps).
 # openssl makes test_http.c's certificate and curl fetches over it (a
 # minbase root has neither: tls_serves_https skipped there without them).
-test="$build libcmocka-dev libclang-rt-14-dev python3 qemu-system-x86 qemu-utils stress-ng libvirt-daemon-system libvirt-clients prometheus apache2-utils debootstrap cpio fio tmux xz-utils zstd systemd man-db debhelper lintian gnutls-bin openssl curl"
+test="$build build-essential libcmocka-dev libclang-rt-14-dev python3 qemu-system-x86 qemu-utils stress-ng libvirt-daemon-system libvirt-clients prometheus apache2-utils debootstrap cpio fio tmux xz-utils zstd systemd man-db debhelper lintian gnutls-bin openssl curl"
 # procps: pgrep and sysctl in the benchmarks.
 bench="$build stress-ng bpftrace qemu-system-x86 python3 curl fio procps"
 # dpkg-buildpackage comes with debhelper (dpkg-dev); debian/control's
 # Build-Depends are the build set and cmocka (the unit tests run at build
 # time); lintian checks the result.
-deb="$build debhelper lintian libcmocka-dev"
+deb="$build build-essential debhelper lintian libcmocka-dev"
 
 check=no
 if [ "${1:-}" = check ]; then
