@@ -158,6 +158,23 @@ def spawn(label, argv, cpus=None, **kwargs):
     return proc
 
 
+def run_briefly(label, argv, wait_s=20):
+    """Runs argv, which should exit at once (a refusal): (exit code, "",
+    stderr). One that starts instead is stopped after wait_s by SIGTERM,
+    so it puts back whatever it changed, with exit code None and what it
+    had written to stderr by then."""
+    with tempfile.TemporaryFile() as err:
+        proc = spawn(label, argv, stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            code = proc.wait(timeout=wait_s)
+        except subprocess.TimeoutExpired:
+            code = None
+        stop_child(proc)
+        forget(proc.cleanup_entry)
+        err.seek(0)
+        return code, "", err.read().decode(errors="replace")
+
+
 def main(test_fn):
     """Runs test_fn(results) with cleanup on every way out; exits with the
     result's code. Each test script calls this from __main__."""

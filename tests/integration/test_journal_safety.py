@@ -16,9 +16,7 @@ Usage: test_journal_safety.py [BUILD_DIR]
 import glob
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -84,21 +82,11 @@ def shown(text):
 
 
 def run_briefly(binary, config, wait_s=20):
-    """`run --mode enforce`, which should refuse at once: (exit code, "",
-    stderr). One that starts instead is stopped after wait_s (exit code
-    None), by SIGTERM, so it puts back whatever it changed."""
-    with tempfile.TemporaryFile() as err:
-        proc = kt.spawn("run", [binary, "run", "--config", config, "--mode",
-                                "enforce"],
-                        stdout=subprocess.DEVNULL, stderr=err)
-        try:
-            code = proc.wait(timeout=wait_s)
-        except subprocess.TimeoutExpired:
-            code = None
-        kt.stop_child(proc)
-        kt.forget(proc.cleanup_entry)
-        err.seek(0)
-        return code, "", err.read().decode(errors="replace")
+    """`run --mode enforce`, which should refuse at once; one that starts is
+    stopped by SIGTERM, so it puts back whatever it changed."""
+    return kt.run_briefly("run", [binary, "run", "--config", config, "--mode",
+                                   "enforce"],
+                          wait_s)
 
 
 def check_nul_journal(results, binary, work, quota_file, cgroup):
