@@ -16,7 +16,7 @@ BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 
-AGENT_SRCS := $(wildcard agent/*.c) $(wildcard exporters/*.c)
+AGENT_SRCS := agent/main.c $(wildcard agent/*/*.c) $(wildcard exporters/*.c)
 # Everything but main.c is also linked into the unit tests.
 LIB_SRCS   := $(filter-out agent/main.c,$(AGENT_SRCS))
 
@@ -51,8 +51,9 @@ SAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests-san/%,$(UNIT_SRCS))
 # libFuzzer harnesses: clang only, each linked with the parsers it drives.
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_LIB  := agent/config.c agent/http.c agent/http_auth.c \
-	agent/web_config.c agent/procfs.c agent/api.c agent/enforce_config.c
+FUZZ_LIB  := agent/config/config.c agent/serve/http.c agent/serve/http_auth.c \
+	agent/config/web_config.c agent/collect/procfs.c agent/serve/api.c \
+	agent/config/enforce_config.c $(wildcard agent/base/*.c)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 60
@@ -228,7 +229,7 @@ lint:
 		-Iagent -Iexporters -Ibpf agent exporters
 
 format:
-	clang-format -i $(AGENT_SRCS) $(wildcard agent/*.h exporters/*.h \
+	clang-format -i $(AGENT_SRCS) $(wildcard agent/*/*.h exporters/*.h \
 		bpf/*.h bpf/*.c tests/unit/*.c)
 
 clean:

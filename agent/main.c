@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "commands.h"
-#include "top.h"
+#include "cmd/commands.h"
+#include "top/top.h"
 
 static int cmd_version(int argc, char **argv)
 {

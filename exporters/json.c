@@ -8,7 +8,7 @@
 #include <json-c/json.h>
 
 #include "features_out.h"
-#include "hist.h"
+#include "model/hist.h"
 #include "json_io.h"
 #include "json_kvm.h"
 #include "report_out.h"

@@ -4,7 +4,7 @@
  * (README.md): add fields, never rename them. Percentiles come from the
  * window's log2 histograms, capped by the largest value seen since load.
  */
-#include "hist.h"
+#include "model/hist.h"
 #include "json_io.h"
 
 static void put_u64(struct json_object *obj, const char *key, uint64_t value)

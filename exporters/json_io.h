@@ -11,8 +11,8 @@
 
 #include <json-c/json.h>
 
-#include "io_model.h"
-#include "model.h"
+#include "model/io_model.h"
+#include "model/model.h"
 
 /* Adds "io" to each element of `guests` (the JSON of report->guests, in
  * the same order) and "io_available", "host_io" and "io_errors" to doc. */

@@ -7,7 +7,7 @@
 
 #include <json-c/json.h>
 
-#include "model.h"
+#include "model/model.h"
 
 /* A new object, or NULL when out of memory. */
 struct json_object *kvm_json(const struct report *report,

@@ -13,9 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/units.h"
 #include "process_metrics.h"
 
-#define NS_PER_SEC 1000000000ULL
 /* /proc/self/stat is under 400 bytes and /proc/self/limits under 1.5 KiB;
  * /proc/stat grows with CPUs, and btime follows the per-CPU lines. */
 #define SMALL_FILE_BYTES 4096

@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/units.h"
 #include "features_out.h"
 #include "prometheus.h"
 #include "process_metrics.h"
 
-#define NS_PER_SEC 1000000000ULL
 
 /*
  * Wait histograms: BPF slot k holds waits in [2^k, 2^(k+1)) ns, so its upper

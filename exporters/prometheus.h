@@ -19,11 +19,11 @@ void prom_write_io(FILE *out, const struct io_report *io);
 #include <stdint.h>
 #include <stdio.h>
 
-#include "discover.h"
-#include "feature_table.h"
-#include "io_model.h"
-#include "loader.h"
-#include "model.h"
+#include "collect/discover.h"
+#include "load/feature_table.h"
+#include "model/io_model.h"
+#include "load/loader.h"
+#include "model/model.h"
 
 /* The agent's own figures, gathered by the caller at scrape time. */
 struct prom_health {

@@ -8,7 +8,7 @@
 
 #include <stdio.h>
 
-#include "model.h"
+#include "model/model.h"
 
 /* 0, or a negative errno; writes nothing partial on -ENOMEM. */
 int report_write_json(FILE *out, const struct report *report);

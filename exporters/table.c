@@ -5,7 +5,7 @@
  */
 #include <errno.h>
 
-#include "hist.h"
+#include "model/hist.h"
 #include "json_io.h"
 #include "report_out.h"
 

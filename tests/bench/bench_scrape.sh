@@ -60,7 +60,7 @@ trap 'exit 130' INT TERM
 
 # --- part 1: rendering a synthetic table -----------------------------------
 objs=()
-for obj in "$build"/obj/agent/*.o "$build"/obj/exporters/*.o; do
+for obj in "$build"/obj/agent/*/*.o "$build"/obj/exporters/*.o; do
 	[ "${obj##*/}" = main.o ] || objs+=("$obj")
 done
 if ! [ -x "$agent" ] || [ ${#objs[@]} -eq 0 ]; then

@@ -19,7 +19,7 @@ results=$here/results-top.txt
 mkdir -p "$work"
 
 objs=()
-for obj in "$build"/obj/agent/*.o "$build"/obj/exporters/*.o; do
+for obj in "$build"/obj/agent/*/*.o "$build"/obj/exporters/*.o; do
 	[ "${obj##*/}" = main.o ] || objs+=("$obj")
 done
 if [ ${#objs[@]} -eq 0 ]; then

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "metrics.h"
+#include "serve/metrics.h"
 #include "prometheus.h"
 
 #define WARMUP 10

@@ -16,8 +16,8 @@
 
 #include <json-c/json.h>
 
-#include "snapshot.h"
-#include "top_model.h"
+#include "serve/snapshot.h"
+#include "top/top_model.h"
 
 static uint64_t wall_ns(void)
 {

@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "http.h"
+#include "serve/http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

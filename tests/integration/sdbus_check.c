@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "actuate_systemd.h"
+#include "actuate/actuate_systemd.h"
 
 int main(int argc, char **argv)
 {

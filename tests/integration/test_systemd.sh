@@ -160,7 +160,7 @@ for p in $lib_pkgs; do
 	[[ ", $depends," == *", $p "* || ", $depends," == *", $p,"* ]] || undeclared="$undeclared $p"
 done
 reports=$("$unpacked/usr/bin/kvmwarden" version 2>&1)
-source_version=$(sed -n 's/^#define KVMWARDEN_VERSION "\(.*\)"/\1/p' "$repo/agent/commands.h")
+source_version=$(sed -n 's/^#define KVMWARDEN_VERSION "\(.*\)"/\1/p' "$repo/agent/cmd/commands.h")
 if [ -n "$missing" ]; then
 	fail package-contents "not in the package:$missing"
 elif grep -q '@PREFIX@' "$unpacked/lib/systemd/system/kvmwarden.service" ||
@@ -171,7 +171,7 @@ elif [ "$conffiles" != "/etc/kvmwarden/kvmwarden.conf " ]; then
 elif [ -n "$undeclared" ] || [ -z "$lib_pkgs" ]; then
 	fail package-contents "linked but not in Depends:${undeclared:- (no library found by ldd)}"
 elif [ "$reports" != "kvmwarden $version" ] || [ "$source_version" != "$version" ]; then
-	fail package-contents "package $version, binary says '$reports', agent/commands.h $source_version"
+	fail package-contents "package $version, binary says '$reports', agent/cmd/commands.h $source_version"
 else
 	pass package-contents "binary, unit, man page; conffile $conffiles; Depends: $depends; reports $reports"
 fi
@@ -354,8 +354,8 @@ cp "$newer_deb" "$overlay/root/debs/newer/"
 # The systemd backend's helper (tests/integration/sdbus_check.c): one
 # value set through systemd's API and read back, as the agent would.
 if ! cc -O2 -std=gnu11 -D_GNU_SOURCE -I"$repo/agent" -I"$repo/bpf" \
-	"$repo/tests/integration/sdbus_check.c" "$repo/agent/actuate_systemd.c" \
-	"$repo/agent/actuate_affinity.c" "$repo/agent/procfs.c" \
+	"$repo/tests/integration/sdbus_check.c" "$repo/agent/actuate/actuate_systemd.c" \
+	"$repo/agent/actuate/actuate_affinity.c" "$repo/agent/collect/procfs.c" \
 	-o "$overlay/usr/local/libexec/kvmw-sdbus" -lsystemd 2>"$work/sdbus-cc.log"; then
 	note "kvmw-sdbus did not build: $(head -n 3 "$work/sdbus-cc.log" | tr '\n' ' ')"
 fi

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "actuate_io.h"
+#include "actuate/actuate_io.h"
 
 static void entry_found_or_default(void **state)
 {

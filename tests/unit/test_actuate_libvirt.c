@@ -15,7 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "actuate_libvirt.h"
+#include "actuate/actuate_libvirt.h"
 
 static void machine_ids_from_paths(void **unused)
 {

@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "actuate_systemd.h"
+#include "actuate/actuate_systemd.h"
 
 static void unit_of_paths(void **state)
 {

@@ -22,7 +22,7 @@
 
 #include <json-c/json.h>
 
-#include "api.h"
+#include "serve/api.h"
 
 static void feed(struct api_inbuf *in, const char *text)
 {

@@ -15,7 +15,7 @@
 
 #include <json-c/json.h>
 
-#include "audit.h"
+#include "actuate/audit.h"
 
 static const char *field(struct json_object *obj, const char *key)
 {

@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "config.h"
+#include "config/config.h"
 
 static int parse(struct config *config, const char *yaml, char *errors,
 		 size_t size)

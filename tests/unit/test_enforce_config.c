@@ -10,8 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "guest_claim.h"
+#include "config/config.h"
+#include "collect/guest_claim.h"
 
 #define FIXTURES "tests/fixtures/config/"
 

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "enforce.h"
-#include "enforce_io.h"
+#include "actuate/enforce.h"
+#include "actuate/enforce_io.h"
 
 static void name(struct managed_file *m, const char *cgroup, bool active,
 		 uint64_t hands_off_until_ms)

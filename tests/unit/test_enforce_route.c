@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "enforce_route.h"
+#include "policy/enforce_route.h"
 
 static void roots(struct enforce_config *e, bool write_managed)
 {

@@ -14,12 +14,12 @@
 
 #include <json-c/json.h>
 
-#include "enforce_config.h"
-#include "feature_table.h"
+#include "config/enforce_config.h"
+#include "load/feature_table.h"
 #include "features_out.h"
-#include "loader_kvm.h"
+#include "load/loader_kvm.h"
 #include "report_out.h"
-#include "top_model.h"
+#include "top/top_model.h"
 
 /* What `fn` writes to a FILE, as a malloc'd string. */
 static char *captured(void (*fn)(FILE *, const void *), const void *arg)

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "hist.h"
+#include "model/hist.h"
 
 static void wait_slot_edges(void **state)
 {

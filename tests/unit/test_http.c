@@ -24,7 +24,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "http.h"
+#include "serve/http.h"
 
 #define SLOW_CLIENTS 20
 

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "io_model.h"
+#include "model/io_model.h"
 
 #define VDA 0x0fe00000u /* 254:0 */
 #define SDB 0x00800010u /* 8:16 */

@@ -19,9 +19,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "actuate_affinity.h"
-#include "actuate_cgroup.h"
-#include "journal.h"
+#include "actuate/actuate_affinity.h"
+#include "actuate/actuate_cgroup.h"
+#include "actuate/journal.h"
 
 static char dir[64];
 static char state[128];

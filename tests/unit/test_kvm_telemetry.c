@@ -18,8 +18,8 @@
 #include <cmocka.h>
 
 #include "json_kvm.h"
-#include "kvm_telemetry.h"
-#include "model.h"
+#include "load/kvm_telemetry.h"
+#include "model/model.h"
 #include "prometheus.h"
 
 static char *read_fixture(const char *relative)

@@ -15,7 +15,7 @@
 #include <threads.h>
 #include <cmocka.h>
 
-#include "metrics.h"
+#include "serve/metrics.h"
 
 #define ROUNDS 200
 

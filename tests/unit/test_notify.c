@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "notify.h"
+#include "serve/notify.h"
 
 struct listener {
 	char dir[64];

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "policy.h"
+#include "policy/policy.h"
 
 #define HOG "/kw/hog"
 #define VICTIM_CGROUP "/kw/victim"

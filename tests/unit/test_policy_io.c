@@ -15,9 +15,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "hist.h"
-#include "io_model.h"
-#include "policy_io.h"
+#include "model/hist.h"
+#include "model/io_model.h"
+#include "policy/policy_io.h"
 
 #define FIO "/kw/fio"
 #define VICTIM_CGROUP "/kw/victim"

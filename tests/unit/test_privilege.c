@@ -17,9 +17,9 @@
 
 #include <linux/capability.h>
 
-#include "api.h"
-#include "http.h"
-#include "privilege.h"
+#include "serve/api.h"
+#include "serve/http.h"
+#include "load/privilege.h"
 
 #define BIT(cap) (1ULL << (cap))
 

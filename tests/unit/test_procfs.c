@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "procfs.h"
+#include "collect/procfs.h"
 
 static char proc_root[PROCFS_PATH_LEN];
 

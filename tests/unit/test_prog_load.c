@@ -13,7 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "prog_load.h"
+#include "load/prog_load.h"
 
 static char *read_fixture(const char *name)
 {

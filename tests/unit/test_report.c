@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "model.h"
+#include "model/model.h"
 
 #define MS 1000000ULL
 

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "slots.h"
+#include "collect/slots.h"
 
 #define QUARANTINE_NS 1000
 

@@ -16,8 +16,8 @@
 
 #include <json-c/json.h>
 
-#include "snapshot.h"
-#include "top_model.h"
+#include "serve/snapshot.h"
+#include "top/top_model.h"
 
 #define MS 1000000ULL
 

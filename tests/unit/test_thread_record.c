@@ -18,8 +18,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "model.h"
-#include "thread_record.h"
+#include "model/model.h"
+#include "collect/thread_record.h"
 
 #define MS 1000000ULL
 #define PID 500

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "web_config.h"
+#include "config/web_config.h"
 
 static char alice_hash[128];
 

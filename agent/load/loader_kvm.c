@@ -1,0 +1,681 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The KVM telemetry programs: where tracefs is, whether each kvm trace
+ * record still has the layout bpf/kvm.h reads, which program of each pair
+ * to load, and attaching them. Classic tracepoints are attached through a
+ * perf event opened with the id tracefs gives, so tracefs may be mounted
+ * anywhere; without it the scalar events fall back to raw tracepoints and
+ * the exit figures are unavailable.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/perf_event.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "kvm.skel.h"
+#include "load/bpf_maps.h"
+#include "load/feature_table.h"
+#include "load/prog_load.h"
+#include "load/loader_kvm.h"
+
+struct kvm_loader {
+	struct kvm_bpf *skel;
+	struct bpf_link *links[KVM_EVENT_COUNT];
+	struct bpf_link *note_links[KVM_NOTE_EVENTS];
+	struct kvm_attach_status status;
+	int cpu_count;
+};
+
+/* At most this much of a format file is read: kvm_exit's, with its table
+ * of VMX and SVM reason names, is about 5 KiB. */
+#define FORMAT_MAX (64 * 1024)
+
+static char *read_text(const char *path)
+{
+	char *text = malloc(FORMAT_MAX + 1);
+	size_t used = 0;
+	ssize_t got;
+	int fd;
+
+	if (!text)
+		return NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		free(text);
+		return NULL;
+	}
+	while (used < FORMAT_MAX &&
+	       (got = read(fd, text + used, FORMAT_MAX - used)) > 0)
+		used += (size_t)got;
+	close(fd);
+	text[used] = '\0';
+	return text;
+}
+
+static bool is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* A tracefs mount point from mountinfo (field 5 is the mount point, the
+ * type follows the " - " separator), else debugfs's tracing directory. */
+static bool find_tracefs(char *path, size_t size)
+{
+	char line[4096], mount_point[128], fs_type[64], debugfs[96] = "";
+	bool found = false;
+	FILE *mounts;
+
+	mounts = fopen("/proc/self/mountinfo", "re");
+	if (!mounts)
+		return false;
+	while (!found && fgets(line, sizeof(line), mounts)) {
+		const char *sep = strstr(line, " - ");
+
+		if (!sep ||
+		    sscanf(line, "%*s %*s %*s %*s %127s", mount_point) != 1 ||
+		    sscanf(sep + 3, "%63s", fs_type) != 1)
+			continue;
+		if (!strcmp(fs_type, "tracefs")) {
+			snprintf(path, size, "%s", mount_point);
+			found = true;
+		} else if (!strcmp(fs_type, "debugfs") && !debugfs[0] &&
+			   strlen(mount_point) < sizeof(debugfs)) {
+			memcpy(debugfs, mount_point, strlen(mount_point) + 1);
+		}
+	}
+	fclose(mounts);
+	if (!found && debugfs[0]) {
+		snprintf(path, size, "%s/tracing", debugfs);
+		found = is_dir(path);
+	}
+	return found;
+}
+
+/* Checks one event's format and reads its id; 0 or -errno with `why`. */
+static int probe_classic(const char *tracefs, enum kvm_event event,
+			 uint64_t *id, char *why, size_t why_size)
+{
+	char path[200], *text;
+	int err;
+
+	snprintf(path, sizeof(path), "%s/events/kvm/%s/format", tracefs,
+		 kvm_event_name(event));
+	text = read_text(path);
+	if (!text) {
+		err = -errno;
+		if (err == -ENOENT)
+			snprintf(why, why_size,
+				 "no %s tracepoint in %s (KVM is not loaded)",
+				 kvm_event_name(event), tracefs);
+		else
+			snprintf(why, why_size, "cannot read %s: %s", path,
+				 strerror(-err));
+		return err ? err : -ENOMEM;
+	}
+	err = kvm_format_check(event, text, why, why_size);
+	free(text);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "%s/events/kvm/%s/id", tracefs,
+		 kvm_event_name(event));
+	text = read_text(path);
+	if (!text || sscanf(text, "%lu", (unsigned long *)id) != 1) {
+		err = text ? -EINVAL : -errno;
+		snprintf(why, why_size, "cannot read %s", path);
+		free(text);
+		return err;
+	}
+	free(text);
+	return 0;
+}
+
+/* One perf event on CPU 0 suffices: a BPF program attached to a tracepoint
+ * runs wherever the tracepoint fires. The link owns the perf fd. */
+static struct bpf_link *attach_classic(struct bpf_program *prog, uint64_t id)
+{
+	struct perf_event_attr attr;
+	struct bpf_link *link;
+	int pfd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.type = PERF_TYPE_TRACEPOINT;
+	attr.size = sizeof(attr);
+	attr.config = id;
+	attr.sample_period = 1;
+	pfd = (int)syscall(__NR_perf_event_open, &attr, -1, 0, -1,
+			   PERF_FLAG_FD_CLOEXEC);
+	if (pfd < 0)
+		return NULL;
+	link = bpf_program__attach_perf_event(prog, pfd);
+	if (!link) {
+		int err = errno;
+
+		close(pfd);
+		errno = err;
+	}
+	return link;
+}
+
+static struct bpf_program *classic_prog(struct kvm_bpf *skel,
+					enum kvm_event event)
+{
+	switch (event) {
+	case KVM_EVENT_EXIT:
+		return skel->progs.kvm_exit;
+	case KVM_EVENT_ENTRY:
+		return skel->progs.kvm_entry;
+	case KVM_EVENT_USERSPACE_EXIT:
+		return skel->progs.kvm_userspace_exit;
+	default:
+		return skel->progs.kvm_vcpu_wakeup;
+	}
+}
+
+/* The raw twin, for the events that have one. */
+static struct bpf_program *raw_prog(struct kvm_bpf *skel, enum kvm_event event)
+{
+	if (event == KVM_EVENT_USERSPACE_EXIT)
+		return skel->progs.raw_kvm_userspace_exit;
+	if (event == KVM_EVENT_VCPU_WAKEUP)
+		return skel->progs.raw_kvm_vcpu_wakeup;
+	return NULL;
+}
+
+static uint32_t kvm_counts_entries(int cpu_count)
+{
+	uint64_t entries =
+		(8ULL << 20) / (sizeof(uint64_t) * (uint64_t)cpu_count);
+
+	if (entries > KVM_MAX_COUNTS)
+		entries = KVM_MAX_COUNTS;
+	if (entries < 1024)
+		entries = 1024;
+	return (uint32_t)entries;
+}
+
+static void fail_all(struct kvm_attach_status *status, const char *why)
+{
+	for (int part = 0; part < KVM_PART_COUNT; part++) {
+		status->attached[part] = false;
+		snprintf(status->why[part], sizeof(status->why[part]), "%s",
+			 why);
+	}
+	snprintf(status->notes_why, sizeof(status->notes_why), "%s", why);
+}
+
+/* The vCPU notes (bpf/kvm.h): each on its own, since a kernel may lack
+ * either tracepoint. */
+static void attach_notes(struct kvm_loader *loader)
+{
+	static const char *const events[KVM_NOTE_EVENTS] = { "kvm_pio",
+							     "kvm_mmio" };
+	struct bpf_program *programs[KVM_NOTE_EVENTS] = {
+		loader->skel->progs.note_kvm_pio,
+		loader->skel->progs.note_kvm_mmio,
+	};
+	struct kvm_attach_status *status = &loader->status;
+	size_t used = 0;
+
+	for (int i = 0; i < KVM_NOTE_EVENTS; i++) {
+		/* A test fails the attach as a kernel without the tracepoint
+		 * would: the notes are off, the rest of KVM stays. */
+		if (features_test_forced("kvm_io_notes")) {
+			snprintf(status->notes_why, sizeof(status->notes_why),
+				 "cannot attach to %s: %s", events[i],
+				 FEATURES_FORCED_REASON);
+			continue;
+		}
+		loader->note_links[i] = bpf_program__attach_raw_tracepoint(
+			programs[i], events[i]);
+		if (!loader->note_links[i]) {
+			snprintf(status->notes_why, sizeof(status->notes_why),
+				 "cannot attach to %s: %s%s", events[i],
+				 strerror(errno),
+				 errno == ENOENT ? " (KVM is not loaded)" : "");
+			continue;
+		}
+		used += (size_t)snprintf(status->notes + used,
+					 sizeof(status->notes) - used, "%s%s",
+					 used ? ", " : "", events[i]);
+	}
+	if (used)
+		status->notes_why[0] = '\0';
+}
+
+/* The skeleton's own load, which also maps its global data. */
+static int load_skel(void *skel)
+{
+	return kvm_bpf__load(skel);
+}
+
+/* Which events attach as classic tracepoints (they need tracefs), with
+ * their ids, and why each one that cannot is missing. */
+static void probe_events(const char *tracefs, bool classic[KVM_EVENT_COUNT],
+			 uint64_t ids[KVM_EVENT_COUNT],
+			 char why[KVM_EVENT_COUNT][256])
+{
+	char tracefs_path[128];
+	bool have_tracefs;
+
+	if (!tracefs)
+		tracefs = getenv("KVMWARDEN_TRACEFS");
+	if (tracefs) {
+		snprintf(tracefs_path, sizeof(tracefs_path), "%s", tracefs);
+		have_tracefs = is_dir(tracefs_path);
+	} else {
+		have_tracefs = find_tracefs(tracefs_path, sizeof(tracefs_path));
+	}
+	for (int event = 0; event < KVM_EVENT_COUNT; event++) {
+		if (!have_tracefs)
+			snprintf(why[event], sizeof(why[event]),
+				 "tracefs is not mounted, and %s can only be "
+				 "attached through it (as root: mount -t "
+				 "tracefs nodev /sys/kernel/tracing, or "
+				 "systemctl start sys-kernel-tracing.mount)",
+				 kvm_event_name(event));
+		else
+			classic[event] = probe_classic(tracefs_path, event,
+						       &ids[event], why[event],
+						       sizeof(why[event])) == 0;
+	}
+
+	/* kvm_entry only times guest mode for kvm_exit: useless alone. */
+	if (classic[KVM_EVENT_ENTRY] && !classic[KVM_EVENT_EXIT]) {
+		classic[KVM_EVENT_ENTRY] = false;
+		memcpy(why[KVM_EVENT_ENTRY], why[KVM_EVENT_EXIT],
+		       sizeof(why[KVM_EVENT_ENTRY]));
+	}
+}
+
+/* The KVM object as the agent loads it, given what probe_events found. */
+static struct kvm_bpf *open_kvm(const bool classic[KVM_EVENT_COUNT],
+				int cpu_count)
+{
+	struct kvm_bpf *skel = kvm_bpf__open();
+
+	if (!skel)
+		return NULL;
+	for (int event = 0; event < KVM_EVENT_COUNT; event++) {
+		struct bpf_program *raw = raw_prog(skel, event);
+
+		bpf_program__set_autoload(classic_prog(skel, event),
+					  classic[event]);
+		if (raw)
+			bpf_program__set_autoload(raw, !classic[event]);
+	}
+	/* A per-CPU hash preallocates every entry on every CPU: bound the
+	 * values to 8 MiB however many CPUs there are. */
+	if (!bpf_test_shrink_map(skel->maps.kvm_counts,
+				 "KVMWARDEN_TEST_KVM_COUNTS", KVM_MAX_COUNTS))
+		bpf_map__set_max_entries(skel->maps.kvm_counts,
+					 kvm_counts_entries(cpu_count));
+	return skel;
+}
+
+struct kvm_check_ctx {
+	bool classic[KVM_EVENT_COUNT];
+	int cpu_count;
+};
+
+static struct bpf_object *check_open(void *ctx, void **skel_out)
+{
+	struct kvm_check_ctx *check = ctx;
+	struct kvm_bpf *skel = open_kvm(check->classic, check->cpu_count);
+
+	*skel_out = skel;
+	return skel ? skel->obj : NULL;
+}
+
+static void check_close(void *skel)
+{
+	kvm_bpf__destroy(skel);
+}
+
+int kvm_loader_check(struct prog_check *rows, size_t max)
+{
+	char why[KVM_EVENT_COUNT][256];
+	uint64_t ids[KVM_EVENT_COUNT] = { 0 };
+	struct kvm_check_ctx check = { .cpu_count =
+					       libbpf_num_possible_cpus() };
+	struct prog_check_target target = {
+		.object = "kvm",
+		.open = check_open,
+		.load = load_skel,
+		.close = check_close,
+		.ctx = &check,
+	};
+
+	if (check.cpu_count <= 0)
+		return -EINVAL;
+	probe_events(NULL, check.classic, ids, why);
+	return prog_check_target(&target, rows, max);
+}
+
+static void load_and_attach(struct kvm_loader *loader, const char *tracefs)
+{
+	struct kvm_attach_status *status = &loader->status;
+	char why[KVM_EVENT_COUNT][256];
+	uint64_t ids[KVM_EVENT_COUNT] = { 0 };
+	char message[256];
+	int err;
+
+	probe_events(tracefs, status->classic, ids, why);
+	loader->skel = open_kvm(status->classic, loader->cpu_count);
+	if (!loader->skel) {
+		snprintf(message, sizeof(message),
+			 "cannot open the KVM BPF object: %s", strerror(errno));
+		fail_all(status, message);
+		return;
+	}
+	/* A test fails the load as the kernel would, in the same words:
+	 * every part and the notes unavailable with this reason. The
+	 * note programs always load. */
+	if (features_test_forced("kvm")) {
+		snprintf(message, sizeof(message), "cannot load %s: %s",
+			 bpf_program__name(loader->skel->progs.note_kvm_pio),
+			 FEATURES_FORCED_REASON);
+		fail_all(status, message);
+		return;
+	}
+	err = prog_load_object(loader->skel->obj, load_skel, loader->skel,
+			       message, sizeof(message));
+	if (err) {
+		fail_all(status, message);
+		return;
+	}
+
+	for (int event = 0; event < KVM_EVENT_COUNT; event++) {
+		struct bpf_program *raw = raw_prog(loader->skel, event);
+
+		if (status->classic[event])
+			loader->links[event] = attach_classic(
+				classic_prog(loader->skel, event), ids[event]);
+		else if (raw)
+			loader->links[event] =
+				bpf_program__attach_raw_tracepoint(
+					raw, kvm_event_name(event));
+		else
+			continue; /* why[] already says so */
+		if (!loader->links[event])
+			snprintf(why[event], sizeof(why[event]),
+				 "cannot attach to %s: %s%s",
+				 kvm_event_name(event), strerror(errno),
+				 errno == ENOENT ? " (KVM is not loaded)" : "");
+	}
+
+	attach_notes(loader);
+
+	status->attached[KVM_PART_EXITS] = loader->links[KVM_EVENT_EXIT] &&
+					   loader->links[KVM_EVENT_ENTRY];
+	if (!loader->links[KVM_EVENT_EXIT])
+		snprintf(status->why[KVM_PART_EXITS],
+			 sizeof(status->why[KVM_PART_EXITS]), "%s",
+			 why[KVM_EVENT_EXIT]);
+	else
+		snprintf(status->why[KVM_PART_EXITS],
+			 sizeof(status->why[KVM_PART_EXITS]), "%s",
+			 why[KVM_EVENT_ENTRY]);
+	status->attached[KVM_PART_USERSPACE] =
+		loader->links[KVM_EVENT_USERSPACE_EXIT] != NULL;
+	snprintf(status->why[KVM_PART_USERSPACE],
+		 sizeof(status->why[KVM_PART_USERSPACE]), "%s",
+		 why[KVM_EVENT_USERSPACE_EXIT]);
+	status->attached[KVM_PART_HALT_POLL] =
+		loader->links[KVM_EVENT_VCPU_WAKEUP] != NULL;
+	snprintf(status->why[KVM_PART_HALT_POLL],
+		 sizeof(status->why[KVM_PART_HALT_POLL]), "%s",
+		 why[KVM_EVENT_VCPU_WAKEUP]);
+	for (int part = 0; part < KVM_PART_COUNT; part++)
+		if (status->attached[part])
+			status->why[part][0] = '\0';
+}
+
+int kvm_loader_open(struct kvm_loader **out, const char *tracefs)
+{
+	struct kvm_loader *loader;
+
+	*out = NULL;
+	loader = calloc(1, sizeof(*loader));
+	if (!loader)
+		return -ENOMEM;
+	loader->cpu_count = libbpf_num_possible_cpus();
+	if (loader->cpu_count <= 0) {
+		fail_all(&loader->status, "cannot count possible CPUs");
+		*out = loader;
+		return 0;
+	}
+	load_and_attach(loader, tracefs);
+	*out = loader;
+	return 0;
+}
+
+void kvm_loader_close(struct kvm_loader *loader)
+{
+	if (!loader)
+		return;
+	for (int event = 0; event < KVM_EVENT_COUNT; event++)
+		bpf_link__destroy(loader->links[event]);
+	for (int i = 0; i < KVM_NOTE_EVENTS; i++)
+		bpf_link__destroy(loader->note_links[i]);
+	kvm_bpf__destroy(loader->skel);
+	free(loader);
+}
+
+const struct kvm_attach_status *kvm_loader_status(struct kvm_loader *loader)
+{
+	return &loader->status;
+}
+
+/* Maps exist only once the object loaded. */
+static int map_fd(struct kvm_loader *loader, struct bpf_map *map)
+{
+	int fd = map ? bpf_map__fd(map) : -1;
+
+	return fd >= 0 ? fd : -ENODEV;
+}
+
+int kvm_loader_add_guest(struct kvm_loader *loader, uint32_t tgid,
+			 uint32_t group)
+{
+	int fd;
+
+	if (!loader->skel)
+		return -ENODEV;
+	fd = map_fd(loader, loader->skel->maps.kvm_guests);
+	if (fd < 0)
+		return fd;
+	return bpf_map_update_elem(fd, &tgid, &group, BPF_ANY) ? -errno : 0;
+}
+
+int kvm_loader_prune_guests(struct kvm_loader *loader,
+			    bool (*keep)(uint32_t tgid, uint32_t group,
+					 void *ctx),
+			    void *ctx)
+{
+	uint32_t key, next, group;
+	bool more;
+	int fd;
+
+	if (!loader->skel)
+		return -ENODEV;
+	fd = map_fd(loader, loader->skel->maps.kvm_guests);
+	if (fd < 0)
+		return fd;
+	more = bpf_map_get_next_key(fd, NULL, &next) == 0;
+	while (more) {
+		key = next;
+		/* Take the successor first: deleting key would lose it. */
+		more = bpf_map_get_next_key(fd, &key, &next) == 0;
+		if (bpf_map_lookup_elem(fd, &key, &group) == 0 &&
+		    !keep(key, group, ctx))
+			bpf_map_delete_elem(fd, &key);
+	}
+	return 0;
+}
+
+void kvm_loader_guests_changed(struct kvm_loader *loader)
+{
+	/* The .bss is mmap'd: a store, no syscall. Only the agent writes it;
+	 * release orders it after the map updates it announces. */
+	if (loader->skel && loader->skel->bss)
+		__atomic_store_n(&loader->skel->bss->guests_generation,
+				 loader->skel->bss->guests_generation + 1,
+				 __ATOMIC_RELEASE);
+}
+
+int kvm_loader_read_counts(struct kvm_loader *loader,
+			   struct kvm_loader_count **entries, size_t *count)
+{
+	struct kvm_loader_count *list = NULL, *bigger;
+	struct kvm_count_key key, next;
+	size_t used = 0, cap = 0;
+	uint64_t *per_cpu;
+	int fd, err = 0;
+
+	*entries = NULL;
+	*count = 0;
+	if (!loader->skel)
+		return -ENODEV;
+	fd = map_fd(loader, loader->skel->maps.kvm_counts);
+	if (fd < 0)
+		return fd;
+	per_cpu = calloc(loader->cpu_count, sizeof(*per_cpu));
+	if (!per_cpu)
+		return -ENOMEM;
+	if (bpf_map_get_next_key(fd, NULL, &next)) {
+		err = errno == ENOENT ? 0 : -errno;
+		goto cleanup;
+	}
+	do {
+		key = next;
+		if (used == cap) {
+			cap = cap ? cap * 2 : 64;
+			bigger = realloc(list, cap * sizeof(*list));
+			if (!bigger) {
+				err = -ENOMEM;
+				goto cleanup;
+			}
+			list = bigger;
+		}
+		/* An entry deleted between the two calls is simply gone. */
+		if (bpf_map_lookup_elem(fd, &key, per_cpu))
+			continue;
+		list[used].key = key;
+		list[used].value = 0;
+		for (int cpu = 0; cpu < loader->cpu_count; cpu++)
+			list[used].value += per_cpu[cpu];
+		used++;
+	} while (bpf_map_get_next_key(fd, &key, &next) == 0);
+	*entries = list;
+	*count = used;
+	list = NULL;
+cleanup:
+	free(list);
+	free(per_cpu);
+	return err;
+}
+
+int kvm_loader_forget_group(struct kvm_loader *loader, uint32_t group)
+{
+	struct kvm_loader_count *entries;
+	size_t count;
+	int fd, err;
+
+	err = kvm_loader_read_counts(loader, &entries, &count);
+	if (err)
+		return err;
+	fd = map_fd(loader, loader->skel->maps.kvm_counts);
+	for (size_t i = 0; i < count; i++)
+		if (entries[i].key.group == group)
+			bpf_map_delete_elem(fd, &entries[i].key);
+	free(entries);
+	return 0;
+}
+
+int kvm_loader_vcpu_thread(struct kvm_loader *loader, uint32_t tid,
+			   uint64_t start_time_ns, int *vcpu_index,
+			   uint64_t *vm_id)
+{
+	struct kvm_vcpu_thread seen;
+	int fd = map_fd(loader, loader->skel->maps.kvm_vcpu_threads);
+
+	if (fd < 0)
+		return fd;
+	if (bpf_map_lookup_elem(fd, &tid, &seen))
+		return -ENOENT;
+	if (seen.start_time_ns != start_time_ns) {
+		/* An earlier thread's, under a recycled tid. */
+		bpf_map_delete_elem(fd, &tid);
+		return -ENOENT;
+	}
+	*vcpu_index = seen.vcpu_index;
+	*vm_id = seen.vm_id;
+	return 0;
+}
+
+void kvm_loader_forget_vcpu_thread(struct kvm_loader *loader, uint32_t tid)
+{
+	int fd = map_fd(loader, loader->skel->maps.kvm_vcpu_threads);
+
+	if (fd >= 0)
+		bpf_map_delete_elem(fd, &tid);
+}
+
+int kvm_loader_read_stats(struct kvm_loader *loader,
+			  uint64_t totals[KVM_STAT_COUNT])
+{
+	int fd;
+
+	memset(totals, 0, KVM_STAT_COUNT * sizeof(totals[0]));
+	if (!loader->skel)
+		return -ENODEV;
+	fd = map_fd(loader, loader->skel->maps.kvm_stats);
+	if (fd < 0)
+		return fd;
+	return bpf_sum_percpu_counters(fd, loader->cpu_count, totals,
+				       KVM_STAT_COUNT);
+}
+
+int kvm_loader_read_program_stats(struct kvm_loader *loader,
+				  struct loader_program_stats *out, size_t max)
+{
+	struct bpf_program *programs[8];
+	size_t count = 0;
+
+	if (!loader->skel)
+		return 0;
+	programs[0] = loader->skel->progs.kvm_exit;
+	programs[1] = loader->skel->progs.kvm_entry;
+	programs[2] = loader->skel->progs.kvm_userspace_exit;
+	programs[3] = loader->skel->progs.kvm_vcpu_wakeup;
+	programs[4] = loader->skel->progs.raw_kvm_userspace_exit;
+	programs[5] = loader->skel->progs.raw_kvm_vcpu_wakeup;
+	programs[6] = loader->skel->progs.note_kvm_pio;
+	programs[7] = loader->skel->progs.note_kvm_mmio;
+	for (size_t i = 0; i < 8 && count < max; i++) {
+		struct bpf_prog_info info;
+		__u32 info_len = sizeof(info);
+		int fd = bpf_program__fd(programs[i]);
+
+		if (fd < 0)
+			continue; /* not loaded: its twin was */
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &info_len))
+			return -errno;
+		out[count].name = bpf_program__name(programs[i]);
+		out[count].run_time_ns = info.run_time_ns;
+		out[count].run_count = info.run_cnt;
+		count++;
+	}
+	return (int)count;
+}
