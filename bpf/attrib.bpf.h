@@ -11,27 +11,24 @@
  * to a CPU's entry happen under that CPU's runqueue lock (switch, wakeup
  * and queued-migration tracepoints all fire with it held), so no atomics.
  */
+#ifndef KVMWARDEN_BPF_ATTRIB_BPF_H
+#define KVMWARDEN_BPF_ATTRIB_BPF_H
+
 #ifndef __bpf__
 #error "BPF-only header"
 #endif
 
+#include "common.bpf.h"
 #include "attrib.h"
+#include "sched_errors.bpf.h"
 
 _Static_assert((ATTR_CPU_CULPRITS & (ATTR_CPU_CULPRITS - 1)) == 0 &&
 		       (ATTR_MAX_WATCHED & (ATTR_MAX_WATCHED - 1)) == 0,
 	       "slot and watch indices are masked");
 
-#define PF_KTHREAD 0x00200000
-
 /* Loops over the few parts of a wait are unrolled in full: Linux 6.1's
  * verifier rejects a loop whose back edge clang lays out as a fallthrough
  * ("back-edge from insn"), and unrolled there is no back edge at all. */
-
-/* Masks an index in a way clang cannot drop: it proves plain masks
- * redundant after a bounds check, then indexes with an unmasked copy the
- * verifier rejects. `size` must be a power of two. */
-#define BOUND_INDEX(index, size) \
-	asm volatile("%[x] &= %[m]" : [x] "+r"(index) : [m] "i"((size)-1))
 
 /* Whether culprit cgroups come from the v1 cpu hierarchy (hybrid and v1
  * hosts) or from the unified one; set by the agent before load. */
@@ -56,8 +53,6 @@ struct culprit {
 	__u64 id;
 };
 
-static __always_inline void count_error(__u32 which);
-static __always_inline void count_error_by(__u32 which, __u64 amount);
 
 /* The id of the cgroup `cset` charges CPU time to, on the hierarchy the
  * agent chose. */
@@ -492,3 +487,5 @@ static __always_inline void set_culprit_task(struct attr_cpu *cpu,
 	set_culprit(cpu, who, now_ns);
 	cpu->cur_cset = (__u64)cset;
 }
+
+#endif

@@ -6,16 +6,25 @@
  * is, and which guest that owner belongs to, the agent decides; this side
  * only records the blk-cgroup the kernel charged and, for watched
  * processes, the submitting tgid.
+ *
+ * Counts, per (owner, device): requests, bytes, queue wait and device time
+ * by operation, and the wait charged to the owners whose requests went
+ * first (blocked_behind). Errors in block_errors.
+ *
+ * Locks: none. A request's way in `requests` is claimed with a
+ * compare-and-swap; owners' counters are per CPU; blocked_behind adds are
+ * atomic; a device's ring of recent issues is racy by design (two CPUs
+ * issuing at once may misname one culprit once) and says so where it is
+ * written.
+ *
+ * Never: sleeps, allocates per request (the request table is a
+ * preallocated array), reads a request's data, or decides whose request
+ * belongs to which guest.
  */
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
-#include <bpf/bpf_core_read.h>
+#include "common.bpf.h"
 #include "block.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-#define PF_KTHREAD 0x00200000
 
 /* One request in flight. */
 struct request_state {
@@ -193,10 +202,7 @@ struct {
 
 static __always_inline void count_error(__u32 which)
 {
-	__u64 *count = bpf_map_lookup_elem(&block_errors, &which);
-
-	if (count)
-		*count += 1;
+	percpu_counter_add(&block_errors, which, 1);
 }
 
 /* The blk-cgroup the kernel charges: the first bio's blkg. On cgroup v1

@@ -13,11 +13,13 @@
  * guest?) and then per-CPU additions only: no shared cache lines. The
  * vCPU notes at kvm_pio and kvm_mmio add one lookup in kvm_vcpu_threads,
  * and an insert once per thread.
+ *
+ * Locks: none of its own. Counters are per CPU; the guest table is written
+ * by the agent only; kvm_vcpu_threads takes the hash map's bucket lock on
+ * its one insert per thread. Never: reads guest memory or registers, or
+ * counts a process the agent has not named a guest.
  */
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
-#include <bpf/bpf_core_read.h>
+#include "common.bpf.h"
 #include "kvm.h"
 #include "kvm_vcpu.bpf.h"
 

@@ -5,18 +5,29 @@
  * from one sched_switch program, plus the discovery pass that finds threads
  * inside KVM_RUN and attaches the agent's registrations. Which threads to
  * track is the agent's decision.
+ *
+ * Counts, per tracked thread: on-CPU time, run_delay (steal), waits and
+ * their lengths, throttled time, and (attrib.bpf.h) who ran while it
+ * waited. Per CPU: the culprit slots. Errors in sched_errors.
+ *
+ * Locks: the switch, wakeup and migration programs fire with the CPU's
+ * runqueue lock held, and a thread's task storage and its thread_stats
+ * slot are written there (a task is on one runqueue at a time) and, once,
+ * by the discovery iterator that registers it: plain stores, no atomics. The agent reads thread_stats through mmap
+ * without a lock and takes each figure as a snapshot of a counter that
+ * only grows.
+ *
+ * Never: decides which threads to track, walks the waiters at each
+ * switch, allocates on a switch (task storage is created at
+ * registration, in the iterator), or holds a lock of its own.
  */
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
-#include <bpf/bpf_core_read.h>
+#include "common.bpf.h"
 #include "sched.h"
+#include "sched_errors.bpf.h"
 #include "attrib.h"
 #include "kvm_vcpu.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-#define TASK_RUNNING 0
 
 /* Per-thread state; lives and dies with the task, so a recycled tid starts
  * untracked. Figures are taken from the kernel's own per-task accounting
@@ -61,26 +72,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sched_registration);
 } registrations SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SCHED_ERR_COUNT);
-	__type(key, __u32);
-	__type(value, __u64);
-} sched_errors SEC(".maps");
-
-static __always_inline void count_error_by(__u32 which, __u64 amount)
-{
-	__u64 *count = bpf_map_lookup_elem(&sched_errors, &which);
-
-	if (count)
-		*count += amount;
-}
-
-static __always_inline void count_error(__u32 which)
-{
-	count_error_by(which, 1);
-}
 
 #include "attrib.bpf.h"
 
