@@ -96,8 +96,12 @@ def check_missing_config_named(results, binary):
 
 def read_stderr_until(proc, pattern, timeout_s):
     """The agent's stderr lines until one matches, it exits or time runs
-    out; returns (lines, matched)."""
+    out; returns (lines, matched). Reads the pipe with os.read: a buffered
+    readline() can take two lines in one read and leave the second in its
+    buffer, where select() no longer sees it (the agent then says nothing
+    more, and the wait runs out with the line already read)."""
     lines = []
+    pending = b""
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:
         ready, _, _ = select.select([proc.stderr], [], [], 0.5)
@@ -105,12 +109,16 @@ def read_stderr_until(proc, pattern, timeout_s):
             if proc.poll() is not None:
                 break
             continue
-        line = proc.stderr.readline().decode(errors="replace")
-        if not line:
+        chunk = os.read(proc.stderr.fileno(), 65536)
+        if not chunk:
             break
-        lines.append(line.rstrip("\n"))
-        if pattern.search(line):
-            return lines, True
+        pending += chunk
+        while b"\n" in pending:
+            raw, pending = pending.split(b"\n", 1)
+            line = raw.decode(errors="replace")
+            lines.append(line)
+            if pattern.search(line):
+                return lines, True
     return lines, False
 
 
