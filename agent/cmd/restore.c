@@ -17,7 +17,7 @@
 #include "actuate/actuate_libvirt.h"
 #include "cmd/commands.h"
 #include "config/config.h"
-#include "actuate/enforce.h"
+#include "actuate/enforce_restore.h"
 #include "actuate/journal.h"
 
 
