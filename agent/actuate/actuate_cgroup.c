@@ -19,10 +19,6 @@
 
 #include "actuate/actuate_cgroup.h"
 
-/* The kernel's floor for a v1/v2 quota is 1 ms. */
-#define MIN_QUOTA_US 1000
-#define DEFAULT_PERIOD_US 100000
-
 static bool has_option(const char *options, const char *name)
 {
 	size_t len = strlen(name);
@@ -228,10 +224,10 @@ static uint64_t v1_period_us(const char *quota_file)
 	if (!slash || snprintf(file, sizeof(file), "%.*s/cpu.cfs_period_us",
 			       (int)(slash - quota_file),
 			       quota_file) >= (int)sizeof(file))
-		return DEFAULT_PERIOD_US;
+		return CGROUP_DEFAULT_PERIOD_US;
 	if (cgroup_file_read(file, text, sizeof(text)) ||
 	    sscanf(text, "%llu", &period) != 1 || !period)
-		return DEFAULT_PERIOD_US;
+		return CGROUP_DEFAULT_PERIOD_US;
 	return period;
 }
 
@@ -239,7 +235,7 @@ int cgroup_knob_text(const struct cgroup_fs *fs, const char *cgroup_file,
 		     enum policy_knob knob, uint32_t value, const char *current,
 		     char *text, size_t size)
 {
-	unsigned long long period = DEFAULT_PERIOD_US, quota;
+	unsigned long long period = CGROUP_DEFAULT_PERIOD_US, quota;
 
 	if (knob == POLICY_KNOB_CPU_WEIGHT) {
 		uint64_t shares = (uint64_t)value * 1024 / 100;
@@ -262,8 +258,8 @@ int cgroup_knob_text(const struct cgroup_fs *fs, const char *cgroup_file,
 	else if (sscanf(current, "%*s %llu", &period) != 1 || !period)
 		return -EINVAL;
 	quota = period * value / 100;
-	if (quota < MIN_QUOTA_US)
-		quota = MIN_QUOTA_US;
+	if (quota < CGROUP_MIN_QUOTA_US)
+		quota = CGROUP_MIN_QUOTA_US;
 	if (fs->version == 1)
 		snprintf(text, size, "%llu", quota);
 	else

@@ -21,6 +21,11 @@
 #include "policy/policy.h"
 
 #define CGROUP_VALUE_LEN 256
+/* The kernel's floor for a v1/v2 CPU quota is 1 ms (libvirt refuses less
+ * too), and its default period 100 ms: the cgroupfs and libvirt backends'
+ * quotas alike. */
+#define CGROUP_MIN_QUOTA_US 1000
+#define CGROUP_DEFAULT_PERIOD_US 100000
 
 struct cgroup_fs {
 	int version; /* 1 or 2; 0: no cpu controller found */

@@ -2,7 +2,7 @@
 /*
  * The routing decision of enforce_route.h: the one place that says which
  * backend owns a write, for the policy (is it a target at all?) and for
- * enforce.c (where does the value live?) alike.
+ * enforce_cpu.c and enforce_io.c (where does the value live?) alike.
  */
 #include <string.h>
 
