@@ -6,6 +6,7 @@
  * symlink leads out of a root), and the file must sit on a cgroup file
  * system, so a configuration mistake cannot turn into a write to /etc.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -265,4 +266,42 @@ int cgroup_knob_text(const struct cgroup_fs *fs, const char *cgroup_file,
 	else
 		snprintf(text, size, "%llu %llu", quota, period);
 	return 0;
+}
+
+/* cpu.stat's nr_throttled in `dir`, 0 when unreadable. */
+unsigned long long cgroup_nr_throttled(const char *dir)
+{
+	char stat_file[PATH_MAX], line[128];
+	unsigned long long throttled = 0;
+	FILE *in;
+
+	snprintf(stat_file, sizeof(stat_file), "%s/cpu.stat", dir);
+	in = fopen(stat_file, "re");
+	if (!in)
+		return 0;
+	while (fgets(line, sizeof(line), in))
+		if (sscanf(line, "nr_throttled %llu", &throttled) == 1)
+			break;
+	fclose(in);
+	return throttled;
+}
+
+unsigned long long cgroup_nr_throttled_children(const char *dir)
+{
+	char child[PATH_MAX + 256];
+	unsigned long long sum = 0;
+	struct dirent *entry;
+	DIR *listing;
+
+	listing = opendir(dir);
+	if (!listing)
+		return 0;
+	while ((entry = readdir(listing)))
+		if (entry->d_type == DT_DIR && entry->d_name[0] != '.') {
+			snprintf(child, sizeof(child), "%s/%s", dir,
+				 entry->d_name);
+			sum += cgroup_nr_throttled(child);
+		}
+	closedir(listing);
+	return sum;
 }

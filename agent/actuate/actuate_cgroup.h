@@ -70,4 +70,10 @@ int cgroup_file_read(const char *file, char *value, size_t size);
  * not on a cgroup file system or reached through a symlink. */
 int cgroup_file_write(const char *file, const char *value);
 
+/* cpu.stat's nr_throttled in the cgroup directory `dir` (v1 and v2
+ * alike), 0 when unreadable: how often the kernel held it to its quota. */
+unsigned long long cgroup_nr_throttled(const char *dir);
+/* The sum of cgroup_nr_throttled over `dir`'s child cgroups. */
+unsigned long long cgroup_nr_throttled_children(const char *dir);
+
 #endif

@@ -7,7 +7,6 @@
  * it, let it go, and keep our hands off it for a cool-down, so at most one
  * rewrite per cool-down. The loop's glue is enforce.c.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -21,6 +20,7 @@
 #include "actuate/enforce_value.h"
 #include "base/log.h"
 #include "policy/enforce_route.h"
+#include "policy/policy_guests.h"
 
 /* A libvirt machine's cgroup under the roots: libvirt owns it, so its
  * values go through libvirt's API whenever libvirtd answers. */
@@ -438,52 +438,21 @@ static bool wanted(const struct policy_result *result,
 	return false;
 }
 
-/* cpu.stat's nr_throttled in `dir`, 0 when unreadable. */
-static unsigned long long nr_throttled(const char *dir)
-{
-	char stat_file[PATH_MAX], line[128];
-	unsigned long long throttled = 0;
-	FILE *in;
-
-	snprintf(stat_file, sizeof(stat_file), "%s/cpu.stat", dir);
-	in = fopen(stat_file, "re");
-	if (!in)
-		return 0;
-	while (fgets(line, sizeof(line), in))
-		if (sscanf(line, "nr_throttled %llu", &throttled) == 1)
-			break;
-	fclose(in);
-	return throttled;
-}
-
 /* A libvirt domain's quotas sit on its vCPU and emulator cgroups, the
  * siblings of the emulator cgroup a guest is known by: their sum. Reading
  * libvirt's cgroups is no write behind its back. */
 static unsigned long long libvirt_nr_throttled(const struct enforce_cpu *cpu,
 					       const char *cgroup)
 {
-	char dir[PATH_MAX], child[PATH_MAX + 256];
-	unsigned long long sum = 0;
+	char dir[PATH_MAX];
 	const char *slash = strrchr(cgroup, '/');
-	struct dirent *entry;
-	DIR *listing;
 
 	if (slash && !strcmp(slash, "/emulator"))
 		snprintf(dir, sizeof(dir), "%s%.*s", cpu->fs.mount,
 			 (int)(slash - cgroup), cgroup);
 	else
 		snprintf(dir, sizeof(dir), "%s%s", cpu->fs.mount, cgroup);
-	listing = opendir(dir);
-	if (!listing)
-		return 0;
-	while ((entry = readdir(listing)))
-		if (entry->d_type == DT_DIR && entry->d_name[0] != '.') {
-			snprintf(child, sizeof(child), "%s/%s", dir,
-				 entry->d_name);
-			sum += nr_throttled(child);
-		}
-	closedir(listing);
-	return sum;
+	return cgroup_nr_throttled_children(dir);
 }
 
 /* Tells the policy which capped culprits the kernel throttled since the
@@ -504,11 +473,11 @@ static void note_throttled(struct enforce_cpu *cpu)
 			/* systemd wrote the unit's own cgroup's cpu.max. */
 			snprintf(dir, sizeof(dir), "%s%s", cpu->fs.mount,
 				 m->cgroup);
-			throttled = nr_throttled(dir);
+			throttled = cgroup_nr_throttled(dir);
 		} else if (slash) {
 			snprintf(dir, sizeof(dir), "%.*s",
 				 (int)(slash - m->file), m->file);
-			throttled = nr_throttled(dir);
+			throttled = cgroup_nr_throttled(dir);
 		} else {
 			continue;
 		}
