@@ -144,7 +144,7 @@ size_t enforcer_stop(struct enforcer *enforcer)
 	failed += enforce_io_stop(enforcer->io);
 	enforcer->io = NULL;
 	audit_set_in_force(failed);
-	libvirt_disconnect();
+	libvirt_conn_disconnect();
 	if (writer->journal.fd >= 0 && !failed)
 		journal_clear(&writer->journal);
 	journal_close(&writer->journal);

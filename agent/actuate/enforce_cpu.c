@@ -500,7 +500,7 @@ static void note_libvirt(struct enforce_cpu *cpu,
 				      guests[i].cgroup);
 	if (!any && !was)
 		return;
-	cpu->policy.libvirt_backend = libvirt_available(now_ms);
+	cpu->policy.libvirt_backend = libvirt_conn_available(now_ms);
 	if (cpu->policy.libvirt_backend == was)
 		return;
 	if (cpu->policy.libvirt_backend)
@@ -547,8 +547,8 @@ size_t enforce_cpu_apply(struct enforce_cpu *cpu, uint64_t now_ms)
 			enforce_write_put_back(cpu->writer, m, now_ms);
 		active += m->active;
 	}
-	cpu->file_count = enforce_forget_idle(cpu->files, cpu->file_count,
-					      sizeof(*cpu->files), now_ms);
+	cpu->file_count = enforce_write_forget_idle(
+		cpu->files, cpu->file_count, sizeof(*cpu->files), now_ms);
 	return active;
 }
 

@@ -111,8 +111,7 @@ static const char *victim_of(const struct enforce_io *io, const char *cgroup)
 }
 
 static void apply_file(struct enforce_io *io, const char *file,
-		       const struct policy_io_setting *setting,
-		       uint64_t now_ms)
+		       const struct policy_io_setting *setting, uint64_t now_ms)
 {
 	char current[CGROUP_VALUE_LEN], text[CGROUP_VALUE_LEN];
 	struct io_managed *im;
@@ -153,7 +152,8 @@ static void apply_file(struct enforce_io *io, const char *file,
 		snprintf(m->original, sizeof(m->original), "%s", current);
 	}
 	enforce_write_settle(io->writer, m, text,
-			     enforce_write_journaled(io->writer, m->file, text));
+			     enforce_write_journaled(io->writer, m->file,
+						     text));
 }
 
 _Static_assert(IO_MAX_FILES == SYSTEMD_MAX_PROPERTIES &&
@@ -189,8 +189,7 @@ static void apply(struct enforce_io *io,
 		err = systemd_io_files(setting->cgroup, setting->device,
 				       setting->knob, files, &count);
 	else
-		err = io_knob_files(&io->fs,
-				    &io->writer->config->enforce,
+		err = io_knob_files(&io->fs, &io->writer->config->enforce,
 				    setting->cgroup, setting->device,
 				    setting->knob, files, &count);
 	if (err == -ENOENT)
@@ -209,8 +208,8 @@ static void apply(struct enforce_io *io,
 		im->wanted_at = io->steps;
 		im->file.hands_off_until_ms =
 			now_ms + io->writer->config->enforce.cooldown_ms;
-		enforce_write_failed(io->writer, &im->file, "resolving the path",
-				     "", err);
+		enforce_write_failed(io->writer, &im->file,
+				     "resolving the path", "", err);
 		return;
 	}
 	for (size_t f = 0; f < count; f++)
@@ -226,8 +225,7 @@ size_t enforce_io_step(struct enforce_io *io, const struct report *report,
 	if (!io)
 		return 0;
 	io->steps++;
-	count = policy_io_guests_from_report(report, guests,
-					     POLICY_MAX_GUESTS);
+	count = policy_io_guests_from_report(report, guests, POLICY_MAX_GUESTS);
 	policy_io_step(&io->policy, guests, count, &io->result);
 	audit_actions(io);
 	if (io->writer->mode != CONFIG_MODE_ENFORCE || !io->fs.version)
@@ -241,8 +239,8 @@ size_t enforce_io_step(struct enforce_io *io, const struct report *report,
 			enforce_write_put_back(io->writer, &im->file, now_ms);
 		active += im->file.active;
 	}
-	io->file_count = enforce_forget_idle(io->files, io->file_count,
-					     sizeof(*io->files), now_ms);
+	io->file_count = enforce_write_forget_idle(io->files, io->file_count,
+						   sizeof(*io->files), now_ms);
 	return active;
 }
 

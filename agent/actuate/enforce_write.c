@@ -110,8 +110,8 @@ int enforce_write_put_back(struct enforce_writer *writer,
 	return 0;
 }
 
-size_t enforce_forget_idle(void *items, size_t count, size_t item_size,
-			   uint64_t now_ms)
+size_t enforce_write_forget_idle(void *items, size_t count, size_t item_size,
+				 uint64_t now_ms)
 {
 	char *base = items;
 	size_t kept = 0;

@@ -71,7 +71,7 @@ int enforce_write_put_back(struct enforce_writer *writer,
  * acted on stayed for good (the churn soak's heap grew ~3.6 KiB a guest).
  * Returns how many are left, in their order.
  */
-size_t enforce_forget_idle(void *items, size_t count, size_t item_size,
-			   uint64_t now_ms);
+size_t enforce_write_forget_idle(void *items, size_t count, size_t item_size,
+				 uint64_t now_ms);
 
 #endif

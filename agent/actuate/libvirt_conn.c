@@ -67,7 +67,7 @@ int libvirt_conn_error(void)
 	case VIR_ERR_INVALID_CONN:
 	case VIR_ERR_RPC:
 	case VIR_ERR_SYSTEM_ERROR:
-		libvirt_disconnect();
+		libvirt_conn_disconnect();
 		return -ENOTCONN;
 	case VIR_ERR_INVALID_ARG:
 	case VIR_ERR_OVERFLOW:
@@ -168,14 +168,14 @@ static virConnectPtr open_bounded(void)
 	return opened;
 }
 
-bool libvirt_available(uint64_t now_ms)
+bool libvirt_conn_available(uint64_t now_ms)
 {
 	if (connection && virConnectIsAlive(connection) == 1)
 		return true;
 	if (connection) {
 		/* Dead (keepalive or a restart): reopen a retry later, so the
 		 * loss is seen and logged before a new open is tried. */
-		libvirt_disconnect();
+		libvirt_conn_disconnect();
 		retry_at_ms = now_ms + LIBVIRT_RETRY_MS;
 		return false;
 	}
@@ -196,7 +196,7 @@ bool libvirt_available(uint64_t now_ms)
 	return true;
 }
 
-void libvirt_disconnect(void)
+void libvirt_conn_disconnect(void)
 {
 	if (connection)
 		virConnectClose(connection);
@@ -207,9 +207,9 @@ int libvirt_conn_ensure(void)
 {
 	if (connection && virConnectIsAlive(connection) == 1)
 		return 0;
-	libvirt_disconnect();
+	libvirt_conn_disconnect();
 	retry_at_ms = 0;
-	return libvirt_available(0) ? 0 : -ENOTCONN;
+	return libvirt_conn_available(0) ? 0 : -ENOTCONN;
 }
 
 struct _virConnect *libvirt_conn_handle(void)

@@ -23,9 +23,9 @@
 
 /* Whether libvirtd answers, connecting when not connected (at most once
  * per LIBVIRT_RETRY_MS; now_ms: monotonic). */
-bool libvirt_available(uint64_t now_ms);
+bool libvirt_conn_available(uint64_t now_ms);
 /* Closes the connection (a later call reconnects). */
-void libvirt_disconnect(void);
+void libvirt_conn_disconnect(void);
 
 /* For the backend's calls outside the control loop (restore, the value
  * functions): connected now, whatever the retry clock says; 0 or

@@ -26,7 +26,7 @@ enum enforce_backend enforce_route(const struct enforce_config *enforce,
 	return ENFORCE_BACKEND_NONE;
 }
 
-const char *enforce_backend_name(enum enforce_backend backend)
+const char *enforce_route_backend_name(enum enforce_backend backend)
 {
 	switch (backend) {
 	case ENFORCE_BACKEND_CGROUPFS:
