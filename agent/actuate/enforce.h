@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Enforcement as the agent runs it: each interval's report goes through
- * the policy; in enforce mode the settings it wants are made real through
- * the cgroup backend (libvirt's live API for a libvirt guest while
- * libvirtd answers), each original journaled first; in monitor mode the
- * same decisions are only logged. It owns the set of files it changed, so
- * it can tell its own values from someone else's and undo exactly.
+ * the CPU and I/O policies; in enforce mode the settings they want are
+ * made real through the backend that owns each cgroup, each original
+ * journaled first; in monitor mode the same decisions are only logged.
+ * The enforcer is the glue: one writer (enforce_write.h) under the CPU
+ * side (enforce_cpu.h) and the I/O side (enforce_io.h), which own the
+ * values they changed, so they tell their own from someone else's and
+ * undo exactly.
  */
 #ifndef KVMWARDEN_ENFORCE_H
 #define KVMWARDEN_ENFORCE_H
