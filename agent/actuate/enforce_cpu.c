@@ -116,15 +116,12 @@ static void audit_policy_actions(struct enforce_cpu *cpu)
 	}
 }
 
-static struct managed_file *managed(struct enforce_cpu *cpu, const char *cgroup,
-				    enum policy_knob knob)
+/* A new, zeroed entry for `knob` of `cgroup`; NULL when out of memory. */
+static struct managed_file *
+add_managed(struct enforce_cpu *cpu, const char *cgroup, enum policy_knob knob)
 {
-	for (size_t i = 0; i < cpu->file_count; i++) {
-		struct managed_file *m = &cpu->files[i];
+	struct managed_file *m;
 
-		if (m->knob == knob && !strcmp(m->cgroup, cgroup))
-			return m;
-	}
 	if (cpu->file_count == cpu->file_cap) {
 		size_t grown = cpu->file_cap ? cpu->file_cap * 2 : 8;
 		struct managed_file *more =
@@ -135,12 +132,23 @@ static struct managed_file *managed(struct enforce_cpu *cpu, const char *cgroup,
 		cpu->files = more;
 		cpu->file_cap = grown;
 	}
-	struct managed_file *m = &cpu->files[cpu->file_count++];
-
+	m = &cpu->files[cpu->file_count++];
 	memset(m, 0, sizeof(*m));
 	snprintf(m->cgroup, sizeof(m->cgroup), "%s", cgroup);
 	m->knob = knob;
 	return m;
+}
+
+static struct managed_file *managed(struct enforce_cpu *cpu, const char *cgroup,
+				    enum policy_knob knob)
+{
+	for (size_t i = 0; i < cpu->file_count; i++) {
+		struct managed_file *m = &cpu->files[i];
+
+		if (m->knob == knob && !strcmp(m->cgroup, cgroup))
+			return m;
+	}
+	return add_managed(cpu, cgroup, knob);
 }
 
 /* For whom a cgroup is acted on, for the journal and `status`: the first
@@ -171,22 +179,28 @@ static struct managed_file *managed_task(struct enforce_cpu *cpu,
 		if (cpu->files[i].knob == POLICY_KNOB_SEPARATE &&
 		    !strcmp(cpu->files[i].file, name))
 			return &cpu->files[i];
-	if (cpu->file_count == cpu->file_cap) {
-		size_t grown = cpu->file_cap ? cpu->file_cap * 2 : 8;
-		struct managed_file *more =
-			realloc(cpu->files, grown * sizeof(*more));
-
-		if (!more)
-			return NULL;
-		cpu->files = more;
-		cpu->file_cap = grown;
-	}
-	m = &cpu->files[cpu->file_count++];
-	memset(m, 0, sizeof(*m));
-	snprintf(m->cgroup, sizeof(m->cgroup), "%s", cgroup);
-	m->knob = POLICY_KNOB_SEPARATE;
-	snprintf(m->file, sizeof(m->file), "%s", name);
+	m = add_managed(cpu, cgroup, POLICY_KNOB_SEPARATE);
+	if (m)
+		snprintf(m->file, sizeof(m->file), "%s", name);
 	return m;
+}
+
+/* Finds where m's knob lives (knob_file). On failure, says why (`what`)
+ * unless the cgroup is gone, and not again for a cool-down: no log flood.
+ * Returns 0 or the negative errno. */
+static int resolve(struct enforce_cpu *cpu, struct managed_file *m,
+		   const char *what, uint64_t now_ms)
+{
+	int err = knob_file(cpu, m->cgroup, m->knob, m->file, sizeof(m->file));
+
+	if (err) {
+		m->file[0] = '\0';
+		if (err != -ENOENT)
+			enforce_write_failed(cpu->writer, m, what, "", err);
+		m->hands_off_until_ms =
+			now_ms + cpu->writer->config->enforce.cooldown_ms;
+	}
+	return err;
 }
 
 /* Makes `setting` real. ENOENT (the cgroup went with its guest) is a
@@ -201,22 +215,8 @@ static void apply(struct enforce_cpu *cpu, const struct policy_setting *setting,
 	m = managed(cpu, setting->cgroup, setting->knob);
 	if (!m || (!m->active && now_ms < m->hands_off_until_ms))
 		return;
-	if (!m->file[0]) {
-		err = knob_file(cpu, setting->cgroup, setting->knob, m->file,
-				sizeof(m->file));
-		if (err) {
-			m->file[0] = '\0';
-			if (err != -ENOENT)
-				enforce_write_failed(cpu->writer, m,
-						     "resolving the path", "",
-						     err);
-			/* Not again for a cool-down: no log flood. */
-			m->hands_off_until_ms =
-				now_ms +
-				cpu->writer->config->enforce.cooldown_ms;
-			return;
-		}
-	}
+	if (!m->file[0] && resolve(cpu, m, "resolving the path", now_ms))
+		return;
 	err = enforce_value_read(m->file, current, sizeof(current));
 	if (err)
 		return; /* gone; the next step will not ask again */
@@ -313,21 +313,8 @@ static void apply_managed_separation(struct enforce_cpu *cpu,
 	m = managed(cpu, setting->cgroup, POLICY_KNOB_SEPARATE);
 	if (!m || (!m->active && now_ms < m->hands_off_until_ms))
 		return;
-	if (!m->file[0]) {
-		err = knob_file(cpu, setting->cgroup, POLICY_KNOB_SEPARATE,
-				m->file, sizeof(m->file));
-		if (err) {
-			m->file[0] = '\0';
-			if (err != -ENOENT)
-				enforce_write_failed(cpu->writer, m,
-						     "resolving the domain", "",
-						     err);
-			m->hands_off_until_ms =
-				now_ms +
-				cpu->writer->config->enforce.cooldown_ms;
-			return;
-		}
-	}
+	if (!m->file[0] && resolve(cpu, m, "resolving the domain", now_ms))
+		return;
 	if (enforce_value_read(m->file, current, sizeof(current)))
 		return; /* gone; the next step will not ask again */
 	if (m->active) {
