@@ -35,7 +35,8 @@ static void keeps_active_and_backing_off(void **state)
 	name(&files[2], "/c", false, 5000); /* backing off until 5 s */
 	name(&files[3], "/d", false, 1000); /* backed off until 1 s: over */
 	name(&files[4], "/e", true, 9000);
-	size_t left = enforce_write_forget_idle(files, 5, sizeof(files[0]), 2000);
+	size_t left =
+		enforce_write_forget_idle(files, 5, sizeof(files[0]), 2000);
 
 	assert_int_equal(left, 3);
 	assert_string_equal(files[0].cgroup, "/b");
@@ -69,10 +70,12 @@ static void empty_and_all_idle(void **state)
 	struct managed_file files[2];
 
 	(void)state;
-	assert_int_equal(enforce_write_forget_idle(files, 0, sizeof(files[0]), 0), 0);
+	assert_int_equal(
+		enforce_write_forget_idle(files, 0, sizeof(files[0]), 0), 0);
 	name(&files[0], "/a", false, 0);
 	name(&files[1], "/b", false, 0);
-	assert_int_equal(enforce_write_forget_idle(files, 2, sizeof(files[0]), 0), 0);
+	assert_int_equal(
+		enforce_write_forget_idle(files, 2, sizeof(files[0]), 0), 0);
 }
 
 int main(void)
