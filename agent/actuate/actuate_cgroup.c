@@ -6,6 +6,7 @@
  * symlink leads out of a root), and the file must sit on a cgroup file
  * system, so a configuration mistake cannot turn into a write to /etc.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -18,10 +19,6 @@
 #include <unistd.h>
 
 #include "actuate/actuate_cgroup.h"
-
-/* The kernel's floor for a v1/v2 quota is 1 ms. */
-#define MIN_QUOTA_US 1000
-#define DEFAULT_PERIOD_US 100000
 
 static bool has_option(const char *options, const char *name)
 {
@@ -228,10 +225,10 @@ static uint64_t v1_period_us(const char *quota_file)
 	if (!slash || snprintf(file, sizeof(file), "%.*s/cpu.cfs_period_us",
 			       (int)(slash - quota_file),
 			       quota_file) >= (int)sizeof(file))
-		return DEFAULT_PERIOD_US;
+		return CGROUP_DEFAULT_PERIOD_US;
 	if (cgroup_file_read(file, text, sizeof(text)) ||
 	    sscanf(text, "%llu", &period) != 1 || !period)
-		return DEFAULT_PERIOD_US;
+		return CGROUP_DEFAULT_PERIOD_US;
 	return period;
 }
 
@@ -239,7 +236,7 @@ int cgroup_knob_text(const struct cgroup_fs *fs, const char *cgroup_file,
 		     enum policy_knob knob, uint32_t value, const char *current,
 		     char *text, size_t size)
 {
-	unsigned long long period = DEFAULT_PERIOD_US, quota;
+	unsigned long long period = CGROUP_DEFAULT_PERIOD_US, quota;
 
 	if (knob == POLICY_KNOB_CPU_WEIGHT) {
 		uint64_t shares = (uint64_t)value * 1024 / 100;
@@ -262,11 +259,49 @@ int cgroup_knob_text(const struct cgroup_fs *fs, const char *cgroup_file,
 	else if (sscanf(current, "%*s %llu", &period) != 1 || !period)
 		return -EINVAL;
 	quota = period * value / 100;
-	if (quota < MIN_QUOTA_US)
-		quota = MIN_QUOTA_US;
+	if (quota < CGROUP_MIN_QUOTA_US)
+		quota = CGROUP_MIN_QUOTA_US;
 	if (fs->version == 1)
 		snprintf(text, size, "%llu", quota);
 	else
 		snprintf(text, size, "%llu %llu", quota, period);
 	return 0;
+}
+
+/* cpu.stat's nr_throttled in `dir`, 0 when unreadable. */
+unsigned long long cgroup_nr_throttled(const char *dir)
+{
+	char stat_file[PATH_MAX], line[128];
+	unsigned long long throttled = 0;
+	FILE *in;
+
+	snprintf(stat_file, sizeof(stat_file), "%s/cpu.stat", dir);
+	in = fopen(stat_file, "re");
+	if (!in)
+		return 0;
+	while (fgets(line, sizeof(line), in))
+		if (sscanf(line, "nr_throttled %llu", &throttled) == 1)
+			break;
+	fclose(in);
+	return throttled;
+}
+
+unsigned long long cgroup_nr_throttled_children(const char *dir)
+{
+	char child[PATH_MAX + 256];
+	unsigned long long sum = 0;
+	struct dirent *entry;
+	DIR *listing;
+
+	listing = opendir(dir);
+	if (!listing)
+		return 0;
+	while ((entry = readdir(listing)))
+		if (entry->d_type == DT_DIR && entry->d_name[0] != '.') {
+			snprintf(child, sizeof(child), "%s/%s", dir,
+				 entry->d_name);
+			sum += cgroup_nr_throttled(child);
+		}
+	closedir(listing);
+	return sum;
 }

@@ -21,6 +21,11 @@
 #include "policy/policy.h"
 
 #define CGROUP_VALUE_LEN 256
+/* The kernel's floor for a v1/v2 CPU quota is 1 ms (libvirt refuses less
+ * too), and its default period 100 ms: the cgroupfs and libvirt backends'
+ * quotas alike. */
+#define CGROUP_MIN_QUOTA_US 1000
+#define CGROUP_DEFAULT_PERIOD_US 100000
 
 struct cgroup_fs {
 	int version; /* 1 or 2; 0: no cpu controller found */
@@ -64,5 +69,11 @@ int cgroup_file_read(const char *file, char *value, size_t size);
  * (the kernel rounded or refused it silently). Refuses (-EPERM) a file
  * not on a cgroup file system or reached through a symlink. */
 int cgroup_file_write(const char *file, const char *value);
+
+/* cpu.stat's nr_throttled in the cgroup directory `dir` (v1 and v2
+ * alike), 0 when unreadable: how often the kernel held it to its quota. */
+unsigned long long cgroup_nr_throttled(const char *dir);
+/* The sum of cgroup_nr_throttled over `dir`'s child cgroups. */
+unsigned long long cgroup_nr_throttled_children(const char *dir);
 
 #endif

@@ -9,7 +9,7 @@
  * entries, each (unit, property[, device]) is a value of its own for the
  * journal, named "systemd:UNIT/PROPERTY[#MAJ:MIN]", as text: a decimal,
  * "infinity" (systemd's unset/no limit, UINT64_MAX) or, for AllowedCPUs,
- * a CPU list. enforce.c routes a knob here (enforce_route.h) when the
+ * a CPU list. enforcement routes a knob here (enforce_route.h) when the
  * cgroup is a unit's own under the roots and systemd answers on its bus.
  */
 #ifndef KVMWARDEN_ACTUATE_SYSTEMD_H
@@ -37,7 +37,7 @@
  * this, as libvirt's calls do: the control loop must outlive a manager
  * that stopped answering, well within WatchdogSec (30 s). */
 #define SYSTEMD_CALL_USEC (2ULL * 1000000ULL)
-/* The size of an entry name, as enforce.c keeps file names. */
+/* The size of an entry name, as enforcement keeps file names. */
 #define SYSTEMD_ENTRY_LEN (ENFORCE_PATH_LEN + 32)
 
 /* The unit a cgroup path belongs to: its last component named *.service,
@@ -73,7 +73,7 @@ int systemd_entry_read(const char *name, char *value, size_t size);
 int systemd_entry_write(const char *name, const char *value);
 
 
-/* ---- what enforce.c routes here (pure) ---- */
+/* ---- what enforcement routes here (pure) ---- */
 
 /* The entries that hold `knob` of `unit`: one per property
  * (systemd_knob_properties), "#DEVICE" on a per-device one (`device`

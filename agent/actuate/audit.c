@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "actuate/audit.h"
+#include "base/log.h"
 #include "collect/procfs.h"
 
 static _Atomic uint64_t counts[AUDIT_ACTION_COUNT][2];
@@ -79,13 +80,14 @@ void audit_close(struct audit *audit)
 
 /* Outside changes and failures are warnings; actions taken are notices;
  * what monitor mode would have done is information. */
-static int priority(enum config_mode mode, enum audit_action action)
+static enum log_priority priority(enum config_mode mode,
+				  enum audit_action action)
 {
 	if (action == AUDIT_WRITE_FAILED)
-		return 3;
+		return LOG_PRIO_ERR;
 	if (action == AUDIT_OUTSIDE_CHANGE || action == AUDIT_NO_CULPRIT)
-		return 4;
-	return mode == CONFIG_MODE_ENFORCE ? 5 : 6;
+		return LOG_PRIO_WARNING;
+	return mode == CONFIG_MODE_ENFORCE ? LOG_PRIO_NOTICE : LOG_PRIO_INFO;
 }
 
 void audit_event(struct audit *audit, enum config_mode mode,
@@ -112,10 +114,8 @@ void audit_event_entry(struct audit *audit, enum config_mode mode,
 
 		audit->tried = true;
 		if (err)
-			fprintf(stderr,
-				"<4>kvmwarden: audit log %s: %s; auditing to "
-				"stderr only\n",
-				audit->path, strerror(-err));
+			log_warn("audit log %s: %s; auditing to stderr only",
+				 audit->path, strerror(-err));
 	}
 	atomic_fetch_add(&counts[action][mode == CONFIG_MODE_ENFORCE], 1);
 	/* A cgroup path a tenant chose may hold a newline and "<0>": the
@@ -125,12 +125,13 @@ void audit_event_entry(struct audit *audit, enum config_mode mode,
 
 	procfs_escape_control(target, safe_target, sizeof(safe_target));
 	procfs_escape_control(reason, safe_reason, sizeof(safe_reason));
-	fprintf(stderr, "<%d>kvmwarden: %s%s%s%s%s%s %s%s%s -> %s%s%s%s%s\n",
-		priority(mode, action), would ? "would " : "", names[action],
-		victim[0] ? " for " : "", victim, target[0] ? " on " : "",
-		safe_target, knob, from[0] || to[0] ? " " : "",
-		from[0] ? from : "-", to[0] ? to : "-", entry[0] ? " via " : "",
-		entry, reason[0] ? ": " : "", safe_reason);
+	/* The documented action line: one write, its text unchanged. */
+	log_line(priority(mode, action), "%s%s%s%s%s%s %s%s%s -> %s%s%s%s%s",
+		 would ? "would " : "", names[action], victim[0] ? " for " : "",
+		 victim, target[0] ? " on " : "", safe_target, knob,
+		 from[0] || to[0] ? " " : "", from[0] ? from : "-",
+		 to[0] ? to : "-", entry[0] ? " via " : "", entry,
+		 reason[0] ? ": " : "", safe_reason);
 	if (audit->file) {
 		struct json_object *obj = json_object_new_object();
 		struct timespec now;

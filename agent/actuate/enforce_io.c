@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * I/O decisions in, per-device cgroup entries (or a systemd unit's IO*
- * properties, enforce_route.h) out, in enforce.c's order:
+ * properties, enforce_route.h) out, through enforce_write.h's step:
  * read the entry now, journal it (fsynced), write, read back, journal what
  * was set; an entry someone else changed is theirs, for a cool-down.
  */
@@ -12,38 +12,39 @@
 
 #include "actuate/actuate_systemd.h"
 #include "actuate/enforce_io.h"
+#include "actuate/enforce_value.h"
+#include "base/log.h"
 #include "policy/enforce_route.h"
 
-void enforce_io_start(struct enforcer *enforcer)
+struct enforce_io *enforce_io_start(struct enforce_writer *writer)
 {
 	struct enforce_io *io = calloc(1, sizeof(*io));
-	const struct config *config = enforcer->config;
+	const struct config *config = writer->config;
 
-	enforcer->io = io;
 	if (!io)
-		return;
+		return NULL;
+	io->writer = writer;
 	/* Without an I/O controller the I/O ladder still decides and
 	 * audits (what monitor mode shows); nothing is written. */
 	if (io_fs_detect(&io->fs, "/proc/self/mountinfo") &&
-	    enforcer->mode == CONFIG_MODE_ENFORCE)
-		fputs("<4>kvmwarden: no cgroup hierarchy with the blkio/io "
-		      "controller: I/O budgets are only monitored\n",
-		      stderr);
+	    writer->mode == CONFIG_MODE_ENFORCE)
+		log_warn("no cgroup hierarchy with the blkio/io controller: "
+			 "I/O budgets are only monitored");
 	policy_io_init(&io->policy, &config->enforce, config->interval_ms,
 		       io_fs_has_weight(&io->fs));
+	return io;
 }
 
-void enforce_io_reload(struct enforcer *enforcer)
+void enforce_io_reload(struct enforce_io *io)
 {
-	if (enforcer->io)
-		policy_io_set_config(&enforcer->io->policy,
-				     &enforcer->config->enforce,
-				     enforcer->config->interval_ms);
+	if (io)
+		policy_io_set_config(&io->policy, &io->writer->config->enforce,
+				     io->writer->config->interval_ms);
 }
 
-static void audit_actions(struct enforcer *enforcer)
+static void audit_actions(struct enforce_io *io)
 {
-	const struct policy_io_result *r = &enforcer->io->result;
+	const struct policy_io_result *r = &io->result;
 
 	for (size_t i = 0; i < r->action_count; i++) {
 		const struct policy_action *a = &r->actions[i];
@@ -59,7 +60,7 @@ static void audit_actions(struct enforcer *enforcer)
 			snprintf(from, sizeof(from), "%u", a->from);
 		if (a->to)
 			snprintf(to, sizeof(to), "%u", a->to);
-		audit_event(&enforcer->audit, enforcer->mode,
+		audit_event(&io->writer->audit, io->writer->mode,
 			    (enum audit_action)a->verb, a->victim, a->target,
 			    knob, from, to, a->reason);
 	}
@@ -109,11 +110,9 @@ static const char *victim_of(const struct enforce_io *io, const char *cgroup)
 	return "";
 }
 
-static void apply_file(struct enforcer *enforcer, const char *file,
-		       const struct policy_io_setting *setting,
-		       uint64_t now_ms)
+static void apply_file(struct enforce_io *io, const char *file,
+		       const struct policy_io_setting *setting, uint64_t now_ms)
 {
-	struct enforce_io *io = enforcer->io;
 	char current[CGROUP_VALUE_LEN], text[CGROUP_VALUE_LEN];
 	struct io_managed *im;
 	struct managed_file *m;
@@ -129,7 +128,7 @@ static void apply_file(struct enforcer *enforcer, const char *file,
 	if (enforce_value_read(m->file, current, sizeof(current)))
 		return; /* gone with its cgroup: a normal event */
 	if (m->active && strcmp(current, m->written)) {
-		enforce_let_go(enforcer, m, current, now_ms);
+		enforce_write_let_go(io->writer, m, current, now_ms);
 		return;
 	}
 	err = systemd_is_entry(m->file) ?
@@ -141,19 +140,20 @@ static void apply_file(struct enforcer *enforcer, const char *file,
 		return;
 	if (!m->active) {
 		/* The original reaches the disk before the change does. */
-		err = journal_record_before(&enforcer->journal, m->file,
+		err = journal_record_before(&io->writer->journal, m->file,
 					    m->cgroup,
 					    policy_knob_name(m->knob), current,
 					    victim_of(io, m->cgroup));
 		if (err) {
-			enforce_write_failed(enforcer, m, "journaling", text,
+			enforce_write_failed(io->writer, m, "journaling", text,
 					     err);
 			return;
 		}
 		snprintf(m->original, sizeof(m->original), "%s", current);
 	}
-	enforce_settle_write(enforcer, m, text,
-			     enforce_write_journaled(enforcer, m->file, text));
+	enforce_write_settle(io->writer, m, text,
+			     enforce_write_journaled(io->writer, m->file,
+						     text));
 }
 
 _Static_assert(IO_MAX_FILES == SYSTEMD_MAX_PROPERTIES &&
@@ -176,21 +176,20 @@ static int systemd_io_files(const char *cgroup, const char *device,
 		     systemd_knob_entries(unit, knob, device, files, count);
 }
 
-static void apply(struct enforcer *enforcer,
+static void apply(struct enforce_io *io,
 		  const struct policy_io_setting *setting, uint64_t now_ms)
 {
 	char files[IO_MAX_FILES][ENFORCE_PATH_LEN + 32];
 	size_t count;
 	int err;
 
-	if (enforce_route(&enforcer->config->enforce, setting->cgroup, false,
-			  enforcer->io->policy.systemd_backend) ==
+	if (enforce_route(&io->writer->config->enforce, setting->cgroup, false,
+			  io->policy.systemd_backend) ==
 	    ENFORCE_BACKEND_SYSTEMD)
 		err = systemd_io_files(setting->cgroup, setting->device,
 				       setting->knob, files, &count);
 	else
-		err = io_knob_files(&enforcer->io->fs,
-				    &enforcer->config->enforce,
+		err = io_knob_files(&io->fs, &io->writer->config->enforce,
 				    setting->cgroup, setting->device,
 				    setting->knob, files, &count);
 	if (err == -ENOENT)
@@ -203,63 +202,59 @@ static void apply(struct enforcer *enforcer,
 
 		snprintf(key, sizeof(key), "unresolved:%.200s#%s#%d",
 			 setting->cgroup, setting->device, (int)setting->knob);
-		im = managed(enforcer->io, key, setting->cgroup, setting->knob);
+		im = managed(io, key, setting->cgroup, setting->knob);
 		if (!im || now_ms < im->file.hands_off_until_ms)
 			return;
-		im->wanted_at = enforcer->io->steps;
+		im->wanted_at = io->steps;
 		im->file.hands_off_until_ms =
-			now_ms + enforcer->config->enforce.cooldown_ms;
-		enforce_write_failed(enforcer, &im->file, "resolving the path",
-				     "", err);
+			now_ms + io->writer->config->enforce.cooldown_ms;
+		enforce_write_failed(io->writer, &im->file,
+				     "resolving the path", "", err);
 		return;
 	}
 	for (size_t f = 0; f < count; f++)
-		apply_file(enforcer, files[f], setting, now_ms);
+		apply_file(io, files[f], setting, now_ms);
 }
 
-size_t enforce_io_step(struct enforcer *enforcer, const struct report *report,
+size_t enforce_io_step(struct enforce_io *io, const struct report *report,
 		       uint64_t now_ms)
 {
 	static struct policy_io_guest guests[POLICY_MAX_GUESTS];
-	struct enforce_io *io = enforcer->io;
 	size_t count, active = 0;
 
 	if (!io)
 		return 0;
 	io->steps++;
-	count = policy_io_guests_from_report(report, guests,
-					     POLICY_MAX_GUESTS);
+	count = policy_io_guests_from_report(report, guests, POLICY_MAX_GUESTS);
 	policy_io_step(&io->policy, guests, count, &io->result);
-	audit_actions(enforcer);
-	if (enforcer->mode != CONFIG_MODE_ENFORCE || !io->fs.version)
+	audit_actions(io);
+	if (io->writer->mode != CONFIG_MODE_ENFORCE || !io->fs.version)
 		return 0;
 	for (size_t i = 0; i < io->result.setting_count; i++)
-		apply(enforcer, &io->result.settings[i], now_ms);
+		apply(io, &io->result.settings[i], now_ms);
 	for (size_t i = 0; i < io->file_count; i++) {
 		struct io_managed *im = &io->files[i];
 
 		if (im->file.active && im->wanted_at != io->steps)
-			enforce_put_back(enforcer, &im->file, now_ms);
+			enforce_write_put_back(io->writer, &im->file, now_ms);
 		active += im->file.active;
 	}
-	io->file_count = enforce_forget_idle(io->files, io->file_count,
-					     sizeof(*io->files), now_ms);
+	io->file_count = enforce_write_forget_idle(io->files, io->file_count,
+						   sizeof(*io->files), now_ms);
 	return active;
 }
 
-size_t enforce_io_stop(struct enforcer *enforcer)
+size_t enforce_io_stop(struct enforce_io *io)
 {
-	struct enforce_io *io = enforcer->io;
 	size_t failed = 0;
 
 	if (!io)
 		return 0;
 	for (size_t i = 0; i < io->file_count; i++)
 		if (io->files[i].file.active &&
-		    enforce_put_back(enforcer, &io->files[i].file, 0))
+		    enforce_write_put_back(io->writer, &io->files[i].file, 0))
 			failed++;
 	free(io->files);
 	free(io);
-	enforcer->io = NULL;
 	return failed;
 }

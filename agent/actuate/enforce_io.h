@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * I/O enforcement as the agent runs it, beside enforce.c's CPU: each
+ * I/O enforcement as the agent runs it, beside enforce_cpu.h's CPU: each
  * interval's I/O report through policy_io.c, its settings made real in
  * the blkio/io hierarchy through actuate_io.c, each device entry
- * journaled, read back and undone exactly like a CPU knob (enforce.c's
- * own helpers do the journaling, letting go and putting back).
+ * journaled, read back and undone exactly like a CPU knob (through the
+ * same write step, enforce_write.h).
  */
 #ifndef KVMWARDEN_ENFORCE_IO_H
 #define KVMWARDEN_ENFORCE_IO_H
@@ -17,7 +17,8 @@
 #include <stdint.h>
 
 #include "actuate/actuate_io.h"
-#include "actuate/enforce.h"
+#include "actuate/enforce_write.h"
+#include "model/model.h"
 #include "policy/policy_io.h"
 
 struct io_managed {
@@ -26,6 +27,7 @@ struct io_managed {
 };
 
 struct enforce_io {
+	struct enforce_writer *writer; /* the enforcer's */
 	struct io_fs fs;
 	struct policy_io policy;
 	struct policy_io_result result;
@@ -35,30 +37,17 @@ struct enforce_io {
 	uint64_t steps;
 };
 
-/* Sets enforcer->io up (NULL when out of memory: I/O is then left alone).
- * Detecting the hierarchy only reads, so monitor mode does it too. */
-void enforce_io_start(struct enforcer *enforcer);
-void enforce_io_reload(struct enforcer *enforcer);
+/* NULL when out of memory (I/O is then left alone). Detecting the
+ * hierarchy only reads, so monitor mode does it too. */
+struct enforce_io *enforce_io_start(struct enforce_writer *writer);
+/* A reload: the ladders keep their state. `io` may be NULL. */
+void enforce_io_reload(struct enforce_io *io);
 /* After the CPU decisions: audits the I/O ones and, in enforce mode,
  * applies them. Returns how many I/O values are in force. */
-size_t enforce_io_step(struct enforcer *enforcer, const struct report *report,
+size_t enforce_io_step(struct enforce_io *io, const struct report *report,
 		       uint64_t now_ms);
-/* Puts every I/O value back; returns how many could not be. Frees. */
-size_t enforce_io_stop(struct enforcer *enforcer);
-
-/* enforce.c's, shared with this file. */
-int enforce_value_read(const char *file, char *value, size_t size);
-int enforce_value_write(const char *file, const char *value);
-/* The value journaled as pending first, then written. */
-int enforce_write_journaled(struct enforcer *enforcer, const char *file,
-			    const char *value);
-void enforce_let_go(struct enforcer *enforcer, struct managed_file *m,
-		    const char *current, uint64_t now_ms);
-void enforce_write_failed(struct enforcer *enforcer, struct managed_file *m,
-			  const char *what, const char *value, int err);
-void enforce_settle_write(struct enforcer *enforcer, struct managed_file *m,
-			  const char *text, int err);
-int enforce_put_back(struct enforcer *enforcer, struct managed_file *m,
-		     uint64_t now_ms);
+/* Puts every I/O value back; returns how many could not be. Frees `io`
+ * (which may be NULL). */
+size_t enforce_io_stop(struct enforce_io *io);
 
 #endif

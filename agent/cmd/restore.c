@@ -17,7 +17,7 @@
 #include "actuate/actuate_libvirt.h"
 #include "cmd/commands.h"
 #include "config/config.h"
-#include "actuate/enforce.h"
+#include "actuate/enforce_restore.h"
 #include "actuate/journal.h"
 
 
@@ -137,7 +137,7 @@ int cmd_restore(int argc, char **argv)
 	err = enforce_restore_journal(&journal, &audit, CONFIG_MODE_ENFORCE,
 				      &restored, &left);
 	journal_close(&journal);
-	libvirt_disconnect();
+	libvirt_conn_disconnect();
 	if (err) {
 		fprintf(stderr, "kvmwarden: restore: %s: %s\n", path,
 			strerror(-err));

@@ -2,7 +2,7 @@
 /*
  * The routing decision of enforce_route.h: the one place that says which
  * backend owns a write, for the policy (is it a target at all?) and for
- * enforce.c (where does the value live?) alike.
+ * enforce_cpu.c and enforce_io.c (where does the value live?) alike.
  */
 #include <string.h>
 
@@ -26,7 +26,7 @@ enum enforce_backend enforce_route(const struct enforce_config *enforce,
 	return ENFORCE_BACKEND_NONE;
 }
 
-const char *enforce_backend_name(enum enforce_backend backend)
+const char *enforce_route_backend_name(enum enforce_backend backend)
 {
 	switch (backend) {
 	case ENFORCE_BACKEND_CGROUPFS:

@@ -33,6 +33,6 @@ enum enforce_backend {
 enum enforce_backend enforce_route(const struct enforce_config *enforce,
 				   const char *cgroup, bool libvirt_up,
 				   bool systemd_up);
-const char *enforce_backend_name(enum enforce_backend backend);
+const char *enforce_route_backend_name(enum enforce_backend backend);
 
 #endif

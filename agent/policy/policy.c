@@ -12,13 +12,7 @@
 #include <string.h>
 
 #include "policy/enforce_route.h"
-#include "model/hist.h"
 #include "policy/policy.h"
-
-/* Relaxing quadruples a cap: from a 1 % floor it is gone in four steps
- * (4, 16, 64, lifted) and the weight in a fifth, so every action is gone
- * within the cool-down plus 5 intervals. */
-#define RELAX_FACTOR 4
 
 static const char *const verb_names[] = {
 	[POLICY_RAISE_WEIGHT] = "raise_weight",
@@ -355,7 +349,7 @@ static void relax(struct policy *policy, struct policy_victim *v,
 	 * separation goes with its cap's first step up from the floor. */
 	for (size_t c = 0; c < v->cap_count; c++) {
 		struct policy_cap *cap = &v->caps[c];
-		uint32_t next = cap->quota_percent * RELAX_FACTOR;
+		uint32_t next = cap->quota_percent * POLICY_RELAX_FACTOR;
 
 		if (cap->separated) {
 			action = add_action(result, POLICY_JOIN_CPUS, v,
@@ -560,51 +554,4 @@ void policy_step(struct policy *policy, const struct policy_guest *guests,
 				add_separation(result, v, &v->caps[c]);
 		}
 	}
-}
-
-size_t policy_guests_from_report(const struct report *report,
-				 struct policy_guest *out, size_t cap)
-{
-	double window_ns = report->duration_ns ? (double)report->duration_ns :
-						 1.0;
-	size_t filled = 0;
-
-	for (size_t i = 0; i < report->guest_count && filled < cap; i++) {
-		const struct report_guest *guest = &report->guests[i];
-		struct policy_guest *pg = &out[filled];
-		uint64_t worst_ns = 0;
-
-		if (guest->exited)
-			continue;
-		memset(pg, 0, sizeof(*pg));
-		snprintf(pg->name, sizeof(pg->name), "%s", guest->name);
-		snprintf(pg->uuid, sizeof(pg->uuid), "%s", guest->uuid);
-		pg->claim = guest->claim;
-		snprintf(pg->cgroup, sizeof(pg->cgroup), "%s", guest->cgroup);
-		for (size_t v = 0; v < guest->vcpu_count; v++)
-			if (guest->vcpus[v].delta.steal_ns > worst_ns)
-				worst_ns = guest->vcpus[v].delta.steal_ns;
-		if (!guest->vcpu_count)
-			worst_ns = guest->vcpu_total.steal_ns;
-		pg->steal_percent = 100.0 * (double)worst_ns / window_ns;
-		pg->wait_p99_ms = (double)hist_quantile_ns(
-					  guest->vcpu_total.wait_hist, 0.99,
-					  guest->vcpu_total.wait_max_ns) /
-				  1e6;
-		for (size_t t = 0; t < guest->vcpu_count &&
-				   pg->vcpu_tid_count < POLICY_MAX_VCPUS;
-		     t++)
-			if (!guest->vcpus[t].exited)
-				pg->vcpu_tids[pg->vcpu_tid_count++] =
-					guest->vcpus[t].tid;
-		for (size_t c = 0;
-		     c < guest->culprit_count && c < POLICY_MAX_CULPRITS; c++) {
-			pg->culprit_percent[pg->culprit_count] =
-				100.0 * (double)guest->culprits[c].steal_ns /
-				window_ns;
-			pg->culprits[pg->culprit_count++] = guest->culprits[c];
-		}
-		filled++;
-	}
-	return filled;
 }

@@ -31,6 +31,11 @@
 #define POLICY_REASON_LEN 768
 /* A cap at or above one whole CPU is no cap: it is lifted instead. */
 #define POLICY_QUOTA_NONE 100
+/* Relaxing multiplies a cap by this, the CPU ladder's quota and the I/O
+ * ladder's IOPS alike: from a 1 % quota floor a cap is gone in four steps
+ * (4, 16, 64, lifted) and the weight in a fifth, so every action is gone
+ * within the cool-down plus 5 intervals. */
+#define POLICY_RELAX_FACTOR 4
 
 /* One guest's figures over a window, as the controller sees them. */
 struct policy_guest {
@@ -153,10 +158,6 @@ void policy_step(struct policy *policy, const struct policy_guest *guests,
  * presses its cap is still a culprit even when the attribution shows it
  * small, which is what the cap is for. */
 void policy_note_throttled(struct policy *policy, const char *cgroup);
-/* The controller's view of a report: live guests only, at most
- * POLICY_MAX_GUESTS. Returns how many were filled. */
-size_t policy_guests_from_report(const struct report *report,
-				 struct policy_guest *out, size_t cap);
 /* "raise_weight", "cap_quota", ... */
 const char *policy_verb_name(enum policy_verb verb);
 const char *policy_knob_name(enum policy_knob knob);

@@ -18,8 +18,6 @@
 #include "model/io_model.h"
 #include "policy/policy_io.h"
 
-#define RELAX_FACTOR 4
-
 void policy_io_set_config(struct policy_io *policy,
 			  const struct enforce_config *config,
 			  uint32_t interval_ms)
@@ -305,7 +303,7 @@ static void relax(struct policy_io *policy, struct policy_io_ladder *l,
 
 	for (size_t c = 0; c < l->cap_count; c++) {
 		struct policy_io_cap *cap = &l->caps[c];
-		uint64_t next = (uint64_t)cap->iops * RELAX_FACTOR;
+		uint64_t next = (uint64_t)cap->iops * POLICY_RELAX_FACTOR;
 
 		if (next >= cap->start_iops) {
 			add_action(result, POLICY_LIFT_QUOTA, l, cap->cgroup,

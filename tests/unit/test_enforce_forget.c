@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * enforce_forget_idle: entries neither in force nor backing off from an
+ * enforce_write_forget_idle: entries neither in force nor backing off from an
  * outside change go, the rest stay in order, for plain managed files and
  * for structs that begin with one (enforce_io's).
  */
@@ -35,14 +35,15 @@ static void keeps_active_and_backing_off(void **state)
 	name(&files[2], "/c", false, 5000); /* backing off until 5 s */
 	name(&files[3], "/d", false, 1000); /* backed off until 1 s: over */
 	name(&files[4], "/e", true, 9000);
-	size_t left = enforce_forget_idle(files, 5, sizeof(files[0]), 2000);
+	size_t left =
+		enforce_write_forget_idle(files, 5, sizeof(files[0]), 2000);
 
 	assert_int_equal(left, 3);
 	assert_string_equal(files[0].cgroup, "/b");
 	assert_string_equal(files[1].cgroup, "/c");
 	assert_string_equal(files[2].cgroup, "/e");
 	/* Once the back-off is over, that one goes too. */
-	left = enforce_forget_idle(files, left, sizeof(files[0]), 6000);
+	left = enforce_write_forget_idle(files, left, sizeof(files[0]), 6000);
 	assert_int_equal(left, 2);
 	assert_string_equal(files[1].cgroup, "/e");
 }
@@ -57,7 +58,7 @@ static void io_entries_move_whole(void **state)
 	name(&files[1].file, "/y", true, 0);
 	files[1].wanted_at = 42;
 	name(&files[2].file, "/z", false, 0);
-	size_t left = enforce_forget_idle(files, 3, sizeof(files[0]), 10);
+	size_t left = enforce_write_forget_idle(files, 3, sizeof(files[0]), 10);
 
 	assert_int_equal(left, 1);
 	assert_string_equal(files[0].file.cgroup, "/y");
@@ -69,10 +70,12 @@ static void empty_and_all_idle(void **state)
 	struct managed_file files[2];
 
 	(void)state;
-	assert_int_equal(enforce_forget_idle(files, 0, sizeof(files[0]), 0), 0);
+	assert_int_equal(
+		enforce_write_forget_idle(files, 0, sizeof(files[0]), 0), 0);
 	name(&files[0], "/a", false, 0);
 	name(&files[1], "/b", false, 0);
-	assert_int_equal(enforce_forget_idle(files, 2, sizeof(files[0]), 0), 0);
+	assert_int_equal(
+		enforce_write_forget_idle(files, 2, sizeof(files[0]), 0), 0);
 }
 
 int main(void)

@@ -57,9 +57,10 @@ static void units_go_through_systemd_when_it_answers(void **state)
 	assert_int_equal(enforce_route(&e, "/system.slice/kvmw-hog.service",
 				       true, false),
 			 ENFORCE_BACKEND_NONE);
-	assert_string_equal(enforce_backend_name(ENFORCE_BACKEND_SYSTEMD),
+	assert_string_equal(enforce_route_backend_name(ENFORCE_BACKEND_SYSTEMD),
 			    "systemd");
-	assert_string_equal(enforce_backend_name(ENFORCE_BACKEND_NONE), "none");
+	assert_string_equal(enforce_route_backend_name(ENFORCE_BACKEND_NONE),
+			    "none");
 }
 
 static void below_outside_and_dotted_paths_are_nobodys(void **state)

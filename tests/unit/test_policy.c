@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "policy/policy.h"
+#include "policy/policy_guests.h"
 
 #define HOG "/kw/hog"
 #define VICTIM_CGROUP "/kw/victim"

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The CPU controller's input (policy.h) read from the model's report. */
+#ifndef KVMWARDEN_POLICY_GUESTS_H
+#define KVMWARDEN_POLICY_GUESTS_H
+
+#ifdef __bpf__
+#error "userspace-only header"
+#endif
+
+#include <stddef.h>
+
+#include "model/model.h"
+#include "policy/policy.h"
+
+/* The controller's view of a report: live guests only, at most
+ * POLICY_MAX_GUESTS. Returns how many were filled. */
+size_t policy_guests_from_report(const struct report *report,
+				 struct policy_guest *out, size_t cap);
+
+#endif
