@@ -29,6 +29,7 @@
 #include "load/feature_table.h"
 #include "serve/snapshot.h"
 #include "top/top.h"
+#include "top/top_format.h"
 #include "top/top_model.h"
 
 #define DEFAULT_DELAY_S 1.0
