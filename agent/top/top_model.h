@@ -3,7 +3,8 @@
  * What `kvmwarden top` shows, as plain data: rows built from a window
  * document (snapshot.h), a minute of history per guest, sorting and
  * filtering; top_format.h turns them into text lines. No terminal and no
- * I/O here, so the unit tests check the math; top.c only draws lines.
+ * I/O here, so the unit tests check the math; the screen and the batch
+ * frames only draw lines.
  */
 #ifndef KVMWARDEN_TOP_MODEL_H
 #define KVMWARDEN_TOP_MODEL_H
