@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cmd/commands.h"
-#include "top/top.h"
+#include "cmd/top.h"
 
 static int cmd_version(int argc, char **argv)
 {

@@ -18,9 +18,8 @@
 #include "serve/api.h"
 #include "cmd/commands.h"
 #include "actuate/journal.h"
-#include "top/top.h"
+#include "top/top_source.h"
 
-#define REQUEST_TIMEOUT_MS 2000
 #define USAGE                                                            \
 	"usage: kvmwarden status [--config FILE] [--socket PATH] [--state " \
 	"FILE] [--json]"
@@ -192,14 +191,14 @@ int cmd_status(int argc, char **argv)
 		return code < 0 ? 0 : code;
 	if (opts.socket)
 		snprintf(socket_path, sizeof(socket_path), "%s", opts.socket);
-	else if (top_socket_from_config(opts.config, opts.config_given,
-					socket_path, sizeof(socket_path)))
+	else if (top_source_socket_from_config(opts.config, opts.config_given,
+					       socket_path, sizeof(socket_path)))
 		return 2;
 	if (enforce_state_path(opts.config, opts.config_given, opts.state,
 			       state_path, sizeof(state_path)))
 		return 2;
 
-	agent_err = api_request(socket_path, "status", REQUEST_TIMEOUT_MS,
+	agent_err = api_request(socket_path, "status", TOP_REQUEST_TIMEOUT_MS,
 				&answer);
 	journal_err = journal_load_damage(state_path, &entries, &count,
 					  &damage);

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * `kvmwarden top`: the live terminal view (ncurses), with batch and JSON
- * modes for pipes. The figures come from the running agent's socket
- * (api.h) when it answers, else from an in-process measurement that
- * builds the same window document (snapshot.h). Rows, sorting and layout
- * live in top_model.c; this module owns the terminal and the data source.
+ * `kvmwarden top`'s view: the live terminal screen (top_screen.h), or
+ * batch and JSON frames for pipes, drawn from the window documents of a
+ * top_source. Rows, sorting and history live in top_model.h, the text
+ * layout in top_format.h. The command (cmd/top.c) parses the options and
+ * opens the source: the agent's socket, or its own measurement.
  */
 #ifndef KVMWARDEN_TOP_H
 #define KVMWARDEN_TOP_H
@@ -13,15 +13,12 @@
 #error "userspace-only header"
 #endif
 
-#include <stdbool.h>
-#include <stddef.h>
+struct top_options;
+struct top_source;
 
-int cmd_top(int argc, char **argv);
-
-/* The agent's socket_path from the configuration at `path` (the default
- * socket when the file is missing and was not named, or is broken and was
- * not named). Returns 0, or -EINVAL for a named file that is broken. */
-int top_socket_from_config(const char *path, bool explicit_path, char *out,
-			   size_t size);
+/* Shows windows from `src` until -n frames, q, SIGINT or SIGTERM; the
+ * screen unless opts->batch. Returns the exit code: 1 when a batch frame
+ * failed or stdout's reader went away. */
+int top_run(struct top_source *src, const struct top_options *opts);
 
 #endif

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * What `kvmwarden top` shows, as plain data: rows built from a window
- * document (snapshot.h), a minute of history per guest, sorting,
- * filtering and fixed-width text lines. No terminal and no I/O here, so
- * the unit tests check the math and the layout; top.c only draws lines.
+ * document (snapshot.h), a minute of history per guest, sorting and
+ * filtering; top_format.h turns them into text lines. No terminal and no
+ * I/O here, so the unit tests check the math; the screen and the batch
+ * frames only draw lines.
  */
 #ifndef KVMWARDEN_TOP_MODEL_H
 #define KVMWARDEN_TOP_MODEL_H
@@ -19,7 +20,6 @@
 #define TOP_NAME_LEN 64
 #define TOP_HISTORY 256 /* windows kept per guest: >= 60 s at 0.25 s */
 #define TOP_MINUTE_NS 60000000000ULL
-#define TOP_MIN_WIDTH 80 /* the layout's; narrower terminals cut lines */
 
 enum top_column {
 	TOP_COL_NAME,
@@ -118,22 +118,5 @@ bool top_guest_matches(const struct top_guest *guest, const char *filter);
 const char *top_column_name(enum top_column column);
 /* 100 x part / whole, 0 when whole is 0. */
 double top_percent(uint64_t part, uint64_t whole);
-
-/* Text lines, at most `width` characters (never more, never wrapped),
- * padded to the layout's columns. Each returns the length written. */
-size_t top_format_host(char *buf, size_t size, const struct top_model *model,
-		       const char *source, double interval_s, int width);
-/* "features off: attribution, kvm  (see status)", or "features: all
- * available"; "" when the document does not say. */
-size_t top_format_features(char *buf, size_t size,
-			   const struct top_model *model, int width);
-size_t top_format_header(char *buf, size_t size, const struct top_model *model,
-			 int width);
-size_t top_format_guest(char *buf, size_t size, const struct top_guest *guest,
-			int width);
-size_t top_format_vcpu(char *buf, size_t size, const struct top_vcpu *vcpu,
-		       int width);
-/* "1.2ms", "850us", "3.1s": five characters at most. */
-void top_format_duration(char *buf, size_t size, uint64_t ns);
 
 #endif

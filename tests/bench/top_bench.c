@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "serve/snapshot.h"
+#include "top/top_format.h"
 #include "top/top_model.h"
 
 static uint64_t wall_ns(void)

@@ -19,6 +19,7 @@
 #include "features_out.h"
 #include "load/loader_kvm.h"
 #include "report_out.h"
+#include "top/top_format.h"
 #include "top/top_model.h"
 
 /* What `fn` writes to a FILE, as a malloc'd string. */

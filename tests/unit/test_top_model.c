@@ -13,6 +13,7 @@
 
 #include <json-c/json.h>
 
+#include "top/top_format.h"
 #include "top/top_model.h"
 
 #define SEC 1000000000ULL
