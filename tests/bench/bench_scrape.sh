@@ -73,7 +73,7 @@ cc -O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow \
 	-Wformat=2 -D_GNU_SOURCE -I"$top/agent" -I"$top/exporters" \
 	-I"$top/bpf" -I"$build" "$here/scrape_bench.c" "${objs[@]}" \
 	-o "$work/scrape_bench" \
-	-lbpf -lelf -lz -ljson-c -lyaml -lmicrohttpd -lcrypt -lsystemd -lncursesw -lvirt
+	-lbpf -lelf -lz -ljson-c -lyaml -lmicrohttpd -lcrypt -lsystemd -lncursesw -lvirt -lgnutls
 
 synthetic=$work/synthetic.txt
 : >"$synthetic"
