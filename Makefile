@@ -51,7 +51,8 @@ SAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests-san/%,$(UNIT_SRCS))
 # libFuzzer harnesses: clang only, each linked with the parsers it drives.
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_LIB  := agent/config/config.c agent/serve/http.c agent/serve/http_auth.c \
+FUZZ_LIB  := agent/config/config.c agent/config/config_yaml.c agent/config/endpoints.c \
+	agent/serve/http.c agent/serve/http_auth.c \
 	agent/config/web_config.c agent/collect/procfs.c agent/serve/api.c \
 	agent/config/enforce_config.c $(wildcard agent/base/*.c)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \

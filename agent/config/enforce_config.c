@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/config.h"
+#include "config/config_yaml.h"
 #include "config/enforce_config.h"
 #include "collect/guest_claim.h"
 #include "collect/procfs.h"

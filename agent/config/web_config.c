@@ -12,7 +12,7 @@
 
 #include <yaml.h>
 
-#include "config/config.h"
+#include "config/config_yaml.h"
 #include "config/web_config.h"
 
 static const char *scalar(yaml_node_t *node)

@@ -28,7 +28,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define API_DEFAULT_SOCKET "/run/kvmwarden/kvmwarden.sock"
+#include "config/endpoints.h"
+
+/* The clients' name for the default (top, status). */
+#define API_DEFAULT_SOCKET ENDPOINTS_DEFAULT_SOCKET
 #define API_MAX_REQUEST 4096 /* bytes, newline included */
 #define API_MAX_CLIENTS 16
 #define API_CLIENT_TIMEOUT_MS 5000

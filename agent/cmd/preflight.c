@@ -14,10 +14,10 @@
 #include <unistd.h>
 
 #include "actuate/actuate_cgroup.h"
+#include "actuate/journal.h"
+#include "cmd/preflight.h"
 #include "serve/api.h"
 #include "serve/http.h"
-#include "actuate/journal.h"
-#include "actuate/preflight.h"
 
 /* journal_open makes the state file's directory, one level only. */
 static bool parent_makeable(const char *path)
