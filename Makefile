@@ -55,7 +55,8 @@ FUZZ_LIB  := agent/config/config.c agent/config/config_yaml.c agent/config/endpo
 	agent/serve/http.c agent/serve/http_auth.c \
 	agent/config/web_config.c agent/collect/procfs.c agent/serve/api.c \
 	agent/serve/api_proto.c agent/serve/api_socket.c \
-	agent/config/enforce_config.c $(wildcard agent/base/*.c)
+	agent/config/enforce_config.c agent/config/enforce_keys.c \
+	$(wildcard agent/base/*.c)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 60

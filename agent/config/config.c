@@ -14,6 +14,7 @@
 
 #include "config/config.h"
 #include "config/endpoints.h"
+#include "config/enforce_keys.h"
 
 void config_defaults(struct config *config)
 {
