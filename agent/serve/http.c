@@ -17,6 +17,7 @@
 
 #include <microhttpd.h>
 
+#include "base/log.h"
 #include "config/config_yaml.h"
 #include "config/endpoints.h"
 #include "config/web_config.h"
@@ -93,13 +94,14 @@ static void log_mhd(void *ctx, const char *fmt, va_list args)
 static void log_mhd(void *ctx, const char *fmt, va_list args)
 {
 	static int verbose = -1;
+	char text[1024];
 
 	if (verbose < 0)
 		verbose = getenv("KVMWARDEN_DEBUG") != NULL;
 	if (!verbose)
 		return;
-	fputs("<7>kvmwarden: http: ", stderr);
-	vfprintf(stderr, fmt, args);
+	vsnprintf(text, sizeof(text), fmt, args);
+	log_line(LOG_PRIO_DEBUG, "http: %s", text);
 }
 
 /* A persistent plain-text body; NULL when out of memory. */
