@@ -56,6 +56,7 @@ FUZZ_LIB  := agent/config/config.c agent/config/config_yaml.c agent/config/endpo
 	agent/config/web_config.c agent/collect/procfs.c agent/serve/api.c \
 	agent/serve/api_proto.c agent/serve/api_socket.c \
 	agent/config/enforce_config.c agent/config/enforce_keys.c \
+	agent/model/cgroup_path.c \
 	$(wildcard agent/base/*.c)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer

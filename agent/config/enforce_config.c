@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "config/enforce_config.h"
-#include "collect/guest_claim.h"
-#include "collect/procfs.h"
+#include "model/cgroup_path.h"
+#include "model/guest_claim.h"
 
 static const char *const default_classes[] = { "high", "normal", "low" };
 
@@ -113,7 +113,7 @@ static bool has_unit_component(const char *path)
 
 const char *enforce_path_manager(const char *path)
 {
-	char name[PROCFS_NAME_LEN];
+	char name[CGROUP_PATH_LEN];
 
 	if (cgroup_libvirt_name(path, name, sizeof(name)) != -ENOENT)
 		return "libvirt";
