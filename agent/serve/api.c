@@ -27,6 +27,7 @@
 
 #include <json-c/json.h>
 
+#include "base/units.h"
 #include "base/version.h"
 #include "serve/api.h"
 #include "serve/api_socket.h"
@@ -62,14 +63,6 @@ struct api_server {
 	char *snapshot;
 	struct api_status status;
 };
-
-static uint64_t clock_ns(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
-}
 
 /* ------------------------------------------------------------ answers */
 
@@ -113,8 +106,8 @@ static char *status_line(struct api_server *server)
 	json_object_object_add(status, "pid", json_object_new_int(getpid()));
 	json_object_object_add(
 		status, "uptime_s",
-		json_object_new_uint64((clock_ns() - server->started_ns) /
-				       1000000000ULL));
+		json_object_new_uint64((monotonic_ns() - server->started_ns) /
+				       NS_PER_SEC));
 	json_object_object_add(status, "clients",
 			       json_object_new_uint64(server->client_count));
 	json_object_object_add(status, "answers",
@@ -385,7 +378,7 @@ static int serve(void *arg)
 			break;
 		if (fds[0].revents)
 			break;
-		now_ns = clock_ns();
+		now_ns = monotonic_ns();
 		/* Backwards, so dropping (which moves the last client into
 		 * the hole) never skips one that has not been looked at. */
 		for (size_t i = count; i-- > 0;) {
@@ -438,8 +431,8 @@ int api_open(struct api_server **out, const struct api_options *opts, char *why,
 	server->timeout_ns = (uint64_t)(opts->client_timeout_ms ?
 						opts->client_timeout_ms :
 						API_CLIENT_TIMEOUT_MS) *
-			     1000000ULL;
-	server->started_ns = clock_ns();
+			     NS_PER_MS;
+	server->started_ns = monotonic_ns();
 	if (mtx_init(&server->lock, mtx_plain) != thrd_success) {
 		free(server);
 		snprintf(why, why_size, "cannot create a mutex");

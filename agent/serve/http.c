@@ -18,6 +18,7 @@
 #include <microhttpd.h>
 
 #include "base/log.h"
+#include "base/units.h"
 #include "config/config_yaml.h"
 #include "config/endpoints.h"
 #include "config/web_config.h"
@@ -133,14 +134,6 @@ static enum MHD_Result queue_text(struct MHD_Connection *conn,
 	return result;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
-}
-
 static enum http_auth_result authorized(struct http_server *server,
 					struct MHD_Connection *conn)
 {
@@ -157,7 +150,7 @@ static enum http_auth_result authorized(struct http_server *server,
 		result = http_auth_check(&server->auth, &server->web, user,
 					 password,
 					 info ? info->client_addr : NULL,
-					 now_ns());
+					 monotonic_ns());
 	if (password) {
 		explicit_bzero(password, strlen(password));
 		MHD_free(password);
@@ -377,7 +370,7 @@ int http_open(struct http_server **out, const struct http_options *opts,
 	server->opts.listen_address = NULL; /* not kept: the caller's */
 	server->opts.web_config_path = NULL;
 	snprintf(server->address, sizeof(server->address), "%s", address);
-	err = http_auth_init(&server->auth, now_ns());
+	err = http_auth_init(&server->auth, monotonic_ns());
 	if (err) {
 		snprintf(why, why_size, "no random bytes for the auth cache");
 		goto cleanup;
