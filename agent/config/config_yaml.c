@@ -53,6 +53,11 @@ const char *config_scalar(yaml_node_t *node)
 		       NULL;
 }
 
+size_t config_line_of(yaml_node_t *node)
+{
+	return node ? node->start_mark.line + 1 : 0;
+}
+
 int config_parse_u32(struct config_problems *p, yaml_node_t *node,
 		     const char *key, uint32_t min, uint32_t max, uint32_t *out)
 {

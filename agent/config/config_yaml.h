@@ -39,6 +39,8 @@ int config_read_text(const char *path, char **text, size_t *len, char *errors,
 /* The parsing helpers, for every module that reads keys of a document.
  * Each complains into `p` itself. */
 const char *config_scalar(yaml_node_t *node);
+/* The node's line, counted from 1; 0 for NULL. */
+size_t config_line_of(yaml_node_t *node);
 /* Every key that a mapping anywhere in `doc` holds twice, with both
  * lines. */
 void config_check_repeated_keys(struct config_problems *p,

@@ -17,11 +17,6 @@
 #include "config/enforce_config.h"
 #include "config/enforce_keys.h"
 
-static size_t line_of(yaml_node_t *node)
-{
-	return node ? node->start_mark.line + 1 : 0;
-}
-
 static void parse_path_list(struct config_problems *p, yaml_document_t *doc,
 			    yaml_node_t *node, const char *key,
 			    char out[][ENFORCE_PATH_LEN], size_t *count)
@@ -30,7 +25,7 @@ static void parse_path_list(struct config_problems *p, yaml_document_t *doc,
 
 	*count = 0;
 	if (node->type != YAML_SEQUENCE_NODE) {
-		config_complain(p, line_of(node), key,
+		config_complain(p, config_line_of(node), key,
 				"expected a list of cgroup paths");
 		return;
 	}
@@ -41,7 +36,7 @@ static void parse_path_list(struct config_problems *p, yaml_document_t *doc,
 		int before = p->count;
 
 		if (*count == ENFORCE_MAX_ROOTS) {
-			config_complain(p, line_of(entry), key,
+			config_complain(p, config_line_of(entry), key,
 					"at most %d entries",
 					ENFORCE_MAX_ROOTS);
 			return;
@@ -53,7 +48,7 @@ static void parse_path_list(struct config_problems *p, yaml_document_t *doc,
 		if (strlen(path) > 1 && path[strlen(path) - 1] == '/')
 			path[strlen(path) - 1] = '\0';
 		if (!enforce_path_valid(path)) {
-			config_complain(p, line_of(entry), key,
+			config_complain(p, config_line_of(entry), key,
 					"'%s' is not a cgroup path below the "
 					"root (absolute, no '.' or '..', not "
 					"'/' itself)",
@@ -70,7 +65,7 @@ static void parse_throttle(struct config_problems *p, yaml_document_t *doc,
 	yaml_node_pair_t *pair;
 
 	if (node->type != YAML_MAPPING_NODE) {
-		config_complain(p, line_of(node), "throttle",
+		config_complain(p, config_line_of(node), "throttle",
 				"expected a mapping (guests_of_lower_class, "
 				"cgroup_roots)");
 		return;
@@ -82,7 +77,7 @@ static void parse_throttle(struct config_problems *p, yaml_document_t *doc,
 		const char *key = config_scalar(key_node);
 
 		if (!key || !value)
-			config_complain(p, line_of(key_node), "throttle",
+			config_complain(p, config_line_of(key_node), "throttle",
 					"keys must be plain names");
 		else if (!strcmp(key, "guests_of_lower_class"))
 			config_parse_bool(p, value,
@@ -93,7 +88,7 @@ static void parse_throttle(struct config_problems *p, yaml_document_t *doc,
 					budget->throttle_roots,
 					&budget->throttle_root_count);
 		else
-			config_complain(p, line_of(key_node), key,
+			config_complain(p, config_line_of(key_node), key,
 					"unknown key in throttle");
 	}
 }
@@ -107,7 +102,7 @@ static int parse_ms_as_us(struct config_problems *p, yaml_node_t *node,
 	double ms = text ? strtod(text, &end) : 0;
 
 	if (!text || end == text || *end || !(ms >= 0.001 && ms <= 60000)) {
-		config_complain(p, line_of(node), key,
+		config_complain(p, config_line_of(node), key,
 				"expected milliseconds from 0.001 to 60000, "
 				"got '%s'",
 				text ? text : "(not a scalar)");
@@ -124,10 +119,10 @@ static void parse_budget(struct config_problems *p, yaml_document_t *doc,
 	bool has_limit = false;
 
 	memset(budget, 0, sizeof(*budget));
-	budget->line = line_of(node);
+	budget->line = config_line_of(node);
 	budget->class_rank = -1;
 	if (node->type != YAML_MAPPING_NODE) {
-		config_complain(p, line_of(node), "budgets",
+		config_complain(p, config_line_of(node), "budgets",
 				"each budget must be a mapping (match, "
 				"class, max_steal_percent, ...)");
 		return;
@@ -139,7 +134,7 @@ static void parse_budget(struct config_problems *p, yaml_document_t *doc,
 		const char *key = config_scalar(key_node);
 
 		if (!key || !value) {
-			config_complain(p, line_of(key_node), "budgets",
+			config_complain(p, config_line_of(key_node), "budgets",
 					"keys must be plain names");
 		} else if (!strcmp(key, "match")) {
 			config_parse_string(p, value, key, budget->match,
@@ -168,7 +163,7 @@ static void parse_budget(struct config_problems *p, yaml_document_t *doc,
 		} else if (!strcmp(key, "throttle")) {
 			parse_throttle(p, doc, value, budget);
 		} else {
-			config_complain(p, line_of(key_node), key,
+			config_complain(p, config_line_of(key_node), key,
 					"unknown key in a budget");
 		}
 	}
@@ -193,7 +188,7 @@ static void parse_budgets(struct config_problems *p, yaml_document_t *doc,
 
 	enforce->budget_count = 0;
 	if (node->type != YAML_SEQUENCE_NODE) {
-		config_complain(p, line_of(node), "budgets",
+		config_complain(p, config_line_of(node), "budgets",
 				"expected a list of budgets");
 		return;
 	}
@@ -202,7 +197,7 @@ static void parse_budgets(struct config_problems *p, yaml_document_t *doc,
 		yaml_node_t *entry = yaml_document_get_node(doc, *item);
 
 		if (enforce->budget_count == ENFORCE_MAX_BUDGETS) {
-			config_complain(p, line_of(entry), "budgets",
+			config_complain(p, config_line_of(entry), "budgets",
 					"at most %d budgets",
 					ENFORCE_MAX_BUDGETS);
 			return;
@@ -219,7 +214,7 @@ static void parse_classes(struct config_problems *p, yaml_document_t *doc,
 
 	enforce->class_count = 0;
 	if (node->type != YAML_SEQUENCE_NODE) {
-		config_complain(p, line_of(node), "classes",
+		config_complain(p, config_line_of(node), "classes",
 				"expected a list of class names, most "
 				"important first");
 		return;
@@ -231,7 +226,7 @@ static void parse_classes(struct config_problems *p, yaml_document_t *doc,
 		int before = p->count;
 
 		if (enforce->class_count == ENFORCE_MAX_CLASSES) {
-			config_complain(p, line_of(entry), "classes",
+			config_complain(p, config_line_of(entry), "classes",
 					"at most %d classes",
 					ENFORCE_MAX_CLASSES);
 			return;
@@ -241,13 +236,14 @@ static void parse_classes(struct config_problems *p, yaml_document_t *doc,
 			continue;
 		for (size_t i = 0; i < enforce->class_count; i++)
 			if (!strcmp(enforce->classes[i], name))
-				config_complain(p, line_of(entry), "classes",
+				config_complain(p, config_line_of(entry),
+						"classes",
 						"'%s' is listed twice", name);
 		snprintf(enforce->classes[enforce->class_count++],
 			 ENFORCE_NAME_LEN, "%s", name);
 	}
 	if (!enforce->class_count)
-		config_complain(p, line_of(node), "classes",
+		config_complain(p, config_line_of(node), "classes",
 				"at least one class is needed");
 }
 
@@ -259,7 +255,7 @@ static void parse_cgroup_guests(struct config_problems *p, yaml_document_t *doc,
 
 	enforce->cgroup_guest_count = 0;
 	if (node->type != YAML_SEQUENCE_NODE) {
-		config_complain(p, line_of(node), "cgroup_guests",
+		config_complain(p, config_line_of(node), "cgroup_guests",
 				"expected a list of {name, cgroup}");
 		return;
 	}
@@ -270,15 +266,16 @@ static void parse_cgroup_guests(struct config_problems *p, yaml_document_t *doc,
 		yaml_node_pair_t *pair;
 
 		if (enforce->cgroup_guest_count == ENFORCE_MAX_CGROUP_GUESTS) {
-			config_complain(p, line_of(entry), "cgroup_guests",
-					"at most %d entries",
+			config_complain(p, config_line_of(entry),
+					"cgroup_guests", "at most %d entries",
 					ENFORCE_MAX_CGROUP_GUESTS);
 			return;
 		}
 		guest = &enforce->cgroup_guests[enforce->cgroup_guest_count++];
 		memset(guest, 0, sizeof(*guest));
 		if (entry->type != YAML_MAPPING_NODE) {
-			config_complain(p, line_of(entry), "cgroup_guests",
+			config_complain(p, config_line_of(entry),
+					"cgroup_guests",
 					"each entry must be a mapping (name, "
 					"cgroup)");
 			continue;
@@ -300,12 +297,13 @@ static void parse_cgroup_guests(struct config_problems *p, yaml_document_t *doc,
 						    sizeof(guest->cgroup));
 			else
 				config_complain(
-					p, line_of(key_node),
+					p, config_line_of(key_node),
 					key ? key : "cgroup_guests",
 					"unknown key in a cgroup guest");
 		}
 		if (!guest->name[0] || !enforce_path_valid(guest->cgroup))
-			config_complain(p, line_of(entry), "cgroup_guests",
+			config_complain(p, config_line_of(entry),
+					"cgroup_guests",
 					"each entry needs a name and a cgroup "
 					"path below the root");
 	}
@@ -339,9 +337,9 @@ static void parse_trusted_users(struct config_problems *p, yaml_document_t *doc,
 	yaml_node_item_t *item;
 
 	enforce->trusted_vmm_uid_count = 0;
-	enforce->trusted_vmm_users_line = line_of(node);
+	enforce->trusted_vmm_users_line = config_line_of(node);
 	if (node->type != YAML_SEQUENCE_NODE) {
-		config_complain(p, line_of(node), key,
+		config_complain(p, config_line_of(node), key,
 				"expected a list of user names or uids");
 		return;
 	}
@@ -354,7 +352,7 @@ static void parse_trusted_users(struct config_problems *p, yaml_document_t *doc,
 
 		if (enforce->trusted_vmm_uid_count ==
 		    ENFORCE_MAX_TRUSTED_USERS) {
-			config_complain(p, line_of(entry), key,
+			config_complain(p, config_line_of(entry), key,
 					"at most %d entries",
 					ENFORCE_MAX_TRUSTED_USERS);
 			return;
@@ -363,7 +361,7 @@ static void parse_trusted_users(struct config_problems *p, yaml_document_t *doc,
 		if (p->count != before)
 			continue;
 		if (resolve_user(name, &uid)) {
-			config_complain(p, line_of(entry), key,
+			config_complain(p, config_line_of(entry), key,
 					"no user named '%s'", name);
 			continue;
 		}
@@ -383,11 +381,11 @@ bool enforce_config_parse_key(struct config_problems *p, yaml_document_t *doc,
 	else if (!strcmp(key, "default_class")) {
 		config_parse_string(p, value, key, enforce->default_class,
 				    sizeof(enforce->default_class));
-		enforce->default_class_line = line_of(value);
+		enforce->default_class_line = config_line_of(value);
 	} else if (!strcmp(key, "roots")) {
 		parse_path_list(p, doc, value, key, enforce->roots,
 				&enforce->root_count);
-		enforce->roots_line = line_of(value);
+		enforce->roots_line = config_line_of(value);
 	} else if (!strcmp(key, "cgroup_guests"))
 		parse_cgroup_guests(p, doc, value, enforce);
 	else if (!strcmp(key, "min_quota_percent"))
@@ -413,7 +411,7 @@ bool enforce_config_parse_key(struct config_problems *p, yaml_document_t *doc,
 	else if (!strcmp(key, "state_file")) {
 		config_parse_string(p, value, key, enforce->state_file,
 				    sizeof(enforce->state_file));
-		enforce->state_file_line = line_of(value);
+		enforce->state_file_line = config_line_of(value);
 	} else if (!strcmp(key, "trust_self_declared")) {
 		config_parse_bool(p, value, key, &enforce->trust_self_declared);
 	} else if (!strcmp(key, "trusted_vmm_users")) {
@@ -421,7 +419,7 @@ bool enforce_config_parse_key(struct config_problems *p, yaml_document_t *doc,
 	} else if (!strcmp(key, "audit_log")) {
 		config_parse_string(p, value, key, enforce->audit_log,
 				    sizeof(enforce->audit_log));
-		enforce->audit_log_line = line_of(value);
+		enforce->audit_log_line = config_line_of(value);
 	} else
 		return false;
 	return true;
