@@ -108,8 +108,7 @@ void enforce_config_defaults(struct enforce_config *enforce);
  * itself. */
 bool enforce_path_valid(const char *path);
 /* `name`'s index in classes (0: the most important), or -1. */
-int enforce_class_index(const struct enforce_config *enforce,
-			const char *name);
+int enforce_class_index(const struct enforce_config *enforce, const char *name);
 
 /* The budget for a guest: the first whose match fits its name or UUID,
  * else NULL. */
