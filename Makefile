@@ -21,7 +21,7 @@ AGENT_SRCS := agent/main.c $(wildcard agent/*/*.c) $(wildcard exporters/*.c)
 LIB_SRCS   := $(filter-out agent/main.c,$(AGENT_SRCS))
 
 # make VERSION=X builds a binary that reports X (debian/rules passes the
-# package's version); else agent/commands.h's.
+# package's version); else agent/base/version.h's.
 VERSION   ?=
 WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2
 CFLAGS    ?= -O2 -g
@@ -51,9 +51,13 @@ SAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests-san/%,$(UNIT_SRCS))
 # libFuzzer harnesses: clang only, each linked with the parsers it drives.
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_LIB  := agent/config/config.c agent/serve/http.c agent/serve/http_auth.c \
+FUZZ_LIB  := agent/config/config.c agent/config/config_yaml.c agent/config/endpoints.c \
+	agent/serve/http.c agent/serve/http_auth.c \
 	agent/config/web_config.c agent/collect/procfs.c agent/serve/api.c \
-	agent/config/enforce_config.c $(wildcard agent/base/*.c)
+	agent/serve/api_proto.c agent/serve/api_socket.c \
+	agent/config/enforce_config.c agent/config/enforce_keys.c \
+	agent/model/cgroup_path.c \
+	$(wildcard agent/base/*.c)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 60

@@ -5,7 +5,7 @@
  * changes; the log, the dump document and `status` carry it instead.
  */
 #include "features_out.h"
-#include "prometheus.h"
+#include "prom_write.h"
 
 struct json_object *features_json(const struct features *features)
 {

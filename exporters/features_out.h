@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The feature table (feature_table.h) as the outputs show it: the "features"
+ * The feature table (model/features.h) as the outputs show it: the "features"
  * object of the dump document and of the socket's status, and the
  * kvmwarden_feature_available family of /metrics. Read-only.
  */
@@ -11,7 +11,7 @@
 
 #include <json-c/json.h>
 
-#include "load/feature_table.h"
+#include "model/features.h"
 
 /* {"steal": {"available": true}, "attribution": {"available": false,
  * "reason": "..."}, ...}: every feature, "reason" only when unavailable.

@@ -18,7 +18,7 @@
 
 /* /proc/self/stat is under 400 bytes and /proc/self/limits under 1.5 KiB;
  * /proc/stat grows with CPUs, and btime follows the per-CPU lines. */
-#define SMALL_FILE_BYTES 4096
+#define SELF_FILE_BYTES 4096
 #define PROC_STAT_BYTES (256 * 1024)
 
 static int read_text(const char *path, char *buf, size_t size)
@@ -168,7 +168,7 @@ static int count_fds(const char *proc_root, uint64_t *open_fds)
 void process_read_figures(const char *proc_root, struct process_figures *out)
 {
 	long ticks = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
-	char path[512], text[SMALL_FILE_BYTES];
+	char path[512], text[SELF_FILE_BYTES];
 	struct mallinfo2 heap;
 	uint64_t btime_s;
 

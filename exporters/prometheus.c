@@ -9,11 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/units.h"
 #include "features_out.h"
+#include "prom_write.h"
 #include "prometheus.h"
-#include "process_metrics.h"
-
 
 /*
  * Wait histograms: BPF slot k holds waits in [2^k, 2^(k+1)) ns, so its upper
@@ -34,42 +32,6 @@ struct guest_sums {
 	uint64_t running_vcpus;
 	bool exported; /* false: a newer entry has the same labels */
 };
-
-static void write_family(FILE *out, const char *name, const char *type,
-			 const char *help)
-{
-	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-void prom_write_label_value(FILE *out, const char *value)
-{
-	for (const char *c = value; *c; c++) {
-		if (*c == '\\')
-			fputs("\\\\", out);
-		else if (*c == '"')
-			fputs("\\\"", out);
-		else if (*c == '\n')
-			fputs("\\n", out);
-		else
-			fputc(*c, out);
-	}
-}
-
-void prom_write_seconds(FILE *out, uint64_t ns)
-{
-	uint64_t whole = ns / NS_PER_SEC, frac = ns % NS_PER_SEC;
-	int digits = 9;
-
-	if (!frac) {
-		fprintf(out, "%" PRIu64, whole);
-		return;
-	}
-	while (frac % 10 == 0) {
-		frac /= 10;
-		digits--;
-	}
-	fprintf(out, "%" PRIu64 ".%0*" PRIu64, whole, digits, frac);
-}
 
 static void write_guest_labels(FILE *out, const struct guest *guest)
 {
@@ -187,7 +149,7 @@ static void write_guest_counter(FILE *out, const struct guest_table *table,
 				const struct guest_sums *sums, const char *name,
 				enum guest_figure figure, const char *help)
 {
-	write_family(out, name, "counter", help);
+	prom_write_family(out, name, "counter", help);
 	for (size_t i = 0; i < table->guest_count; i++) {
 		const struct thread_counters *c = &sums[i].vcpus;
 
@@ -209,7 +171,7 @@ static void write_other_counter(FILE *out, const struct guest_table *table,
 {
 	char kind_label[32];
 
-	write_family(out, name, "counter", help);
+	prom_write_family(out, name, "counter", help);
 	for (size_t i = 0; i < table->guest_count; i++) {
 		if (!sums[i].exported)
 			continue;
@@ -233,10 +195,11 @@ static void write_culprits(FILE *out, const struct guest_table *table,
 {
 	const char *name = "kvmwarden_guest_steal_by_culprit_seconds_total";
 
-	write_family(out, name, "counter",
-		     "The guest's steal split by what ran on the CPU while "
-		     "its vCPUs waited (culprit_kind: guest, cgroup, kernel, "
-		     "idle, throttled).");
+	prom_write_family(
+		out, name, "counter",
+		"The guest's steal split by what ran on the CPU while "
+		"its vCPUs waited (culprit_kind: guest, cgroup, kernel, "
+		"idle, throttled).");
 	for (size_t i = 0; i < table->guest_count; i++) {
 		const struct guest *guest = &table->guests[i];
 
@@ -272,9 +235,9 @@ static void write_guests(FILE *out, const struct guest_table *table,
 			    WAITS,
 			    "Waits for a CPU that ended, over the guest's "
 			    "vCPUs.");
-	write_family(out, "kvmwarden_guest_vcpus", "gauge",
-		     "vCPU threads of the guest running now (0 once it "
-		     "exited).");
+	prom_write_family(out, "kvmwarden_guest_vcpus", "gauge",
+			  "vCPU threads of the guest running now (0 once it "
+			  "exited).");
 	for (size_t i = 0; i < table->guest_count; i++) {
 		if (!sums[i].exported)
 			continue;
@@ -282,9 +245,10 @@ static void write_guests(FILE *out, const struct guest_table *table,
 				   &table->guests[i], NULL);
 		fprintf(out, "%" PRIu64 "\n", sums[i].running_vcpus);
 	}
-	write_family(out, "kvmwarden_guest_wait_seconds", "histogram",
-		     "Lengths of the guest's vCPU waits for a CPU; the sum is "
-		     "its steal time.");
+	prom_write_family(
+		out, "kvmwarden_guest_wait_seconds", "histogram",
+		"Lengths of the guest's vCPU waits for a CPU; the sum is "
+		"its steal time.");
 	for (size_t i = 0; i < table->guest_count; i++)
 		if (sums[i].exported)
 			write_histogram(out, "kvmwarden_guest_wait_seconds",
@@ -307,7 +271,7 @@ static void write_vcpu_counter(FILE *out, const struct guest_table *table,
 {
 	char vcpu_label[32];
 
-	write_family(out, name, "counter", help);
+	prom_write_family(out, name, "counter", help);
 	for (size_t i = 0; i < table->guest_count; i++) {
 		const struct guest *guest = &table->guests[i];
 
@@ -344,9 +308,10 @@ static void write_vcpus(FILE *out, const struct guest_table *table,
 			   RUN, "Time the vCPU thread ran on a CPU.");
 	write_vcpu_counter(out, table, sums, "kvmwarden_vcpu_waits_total",
 			   WAITS, "Waits for a CPU that ended, of the vCPU.");
-	write_family(out, "kvmwarden_vcpu_wait_seconds", "histogram",
-		     "Lengths of the vCPU's waits for a CPU; the sum is its "
-		     "steal time.");
+	prom_write_family(
+		out, "kvmwarden_vcpu_wait_seconds", "histogram",
+		"Lengths of the vCPU's waits for a CPU; the sum is its "
+		"steal time.");
 	for (size_t i = 0; i < table->guest_count; i++) {
 		const struct guest *guest = &table->guests[i];
 
@@ -362,144 +327,6 @@ static void write_vcpus(FILE *out, const struct guest_table *table,
 					guest, vcpu_label, &thread->counters);
 		}
 	}
-}
-
-static void write_u64(FILE *out, const char *name, const char *type,
-		      const char *help, uint64_t value)
-{
-	write_family(out, name, type, help);
-	fprintf(out, "%s %" PRIu64 "\n", name, value);
-}
-
-static void write_seconds(FILE *out, const char *name, const char *type,
-			  const char *help, uint64_t ns)
-{
-	write_family(out, name, type, help);
-	fprintf(out, "%s ", name);
-	prom_write_seconds(out, ns);
-	fputc('\n', out);
-}
-
-static void write_programs(FILE *out, const struct prom_health *health)
-{
-	static const char run_seconds[] =
-		"kvmwarden_bpf_program_run_seconds_total";
-	static const char runs[] = "kvmwarden_bpf_program_runs_total";
-
-	write_family(out, run_seconds, "counter",
-		     "Time the kernel spent in the agent's BPF program (0 "
-		     "unless kernel.bpf_stats_enabled is 1).");
-	for (size_t i = 0; i < health->program_count; i++) {
-		fprintf(out, "%s{program=\"", run_seconds);
-		prom_write_label_value(out, health->programs[i].name);
-		fputs("\"} ", out);
-		prom_write_seconds(out, health->programs[i].run_time_ns);
-		fputc('\n', out);
-	}
-	write_family(out, runs, "counter",
-		     "Runs of the agent's BPF program (0 unless "
-		     "kernel.bpf_stats_enabled is 1).");
-	for (size_t i = 0; i < health->program_count; i++) {
-		fprintf(out, "%s{program=\"", runs);
-		prom_write_label_value(out, health->programs[i].name);
-		fprintf(out, "\"} %" PRIu64 "\n",
-			health->programs[i].run_count);
-	}
-}
-
-static void write_health(FILE *out, const struct prom_health *health)
-{
-	write_family(out, "kvmwarden_build_info", "gauge",
-		     "The running kvmwarden's version, as a label.");
-	fputs("kvmwarden_build_info{version=\"", out);
-	prom_write_label_value(out, health->version ? health->version : "");
-	fputs("\"} 1\n", out);
-	write_programs(out, health);
-	write_family(out, "kvmwarden_bpf_errors_total", "counter",
-		     "What the BPF side could not do, by error.");
-	for (int i = 0; i < SCHED_ERR_COUNT; i++)
-		if (i != SCHED_ERR_ATTR_LOST_NS)
-			fprintf(out,
-				"kvmwarden_bpf_errors_total{error=\"%s\"} "
-				"%" PRIu64 "\n",
-				sched_error_name(i), health->errors[i]);
-	write_seconds(out, "kvmwarden_attribution_lost_seconds_total",
-		      "counter",
-		      "Steal left unattributed because the attribution map was "
-		      "full (culprits plus this add up to the steal).",
-		      health->errors[SCHED_ERR_ATTR_LOST_NS]);
-	write_u64(out, "kvmwarden_discovery_passes_total", "counter",
-		  "Discovery passes run.", health->tracker.passes);
-	write_u64(out, "kvmwarden_guests_discovered_total", "counter",
-		  "Guests found since the agent started.",
-		  health->tracker.guests_found);
-	write_u64(out, "kvmwarden_guest_identity_clashes", "gauge",
-		  "Live guests whose name or UUID another live guest claims "
-		  "too; budgets and classes match none of them by it.",
-		  health->tracker.identity_clashes);
-	write_u64(out, "kvmwarden_untracked_threads_total", "counter",
-		  "Threads left unmeasured because every counter slot was "
-		  "taken.",
-		  health->tracker.no_slot);
-	write_u64(out, "kvmwarden_thread_registration_failures_total",
-		  "counter", "Threads whose registration with BPF failed.",
-		  health->tracker.register_failed);
-	write_u64(out, "kvmwarden_tracked_slots", "gauge",
-		  "Counter slots held by tracked threads.",
-		  health->slots_in_use);
-	write_u64(out, "kvmwarden_tracked_slots_max", "gauge",
-		  "Counter slots the BPF side has.", health->slots_max);
-	write_seconds(out, "kvmwarden_discovery_duration_seconds", "gauge",
-		      "How long the last discovery pass took.",
-		      health->last_discovery_ns);
-	write_seconds(out, "kvmwarden_scrape_duration_seconds", "gauge",
-		      "How long the previous scrape of this endpoint took.",
-		      health->previous_scrape_ns);
-	write_seconds(out, "kvmwarden_loop_lag_seconds", "gauge",
-		      "How late the measurement loop last woke up.",
-		      health->loop_lag_ns);
-}
-
-static void write_process(FILE *out, const struct prom_health *health,
-			  const char *proc_root)
-{
-	struct process_figures figures;
-
-	process_read_figures(proc_root, &figures);
-	if (health->start_time_unix_ns) {
-		figures.start_time_unix_ns = health->start_time_unix_ns;
-		figures.have_start_time = true;
-	}
-	if (figures.have_stat) {
-		write_seconds(
-			out, "process_cpu_seconds_total", "counter",
-			"Total user and system CPU time spent in seconds.",
-			figures.cpu_ns);
-		write_u64(out, "process_resident_memory_bytes", "gauge",
-			  "Resident memory size in bytes.",
-			  figures.resident_bytes);
-		write_u64(out, "process_virtual_memory_bytes", "gauge",
-			  "Virtual memory size in bytes.",
-			  figures.virtual_bytes);
-	}
-	if (figures.have_open_fds)
-		write_u64(out, "process_open_fds", "gauge",
-			  "Number of open file descriptors.", figures.open_fds);
-	if (figures.have_max_fds)
-		write_u64(out, "process_max_fds", "gauge",
-			  "Maximum number of open file descriptors.",
-			  figures.max_fds);
-	if (figures.have_heap)
-		write_u64(out, "kvmwarden_heap_inuse_bytes", "gauge",
-			  "Bytes the agent's allocator holds in use (mallinfo2); "
-			  "a leak grows it, freed pages kept grow only the "
-			  "resident size.",
-			  figures.heap_inuse_bytes);
-	if (figures.have_start_time)
-		write_seconds(out, "process_start_time_seconds", "gauge",
-			      "Start time of the process since unix epoch in "
-			      "seconds.",
-			      figures.start_time_unix_ns);
 }
 
 /* KVM telemetry. A part this host does not provide has no series at all
@@ -547,30 +374,32 @@ static void write_kvm(FILE *out, const struct guest_table *table,
 	static const char *const results[2] = { "polled", "slept" };
 	const char *name;
 
-	write_family(out, "kvmwarden_kvm_telemetry_available", "gauge",
-		     "1 when this host provides the part of the KVM telemetry "
-		     "(exits, userspace_exits, halt_poll_wakeups), else 0.");
+	prom_write_family(
+		out, "kvmwarden_kvm_telemetry_available", "gauge",
+		"1 when this host provides the part of the KVM telemetry "
+		"(exits, userspace_exits, halt_poll_wakeups), else 0.");
 	for (int part = 0; part < KVM_PART_COUNT; part++)
 		fprintf(out,
 			"kvmwarden_kvm_telemetry_available{part=\"%s\"} %d\n",
 			kvm_part_name(part), kvm_available(table, part));
-	write_family(out, "kvmwarden_kvm_events_lost_total", "counter",
-		     "KVM events the BPF side could not count (its counter map "
-		     "was full), plus distinct reasons the agent had no room "
-		     "for.");
+	prom_write_family(
+		out, "kvmwarden_kvm_events_lost_total", "counter",
+		"KVM events the BPF side could not count (its counter map "
+		"was full), plus distinct reasons the agent had no room "
+		"for.");
 	fprintf(out, "kvmwarden_kvm_events_lost_total %" PRIu64 "\n",
 		table->kvm.events_lost + table->kvm.reasons_dropped);
 	if (kvm_available(table, KVM_PART_EXITS)) {
 		name = "kvmwarden_kvm_exits_total";
-		write_family(
+		prom_write_family(
 			out, name, "counter",
 			"Exits of the guest's vCPUs to the host kernel, by "
 			"VMX or SVM exit reason.");
 		write_kvm_reasons(out, table, sums, name, false);
 		name = "kvmwarden_vcpu_guest_mode_seconds_total";
-		write_family(out, name, "counter",
-			     "Time the guest's vCPUs spent in guest mode "
-			     "(between kvm_entry and kvm_exit).");
+		prom_write_family(out, name, "counter",
+				  "Time the guest's vCPUs spent in guest mode "
+				  "(between kvm_entry and kvm_exit).");
 		for (size_t i = 0; i < table->guest_count; i++) {
 			if (!sums[i].exported || table->guests[i].tcg)
 				continue;
@@ -581,16 +410,18 @@ static void write_kvm(FILE *out, const struct guest_table *table,
 	}
 	if (kvm_available(table, KVM_PART_USERSPACE)) {
 		name = "kvmwarden_kvm_userspace_exits_total";
-		write_family(out, name, "counter",
-			     "Returns of the guest's vCPUs from KVM_RUN to the "
-			     "VMM, by reason (IO, MMIO, ...).");
+		prom_write_family(
+			out, name, "counter",
+			"Returns of the guest's vCPUs from KVM_RUN to the "
+			"VMM, by reason (IO, MMIO, ...).");
 		write_kvm_reasons(out, table, sums, name, true);
 	}
 	if (kvm_available(table, KVM_PART_HALT_POLL)) {
 		name = "kvmwarden_kvm_halt_poll_wakeups_total";
-		write_family(out, name, "counter",
-			     "Wake-ups of the guest's halted vCPUs: polled "
-			     "(halt-polling found work) or slept.");
+		prom_write_family(
+			out, name, "counter",
+			"Wake-ups of the guest's halted vCPUs: polled "
+			"(halt-polling found work) or slept.");
 		for (size_t i = 0; i < table->guest_count; i++) {
 			const struct guest *guest = &table->guests[i];
 
@@ -627,9 +458,8 @@ int prom_write_metrics(FILE *out, const struct guest_table *table,
 		prom_write_features(out, health->features);
 	if (opts && opts->per_vcpu)
 		write_vcpus(out, table, sums);
-	write_health(out, health);
-	write_process(out, health,
-		      opts && opts->proc_root ? opts->proc_root : "/proc");
+	prom_health_write(out, health,
+			  opts && opts->proc_root ? opts->proc_root : "/proc");
 	free(sums);
 	return ferror(out) || fflush(out) ? -EIO : 0;
 }

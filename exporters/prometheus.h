@@ -2,47 +2,25 @@
 /*
  * The Prometheus text exposition format (0.0.4) of the guest table's
  * cumulative counters and of the agent's own health. It only writes text:
- * serving it over HTTP is agent/http.c's job, taking the snapshot run.c's.
+ * serving it over HTTP is serve/http.c's job, taking the snapshot run.c's.
+ * The agent's own families are prom_health.c's, the primitives
+ * prom_write.c's.
  */
 #ifndef KVMWARDEN_PROMETHEUS_H
 #define KVMWARDEN_PROMETHEUS_H
 
 #ifdef __bpf__
 #error "userspace-only header"
-/* The I/O families (prometheus_io.c) of a cumulative report: written
- * after prom_write_metrics()'s, never instead of them. */
-void prom_write_io(FILE *out, const struct io_report *io);
-
 #endif
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
-#include "collect/discover.h"
-#include "load/feature_table.h"
 #include "model/io_model.h"
-#include "load/loader.h"
 #include "model/model.h"
-
-/* The agent's own figures, gathered by the caller at scrape time. */
-struct prom_health {
-	const char *version; /* kvmwarden_build_info{version} */
-	/* process_start_time_seconds; 0: read it from /proc */
-	uint64_t start_time_unix_ns;
-	const struct loader_program_stats *programs;
-	size_t program_count;
-	uint64_t errors[SCHED_ERR_COUNT]; /* BPF side, since load */
-	struct tracker_stats tracker;
-	uint64_t slots_in_use;
-	uint64_t slots_max;
-	uint64_t last_discovery_ns; /* how long the last pass took */
-	uint64_t previous_scrape_ns; /* how long the scrape before this took */
-	uint64_t loop_lag_ns; /* how late the last loop iteration woke up */
-	/* What loaded (feature_table.h); NULL: kvmwarden_feature_available is
-	 * not written. */
-	const struct features *features;
-};
+#include "prom_health.h"
+#include "prom_write.h"
 
 struct prom_options {
 	bool per_vcpu; /* per-vCPU series, off by default to bound cardinality */
@@ -59,13 +37,6 @@ struct prom_options {
 int prom_write_metrics(FILE *out, const struct guest_table *table,
 		       const struct prom_health *health,
 		       const struct prom_options *opts);
-
-/* Writes `value` with backslash, double quote and newline escaped, as a
- * label value must be. */
-void prom_write_label_value(FILE *out, const char *value);
-/* Writes ns as seconds, exactly and without trailing zeros: 1500000000 is
- * "1.5", 3 is "0.000000003". */
-void prom_write_seconds(FILE *out, uint64_t ns);
 
 /* The I/O families (prometheus_io.c) of a cumulative report: written
  * after prom_write_metrics()'s, never instead of them. */

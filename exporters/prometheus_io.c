@@ -6,13 +6,8 @@
  */
 #include <inttypes.h>
 
+#include "prom_write.h"
 #include "prometheus.h"
-
-static void family(FILE *out, const char *name, const char *type,
-		   const char *help)
-{
-	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
 
 /* The labels of an owner's device: guest="..",pid=".." for a guest,
  * cgroup=".." for a host cgroup, then device (its name, else MAJ:MIN)
@@ -77,9 +72,10 @@ static void write_blocked(FILE *out, const struct io_report *io)
 	static const char *const name =
 		"kvmwarden_io_blocked_behind_seconds_total";
 
-	family(out, name, "counter",
-	       "Queue wait of the guest's requests while other owners' "
-	       "requests were issued ahead of them, by culprit.");
+	prom_write_family(
+		out, name, "counter",
+		"Queue wait of the guest's requests while other owners' "
+		"requests were issued ahead of them, by culprit.");
 	for (size_t g = 0; g < io->guest_count; g++) {
 		const struct io_owner *owner = &io->guests[g];
 
@@ -124,26 +120,30 @@ void prom_write_io(FILE *out, const struct io_report *io)
 	};
 	char name[96];
 
-	family(out, "kvmwarden_io_available", "gauge",
-	       "1 when the block-layer programs are loaded, else 0.");
+	prom_write_family(
+		out, "kvmwarden_io_available", "gauge",
+		"1 when the block-layer programs are loaded, else 0.");
 	fprintf(out, "kvmwarden_io_available %d\n", io->available ? 1 : 0);
 	if (!io->available)
 		return;
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
 		snprintf(name, sizeof(name), "kvmwarden_io_%s",
 			 families[i].suffix);
-		family(out, name, families[i].type, families[i].help);
+		prom_write_family(out, name, families[i].type,
+				  families[i].help);
 		write_owners(out, io->guests, io->guest_count, name,
 			     families[i].figure);
 		snprintf(name, sizeof(name), "kvmwarden_host_io_%s",
 			 families[i].suffix);
-		family(out, name, families[i].type, families[i].help);
+		prom_write_family(out, name, families[i].type,
+				  families[i].help);
 		write_owners(out, io->hosts, io->host_count, name,
 			     families[i].figure);
 	}
 	write_blocked(out, io);
-	family(out, "kvmwarden_io_bpf_errors_total", "counter",
-	       "What the block-layer BPF side could not follow, by case.");
+	prom_write_family(
+		out, "kvmwarden_io_bpf_errors_total", "counter",
+		"What the block-layer BPF side could not follow, by case.");
 	for (int i = 0; i < BLOCK_ERR_COUNT; i++)
 		fprintf(out,
 			"kvmwarden_io_bpf_errors_total{error=\"%s\"} %" PRIu64

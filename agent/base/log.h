@@ -19,6 +19,7 @@ enum log_priority {
 	LOG_PRIO_WARNING = 4,
 	LOG_PRIO_NOTICE = 5,
 	LOG_PRIO_INFO = 6,
+	LOG_PRIO_DEBUG = 7, /* only behind KVMWARDEN_DEBUG (libbpf's, MHD's) */
 };
 
 /*

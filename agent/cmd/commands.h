@@ -6,10 +6,7 @@
 
 #include <stdint.h>
 
-/* Shown by `kvmwarden version` and in kvmwarden_build_info. */
-#ifndef KVMWARDEN_VERSION
-#define KVMWARDEN_VERSION "0.1.0"
-#endif
+#include "base/version.h"
 
 int cmd_dump(int argc, char **argv);
 int cmd_run(int argc, char **argv);

@@ -27,7 +27,7 @@
 #include "serve/http.h"
 #include "serve/metrics.h"
 #include "serve/notify.h"
-#include "actuate/preflight.h"
+#include "cmd/preflight.h"
 #include "load/privilege.h"
 #include "serve/snapshot.h"
 

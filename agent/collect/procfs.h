@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/cgroup_path.h"
+
 #define PROCFS_COMM_LEN 64
 #define PROCFS_NAME_LEN 128
 #define PROCFS_UUID_LEN 40
@@ -73,10 +75,6 @@ int procfs_parse_cmdline(const char *buf, size_t len, struct vmm_identity *out);
 int procfs_read_cmdline(const char *proc_root, int tgid,
 			struct vmm_identity *out);
 
-/* Undoes systemd unit-name escaping: any "\xNN" becomes that byte. Returns 0,
- * -EINVAL on a malformed escape (or "\x00"), -ENAMETOOLONG if out is small. */
-int systemd_unescape(const char *in, char *out, size_t size);
-
 /* Copies `in` with every control character (below 0x20, and 0x7f) written
  * as \xHH, truncated to fit: names a process chooses (its -name, its
  * comm) reach log lines and terminals, where a newline and "<0>" would
@@ -88,16 +86,6 @@ void procfs_escape_control(const char *in, char *out, size_t size);
  * when they differ (a set-uid program midway: not one user's), or a
  * negative errno. */
 int procfs_read_uid(const char *proc_root, int tgid, uint32_t *uid);
-
-/*
- * The libvirt domain name from a cgroup path, if the path lies in a libvirt
- * QEMU machine cgroup: v1 ".../qemu-N-NAME.libvirt-qemu[/sub]" or the older
- * ".../NAME.libvirt-qemu[/sub]", v2 ".../machine-qemu\x2dN\x2dNAME.scope[/..]"
- * under any slices. Returns 0, -ENOENT when it is not such a cgroup, -EINVAL
- * when malformed. libvirt sanitises and may shorten NAME, so the command line
- * is the better source when it has one.
- */
-int cgroup_libvirt_name(const char *cgroup_path, char *name, size_t size);
 
 enum thread_kind {
 	THREAD_VCPU = 0,

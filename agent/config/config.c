@@ -13,38 +13,8 @@
 #include <yaml.h>
 
 #include "config/config.h"
-#include "serve/api.h"
-#include "serve/http.h"
-
-#define MAX_FILE_BYTES (1 << 20)
-
-void config_complain(struct config_problems *p, size_t line, const char *key,
-		     const char *fmt, ...)
-{
-	va_list args;
-	int n;
-
-	p->count++;
-	if (p->used + 1 >= p->size)
-		return;
-	n = snprintf(p->text + p->used, p->size - p->used, "%s:%zu: %s%s",
-		     p->source, line, key ? key : "", key ? ": " : "");
-	if (n > 0)
-		p->used += (size_t)n < p->size - p->used ?
-				   (size_t)n :
-				   p->size - p->used - 1;
-	va_start(args, fmt);
-	n = vsnprintf(p->text + p->used, p->size - p->used, fmt, args);
-	va_end(args);
-	if (n > 0)
-		p->used += (size_t)n < p->size - p->used ?
-				   (size_t)n :
-				   p->size - p->used - 1;
-	if (p->used + 1 < p->size) {
-		p->text[p->used++] = '\n';
-		p->text[p->used] = '\0';
-	}
-}
+#include "config/endpoints.h"
+#include "config/enforce_keys.h"
 
 void config_defaults(struct config *config)
 {
@@ -54,93 +24,18 @@ void config_defaults(struct config *config)
 	config->retain_exited_s = 60;
 	config->summary_interval_s = 10;
 	snprintf(config->listen_address, sizeof(config->listen_address), "%s",
-		 HTTP_DEFAULT_LISTEN);
+		 ENDPOINTS_DEFAULT_LISTEN);
 	config->web_config[0] = '\0';
 	config->per_vcpu_metrics = false;
 	enforce_config_defaults(&config->enforce);
 	snprintf(config->socket_path, sizeof(config->socket_path), "%s",
-		 API_DEFAULT_SOCKET);
+		 ENDPOINTS_DEFAULT_SOCKET);
 	config->socket_group[0] = '\0';
 }
 
 const char *config_mode_name(enum config_mode mode)
 {
 	return mode == CONFIG_MODE_ENFORCE ? "enforce" : "monitor";
-}
-
-static const char *scalar(yaml_node_t *node)
-{
-	return node && node->type == YAML_SCALAR_NODE ?
-		       (const char *)node->data.scalar.value :
-		       NULL;
-}
-
-static int parse_u32(struct config_problems *p, yaml_node_t *node,
-		     const char *key, uint32_t min, uint32_t max, uint32_t *out)
-{
-	const char *text = scalar(node);
-	unsigned long long value;
-	char *end;
-
-	if (!text) {
-		config_complain(p, node->start_mark.line + 1, key,
-				"expected a number");
-		return -EINVAL;
-	}
-	errno = 0;
-	value = strtoull(text, &end, 10);
-	if (errno || end == text || *end || text[0] == '-' || value < min ||
-	    value > max) {
-		config_complain(
-			p, node->start_mark.line + 1, key,
-			"expected a whole number from %u to %u, got '%s'", min,
-			max, text);
-		return -EINVAL;
-	}
-	*out = (uint32_t)value;
-	return 0;
-}
-
-static void parse_bool(struct config_problems *p, yaml_node_t *node,
-		       const char *key, bool *out)
-{
-	const char *text = scalar(node);
-
-	if (text && !strcmp(text, "true"))
-		*out = true;
-	else if (text && !strcmp(text, "false"))
-		*out = false;
-	else
-		config_complain(p, node->start_mark.line + 1, key,
-				"expected true or false, got '%s'",
-				text ? text : "(not a scalar)");
-}
-
-static void parse_string(struct config_problems *p, yaml_node_t *node,
-			 const char *key, char *out, size_t size)
-{
-	const char *text = scalar(node);
-
-	const char *control = text;
-
-	/* No key takes a control character, and one echoed into a log line
-	 * or a cgroup path would do harm; say where it is, not what. */
-	while (control && *control && (unsigned char)*control >= 0x20 &&
-	       *control != 0x7f)
-		control++;
-	if (!text)
-		config_complain(p, node->start_mark.line + 1, key,
-				"expected a string");
-	else if (*control)
-		config_complain(p, node->start_mark.line + 1, key,
-				"control character (0x%02x) at offset %zu",
-				(unsigned char)*control,
-				(size_t)(control - text));
-	else if (strlen(text) >= size)
-		config_complain(p, node->start_mark.line + 1, key,
-				"longer than %zu characters", size - 1);
-	else
-		snprintf(out, size, "%s", text);
 }
 
 /* An empty address turns the endpoint off; port 0 (any free port) would
@@ -152,12 +47,12 @@ static void parse_listen(struct config_problems *p, yaml_node_t *node,
 	socklen_t addr_len;
 	int before = p->count;
 
-	parse_string(p, node, "listen_address", config->listen_address,
-		     sizeof(config->listen_address));
+	config_parse_string(p, node, "listen_address", config->listen_address,
+			    sizeof(config->listen_address));
 	if (p->count != before || !config->listen_address[0])
 		return;
-	if (http_parse_address(config->listen_address, &addr, &addr_len) ||
-	    http_address_port(&addr) == 0)
+	if (endpoints_parse_address(config->listen_address, &addr, &addr_len) ||
+	    endpoints_address_port(&addr) == 0)
 		config_complain(p, node->start_mark.line + 1, "listen_address",
 				"expected IPv4:PORT, [IPv6]:PORT or :PORT "
 				"with a port from 1 to 65535, got '%s'",
@@ -170,8 +65,8 @@ static void parse_socket_path(struct config_problems *p, yaml_node_t *node,
 {
 	int before = p->count;
 
-	parse_string(p, node, "socket_path", config->socket_path,
-		     sizeof(config->socket_path));
+	config_parse_string(p, node, "socket_path", config->socket_path,
+			    sizeof(config->socket_path));
 	if (p->count == before && config->socket_path[0] &&
 	    config->socket_path[0] != '/')
 		config_complain(p, node->start_mark.line + 1, "socket_path",
@@ -182,7 +77,7 @@ static void parse_socket_path(struct config_problems *p, yaml_node_t *node,
 static void parse_mode(struct config_problems *p, yaml_node_t *node,
 		       struct config *config)
 {
-	const char *text = scalar(node);
+	const char *text = config_scalar(node);
 
 	if (text && !strcmp(text, "monitor"))
 		config->mode = CONFIG_MODE_MONITOR;
@@ -194,45 +89,6 @@ static void parse_mode(struct config_problems *p, yaml_node_t *node,
 				text ? text : "(not a scalar)");
 }
 
-void config_check_repeated_keys(struct config_problems *p, yaml_document_t *doc)
-{
-	/* YAML leaves a repeated key to the reader; libyaml keeps both
-	 * pairs, and whichever the parser met last would silently win. */
-	for (yaml_node_t *node = doc->nodes.start; node < doc->nodes.top;
-	     node++) {
-		yaml_node_pair_t *start = node->data.mapping.pairs.start;
-		yaml_node_pair_t *top = node->data.mapping.pairs.top;
-
-		if (node->type != YAML_MAPPING_NODE)
-			continue;
-		for (yaml_node_pair_t *later = start; later < top; later++) {
-			yaml_node_t *key =
-				yaml_document_get_node(doc, later->key);
-			const char *name = scalar(key);
-
-			if (!name)
-				continue;
-			for (yaml_node_pair_t *first = start; first < later;
-			     first++) {
-				yaml_node_t *other =
-					yaml_document_get_node(doc, first->key);
-
-				if (!scalar(other) ||
-				    strcmp(scalar(other), name))
-					continue;
-				config_complain(p, key->start_mark.line + 1,
-						name,
-						"listed twice (lines %zu and "
-						"%zu): refused rather than let "
-						"one silently win",
-						other->start_mark.line + 1,
-						key->start_mark.line + 1);
-				break;
-			}
-		}
-	}
-}
-
 static void parse_top(struct config_problems *p, yaml_document_t *doc,
 		      yaml_node_t *root, struct config *config)
 {
@@ -242,7 +98,7 @@ static void parse_top(struct config_problems *p, yaml_document_t *doc,
 	     pair < root->data.mapping.pairs.top; pair++) {
 		yaml_node_t *key_node = yaml_document_get_node(doc, pair->key);
 		yaml_node_t *value = yaml_document_get_node(doc, pair->value);
-		const char *key = scalar(key_node);
+		const char *key = config_scalar(key_node);
 		size_t line = key_node ? key_node->start_mark.line + 1 : 0;
 
 		if (!key || !value) {
@@ -253,33 +109,34 @@ static void parse_top(struct config_problems *p, yaml_document_t *doc,
 		if (!strcmp(key, "mode"))
 			parse_mode(p, value, config);
 		else if (!strcmp(key, "interval_ms"))
-			parse_u32(p, value, key, 100, 3600000,
-				  &config->interval_ms);
+			config_parse_u32(p, value, key, 100, 3600000,
+					 &config->interval_ms);
 		else if (!strcmp(key, "discover_interval_ms"))
-			parse_u32(p, value, key, 10, 60000,
-				  &config->discover_interval_ms);
+			config_parse_u32(p, value, key, 10, 60000,
+					 &config->discover_interval_ms);
 		else if (!strcmp(key, "summary_interval_s"))
-			parse_u32(p, value, key, 0, 86400,
-				  &config->summary_interval_s);
+			config_parse_u32(p, value, key, 0, 86400,
+					 &config->summary_interval_s);
 		else if (!strcmp(key, "retain_exited_s"))
-			parse_u32(p, value, key, 0, 86400,
-				  &config->retain_exited_s);
+			config_parse_u32(p, value, key, 0, 86400,
+					 &config->retain_exited_s);
 		else if (!strcmp(key, "listen_address"))
 			parse_listen(p, value, config);
 		else if (!strcmp(key, "web_config")) {
-			parse_string(p, value, key, config->web_config,
-				     sizeof(config->web_config));
+			config_parse_string(p, value, key, config->web_config,
+					    sizeof(config->web_config));
 			config->web_config_line = line;
 		} else if (!strcmp(key, "per_vcpu_metrics"))
-			parse_bool(p, value, key, &config->per_vcpu_metrics);
+			config_parse_bool(p, value, key,
+					  &config->per_vcpu_metrics);
 		else if (enforce_config_parse_key(p, doc, key, value,
 						  &config->enforce))
 			continue;
 		else if (!strcmp(key, "socket_path"))
 			parse_socket_path(p, value, config);
 		else if (!strcmp(key, "socket_group")) {
-			parse_string(p, value, key, config->socket_group,
-				     sizeof(config->socket_group));
+			config_parse_string(p, value, key, config->socket_group,
+					    sizeof(config->socket_group));
 			config->socket_group_line = line;
 		} else
 			config_complain(p, line, key, "unknown key");
@@ -332,39 +189,6 @@ int config_parse(struct config *config, const char *text, size_t len,
 	return 0;
 }
 
-int config_read_text(const char *path, char **text, size_t *len, char *errors,
-		     size_t errors_size)
-{
-	FILE *file;
-	int err = 0;
-
-	*text = NULL;
-	*len = 0;
-	file = fopen(path, "r");
-	if (!file) {
-		err = -errno;
-		snprintf(errors, errors_size, "%s: cannot open: %s\n", path,
-			 strerror(-err));
-		return err;
-	}
-	*text = malloc(MAX_FILE_BYTES + 1);
-	if (!*text) {
-		fclose(file);
-		return -ENOMEM;
-	}
-	*len = fread(*text, 1, MAX_FILE_BYTES + 1, file);
-	if (ferror(file) || *len > MAX_FILE_BYTES) {
-		snprintf(errors, errors_size, "%s: %s\n", path,
-			 ferror(file) ? "read error" : "larger than 1 MiB");
-		err = -EINVAL;
-		free(*text);
-		*text = NULL;
-		*len = 0;
-	}
-	fclose(file);
-	return err;
-}
-
 int config_load(struct config *config, const char *path, char *errors,
 		size_t errors_size)
 {
@@ -398,27 +222,4 @@ int config_load_or_defaults(struct config *config, const char *path,
 		errors[0] = '\0';
 	*defaulted = true;
 	return 0;
-}
-
-const char *config_scalar(yaml_node_t *node)
-{
-	return scalar(node);
-}
-
-int config_parse_u32(struct config_problems *p, yaml_node_t *node,
-		     const char *key, uint32_t min, uint32_t max, uint32_t *out)
-{
-	return parse_u32(p, node, key, min, max, out);
-}
-
-void config_parse_bool(struct config_problems *p, yaml_node_t *node,
-		       const char *key, bool *out)
-{
-	parse_bool(p, node, key, out);
-}
-
-void config_parse_string(struct config_problems *p, yaml_node_t *node,
-			 const char *key, char *out, size_t size)
-{
-	parse_string(p, node, key, out, size);
 }

@@ -9,23 +9,13 @@
 
 #ifdef __bpf__
 #error "userspace-only header"
-/* The parsing helpers, for the modules that read their own keys of the
- * same document (enforce_config.c). Each complains into `p` itself. */
-const char *config_scalar(yaml_node_t *node);
-int config_parse_u32(struct config_problems *p, yaml_node_t *node,
-		     const char *key, uint32_t min, uint32_t max,
-		     uint32_t *out);
-void config_parse_bool(struct config_problems *p, yaml_node_t *node,
-		       const char *key, bool *out);
-void config_parse_string(struct config_problems *p, yaml_node_t *node,
-			 const char *key, char *out, size_t size);
-
 #endif
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/config_yaml.h"
 #include "config/enforce_config.h"
 
 enum config_mode { CONFIG_MODE_MONITOR = 0, CONFIG_MODE_ENFORCE = 1 };
@@ -61,38 +51,5 @@ int config_load_or_defaults(struct config *config, const char *path,
 			    bool path_given, bool *defaulted, char *errors,
 			    size_t errors_size);
 const char *config_mode_name(enum config_mode mode);
-
-/* Shared with the other YAML files the agent reads (web_config.c): one line
- * per problem, "SOURCE:LINE: KEY: what", truncated to fit `text`. */
-struct config_problems {
-	const char *source;
-	char *text;
-	size_t size;
-	size_t used;
-	int count;
-};
-
-void config_complain(struct config_problems *p, size_t line, const char *key,
-		     const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-/* The whole file, at most 1 MiB, NUL-free by contract of YAML; *text is
- * malloc'd. Errors go to `errors` as one line naming the path. */
-int config_read_text(const char *path, char **text, size_t *len, char *errors,
-		     size_t errors_size);
-
-/* The parsing helpers, for the modules that read their own keys of the
- * same document (enforce_config.c). Each complains into `p` itself. */
-const char *config_scalar(yaml_node_t *node);
-/* Every key that a mapping anywhere in `doc` holds twice, with both
- * lines (web_config.c uses it too). */
-void config_check_repeated_keys(struct config_problems *p,
-				yaml_document_t *doc);
-int config_parse_u32(struct config_problems *p, yaml_node_t *node,
-		     const char *key, uint32_t min, uint32_t max,
-		     uint32_t *out);
-void config_parse_bool(struct config_problems *p, yaml_node_t *node,
-		       const char *key, bool *out);
-void config_parse_string(struct config_problems *p, yaml_node_t *node,
-			 const char *key, char *out, size_t size);
 
 #endif

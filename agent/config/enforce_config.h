@@ -2,8 +2,9 @@
 /*
  * The enforcement part of the configuration: budgets per guest class, the
  * cgroup roots kvmwarden may write, the controller's tuning and where the
- * undo state and the audit trail go. Parsed from the same YAML document as
- * the rest (config.c hands these keys over); no I/O here.
+ * undo state and the audit trail go, and what they mean for a guest or a
+ * cgroup path. The keys are parsed by enforce_keys.c, from the same YAML
+ * document as the rest (config.c hands them over); no I/O here.
  */
 #ifndef KVMWARDEN_ENFORCE_CONFIG_H
 #define KVMWARDEN_ENFORCE_CONFIG_H
@@ -15,8 +16,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include <yaml.h>
 
 #define ENFORCE_MAX_BUDGETS 32
 #define ENFORCE_MAX_CLASSES 8
@@ -101,17 +100,15 @@ struct enforce_config {
 	size_t trusted_vmm_users_line;
 };
 
-struct config_problems;
-
+/* Every default: three classes (high, normal, low), the default one
+ * normal, no budget, no root, root the only trusted VMM user. */
 void enforce_config_defaults(struct enforce_config *enforce);
-/* Handles one top-level key when it is enforcement's: returns true when it
- * was (problems, if any, are in `p`), false for a key it does not know. */
-bool enforce_config_parse_key(struct config_problems *p, yaml_document_t *doc,
-			      const char *key, yaml_node_t *value,
-			      struct enforce_config *enforce);
-/* Cross-key checks once the whole document is read. */
-void enforce_config_check(struct config_problems *p,
-			  struct enforce_config *enforce);
+/* A cgroup path kvmwarden may later join to a mount point: absolute, no
+ * empty, "." or ".." component, no control character, and not the root
+ * itself. */
+bool enforce_path_valid(const char *path);
+/* `name`'s index in classes (0: the most important), or -1. */
+int enforce_class_index(const struct enforce_config *enforce, const char *name);
 
 /* The budget for a guest: the first whose match fits its name or UUID,
  * else NULL. */

@@ -12,20 +12,8 @@
 
 #include <yaml.h>
 
-#include "config/config.h"
+#include "config/config_yaml.h"
 #include "config/web_config.h"
-
-static const char *scalar(yaml_node_t *node)
-{
-	return node && node->type == YAML_SCALAR_NODE ?
-		       (const char *)node->data.scalar.value :
-		       NULL;
-}
-
-static size_t line_of(yaml_node_t *node)
-{
-	return node ? node->start_mark.line + 1 : 0;
-}
 
 /* "$2b$10$" then 53 characters of bcrypt's base64 (22 of salt, 31 of hash):
  * exactly what htpasswd -B and Prometheus's docs produce. */
@@ -68,12 +56,14 @@ static bool libcrypt_has_bcrypt(void)
 static void set_path(struct config_problems *p, yaml_node_t *node,
 		     const char *key, char *out)
 {
-	const char *text = scalar(node), *slash = strrchr(p->source, '/');
+	const char *text = config_scalar(node),
+		   *slash = strrchr(p->source, '/');
 	int dir_len = slash ? (int)(slash - p->source) : 0;
 	int n;
 
 	if (!text || !text[0]) {
-		config_complain(p, line_of(node), key, "expected a file path");
+		config_complain(p, config_line_of(node), key,
+				"expected a file path");
 		return;
 	}
 	if (text[0] == '/' || !slash)
@@ -82,7 +72,7 @@ static void set_path(struct config_problems *p, yaml_node_t *node,
 		n = snprintf(out, WEB_CONFIG_PATH_LEN, "%.*s/%s", dir_len,
 			     p->source, text);
 	if (n < 0 || n >= WEB_CONFIG_PATH_LEN)
-		config_complain(p, line_of(node), key, "path too long");
+		config_complain(p, config_line_of(node), key, "path too long");
 }
 
 static void parse_tls(struct config_problems *p, yaml_document_t *doc,
@@ -100,17 +90,17 @@ static void parse_tls(struct config_problems *p, yaml_document_t *doc,
 	     pair < node->data.mapping.pairs.top; pair++) {
 		yaml_node_t *key_node = yaml_document_get_node(doc, pair->key);
 		yaml_node_t *value = yaml_document_get_node(doc, pair->value);
-		const char *key = scalar(key_node);
+		const char *key = config_scalar(key_node);
 
 		if (!key || !value)
-			config_complain(p, line_of(key_node), NULL,
+			config_complain(p, config_line_of(key_node), NULL,
 					"keys must be plain names");
 		else if (!strcmp(key, "cert_file"))
 			set_path(p, value, key, out->cert_file);
 		else if (!strcmp(key, "key_file"))
 			set_path(p, value, key, out->key_file);
 		else
-			config_complain(p, line_of(key_node), key,
+			config_complain(p, config_line_of(key_node), key,
 					"not supported (kvmwarden reads "
 					"cert_file and key_file only)");
 	}
@@ -122,12 +112,13 @@ static void parse_tls(struct config_problems *p, yaml_document_t *doc,
 static void add_user(struct config_problems *p, yaml_node_t *key_node,
 		     yaml_node_t *value, struct web_config *out)
 {
-	const char *name = scalar(key_node), *hash = scalar(value);
+	const char *name = config_scalar(key_node),
+		   *hash = config_scalar(value);
 	struct web_user *user;
 
 	if (!name || !name[0] || strchr(name, ':') ||
 	    strlen(name) >= WEB_CONFIG_NAME_LEN) {
-		config_complain(p, line_of(key_node), "basic_auth_users",
+		config_complain(p, config_line_of(key_node), "basic_auth_users",
 				"user names must be plain, without ':', "
 				"under %d characters",
 				WEB_CONFIG_NAME_LEN);
@@ -138,7 +129,7 @@ static void add_user(struct config_problems *p, yaml_node_t *key_node,
 		if (!strcmp(out->users[i].name, name))
 			return;
 	if (!hash || !is_bcrypt_hash(hash)) {
-		config_complain(p, line_of(value), name,
+		config_complain(p, config_line_of(value), name,
 				"expected a bcrypt hash ($2b$..., 60 "
 				"characters, as htpasswd -nB makes)");
 		return;
@@ -146,7 +137,7 @@ static void add_user(struct config_problems *p, yaml_node_t *key_node,
 	/* Each step doubles the work: cost 12 takes about 200 ms here, 31
 	 * would take days, and the endpoint has one thread. */
 	if (bcrypt_cost(hash) > WEB_CONFIG_MAX_BCRYPT_COST) {
-		config_complain(p, line_of(value), name,
+		config_complain(p, config_line_of(value), name,
 				"bcrypt cost %d: at most %d is accepted (each "
 				"check costs 2^cost rounds; htpasswd -nBC 10 "
 				"makes cost 10)",
@@ -154,7 +145,7 @@ static void add_user(struct config_problems *p, yaml_node_t *key_node,
 		return;
 	}
 	if (out->user_count == WEB_CONFIG_MAX_USERS) {
-		config_complain(p, line_of(key_node), name,
+		config_complain(p, config_line_of(key_node), name,
 				"more than %d users", WEB_CONFIG_MAX_USERS);
 		return;
 	}
@@ -199,20 +190,21 @@ static void parse_top(struct config_problems *p, yaml_document_t *doc,
 	     pair < root->data.mapping.pairs.top; pair++) {
 		yaml_node_t *key_node = yaml_document_get_node(doc, pair->key);
 		yaml_node_t *value = yaml_document_get_node(doc, pair->value);
-		const char *key = scalar(key_node);
+		const char *key = config_scalar(key_node);
 
 		if (!key || !value)
-			config_complain(p, line_of(key_node), NULL,
+			config_complain(p, config_line_of(key_node), NULL,
 					"keys must be plain names");
 		else if (!strcmp(key, "tls_server_config"))
-			parse_tls(p, doc, line_of(key_node), value, out);
+			parse_tls(p, doc, config_line_of(key_node), value, out);
 		else if (!strcmp(key, "basic_auth_users"))
-			parse_users(p, doc, line_of(key_node), value, out);
+			parse_users(p, doc, config_line_of(key_node), value,
+				    out);
 		else if (!strcmp(key, "http_server_config"))
-			config_complain(p, line_of(key_node), key,
+			config_complain(p, config_line_of(key_node), key,
 					"not supported by kvmwarden");
 		else
-			config_complain(p, line_of(key_node), key,
+			config_complain(p, config_line_of(key_node), key,
 					"unknown key");
 	}
 }
@@ -249,7 +241,7 @@ int web_config_parse(struct web_config *out, const char *text, size_t len,
 	}
 	root = yaml_document_get_root_node(&doc);
 	if (root && root->type != YAML_MAPPING_NODE)
-		config_complain(&p, line_of(root), NULL,
+		config_complain(&p, config_line_of(root), NULL,
 				"the top level must be a mapping of keys");
 	else if (root)
 		parse_top(&p, &doc, root, parsed);

@@ -13,14 +13,6 @@
 #include "load/loader.h"
 #include "load/loader_kvm.h"
 
-static const char *const names[FEATURE_COUNT] = {
-	[FEATURE_STEAL] = "steal",
-	[FEATURE_ATTRIBUTION] = "attribution",
-	[FEATURE_BLOCK_IO] = "block_io",
-	[FEATURE_KVM] = "kvm",
-	[FEATURE_KVM_IO_NOTES] = "kvm_io_notes",
-};
-
 /* What an operator looks for in `bpftool prog` or the verifier's output. */
 static const char *const programs[FEATURE_COUNT] = {
 	[FEATURE_STEAL] = "sched.bpf.c: handle_sched_switch_core, "
@@ -32,11 +24,6 @@ static const char *const programs[FEATURE_COUNT] = {
 			"kvm_vcpu_wakeup",
 	[FEATURE_KVM_IO_NOTES] = "kvm.bpf.c: note_kvm_pio, note_kvm_mmio",
 };
-
-const char *feature_name(enum feature feature)
-{
-	return (unsigned int)feature < FEATURE_COUNT ? names[feature] : NULL;
-}
 
 const char *feature_programs(enum feature feature)
 {
@@ -106,7 +93,7 @@ size_t features_format_off(const struct features *features, char *buf,
 		if (features->state[i].available)
 			continue;
 		wrote = snprintf(buf + used, size - used, "%s%s",
-				 used ? ", " : "", names[i]);
+				 used ? ", " : "", feature_name(i));
 		if (wrote < 0 || (size_t)wrote >= size - used)
 			return strlen(buf);
 		used += (size_t)wrote;
@@ -126,8 +113,8 @@ static void log_unknown_forced(FILE *out)
 		bool known = false;
 
 		for (int i = FEATURE_STEAL + 1; i < FEATURE_COUNT; i++)
-			known |= (size_t)len == strlen(names[i]) &&
-				 !strncmp(list, names[i], (size_t)len);
+			known |= (size_t)len == strlen(feature_name(i)) &&
+				 !strncmp(list, feature_name(i), (size_t)len);
 		if (!known)
 			fprintf(out,
 				"<4>kvmwarden: %s: ignoring '%.*s' (not a "
@@ -145,7 +132,7 @@ void features_log(const struct features *features, FILE *out)
 			fprintf(out,
 				"<4>kvmwarden: feature %s unavailable (%s): "
 				"%s\n",
-				names[i], programs[i],
+				feature_name(i), programs[i],
 				features->state[i].reason);
 }
 
@@ -263,7 +250,7 @@ size_t features_check_budgets(const struct enforce_config *enforce,
 					 "budget '%s' (line %zu) %s %s, "
 					 "unavailable here: %s\n",
 					 budget->match, budget->line,
-					 need_text(f), names[f],
+					 need_text(f), feature_name(f),
 					 features->state[f].reason);
 			used = wrote < 0 ? size : used + (size_t)wrote;
 		}

@@ -17,29 +17,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-enum feature {
-	FEATURE_STEAL = 0, /* the core scheduler programs: always there */
-	FEATURE_ATTRIBUTION = 1, /* who ran while a vCPU waited */
-	FEATURE_BLOCK_IO = 2, /* the block-layer programs */
-	FEATURE_KVM = 3, /* KVM exit telemetry (some part of it attached) */
-	FEATURE_KVM_IO_NOTES = 4, /* vCPUs noted at kvm_pio / kvm_mmio */
-	FEATURE_COUNT = 5,
-};
+#include "model/features.h"
 
-#define FEATURE_REASON_LEN 256
-
-struct feature_state {
-	bool available;
-	char reason[FEATURE_REASON_LEN]; /* "" when available */
-};
-
-struct features {
-	struct feature_state state[FEATURE_COUNT];
-};
-
-/* "steal", "attribution", "block_io", "kvm", "kvm_io_notes": the names
- * every output uses (JSON keys, the metric's label). NULL out of range. */
-const char *feature_name(enum feature feature);
 /* The BPF programs behind a feature, for the log line. */
 const char *feature_programs(enum feature feature);
 

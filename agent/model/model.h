@@ -17,7 +17,7 @@
 
 #include "attrib.h"
 #include "load/kvm_telemetry.h"
-#include "collect/guest_claim.h"
+#include "model/guest_claim.h"
 #include "collect/procfs.h"
 #include "sched.h"
 

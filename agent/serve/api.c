@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,8 +27,10 @@
 
 #include <json-c/json.h>
 
+#include "base/units.h"
+#include "base/version.h"
 #include "serve/api.h"
-#include "cmd/commands.h"
+#include "serve/api_socket.h"
 
 struct api_client {
 	int fd;
@@ -62,73 +63,6 @@ struct api_server {
 	char *snapshot;
 	struct api_status status;
 };
-
-static uint64_t clock_ns(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
-}
-
-int api_inbuf_take_line(struct api_inbuf *in, char *line)
-{
-	char *newline = memchr(in->data, '\n', in->used);
-	size_t len;
-
-	if (!newline)
-		return in->used >= sizeof(in->data) ? -EMSGSIZE : -EAGAIN;
-	len = (size_t)(newline - in->data);
-	memcpy(line, in->data, len);
-	line[len] = '\0';
-	/* Tolerate CRLF from people typing at socat or nc. */
-	if (len && line[len - 1] == '\r')
-		line[--len] = '\0';
-	in->used -= (size_t)(newline - in->data) + 1;
-	memmove(in->data, newline + 1, in->used);
-	return (int)len;
-}
-
-int api_parse_request(const char *line, size_t len, char *why, size_t why_size)
-{
-	struct json_tokener *tok = json_tokener_new();
-	struct json_object *doc, *request;
-	const char *name;
-	int result = -EINVAL;
-
-	if (!tok) {
-		snprintf(why, why_size, "out of memory");
-		return -EINVAL;
-	}
-	doc = json_tokener_parse_ex(tok, line, (int)len);
-	/* Exactly one whole value: "{} x" or a truncated object is garbage. */
-	if (!doc || json_tokener_get_error(tok) != json_tokener_success ||
-	    (size_t)json_tokener_get_parse_end(tok) != len) {
-		snprintf(why, why_size, "not a JSON object");
-		goto cleanup;
-	}
-	if (!json_object_is_type(doc, json_type_object)) {
-		snprintf(why, why_size, "not a JSON object");
-		goto cleanup;
-	}
-	if (!json_object_object_get_ex(doc, "request", &request) ||
-	    !json_object_is_type(request, json_type_string)) {
-		snprintf(why, why_size, "missing \"request\" string");
-		goto cleanup;
-	}
-	name = json_object_get_string(request);
-	if (!strcmp(name, "snapshot"))
-		result = API_REQUEST_SNAPSHOT;
-	else if (!strcmp(name, "status"))
-		result = API_REQUEST_STATUS;
-	else
-		snprintf(why, why_size,
-			 "unknown request (try \"snapshot\" or \"status\")");
-cleanup:
-	json_object_put(doc);
-	json_tokener_free(tok);
-	return result;
-}
 
 /* ------------------------------------------------------------ answers */
 
@@ -172,8 +106,8 @@ static char *status_line(struct api_server *server)
 	json_object_object_add(status, "pid", json_object_new_int(getpid()));
 	json_object_object_add(
 		status, "uptime_s",
-		json_object_new_uint64((clock_ns() - server->started_ns) /
-				       1000000000ULL));
+		json_object_new_uint64((monotonic_ns() - server->started_ns) /
+				       NS_PER_SEC));
 	json_object_object_add(status, "clients",
 			       json_object_new_uint64(server->client_count));
 	json_object_object_add(status, "answers",
@@ -444,7 +378,7 @@ static int serve(void *arg)
 			break;
 		if (fds[0].revents)
 			break;
-		now_ns = clock_ns();
+		now_ns = monotonic_ns();
 		/* Backwards, so dropping (which moves the last client into
 		 * the hole) never skips one that has not been looked at. */
 		for (size_t i = count; i-- > 0;) {
@@ -469,142 +403,6 @@ static int serve(void *arg)
 	return 0;
 }
 
-/* ------------------------------------------------------------ setup */
-
-int api_resolve_group(const char *name, gid_t *gid, char *why, size_t why_size)
-{
-	struct group entry, *found = NULL;
-	char buf[4096];
-	char *end;
-	unsigned long number;
-
-	*gid = 0;
-	if (!name || !name[0])
-		return 0;
-	if (getgrnam_r(name, &entry, buf, sizeof(buf), &found) == 0 && found) {
-		*gid = found->gr_gid;
-		return 0;
-	}
-	errno = 0;
-	number = strtoul(name, &end, 10);
-	if (!errno && end != name && !*end && number < (gid_t)-1) {
-		*gid = (gid_t)number;
-		return 0;
-	}
-	snprintf(why, why_size, "socket_group: no group named '%s'", name);
-	return -ENOENT;
-}
-
-/* A socket file left by an agent that died is removed; a live agent's, or
- * a file that is not a socket, is not ours to remove. */
-static int clear_stale(const char *path, char *why, size_t why_size)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd, err;
-
-	if (lstat(path, &st)) {
-		if (errno == ENOENT)
-			return 0;
-		err = -errno;
-		snprintf(why, why_size, "%s: %s", path, strerror(-err));
-		return err;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(why, why_size,
-			 "%s exists and is not a socket; not replacing it",
-			 path);
-		return -EEXIST;
-	}
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		err = -errno;
-		snprintf(why, why_size, "socket: %s", strerror(-err));
-		return err;
-	}
-	err = connect(fd, (struct sockaddr *)&addr, sizeof(addr));
-	close(fd);
-	if (err == 0) {
-		snprintf(why, why_size,
-			 "%s: another kvmwarden agent serves it already", path);
-		return -EADDRINUSE;
-	}
-	unlink(path);
-	return 0;
-}
-
-/* The directory of the socket (/run/kvmwarden by default) is made when
- * missing, one level only: a typo in a deep path should fail loudly. */
-static int make_parent(const char *path, char *why, size_t why_size)
-{
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	if (mkdir(dir, 0755) && errno != EEXIST) {
-		int err = -errno;
-
-		snprintf(why, why_size, "cannot create %s: %s", dir,
-			 strerror(-err));
-		return err;
-	}
-	return 0;
-}
-
-static int open_listener(struct api_server *server, gid_t gid, char *why,
-			 size_t why_size)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int err;
-
-	err = make_parent(server->path, why, why_size);
-	if (!err)
-		err = clear_stale(server->path, why, why_size);
-	if (err)
-		return err;
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", server->path);
-	server->listen_fd =
-		socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (server->listen_fd < 0) {
-		err = -errno;
-		snprintf(why, why_size, "socket: %s", strerror(-err));
-		return err;
-	}
-	if (bind(server->listen_fd, (struct sockaddr *)&addr, sizeof(addr))) {
-		err = -errno;
-		snprintf(why, why_size, "cannot bind %s: %s", server->path,
-			 strerror(-err));
-		return err;
-	}
-	/* Before listen(): until then nobody can connect, so no peer ever
-	 * sees the default permissions. */
-	/* The agent runs as root; only tests run it otherwise, and they
-	 * cannot give a file away. */
-	if ((geteuid() == 0 ? chown(server->path, 0, gid) :
-	     gid	    ? chown(server->path, (uid_t)-1, gid) :
-			      0) ||
-	    chmod(server->path, 0660)) {
-		err = -errno;
-		snprintf(why, why_size, "cannot set owner and mode of %s: %s",
-			 server->path, strerror(-err));
-		unlink(server->path);
-		return err;
-	}
-	if (listen(server->listen_fd, API_LISTEN_BACKLOG)) {
-		err = -errno;
-		snprintf(why, why_size, "cannot listen on %s: %s", server->path,
-			 strerror(-err));
-		unlink(server->path);
-		return err;
-	}
-	return 0;
-}
-
 int api_open(struct api_server **out, const struct api_options *opts, char *why,
 	     size_t why_size)
 {
@@ -619,7 +417,7 @@ int api_open(struct api_server **out, const struct api_options *opts, char *why,
 			 sizeof(server->path) - 1);
 		return -EINVAL;
 	}
-	err = api_resolve_group(opts->group, &gid, why, why_size);
+	err = api_socket_resolve_group(opts->group, &gid, why, why_size);
 	if (err)
 		return err;
 	server = calloc(1, sizeof(*server));
@@ -633,14 +431,15 @@ int api_open(struct api_server **out, const struct api_options *opts, char *why,
 	server->timeout_ns = (uint64_t)(opts->client_timeout_ms ?
 						opts->client_timeout_ms :
 						API_CLIENT_TIMEOUT_MS) *
-			     1000000ULL;
-	server->started_ns = clock_ns();
+			     NS_PER_MS;
+	server->started_ns = monotonic_ns();
 	if (mtx_init(&server->lock, mtx_plain) != thrd_success) {
 		free(server);
 		snprintf(why, why_size, "cannot create a mutex");
 		return -ENOMEM;
 	}
-	err = open_listener(server, gid, why, why_size);
+	err = api_socket_listen(server->path, gid, &server->listen_fd, why,
+				why_size);
 	if (err)
 		goto fail;
 	if (pipe2(server->wake, O_CLOEXEC | O_NONBLOCK)) {

@@ -28,38 +28,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define API_DEFAULT_SOCKET "/run/kvmwarden/kvmwarden.sock"
-#define API_MAX_REQUEST 4096 /* bytes, newline included */
+#include "config/endpoints.h"
+#include "serve/api_proto.h"
+
+/* The clients' name for the default (top, status). */
+#define API_DEFAULT_SOCKET ENDPOINTS_DEFAULT_SOCKET
 #define API_MAX_CLIENTS 16
 #define API_CLIENT_TIMEOUT_MS 5000
-/* Connections the kernel queues before accept(): a burst of connects
- * beyond API_MAX_CLIENTS still gets its "too many clients" answer instead
- * of EAGAIN at connect(). */
-#define API_LISTEN_BACKLOG 128
 /* A whole response, snapshot included; larger ones are refused rather
  * than buffered without bound (tens of guests take a few tens of KiB). */
 #define API_MAX_RESPONSE (16u << 20)
-
-enum api_request {
-	API_REQUEST_SNAPSHOT,
-	API_REQUEST_STATUS,
-};
-
-/* Framing, pure for tests: bytes come in, whole lines go out. */
-struct api_inbuf {
-	char data[API_MAX_REQUEST];
-	size_t used;
-};
-
-/* Copies the first complete line (without its newline, NUL-terminated)
- * into line[API_MAX_REQUEST] and drops it from the buffer. Returns its
- * length, -EAGAIN when no line is complete yet, or -EMSGSIZE when the
- * buffer is full without a newline (the peer exceeded the limit). */
-int api_inbuf_take_line(struct api_inbuf *in, char *line);
-
-/* Parses one request line. Returns an enum api_request, or -EINVAL with
- * a short reason in `why` for the error response. */
-int api_parse_request(const char *line, size_t len, char *why, size_t why_size);
 
 struct api_options {
 	const char *path; /* the socket's */
@@ -93,10 +71,6 @@ int api_start(struct api_server **out, const struct api_options *opts,
 int api_open(struct api_server **out, const struct api_options *opts,
 	     char *why, size_t why_size);
 int api_serve(struct api_server *server, char *why, size_t why_size);
-/* socket_group's gid: a group name, or a number; "" or NULL is root's
- * (0). -ENOENT with one line in `why` for a name no group has. */
-int api_resolve_group(const char *name, gid_t *gid, char *why,
-		      size_t why_size);
 /* Stops the thread, closes every connection, removes the socket. NULL is
  * fine. */
 void api_stop(struct api_server *server);

@@ -17,14 +17,12 @@
 
 #include <json-c/json.h>
 
+#include "base/units.h"
 #include "serve/api.h"
 
 static uint64_t clock_ms(void)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+	return monotonic_ns() / NS_PER_MS;
 }
 
 /* Waits for `events` on fd until deadline_ms; 0 or -ETIMEDOUT/-errno. */

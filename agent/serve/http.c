@@ -17,10 +17,13 @@
 
 #include <microhttpd.h>
 
-#include "config/config.h"
+#include "base/log.h"
+#include "base/units.h"
+#include "config/config_yaml.h"
+#include "config/endpoints.h"
+#include "config/web_config.h"
 #include "serve/http.h"
 #include "serve/http_auth.h"
-#include "config/web_config.h"
 
 #define DEFAULT_CONNECTION_LIMIT 64
 #define DEFAULT_TIMEOUT_S 10
@@ -52,73 +55,6 @@ struct http_server {
 	struct http_auth auth; /* only MHD's one thread touches it */
 };
 
-uint16_t http_address_port(const struct sockaddr_storage *addr)
-{
-	if (addr->ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)addr)->sin6_port);
-	return ntohs(((const struct sockaddr_in *)addr)->sin_port);
-}
-
-static int parse_port(const char *text, uint16_t *port)
-{
-	unsigned long value;
-	char *end;
-
-	if (*text < '0' || *text > '9' || strlen(text) > 5)
-		return -EINVAL;
-	value = strtoul(text, &end, 10);
-	if (*end || value > 65535)
-		return -EINVAL;
-	*port = (uint16_t)value;
-	return 0;
-}
-
-int http_parse_address(const char *text, struct sockaddr_storage *addr,
-		       socklen_t *addr_len)
-{
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)addr;
-	struct sockaddr_in *in4 = (struct sockaddr_in *)addr;
-	const char *colon;
-	char host[INET6_ADDRSTRLEN];
-	uint16_t port;
-
-	memset(addr, 0, sizeof(*addr));
-	if (text[0] == '[') {
-		colon = strstr(text, "]:");
-		if (!colon || (size_t)(colon - text - 1) >= sizeof(host))
-			return -EINVAL;
-		memcpy(host, text + 1, (size_t)(colon - text - 1));
-		host[colon - text - 1] = '\0';
-		if (parse_port(colon + 2, &port) ||
-		    inet_pton(AF_INET6, host, &in6->sin6_addr) != 1)
-			return -EINVAL;
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-		*addr_len = sizeof(*in6);
-		return 0;
-	}
-	colon = strrchr(text, ':');
-	if (!colon || (size_t)(colon - text) >= sizeof(host) ||
-	    parse_port(colon + 1, &port))
-		return -EINVAL;
-	if (colon == text) {
-		/* Every address: one IPv6 socket that takes IPv4 too. */
-		in6->sin6_family = AF_INET6;
-		in6->sin6_addr = in6addr_any;
-		in6->sin6_port = htons(port);
-		*addr_len = sizeof(*in6);
-		return 0;
-	}
-	memcpy(host, text, (size_t)(colon - text));
-	host[colon - text] = '\0';
-	if (inet_pton(AF_INET, host, &in4->sin_addr) != 1)
-		return -EINVAL;
-	in4->sin_family = AF_INET;
-	in4->sin_port = htons(port);
-	*addr_len = sizeof(*in4);
-	return 0;
-}
-
 /* Our own socket rather than MHD's, so that a failed bind reports its real
  * errno and a test can ask for port 0 and learn the port. */
 static int listen_on(const struct sockaddr_storage *addr, socklen_t addr_len,
@@ -146,7 +82,7 @@ static int listen_on(const struct sockaddr_storage *addr, socklen_t addr_len,
 		close(fd);
 		return err;
 	}
-	*port = http_address_port(&bound);
+	*port = endpoints_address_port(&bound);
 	return fd;
 }
 
@@ -159,13 +95,14 @@ static void log_mhd(void *ctx, const char *fmt, va_list args)
 static void log_mhd(void *ctx, const char *fmt, va_list args)
 {
 	static int verbose = -1;
+	char text[1024];
 
 	if (verbose < 0)
 		verbose = getenv("KVMWARDEN_DEBUG") != NULL;
 	if (!verbose)
 		return;
-	fputs("<7>kvmwarden: http: ", stderr);
-	vfprintf(stderr, fmt, args);
+	vsnprintf(text, sizeof(text), fmt, args);
+	log_line(LOG_PRIO_DEBUG, "http: %s", text);
 }
 
 /* A persistent plain-text body; NULL when out of memory. */
@@ -197,14 +134,6 @@ static enum MHD_Result queue_text(struct MHD_Connection *conn,
 	return result;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
-}
-
 static enum http_auth_result authorized(struct http_server *server,
 					struct MHD_Connection *conn)
 {
@@ -221,7 +150,7 @@ static enum http_auth_result authorized(struct http_server *server,
 		result = http_auth_check(&server->auth, &server->web, user,
 					 password,
 					 info ? info->client_addr : NULL,
-					 now_ns());
+					 monotonic_ns());
 	if (password) {
 		explicit_bzero(password, strlen(password));
 		MHD_free(password);
@@ -415,14 +344,14 @@ int http_open(struct http_server **out, const struct http_options *opts,
 	      http_render_fn render, void *ctx, char *why, size_t why_size)
 {
 	const char *address = opts->listen_address ? opts->listen_address :
-						     HTTP_DEFAULT_LISTEN;
+						     ENDPOINTS_DEFAULT_LISTEN;
 	struct sockaddr_storage addr;
 	struct http_server *server;
 	socklen_t addr_len;
 	int err;
 
 	*out = NULL;
-	if (http_parse_address(address, &addr, &addr_len)) {
+	if (endpoints_parse_address(address, &addr, &addr_len)) {
 		snprintf(why, why_size,
 			 "cannot listen on '%s': expected IPv4:PORT, "
 			 "[IPv6]:PORT or :PORT",
@@ -441,7 +370,7 @@ int http_open(struct http_server **out, const struct http_options *opts,
 	server->opts.listen_address = NULL; /* not kept: the caller's */
 	server->opts.web_config_path = NULL;
 	snprintf(server->address, sizeof(server->address), "%s", address);
-	err = http_auth_init(&server->auth, now_ns());
+	err = http_auth_init(&server->auth, monotonic_ns());
 	if (err) {
 		snprintf(why, why_size, "no random bytes for the auth cache");
 		goto cleanup;

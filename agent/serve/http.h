@@ -17,12 +17,8 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-/* Not in Prometheus's default port allocations, whose 9100-9999 range is
- * exhausted (see README.md); loopback only unless configured otherwise. */
-#define HTTP_DEFAULT_LISTEN "127.0.0.1:19857"
-
 struct http_options {
-	const char *listen_address; /* NULL: HTTP_DEFAULT_LISTEN */
+	const char *listen_address; /* NULL: ENDPOINTS_DEFAULT_LISTEN */
 	unsigned connection_limit; /* 0: 64 */
 	unsigned per_ip_connection_limit; /* 0: half of connection_limit */
 	unsigned timeout_s; /* idle connections are closed; 0: 10 */
@@ -62,11 +58,5 @@ int http_check_web_config(const char *path, bool *auth_without_tls,
 void http_stop(struct http_server *server);
 /* The port actually bound (useful with port 0). */
 uint16_t http_port(const struct http_server *server);
-
-/* "IPv4:PORT", "[IPv6]:PORT" or ":PORT" (every address, IPv4 and IPv6),
- * numeric only, port 0 to 65535. Returns 0 or -EINVAL. */
-int http_parse_address(const char *text, struct sockaddr_storage *addr,
-		       socklen_t *addr_len);
-uint16_t http_address_port(const struct sockaddr_storage *addr);
 
 #endif

@@ -11,15 +11,8 @@
 
 #include <gnutls/crypto.h>
 
+#include "base/units.h"
 #include "serve/http_auth.h"
-
-static uint64_t clock_ns(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
-}
 
 int http_auth_init(struct http_auth *auth, uint64_t now_ns)
 {
@@ -167,9 +160,9 @@ enum http_auth_result http_auth_check(struct http_auth *auth,
 	}
 	/* Charged what it really took, after the fact: the cost is in the
 	 * hash, so the first run at a new cost is the measurement. */
-	started = clock_ns();
+	started = monotonic_ns();
 	match = web_config_check_password(web, user, password);
-	spent = clock_ns() - started;
+	spent = monotonic_ns() - started;
 	auth->bcrypt_runs++;
 	client->bucket.tokens_ns -= (int64_t)spent;
 	auth->total.tokens_ns -= (int64_t)spent;

@@ -17,8 +17,7 @@
 struct metrics_snapshot {
 	struct guest_table table;
 	struct prom_health health;
-	struct loader_program_stats
-		programs[LOADER_PROGRAMS + KVM_LOADER_PROGRAMS];
+	struct prom_program programs[LOADER_PROGRAMS + KVM_LOADER_PROGRAMS];
 	int readers; /* scrapes rendering it now */
 	bool retired; /* replaced: the last reader frees it */
 };
@@ -114,13 +113,21 @@ int metrics_publish_tracker(struct metrics *metrics, struct tracker *tracker,
 {
 	struct loader_program_stats
 		programs[LOADER_PROGRAMS + KVM_LOADER_PROGRAMS];
+	struct prom_program figures[LOADER_PROGRAMS + KVM_LOADER_PROGRAMS];
+	const struct tracker_stats *stats = &tracker->stats;
 	struct prom_health health = {
-		.tracker = tracker->stats,
+		.tracker = { .passes = stats->passes,
+			     .guests_found = stats->guests_found,
+			     .guests_gone = stats->guests_gone,
+			     .threads_registered = stats->threads_registered,
+			     .no_slot = stats->no_slot,
+			     .register_failed = stats->register_failed,
+			     .identity_clashes = stats->identity_clashes },
 		.slots_in_use = slot_pool_in_use(&tracker->slots),
 		.slots_max = tracker->slots.capacity,
 		.last_discovery_ns = last_discovery_ns,
 		.loop_lag_ns = loop_lag_ns,
-		.programs = programs,
+		.programs = figures,
 	};
 	int count;
 
@@ -136,6 +143,13 @@ int metrics_publish_tracker(struct metrics *metrics, struct tracker *tracker,
 			KVM_LOADER_PROGRAMS);
 		health.program_count += count > 0 ? (size_t)count : 0;
 	}
+	/* The exporter takes plain figures, not the loaders' types. */
+	for (size_t i = 0; i < health.program_count; i++)
+		figures[i] = (struct prom_program){
+			.name = programs[i].name,
+			.run_time_ns = programs[i].run_time_ns,
+			.run_count = programs[i].run_count,
+		};
 	return metrics_publish(metrics, &tracker->table, &health);
 }
 

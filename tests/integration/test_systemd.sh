@@ -160,7 +160,7 @@ for p in $lib_pkgs; do
 	[[ ", $depends," == *", $p "* || ", $depends," == *", $p,"* ]] || undeclared="$undeclared $p"
 done
 reports=$("$unpacked/usr/bin/kvmwarden" version 2>&1)
-source_version=$(sed -n 's/^#define KVMWARDEN_VERSION "\(.*\)"/\1/p' "$repo/agent/cmd/commands.h")
+source_version=$(sed -n 's/^#define KVMWARDEN_VERSION "\(.*\)"/\1/p' "$repo/agent/base/version.h")
 if [ -n "$missing" ]; then
 	fail package-contents "not in the package:$missing"
 elif grep -q '@PREFIX@' "$unpacked/lib/systemd/system/kvmwarden.service" ||
@@ -171,7 +171,7 @@ elif [ "$conffiles" != "/etc/kvmwarden/kvmwarden.conf " ]; then
 elif [ -n "$undeclared" ] || [ -z "$lib_pkgs" ]; then
 	fail package-contents "linked but not in Depends:${undeclared:- (no library found by ldd)}"
 elif [ "$reports" != "kvmwarden $version" ] || [ "$source_version" != "$version" ]; then
-	fail package-contents "package $version, binary says '$reports', agent/cmd/commands.h $source_version"
+	fail package-contents "package $version, binary says '$reports', agent/base/version.h $source_version"
 else
 	pass package-contents "binary, unit, man page; conffile $conffiles; Depends: $depends; reports $reports"
 fi

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "config/endpoints.h"
 #include "serve/http.h"
 
 #define SLOW_CLIENTS 20
@@ -435,22 +436,22 @@ static void addresses_parse(void **state)
 	struct sockaddr_storage addr;
 	socklen_t len;
 
-	assert_int_equal(http_parse_address("127.0.0.1:19857", &addr, &len), 0);
+	assert_int_equal(endpoints_parse_address("127.0.0.1:19857", &addr, &len), 0);
 	assert_int_equal(addr.ss_family, AF_INET);
-	assert_int_equal(http_address_port(&addr), 19857);
-	assert_int_equal(http_parse_address("[::1]:9", &addr, &len), 0);
+	assert_int_equal(endpoints_address_port(&addr), 19857);
+	assert_int_equal(endpoints_parse_address("[::1]:9", &addr, &len), 0);
 	assert_int_equal(addr.ss_family, AF_INET6);
-	assert_int_equal(http_address_port(&addr), 9);
-	assert_int_equal(http_parse_address(":8080", &addr, &len), 0);
+	assert_int_equal(endpoints_address_port(&addr), 9);
+	assert_int_equal(endpoints_parse_address(":8080", &addr, &len), 0);
 	assert_int_equal(addr.ss_family, AF_INET6);
-	assert_int_equal(http_parse_address("0.0.0.0:0", &addr, &len), 0);
+	assert_int_equal(endpoints_parse_address("0.0.0.0:0", &addr, &len), 0);
 	static const char *const bad[] = {
 		"127.0.0.1",	"127.0.0.1:",	"127.0.0.1:65536", "::1:80",
 		"[::1]80",	"[::1]:",	"host:80",	   "1.2.3:80",
 		"127.0.0.1:-1", "127.0.0.1:8 ", "[127.0.0.1]:80",  "",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (http_parse_address(bad[i], &addr, &len) != -EINVAL)
+		if (endpoints_parse_address(bad[i], &addr, &len) != -EINVAL)
 			fail_msg("accepted '%s'", bad[i]);
 }
 

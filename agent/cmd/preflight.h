@@ -4,6 +4,8 @@
  * the files and names the configuration points at (state file, web config
  * with its certificate and key, socket group, audit log). `check-config`
  * runs the very same checks, so it cannot call valid what `run` refuses.
+ * In cmd/ with its two callers: it asks every layer (the journal, the
+ * cgroups, the web server, the socket) whether it can do what is asked.
  */
 #ifndef KVMWARDEN_PREFLIGHT_H
 #define KVMWARDEN_PREFLIGHT_H

@@ -14,10 +14,10 @@
 #include <unistd.h>
 
 #include "actuate/actuate_cgroup.h"
-#include "serve/api.h"
-#include "serve/http.h"
 #include "actuate/journal.h"
-#include "actuate/preflight.h"
+#include "cmd/preflight.h"
+#include "serve/api_socket.h"
+#include "serve/http.h"
 
 /* journal_open makes the state file's directory, one level only. */
 static bool parent_makeable(const char *path)
@@ -105,7 +105,8 @@ static void check_socket_group(struct config_problems *p,
 
 	if (!config->socket_path[0] || !config->socket_group[0])
 		return;
-	if (api_resolve_group(config->socket_group, &gid, why, sizeof(why)))
+	if (api_socket_resolve_group(config->socket_group, &gid, why,
+				     sizeof(why)))
 		config_complain(p, config->socket_group_line ?: 1,
 				"socket_group", "no group named '%s'",
 				config->socket_group);
