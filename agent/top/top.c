@@ -24,6 +24,7 @@
 #include "base/paths.h"
 #include "serve/api.h"
 #include "cmd/commands.h"
+#include "cmd/sample.h"
 #include "config/config.h"
 #include "collect/discover.h"
 #include "load/feature_table.h"
@@ -99,7 +100,7 @@ static int source_open(struct top_source *src, const char *socket_path,
 	/* I/O is optional, as in dump: without it the columns show "-". */
 	src->block = block_collector_open("/proc");
 	block_collector_sync(src->block, &src->tracker.table);
-	err = snapshot_feed_init(&src->feed, &src->tracker, src->block);
+	err = sample_feed_init(&src->feed, &src->tracker, src->block);
 	if (err) {
 		fprintf(stderr, "kvmwarden: top: %s\n", strerror(-err));
 		block_collector_close(src->block);
@@ -139,8 +140,8 @@ static struct json_object *source_fetch(struct top_source *src, char *why,
 		err = tracker_discover(&src->tracker, monotonic_ns());
 		block_collector_sync(src->block, &src->tracker.table);
 		if (!err)
-			err = snapshot_feed_next(&src->feed, &src->tracker,
-						 &text);
+			err = sample_feed_next(&src->feed, &src->tracker,
+					       src->block, &text);
 		if (err) {
 			snprintf(why, why_size, "measuring failed: %s",
 				 strerror(-err));
