@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * `kvmwarden dump --duration SECONDS [--json]`: measure one window and
- * print one report. The window starts right after the first snapshot and
- * ends right before the report is written; stderr says when it starts, so
- * a caller can line up its own readings with it.
+ * print one report. The window is the difference of two samples, as the
+ * agent's windows are (cmd/sample.h, model/window.h): it starts at the
+ * first and ends at the second, right before the report is written;
+ * stderr says when it starts, so a caller can line up its own readings
+ * with it.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,11 +18,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/units.h"
-#include "collect/collect_block.h"
 #include "cmd/commands.h"
+#include "cmd/sample.h"
+#include "collect/collect_block.h"
 #include "collect/discover.h"
 #include "load/feature_table.h"
+#include "model/window.h"
 #include "report_out.h"
 
 #define MAX_DURATION_S (7 * 24 * 3600.0)
@@ -72,16 +77,15 @@ int cmd_dump(int argc, char **argv)
 		{ 0 },
 	};
 	uint64_t duration_ns = 0, discover_ns = 500000000ULL;
-	struct guest_table before, after;
+	struct window_sample *before = NULL, *after = NULL;
+	struct window_io_source io_source;
 	struct block_collector *block;
 	struct features features;
-	struct io_snapshot io_before, io_after;
+	struct io_snapshot io_names;
 	struct io_report io;
-	uint64_t errors_before[SCHED_ERR_COUNT] = { 0 };
-	uint64_t errors_after[SCHED_ERR_COUNT] = { 0 };
 	struct loader *loader = NULL;
 	struct tracker tracker;
-	struct report report;
+	struct window window;
 	uint64_t start_ns, end_ns;
 	bool json = false;
 	int opt, err, code;
@@ -148,33 +152,30 @@ int cmd_dump(int argc, char **argv)
 	features_gather(&features, loader, block, tracker.kvm);
 	features_log(&features, stderr);
 	block_collector_sync(block, &tracker.table);
-	if (block_collector_snapshot(block, &io_before))
-		memset(&io_before, 0, sizeof(io_before));
+	if (block_collector_snapshot(block, &io_names))
+		memset(&io_names, 0, sizeof(io_names));
 	/* Names cgroups and devices now, so the report after the last
-	 * snapshot only looks them up: a cgroup walk there would delay the
+	 * sample only looks them up: a cgroup walk there would delay the
 	 * output that callers line their own end readings up with. */
-	if (block_collector_report(block, &tracker.table, NULL, &io_before,
+	if (block_collector_report(block, &tracker.table, NULL, &io_names,
 				   &io) == 0)
 		io_report_free(&io);
+	io_snapshot_free(&io_names);
 
 	/* The I/O set-up above can take a while (under ASan, tens of ms):
 	 * a pass now brings spinning vCPUs' on-CPU time up to date, so the
-	 * start snapshot is as fresh as the end one. */
+	 * start sample is as fresh as the end one. */
 	err = tracker_discover(&tracker, monotonic_ns());
 	if (err)
-		fprintf(stderr, "<4>kvmwarden: discovery pass failed: %s\n",
-			strerror(-err));
-	tracker_collect(&tracker);
-	loader_read_errors(loader, errors_before);
-	err = guest_table_copy(&before, &tracker.table);
-	start_ns = monotonic_ns();
+		log_warn("discovery pass failed: %s\n", strerror(-err));
+	err = sample_take(&tracker, block, &before);
 	if (err) {
 		fprintf(stderr, "kvmwarden: dump: %s\n", strerror(-err));
-		io_snapshot_free(&io_before);
 		block_collector_close(block);
 		session_close(loader, &tracker);
 		return 1;
 	}
+	start_ns = before->taken_ns;
 	fprintf(stderr, "kvmwarden: measuring for %.3f s\n",
 		(double)duration_ns / NS_PER_SEC);
 	fflush(stderr);
@@ -193,10 +194,8 @@ int cmd_dump(int argc, char **argv)
 		if (monotonic_ns() < start_ns + duration_ns) {
 			err = tracker_discover(&tracker, monotonic_ns());
 			if (err)
-				fprintf(stderr,
-					"<4>kvmwarden: discovery pass failed: "
-					"%s\n",
-					strerror(-err));
+				log_warn("discovery pass failed: %s\n",
+					 strerror(-err));
 			block_collector_sync(block, &tracker.table);
 		}
 	}
@@ -204,15 +203,9 @@ int cmd_dump(int argc, char **argv)
 	 * to date (it is otherwise refreshed at switch-out). */
 	err = tracker_discover(&tracker, monotonic_ns());
 	if (err)
-		fprintf(stderr, "<4>kvmwarden: discovery pass failed: %s\n",
-			strerror(-err));
-	tracker_collect(&tracker);
-	/* Right with the counters: lost steal keeps growing after the end
-	 * snapshot, and counted later it would not match the window. */
-	loader_read_errors(loader, errors_after);
-	if (block_collector_snapshot(block, &io_after))
-		memset(&io_after, 0, sizeof(io_after));
-	end_ns = monotonic_ns();
+		log_warn("discovery pass failed: %s\n", strerror(-err));
+	err = sample_take(&tracker, block, &after);
+	end_ns = err ? monotonic_ns() : after->taken_ns;
 	/* The window is closed: naming cgroups and devices and building the
 	 * document take a while yet, so say so now (tests read ground truth
 	 * at this line). */
@@ -221,36 +214,21 @@ int cmd_dump(int argc, char **argv)
 	fflush(stderr);
 
 	code = 1;
-	if (guest_table_copy(&after, &tracker.table))
-		goto cleanup_before;
-	if (report_build(&report, &before, &after, end_ns - start_ns))
-		goto cleanup_after;
-	/* Errors of the window, like every other figure: what was lost
-	 * before it began is no part of its steal. */
-	for (int i = 0; i < SCHED_ERR_COUNT; i++)
-		report.errors[i] = errors_after[i] >= errors_before[i] ?
-					   errors_after[i] - errors_before[i] :
-					   0;
-	if (block && block_collector_report(block, &after, &io_before,
-					    &io_after, &io) == 0)
-		report.io = &io;
-	report.features = &features;
-	err = json ? report_write_json(stdout, &report) :
-		     report_write_table(stdout, &report);
+	io_source = sample_io_source(block);
+	if (err || window_build(&window, before, after, &io_source))
+		goto cleanup;
+	window.report.features = &features;
+	err = json ? report_write_json(stdout, &window.report) :
+		     report_write_table(stdout, &window.report);
 	if (err)
 		fprintf(stderr, "kvmwarden: dump: cannot write: %s\n",
 			strerror(-err));
 	else
 		code = 0;
-	if (report.io)
-		io_report_free(&io);
-	report_free(&report);
-cleanup_after:
-	guest_table_free(&after);
-cleanup_before:
-	guest_table_free(&before);
-	io_snapshot_free(&io_before);
-	io_snapshot_free(&io_after);
+	window_free(&window);
+cleanup:
+	window_sample_drop(after);
+	window_sample_drop(before);
 	block_collector_close(block);
 	session_close(loader, &tracker);
 	return code;

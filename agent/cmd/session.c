@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "cmd/commands.h"
 #include "collect/discover.h"
 
@@ -35,8 +36,7 @@ int session_open(struct loader **loader, struct tracker *tracker,
 	}
 	/* Optional: without it each KVM figure says why it is missing. */
 	if (kvm_loader_open(&tracker->kvm, NULL))
-		fputs("<4>kvmwarden: KVM telemetry not loaded: out of memory\n",
-		      stderr);
+		log_warn("KVM telemetry not loaded: out of memory\n");
 	tracker_log_kvm(tracker);
 	err = tracker_discover(tracker, monotonic_ns());
 	if (err) {

@@ -15,6 +15,7 @@
 
 #include "base/units.h"
 #include "cmd/commands.h"
+#include "cmd/sample.h"
 #include "cmd/top.h"
 #include "collect/discover.h"
 #include "load/feature_table.h"
@@ -48,7 +49,7 @@ static int local_open(struct top_local *local)
 	/* I/O is optional, as in dump: without it the columns show "-". */
 	local->block = block_collector_open("/proc");
 	block_collector_sync(local->block, &local->tracker.table);
-	err = snapshot_feed_init(&local->feed, &local->tracker, local->block);
+	err = sample_feed_init(&local->feed, &local->tracker, local->block);
 	if (err) {
 		fprintf(stderr, "kvmwarden: top: %s\n", strerror(-err));
 		block_collector_close(local->block);
@@ -71,7 +72,8 @@ static int local_measure(void *measurer, char **text)
 	err = tracker_discover(&local->tracker, monotonic_ns());
 	block_collector_sync(local->block, &local->tracker.table);
 	if (!err)
-		err = snapshot_feed_next(&local->feed, &local->tracker, text);
+		err = sample_feed_next(&local->feed, &local->tracker,
+				       local->block, text);
 	return err;
 }
 

@@ -9,26 +9,21 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "actuate/audit.h"
+#include "base/units.h"
+#include "model/window.h"
 #include "serve/metrics.h"
+
+/* Room for the scheduler's and the KVM object's programs. */
+#define METRICS_PROGRAMS_MAX WINDOW_PROGRAMS_MAX
 
 struct metrics_snapshot {
 	struct guest_table table;
 	struct prom_health health;
-	struct prom_program programs[LOADER_PROGRAMS + KVM_LOADER_PROGRAMS];
+	struct prom_program programs[METRICS_PROGRAMS_MAX];
 	int readers; /* scrapes rendering it now */
 	bool retired; /* replaced: the last reader frees it */
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static void snapshot_free(struct metrics_snapshot *snapshot)
 {
@@ -54,6 +49,8 @@ void metrics_free(struct metrics *metrics)
 	metrics->current = NULL;
 	free(metrics->io_text);
 	metrics->io_text = NULL;
+	free(metrics->actions_text);
+	metrics->actions_text = NULL;
 	mtx_destroy(&metrics->lock);
 }
 
@@ -88,8 +85,8 @@ int metrics_publish(struct metrics *metrics, const struct guest_table *table,
 		return err;
 	}
 	fresh->health = *health;
-	if (programs > LOADER_PROGRAMS + KVM_LOADER_PROGRAMS)
-		programs = LOADER_PROGRAMS + KVM_LOADER_PROGRAMS;
+	if (programs > METRICS_PROGRAMS_MAX)
+		programs = METRICS_PROGRAMS_MAX;
 	if (programs)
 		memcpy(fresh->programs, health->programs,
 		       programs * sizeof(*fresh->programs));
@@ -108,49 +105,60 @@ int metrics_publish(struct metrics *metrics, const struct guest_table *table,
 	return 0;
 }
 
-int metrics_publish_tracker(struct metrics *metrics, struct tracker *tracker,
-			    uint64_t last_discovery_ns, uint64_t loop_lag_ns)
+/* Swaps in a text kept for the scrapes; `text` may be NULL (none). */
+static void swap_text(struct metrics *metrics, char **field, char *text)
 {
-	struct loader_program_stats
-		programs[LOADER_PROGRAMS + KVM_LOADER_PROGRAMS];
-	struct prom_program figures[LOADER_PROGRAMS + KVM_LOADER_PROGRAMS];
-	const struct tracker_stats *stats = &tracker->stats;
-	struct prom_health health = {
-		.tracker = { .passes = stats->passes,
-			     .guests_found = stats->guests_found,
-			     .guests_gone = stats->guests_gone,
-			     .threads_registered = stats->threads_registered,
-			     .no_slot = stats->no_slot,
-			     .register_failed = stats->register_failed,
-			     .identity_clashes = stats->identity_clashes },
-		.slots_in_use = slot_pool_in_use(&tracker->slots),
-		.slots_max = tracker->slots.capacity,
-		.last_discovery_ns = last_discovery_ns,
-		.loop_lag_ns = loop_lag_ns,
-		.programs = figures,
-	};
-	int count;
+	char *old;
 
-	/* Failures leave figures at 0 rather than skip a publish: the guest
-	 * counters matter more than the agent's own. */
-	loader_read_errors(tracker->loader, health.errors);
-	count = loader_read_program_stats(tracker->loader, programs,
-					  LOADER_PROGRAMS);
-	health.program_count = count > 0 ? (size_t)count : 0;
-	if (tracker->kvm) {
-		count = kvm_loader_read_program_stats(
-			tracker->kvm, programs + health.program_count,
-			KVM_LOADER_PROGRAMS);
-		health.program_count += count > 0 ? (size_t)count : 0;
+	mtx_lock(&metrics->lock);
+	old = *field;
+	*field = text;
+	mtx_unlock(&metrics->lock);
+	free(old);
+}
+
+/* Rendered here, on the loop, so a scrape only copies a string under the
+ * lock and the HTTP thread never touches the I/O side. */
+int metrics_publish_io(struct metrics *metrics, const struct io_report *io)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem;
+
+	mem = open_memstream(&text, &len);
+	if (!mem)
+		return -ENOMEM;
+	prom_write_io(mem, io);
+	if (fclose(mem)) {
+		free(text);
+		return -ENOMEM;
 	}
-	/* The exporter takes plain figures, not the loaders' types. */
-	for (size_t i = 0; i < health.program_count; i++)
-		figures[i] = (struct prom_program){
-			.name = programs[i].name,
-			.run_time_ns = programs[i].run_time_ns,
-			.run_count = programs[i].run_count,
-		};
-	return metrics_publish(metrics, &tracker->table, &health);
+	swap_text(metrics, &metrics->io_text, text);
+	return 0;
+}
+
+int metrics_publish_actions(struct metrics *metrics, const char *text)
+{
+	char *copy = strdup(text);
+
+	if (!copy)
+		return -ENOMEM;
+	swap_text(metrics, &metrics->actions_text, copy);
+	return 0;
+}
+
+/* Writes a copy of *field, if any: the lock is not held while writing. */
+static void write_text(FILE *out, struct metrics *metrics, char *const *field)
+{
+	char *copy = NULL;
+
+	mtx_lock(&metrics->lock);
+	if (*field)
+		copy = strdup(*field);
+	mtx_unlock(&metrics->lock);
+	if (copy)
+		fputs(copy, out);
+	free(copy);
 }
 
 int metrics_render(FILE *out, void *ctx)
@@ -160,7 +168,7 @@ int metrics_render(FILE *out, void *ctx)
 	struct prom_options opts = { 0 };
 	struct guest_table empty;
 	struct prom_health health = { 0 };
-	uint64_t start_ns = now_ns();
+	uint64_t start_ns = monotonic_ns();
 	int err;
 
 	guest_table_init(&empty);
@@ -179,14 +187,14 @@ int metrics_render(FILE *out, void *ctx)
 	/* Before the first publish: the health families, no guests. */
 	err = prom_write_metrics(out, snapshot ? &snapshot->table : &empty,
 				 &health, &opts);
-	metrics_render_io(out, metrics);
+	write_text(out, metrics, &metrics->io_text);
 	if (!err)
-		audit_write_metrics(out);
+		write_text(out, metrics, &metrics->actions_text);
 
 	mtx_lock(&metrics->lock);
 	if (snapshot && --snapshot->readers == 0 && snapshot->retired)
 		free_now = snapshot;
-	metrics->previous_scrape_ns = now_ns() - start_ns;
+	metrics->previous_scrape_ns = monotonic_ns() - start_ns;
 	mtx_unlock(&metrics->lock);
 	snapshot_free(free_now);
 	return err;

@@ -1,33 +1,27 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * What /metrics serves: a copy of the guest table and the agent's health,
- * published by the measurement loop after each collect and rendered by the
- * HTTP thread. It owns the locking between the two; the text format is
- * exporters/prometheus.c's, the serving agent/http.c's.
+ * published by the measurement loop after each tick's sample and rendered
+ * by the HTTP thread. It owns the locking between the two; the text format
+ * is exporters/prometheus.c's, the serving serve/http.c's. It reads plain
+ * values only: the loop (cmd/) brings the figures, never the tracker.
  */
 #ifndef KVMWARDEN_METRICS_H
 #define KVMWARDEN_METRICS_H
 
 #ifdef __bpf__
 #error "userspace-only header"
-struct block_collector;
-/* Reads the block counters and renders their families for the next
- * scrapes (metrics_io.c). Returns 0 or a negative errno (old text kept). */
-int metrics_publish_io(struct metrics *metrics,
-		       struct block_collector *collector,
-		       const struct guest_table *table);
-/* Writes the last I/O text, if any; called by metrics_render(). */
-void metrics_render_io(FILE *out, struct metrics *metrics);
-
 #endif
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <threads.h>
 
-#include "collect/discover.h"
+#include "model/io_model.h"
+#include "model/model.h"
 #include "prometheus.h"
 
+struct features;
 struct metrics_snapshot;
 
 struct metrics {
@@ -39,6 +33,7 @@ struct metrics {
 	bool per_vcpu;
 	uint64_t previous_scrape_ns;
 	char *io_text; /* the I/O families, rendered at publish; may be NULL */
+	char *actions_text; /* the enforcement actions' family; may be NULL */
 	const struct features *features; /* NULL: not reported */
 };
 
@@ -57,20 +52,17 @@ void metrics_set_features(struct metrics *metrics,
  * as long as a pointer swap. Returns 0 or -ENOMEM (the old copy stays). */
 int metrics_publish(struct metrics *metrics, const struct guest_table *table,
 		    const struct prom_health *health);
-/* metrics_publish() of a live tracker, with the BPF side's figures. */
-int metrics_publish_tracker(struct metrics *metrics, struct tracker *tracker,
-			    uint64_t last_discovery_ns, uint64_t loop_lag_ns);
+
+/* Renders the I/O families of a cumulative report (since load) for the
+ * next scrapes. Returns 0 or -ENOMEM (the old text stays). */
+int metrics_publish_io(struct metrics *metrics, const struct io_report *io);
+
+/* The enforcement actions' family as Prometheus text (the audit trail's
+ * counters, written by the loop that acts), copied for the next scrapes,
+ * which write it last. Returns 0 or -ENOMEM (the old text stays). */
+int metrics_publish_actions(struct metrics *metrics, const char *text);
 
 /* An http_render_fn; ctx is a struct metrics. Safe on any thread. */
 int metrics_render(FILE *out, void *ctx);
-
-struct block_collector;
-/* Reads the block counters and renders their families for the next
- * scrapes (metrics_io.c). Returns 0 or a negative errno (old text kept). */
-int metrics_publish_io(struct metrics *metrics,
-		       struct block_collector *collector,
-		       const struct guest_table *table);
-/* Writes the last I/O text, if any; called by metrics_render(). */
-void metrics_render_io(FILE *out, struct metrics *metrics);
 
 #endif

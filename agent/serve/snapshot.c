@@ -63,45 +63,20 @@ static bool bpf_stats_enabled(void)
 	return value == 1;
 }
 
-static void program_totals(struct loader *loader, uint64_t *run_ns,
-			   uint64_t *runs)
+int snapshot_feed_init(struct snapshot_feed *feed, struct window_sample *first,
+		       struct window_io_source io)
 {
-	struct loader_program_stats programs[LOADER_PROGRAMS];
-	int count =
-		loader_read_program_stats(loader, programs, LOADER_PROGRAMS);
-
-	*run_ns = 0;
-	*runs = 0;
-	for (int i = 0; i < count; i++) {
-		*run_ns += programs[i].run_time_ns;
-		*runs += programs[i].run_count;
-	}
-}
-
-int snapshot_feed_init(struct snapshot_feed *feed, struct tracker *tracker,
-		       struct block_collector *block)
-{
-	int err;
-
 	memset(feed, 0, sizeof(*feed));
-	feed->block = block;
-	if (block && block_collector_snapshot(block, &feed->io_before))
-		memset(&feed->io_before, 0, sizeof(feed->io_before));
-	tracker_collect(tracker);
-	err = guest_table_copy(&feed->previous, &tracker->table);
-	if (err)
-		return err;
-	feed->window_start_ns = monotonic_ns();
-	program_totals(tracker->loader, &feed->bpf_run_ns_before,
-		       &feed->bpf_runs_before);
+	feed->start = window_sample_hold(first);
+	feed->io = io;
 	feed->online_cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	return 0;
 }
 
 void snapshot_feed_free(struct snapshot_feed *feed)
 {
-	guest_table_free(&feed->previous);
-	io_snapshot_free(&feed->io_before);
+	window_sample_drop(feed->start);
+	feed->start = NULL;
 }
 
 /* The dump writer's text, parsed back into an object we can extend. */
@@ -121,31 +96,27 @@ static struct json_object *report_object(const struct report *report)
 	return doc;
 }
 
-int snapshot_build(const struct guest_table *before,
-		   const struct guest_table *after, uint64_t duration_ns,
-		   const uint64_t errors[SCHED_ERR_COUNT],
-		   const struct io_report *io, struct snapshot_host *host,
-		   char **json)
+/* The document of `report`, which gets `errors`, `io` and the host's
+ * features here; host's duration and errors_total are filled from them. */
+static int write_document(struct report *report,
+			  const uint64_t errors[SCHED_ERR_COUNT],
+			  const struct io_report *io, struct snapshot_host *host,
+			  char **json)
 {
 	struct json_object *doc;
-	struct report report;
 	const char *text;
 	int err;
 
-	*json = NULL;
-	err = report_build(&report, before, after, duration_ns);
-	if (err)
-		return err;
-	memcpy(report.errors, errors, sizeof(report.errors));
-	report.io = io;
-	report.features = host->features;
-	host->duration_ns = duration_ns;
+	memcpy(report->errors, errors, sizeof(report->errors));
+	report->io = io;
+	report->features = host->features;
+	host->duration_ns = report->duration_ns;
 	host->errors_total = 0;
 	for (int i = 0; i < SCHED_ERR_COUNT; i++)
 		host->errors_total += errors[i];
 
 	err = -ENOMEM;
-	doc = report_object(&report);
+	doc = report_object(report);
 	if (doc) {
 		snapshot_add_host(doc, host);
 		text = json_object_to_json_string_ext(doc,
@@ -154,58 +125,51 @@ int snapshot_build(const struct guest_table *before,
 		err = *json ? 0 : -ENOMEM;
 		json_object_put(doc);
 	}
+	return err;
+}
+
+int snapshot_build(const struct guest_table *before,
+		   const struct guest_table *after, uint64_t duration_ns,
+		   const uint64_t errors[SCHED_ERR_COUNT],
+		   const struct io_report *io, struct snapshot_host *host,
+		   char **json)
+{
+	struct report report;
+	int err;
+
+	*json = NULL;
+	err = report_build(&report, before, after, duration_ns);
+	if (err)
+		return err;
+	err = write_document(&report, errors, io, host, json);
 	report_free(&report);
 	return err;
 }
 
-int snapshot_feed_next(struct snapshot_feed *feed, struct tracker *tracker,
+int snapshot_feed_next(struct snapshot_feed *feed, struct window_sample *now,
 		       char **json)
 {
-	uint64_t errors[SCHED_ERR_COUNT] = { 0 };
 	struct snapshot_host host = { 0 };
-	struct io_snapshot io_now = { 0 };
-	struct io_report io;
-	struct guest_table current;
-	uint64_t now_ns, run_ns, runs;
-	bool have_io = false;
+	struct window window;
 	int err;
 
 	*json = NULL;
-	tracker_collect(tracker);
-	if (feed->block && block_collector_snapshot(feed->block, &io_now))
-		memset(&io_now, 0, sizeof(io_now));
-	now_ns = monotonic_ns();
-	err = guest_table_copy(&current, &tracker->table);
-	if (err) {
-		io_snapshot_free(&io_now);
-		return err;
-	}
-	/* Without I/O figures the window still has steal. */
-	if (feed->block)
-		have_io = block_collector_report(feed->block, &current,
-						 &feed->io_before, &io_now,
-						 &io) == 0;
-	loader_read_errors(tracker->loader, errors);
-	program_totals(tracker->loader, &run_ns, &runs);
 	host.seq = ++feed->seq;
-	host.online_cpus = feed->online_cpus;
-	host.bpf_stats_enabled = bpf_stats_enabled();
-	host.bpf_run_ns = run_ns - feed->bpf_run_ns_before;
-	host.bpf_runs = runs - feed->bpf_runs_before;
-	host.features = feed->features;
-	err = snapshot_build(&feed->previous, &current,
-			     now_ns - feed->window_start_ns, errors,
-			     have_io ? &io : NULL, &host, json);
-	if (have_io)
-		io_report_free(&io);
-	io_snapshot_free(&feed->io_before);
-	feed->io_before = io_now;
+	err = window_build(&window, feed->start, now, &feed->io);
+	if (!err) {
+		host.online_cpus = feed->online_cpus;
+		host.bpf_stats_enabled = bpf_stats_enabled();
+		host.bpf_run_ns = window.bpf_run_ns;
+		host.bpf_runs = window.bpf_runs;
+		host.features = feed->features;
+		/* The document's errors are cumulative, as they always were. */
+		err = write_document(&window.report, now->errors,
+				     window.has_io ? &window.io : NULL, &host,
+				     json);
+		window_free(&window);
+	}
 	/* The next window starts now whatever happened to this one: a view
 	 * that missed a frame still gets correct rates from the next. */
-	guest_table_free(&feed->previous);
-	feed->previous = current;
-	feed->window_start_ns = now_ns;
-	feed->bpf_run_ns_before = run_ns;
-	feed->bpf_runs_before = runs;
+	window_sample_keep(&feed->start, now);
 	return err;
 }

@@ -16,34 +16,34 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "collect/collect_block.h"
-#include "collect/discover.h"
+#include "model/io_model.h"
+#include "model/model.h"
+#include "model/window.h"
 
+struct features;
+
+/* The windows of the socket feed: each is the difference of two of the run
+ * loop's samples (model/window.h), the first held here. */
 struct snapshot_feed {
-	struct guest_table previous; /* the table when the window began */
-	uint64_t window_start_ns;
-	uint64_t bpf_run_ns_before; /* summed over the agent's programs */
-	uint64_t bpf_runs_before;
+	struct window_sample *start; /* the sample the window began at */
 	uint64_t seq; /* windows built so far; 1 is the first */
 	int online_cpus;
-	struct block_collector *block; /* I/O, or NULL: not the feed's */
-	struct io_snapshot io_before;
+	struct window_io_source io; /* each window's I/O; .report NULL: none */
 	/* What loaded (feature_table.h), NULL: not reported; the caller's, set
 	 * after init and kept as long as the feed. */
 	const struct features *features;
 };
 
-/* Starts the first window at the tracker's current state. `block` (may be
- * NULL) adds each guest's "io" to the windows; the caller keeps it synced
- * with the guest table and closes it after the feed. 0 or -errno. */
-int snapshot_feed_init(struct snapshot_feed *feed, struct tracker *tracker,
-		       struct block_collector *block);
+/* Starts the first window at `first` (a reference is held). `io` adds each
+ * guest's "io" to the windows. 0 or -errno. */
+int snapshot_feed_init(struct snapshot_feed *feed, struct window_sample *first,
+		       struct window_io_source io);
 void snapshot_feed_free(struct snapshot_feed *feed);
 
-/* Collects, closes the window at now and opens the next one. *json is one
+/* Closes the window at `now` and opens the next one there. *json is one
  * line of JSON without a newline, malloc'd; the caller frees it. On error
- * the window keeps running and *json is NULL. */
-int snapshot_feed_next(struct snapshot_feed *feed, struct tracker *tracker,
+ * the window still moves on and *json is NULL. */
+int snapshot_feed_next(struct snapshot_feed *feed, struct window_sample *now,
 		       char **json);
 
 /* Adds the "host" and "seq" members to a dump document; pure, for tests.
