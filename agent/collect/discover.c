@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "collect/discover.h"
+#include "collect/procfs.h"
 #include "collect/thread_record.h"
 
 /* A thread whose registration BPF has not attached after this long is

@@ -226,22 +226,6 @@ int procfs_read_stat(const char *proc_root, int tgid, int tid,
 	return procfs_parse_stat(buf, out);
 }
 
-const char *vmm_kind_name(enum vmm_kind kind)
-{
-	switch (kind) {
-	case VMM_QEMU:
-		return "qemu";
-	case VMM_FIRECRACKER:
-		return "firecracker";
-	case VMM_CLOUD_HYPERVISOR:
-		return "cloud-hypervisor";
-	case VMM_CROSVM:
-		return "crosvm";
-	default:
-		return "unknown";
-	}
-}
-
 /* One argument of a cmdline buffer; text is not NUL-terminated. */
 struct cmdline_arg {
 	const char *text;
@@ -618,22 +602,6 @@ int cgroup_libvirt_name(const char *cgroup_path, char *name, size_t size)
 	const char *rest;
 
 	return libvirt_machine_split(cgroup_path, name, size, &rest);
-}
-
-const char *thread_kind_name(enum thread_kind kind)
-{
-	switch (kind) {
-	case THREAD_VCPU:
-		return "vcpu";
-	case THREAD_EMULATOR:
-		return "emulator";
-	case THREAD_IOTHREAD:
-		return "iothread";
-	case THREAD_VHOST:
-		return "vhost";
-	default:
-		return "other";
-	}
 }
 
 int procfs_libvirt_thread_kind(const char *cgroup_path, enum thread_kind *kind,

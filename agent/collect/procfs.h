@@ -14,10 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROCFS_COMM_LEN 64
-#define PROCFS_NAME_LEN 128
-#define PROCFS_UUID_LEN 40
-#define PROCFS_PATH_LEN 512
+#include "model/vmm_identity.h"
 
 /* task->flags bit of kernel threads (include/linux/sched.h). */
 #define PROCFS_PF_KTHREAD 0x00200000u
@@ -44,22 +41,6 @@ int procfs_parse_stat(const char *line, struct proc_stat *out);
 /* tid <= 0 reads PROC_ROOT/TGID/stat, else PROC_ROOT/TGID/task/TID/stat. */
 int procfs_read_stat(const char *proc_root, int tgid, int tid,
 		     struct proc_stat *out);
-
-enum vmm_kind {
-	VMM_UNKNOWN = 0,
-	VMM_QEMU,
-	VMM_FIRECRACKER,
-	VMM_CLOUD_HYPERVISOR,
-	VMM_CROSVM,
-};
-/* "qemu", "firecracker", "cloud-hypervisor", "crosvm", "unknown" */
-const char *vmm_kind_name(enum vmm_kind kind);
-
-struct vmm_identity {
-	enum vmm_kind kind;
-	char name[PROCFS_NAME_LEN]; /* "" when the command line names no guest */
-	char uuid[PROCFS_UUID_LEN]; /* "" when none */
-};
 
 /*
  * argv as in /proc/PID/cmdline: NUL-separated, len bytes (may lack a final
@@ -98,16 +79,6 @@ int procfs_read_uid(const char *proc_root, int tgid, uint32_t *uid);
  * is the better source when it has one.
  */
 int cgroup_libvirt_name(const char *cgroup_path, char *name, size_t size);
-
-enum thread_kind {
-	THREAD_VCPU = 0,
-	THREAD_EMULATOR = 1,
-	THREAD_IOTHREAD = 2,
-	THREAD_VHOST = 3,
-	THREAD_OTHER = 4,
-};
-/* "vcpu", "emulator", "iothread", "vhost", "other" */
-const char *thread_kind_name(enum thread_kind kind);
 
 /*
  * What libvirt's sub-cgroup of a machine says about the threads in it: leaf

@@ -15,7 +15,7 @@
 
 #include "config/config.h"
 #include "config/enforce_config.h"
-#include "collect/guest_claim.h"
+#include "model/guest_claim.h"
 #include "collect/procfs.h"
 
 static const char *const default_classes[] = { "high", "normal", "low" };

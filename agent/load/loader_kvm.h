@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "load/kvm_telemetry.h"
+#include "model/kvm_telemetry.h"
 #include "load/loader.h"
 
 struct kvm_loader;

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "config/config.h"
-#include "collect/guest_claim.h"
+#include "model/guest_claim.h"
 
 #define FIXTURES "tests/fixtures/config/"
 
