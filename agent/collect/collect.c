@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collect/discover.h"
+#include "collect/collect.h"
+#include "collect/collect_kvm.h"
 #include "collect/thread_record.h"
 
 static struct guest *guest_by_group(struct guest_table *table, uint32_t group)
@@ -61,7 +62,8 @@ static void collect_attribution(struct tracker *tracker, uint64_t now_ns)
 	size_t count;
 	int cpus;
 
-	if (loader_read_attribution(tracker->loader, &entries, &count) == 0) {
+	if (tracker->source->read_attribution(tracker->loader, &entries,
+					      &count) == 0) {
 		for (size_t i = 0; i < count; i++) {
 			const struct attr_key *key = &entries[i].key;
 			struct guest *victim;
@@ -86,20 +88,10 @@ static void collect_attribution(struct tracker *tracker, uint64_t now_ns)
 		if (!table->cpu_wait_ns)
 			return;
 	}
-	cpus = loader_read_cpu_waits(tracker->loader, table->cpu_wait_ns, 1024);
+	cpus = tracker->source->read_cpu_waits(tracker->loader,
+					       table->cpu_wait_ns, 1024);
 	if (cpus > 0)
 		table->cpu_count = cpus;
-}
-
-void tracker_collect_thread(struct tracker *tracker, struct thread *thread)
-{
-	const struct sched_thread_stats *live;
-
-	if (thread->slot < 0 || !thread->attached)
-		return;
-	live = loader_thread_stats(tracker->loader, (uint32_t)thread->slot);
-	if (live)
-		thread_take_stats(thread, live);
 }
 
 void tracker_collect(struct tracker *tracker)

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collect/discover.h"
+#include "collect/collect_kvm.h"
 
 static struct guest *live_guest_by_group(struct guest_table *table,
 					 uint32_t group)
@@ -36,15 +36,16 @@ void tracker_sync_kvm_guests(struct tracker *tracker)
 	if (!tracker->kvm)
 		return;
 	/* Exited guests first, so their places are free for new ones. */
-	kvm_loader_prune_guests(tracker->kvm, is_running_guest, table);
+	tracker->source->kvm_prune_guests(tracker->kvm, is_running_guest,
+					  table);
 	for (size_t i = 0; i < table->guest_count; i++) {
 		const struct guest *guest = &table->guests[i];
 		int err;
 
 		if (guest->exited || guest->tcg || guest->pid <= 0)
 			continue;
-		err = kvm_loader_add_guest(tracker->kvm, (uint32_t)guest->pid,
-					   guest_group(guest));
+		err = tracker->source->kvm_add_guest(
+			tracker->kvm, (uint32_t)guest->pid, guest_group(guest));
 		/* More guests than the map holds: said once, not per pass. */
 		if (err && !warned) {
 			warned = true;
@@ -54,7 +55,7 @@ void tracker_sync_kvm_guests(struct tracker *tracker)
 				guest->name, strerror(-err), KVM_MAX_GUESTS);
 		}
 	}
-	kvm_loader_guests_changed(tracker->kvm);
+	tracker->source->kvm_guests_changed(tracker->kvm);
 }
 
 static void read_counts(struct tracker *tracker)
@@ -63,7 +64,7 @@ static void read_counts(struct tracker *tracker)
 	uint32_t forgotten = 0; /* groups are never 0 */
 	size_t count;
 
-	if (kvm_loader_read_counts(tracker->kvm, &entries, &count))
+	if (tracker->source->kvm_read_counts(tracker->kvm, &entries, &count))
 		return;
 	for (size_t i = 0; i < count; i++) {
 		const struct kvm_count_key *key = &entries[i].key;
@@ -80,7 +81,8 @@ static void read_counts(struct tracker *tracker)
 		 * holds; remembering the last group skips most repeats (in
 		 * hash order groups interleave, and a repeat is harmless). */
 		if (key->group != forgotten &&
-		    kvm_loader_forget_group(tracker->kvm, key->group) == 0)
+		    tracker->source->kvm_forget_group(tracker->kvm,
+						      key->group) == 0)
 			forgotten = key->group;
 	}
 	free(entries);
@@ -140,14 +142,14 @@ void tracker_collect_kvm(struct tracker *tracker)
 			seen.attach_error[part] = "KVM telemetry not loaded";
 	}
 	if (tracker->kvm) {
-		status = kvm_loader_status(tracker->kvm);
+		status = tracker->source->kvm_status(tracker->kvm);
 		for (int part = 0; part < KVM_PART_COUNT; part++) {
 			seen.attached[part] = status->attached[part];
 			seen.attach_error[part] = status->why[part];
 		}
 		tracker_sync_kvm_guests(tracker);
 		read_counts(tracker);
-		if (kvm_loader_read_stats(tracker->kvm, stats) == 0) {
+		if (tracker->source->kvm_read_stats(tracker->kvm, stats) == 0) {
 			availability->events_lost = stats[KVM_STAT_COUNTS_FULL];
 			availability->ns_lost = stats[KVM_STAT_NS_LOST];
 			availability->events_fired = stats[KVM_STAT_EXIT] +
@@ -180,7 +182,7 @@ void tracker_log_kvm(const struct tracker *tracker)
 	 * collect: once. */
 	if (!tracker->kvm)
 		return;
-	status = kvm_loader_status(tracker->kvm);
+	status = tracker->source->kvm_status(tracker->kvm);
 	how[0] = '\0';
 	for (int event = 0; event < KVM_EVENT_COUNT; event++) {
 		int wrote;

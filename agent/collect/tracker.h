@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The tracker: the guest table discovery fills and collection updates, the
+ * BPF slots its threads hold, and how the BPF side is reached (a
+ * collect_source, so tests can stand in for it). Discovery (discover.h) and
+ * collection (collect.h, collect_kvm.h) both work on it; it calls neither.
+ */
+#ifndef KVMWARDEN_TRACKER_H
+#define KVMWARDEN_TRACKER_H
+
+#ifdef __bpf__
+#error "userspace-only header"
+#endif
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/units.h"
+#include "collect/cgroup_names.h"
+#include "collect/slots.h"
+#include "load/collect_source.h"
+#include "load/loader.h"
+#include "load/loader_kvm.h"
+#include "model/model.h"
+
+struct tracker_stats {
+	uint64_t passes;
+	uint64_t guests_found;
+	uint64_t guests_gone;
+	uint64_t threads_registered;
+	uint64_t no_slot; /* a thread went untracked: every slot was taken */
+	uint64_t register_failed;
+	uint64_t identity_clashes; /* live guests whose name/UUID clashes now */
+};
+
+struct tracker {
+	struct loader *loader;
+	/* How loader and kvm are reached: collect_source_bpf, unless a test
+	 * sets its own after tracker_init. */
+	const struct collect_source *source;
+	const char *proc_root;
+	uint64_t retain_ns; /* how long exited threads and guests stay listed */
+	struct guest_table table;
+	struct slot_pool slots;
+	struct tracker_stats stats;
+	struct cgroup_names *cgroup_names; /* culprit cgroup ids -> paths */
+	struct kvm_loader *kvm; /* KVM telemetry; NULL: not loaded */
+	/* Cgroups declared as guests: name and cgroup.procs file each. */
+	const struct tracker_declared *declared;
+	size_t declared_count;
+	/* KVMWARDEN_TEST_VCPU_NOTES_ONLY=1: a thread is known as a vCPU only
+	 * by the KVM side's notes, never by being seen inside KVM_RUN, so a
+	 * test can show the notes alone find exit-heavy vCPUs. */
+	bool vcpus_by_note_only;
+};
+
+struct tracker_declared {
+	char name[PROCFS_NAME_LEN];
+	char procs_file[512];
+};
+
+int tracker_init(struct tracker *tracker, struct loader *loader,
+		 const char *proc_root, uint64_t retain_ns);
+void tracker_free(struct tracker *tracker);
+
+/* Copies the live BPF counters of one registered, attached thread into it. */
+void tracker_collect_thread(struct tracker *tracker, struct thread *thread);
+
+#endif
