@@ -20,7 +20,8 @@
 #include "collect/collect_block.h"
 #include "cmd/commands.h"
 #include "collect/discover.h"
-#include "load/feature_table.h"
+#include "collect/features.h"
+#include "model/feature_table.h"
 #include "report_out.h"
 
 #define MAX_DURATION_S (7 * 24 * 3600.0)

@@ -16,7 +16,7 @@
 #include "load/loader_block.h"
 #include "block.skel.h"
 #include "load/bpf_maps.h"
-#include "load/feature_table.h"
+#include "model/feature_table.h"
 #include "load/prog_load.h"
 
 struct block_loader {

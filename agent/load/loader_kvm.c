@@ -22,7 +22,7 @@
 
 #include "kvm.skel.h"
 #include "load/bpf_maps.h"
-#include "load/feature_table.h"
+#include "model/feature_table.h"
 #include "load/prog_load.h"
 #include "load/loader_kvm.h"
 
