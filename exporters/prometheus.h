@@ -20,7 +20,7 @@ void prom_write_io(FILE *out, const struct io_report *io);
 #include <stdio.h>
 
 #include "collect/discover.h"
-#include "load/feature_table.h"
+#include "model/feature_table.h"
 #include "model/io_model.h"
 #include "load/loader.h"
 #include "model/model.h"
