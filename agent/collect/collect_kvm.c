@@ -49,10 +49,11 @@ void tracker_sync_kvm_guests(struct tracker *tracker)
 		/* More guests than the map holds: said once, not per pass. */
 		if (err && !warned) {
 			warned = true;
-			fprintf(stderr,
-				"<4>kvmwarden: KVM telemetry cannot count guest "
-				"%s: %s (more than %d guests?)\n",
-				guest->name, strerror(-err), KVM_MAX_GUESTS);
+			tracker_note(tracker, LOG_PRIO_WARNING,
+				     "KVM telemetry cannot count guest %s: %s "
+				     "(more than %d guests?)",
+				     guest->name, strerror(-err),
+				     KVM_MAX_GUESTS);
 		}
 	}
 	tracker->source->kvm_guests_changed(tracker->kvm);
@@ -107,7 +108,8 @@ static uint64_t vcpu_run_ns(const struct guest_table *table)
 	return total;
 }
 
-static void log_changes(const struct kvm_availability *availability,
+static void log_changes(const struct tracker *tracker,
+			const struct kvm_availability *availability,
 			const uint32_t before[KVM_PART_COUNT],
 			unsigned int changed)
 {
@@ -118,13 +120,14 @@ static void log_changes(const struct kvm_availability *availability,
 		if (!(changed & (1u << part)))
 			continue;
 		if (status->state == KVM_STATE_UNAVAILABLE)
-			fprintf(stderr,
-				"<4>kvmwarden: KVM %s unavailable: %s\n",
-				kvm_part_name(part), status->reason);
+			tracker_note(tracker, LOG_PRIO_WARNING,
+				     "KVM %s unavailable: %s",
+				     kvm_part_name(part), status->reason);
 		else if (status->state == KVM_STATE_AVAILABLE &&
 			 before[part] == KVM_STATE_UNAVAILABLE)
-			fprintf(stderr, "<5>kvmwarden: KVM %s available now\n",
-				kvm_part_name(part));
+			tracker_note(tracker, LOG_PRIO_NOTICE,
+				     "KVM %s available now",
+				     kvm_part_name(part));
 	}
 }
 
@@ -167,7 +170,7 @@ void tracker_collect_kvm(struct tracker *tracker)
 		availability->reasons_dropped +=
 			tracker->table.guests[i].kvm.reasons_dropped;
 	seen.vcpu_run_ns = vcpu_run_ns(&tracker->table);
-	log_changes(availability, before,
+	log_changes(tracker, availability, before,
 		    kvm_availability_update(availability, &seen));
 }
 
@@ -202,17 +205,16 @@ void tracker_log_kvm(const struct tracker *tracker)
 	for (int part = 0; part < KVM_PART_COUNT && !any; part++)
 		any = status->attached[part];
 	if (any)
-		fprintf(stderr, "<6>kvmwarden: KVM telemetry attached: %s\n",
-			how);
+		tracker_note(tracker, LOG_PRIO_INFO,
+			     "KVM telemetry attached: %s", how);
 	if (status->notes[0])
-		fprintf(stderr,
-			"<6>kvmwarden: vCPUs noted at I/O emulation: %s "
-			"(raw tracepoint)\n",
-			status->notes);
+		tracker_note(tracker, LOG_PRIO_INFO,
+			     "vCPUs noted at I/O emulation: %s "
+			     "(raw tracepoint)",
+			     status->notes);
 	else if (any) /* without KVM there is no vCPU to miss */
-		fprintf(stderr,
-			"<5>kvmwarden: a vCPU that exits to its VMM on nearly "
-			"every run may be reported as an ordinary thread: "
-			"%s\n",
-			status->notes_why);
+		tracker_note(tracker, LOG_PRIO_NOTICE,
+			     "a vCPU that exits to its VMM on nearly every run "
+			     "may be reported as an ordinary thread: %s",
+			     status->notes_why);
 }

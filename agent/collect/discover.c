@@ -500,11 +500,10 @@ static void note_clashes(struct tracker *tracker)
 		const struct guest *guest = &table->guests[i];
 
 		if (guest->claim.clash && !was[i])
-			fprintf(stderr,
-				"<4>kvmwarden: guest %s (pid %d, named by "
-				"%s%s%s) shares its name or UUID with another "
-				"live guest: no budget or class matches "
-				"either by it\n",
+			tracker_note(tracker, LOG_PRIO_WARNING,
+				     "guest %s (pid %d, named by %s%s%s) shares "
+				     "its name or UUID with another live guest: "
+				     "no budget or class matches either by it",
 				guest->name, guest->pid,
 				guest_identity_name(guest->claim.source),
 				guest->uuid[0] ? ", uuid " : "", guest->uuid);

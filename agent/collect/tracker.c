@@ -4,6 +4,8 @@
  * discovery and collection need (a thread's counters as they stand now).
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +20,7 @@ int tracker_init(struct tracker *tracker, struct loader *loader,
 	tracker->source = &collect_source_bpf;
 	tracker->proc_root = proc_root;
 	tracker->retain_ns = retain_ns;
+	tracker->notify = tracker_notify_log;
 	guest_table_init(&tracker->table);
 	tracker->vcpus_by_note_only =
 		getenv("KVMWARDEN_TEST_VCPU_NOTES_ONLY") &&
@@ -48,4 +51,21 @@ void tracker_collect_thread(struct tracker *tracker, struct thread *thread)
 					     (uint32_t)thread->slot);
 	if (live)
 		thread_take_stats(thread, live);
+}
+
+void tracker_notify_log(enum log_priority priority, const char *line, void *ctx)
+{
+	log_line(priority, "%s", line);
+}
+
+void tracker_note(const struct tracker *tracker, enum log_priority priority,
+		  const char *format, ...)
+{
+	char line[1024];
+	va_list args;
+
+	va_start(args, format);
+	vsnprintf(line, sizeof(line), format, args);
+	va_end(args);
+	tracker->notify(priority, line, tracker->notify_ctx);
 }

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/log.h"
 #include "base/units.h"
 #include "collect/cgroup_names.h"
 #include "collect/slots.h"
@@ -32,6 +33,12 @@ struct tracker_stats {
 	uint64_t register_failed;
 	uint64_t identity_clashes; /* live guests whose name/UUID clashes now */
 };
+
+/* Where the tracker's notes for the operator go: a guest the KVM side cannot
+ * count, a KVM part that became (un)available, a guest whose name clashes.
+ * `line` has no prefix and no newline. */
+typedef void tracker_notify_fn(enum log_priority priority, const char *line,
+			       void *ctx);
 
 struct tracker {
 	struct loader *loader;
@@ -52,6 +59,10 @@ struct tracker {
 	 * by the KVM side's notes, never by being seen inside KVM_RUN, so a
 	 * test can show the notes alone find exit-heavy vCPUs. */
 	bool vcpus_by_note_only;
+	/* The caller's: tracker_init sets tracker_notify_log (base/log.h),
+	 * which a caller may replace after it, with its own context. */
+	tracker_notify_fn *notify;
+	void *notify_ctx;
 };
 
 struct tracker_declared {
@@ -62,6 +73,14 @@ struct tracker_declared {
 int tracker_init(struct tracker *tracker, struct loader *loader,
 		 const char *proc_root, uint64_t retain_ns);
 void tracker_free(struct tracker *tracker);
+
+/* The default tracker_notify_fn: log_line(priority, line). */
+void tracker_notify_log(enum log_priority priority, const char *line,
+			void *ctx);
+/* Formats a note and hands it to tracker->notify. */
+void tracker_note(const struct tracker *tracker, enum log_priority priority,
+		  const char *format, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Copies the live BPF counters of one registered, attached thread into it. */
 void tracker_collect_thread(struct tracker *tracker, struct thread *thread);

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Small helpers over the loaders' maps: per-CPU sums, the possible CPUs,
+ * and the test-only switch that shrinks a map to show it filling.
+ */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <stdio.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "base/log.h"
 #include "load/bpf_maps.h"
 
 int bpf_sum_percpu_counters(int fd, int cpu_count, uint64_t *totals,
@@ -57,13 +61,12 @@ bool bpf_test_shrink_map(struct bpf_map *map, const char *env, uint32_t max)
 	errno = 0;
 	entries = strtoul(text, &end, 10);
 	if (errno || *end || !entries || entries > max) {
-		fprintf(stderr, "<4>kvmwarden: ignoring %s=%s (want 1..%u)\n",
-			env, text, max);
+		log_warn("ignoring %s=%s (want 1..%u)", env, text, max);
 		return false;
 	}
 	if (bpf_map__set_max_entries(map, (uint32_t)entries))
 		return false;
-	fprintf(stderr, "<4>kvmwarden: %s shrunk to %lu entries (%s)\n",
-		bpf_map__name(map), entries, env);
+	log_warn("%s shrunk to %lu entries (%s)", bpf_map__name(map), entries,
+		 env);
 	return true;
 }

@@ -19,6 +19,21 @@
 
 #define T0 (100ULL * NS_PER_SEC)
 
+/* The tracker's notes, kept here rather than logged. */
+static struct {
+	enum log_priority priority[8];
+	char line[8][256];
+	int count;
+} notes;
+
+static void keep_note(enum log_priority priority, const char *line, void *ctx)
+{
+	if (notes.count == 8)
+		return;
+	notes.priority[notes.count] = priority;
+	snprintf(notes.line[notes.count++], sizeof(notes.line[0]), "%s", line);
+}
+
 static int setup(void **state)
 {
 	static struct tracker tracker;
@@ -27,6 +42,8 @@ static int setup(void **state)
 	if (tracker_init(&tracker, NULL, fake_proc_root(), 60 * NS_PER_SEC))
 		return -1;
 	tracker.source = &fake_source;
+	tracker.notify = keep_note;
+	memset(&notes, 0, sizeof(notes));
 	fake.in_kvm_run[0] = (struct sched_vcpu_record){
 		.tgid = 1000,
 		.tid = 1001,
@@ -175,6 +192,20 @@ static void kvm_counters_by_guest(void **state)
 	assert_int_equal(hlt->count, 50);
 }
 
+static void a_part_unavailable_is_noted_once(void **state)
+{
+	struct tracker *tracker = *state;
+
+	/* No KVM loader: every part is unavailable, said once each, to the
+	 * caller's notify rather than printed. */
+	tracker_collect(tracker);
+	tracker_collect(tracker);
+	assert_int_equal(notes.count, KVM_PART_COUNT);
+	assert_int_equal(notes.priority[0], LOG_PRIO_WARNING);
+	assert_string_equal(notes.line[0],
+			    "KVM exits unavailable: KVM telemetry not loaded");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -184,6 +215,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(kvm_counters_by_guest, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			a_part_unavailable_is_noted_once, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("collect", tests, NULL, NULL);
