@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_terminated(path, sizeof(path));
 		break;
 	case 3:
-		if (systemd_unescape(text, name, sizeof(name)) >= 0)
+		if (systemd_names_unescape(text, name, sizeof(name)) >= 0)
 			check_terminated(name, sizeof(name));
 		break;
 	case 4:

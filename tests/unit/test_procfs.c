@@ -477,12 +477,12 @@ static void test_unescape_ok(void **state)
 	char out[64];
 
 	assert_int_equal(
-		systemd_unescape("qemu\\x2d1\\x2dweb", out, sizeof(out)), 0);
+		systemd_names_unescape("qemu\\x2d1\\x2dweb", out, sizeof(out)), 0);
 	assert_string_equal(out, "qemu-1-web");
 	assert_int_equal(
-		systemd_unescape("a\\x2Db\\x41\\xe9", out, sizeof(out)), 0);
+		systemd_names_unescape("a\\x2Db\\x41\\xe9", out, sizeof(out)), 0);
 	assert_string_equal(out, "a-bA\xe9");
-	assert_int_equal(systemd_unescape("", out, sizeof(out)), 0);
+	assert_int_equal(systemd_names_unescape("", out, sizeof(out)), 0);
 	assert_string_equal(out, "");
 }
 
@@ -496,28 +496,28 @@ static void test_unescape_malformed(void **state)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		strcpy(out, "junk");
-		assert_int_equal(systemd_unescape(bad[i], out, sizeof(out)),
+		assert_int_equal(systemd_names_unescape(bad[i], out, sizeof(out)),
 				 -EINVAL);
 		assert_string_equal(out, "");
 	}
-	assert_int_equal(systemd_unescape(NULL, out, sizeof(out)), -EINVAL);
+	assert_int_equal(systemd_names_unescape(NULL, out, sizeof(out)), -EINVAL);
 }
 
 static void test_unescape_small_buffer(void **state)
 {
 	char out[5];
 
-	assert_int_equal(systemd_unescape("abcd", out, sizeof(out)), 0);
+	assert_int_equal(systemd_names_unescape("abcd", out, sizeof(out)), 0);
 	assert_string_equal(out, "abcd");
-	assert_int_equal(systemd_unescape("abcde", out, sizeof(out)),
+	assert_int_equal(systemd_names_unescape("abcde", out, sizeof(out)),
 			 -ENAMETOOLONG);
 	assert_string_equal(out, "");
-	assert_int_equal(systemd_unescape("ab\\x2dd", out, sizeof(out)), 0);
+	assert_int_equal(systemd_names_unescape("ab\\x2dd", out, sizeof(out)), 0);
 	assert_string_equal(out, "ab-d");
 	/* a bad escape past the end is still reported as such */
-	assert_int_equal(systemd_unescape("abcdef\\q", out, sizeof(out)),
+	assert_int_equal(systemd_names_unescape("abcdef\\q", out, sizeof(out)),
 			 -EINVAL);
-	assert_int_equal(systemd_unescape("a", out, 0), -EINVAL);
+	assert_int_equal(systemd_names_unescape("a", out, 0), -EINVAL);
 }
 
 /* --- libvirt cgroup names --- */
