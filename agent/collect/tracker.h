@@ -22,17 +22,8 @@
 #include "load/collect_source.h"
 #include "load/loader.h"
 #include "load/loader_kvm.h"
+#include "model/health.h"
 #include "model/model.h"
-
-struct tracker_stats {
-	uint64_t passes;
-	uint64_t guests_found;
-	uint64_t guests_gone;
-	uint64_t threads_registered;
-	uint64_t no_slot; /* a thread went untracked: every slot was taken */
-	uint64_t register_failed;
-	uint64_t identity_clashes; /* live guests whose name/UUID clashes now */
-};
 
 /* Where the tracker's notes for the operator go: a guest the KVM side cannot
  * count, a KVM part that became (un)available, a guest whose name clashes.
