@@ -20,7 +20,7 @@
 
 /* Large enough for any stat or cgroup file the kernel writes today (a v1
  * cgroup file with every controller is under 2 KiB). */
-#define SMALL_FILE_BYTES 16384
+#define PROCFS_FILE_BYTES 16384
 /* libvirt QEMU command lines run to 10-30 KiB; anything past this is cut at
  * the last whole argument rather than parsed as a shorter value. */
 #define CMDLINE_MAX_BYTES (256 * 1024)
@@ -155,7 +155,7 @@ int procfs_parse_stat(const char *line, struct proc_stat *out)
 int procfs_read_stat(const char *proc_root, int tgid, int tid,
 		     struct proc_stat *out)
 {
-	char path[PROCFS_PATH_LEN], buf[SMALL_FILE_BYTES];
+	char path[PROCFS_PATH_LEN], buf[PROCFS_FILE_BYTES];
 	size_t len;
 	int err;
 
@@ -278,7 +278,7 @@ int procfs_parse_cgroup(const char *contents, char *path, size_t size)
 int procfs_read_cgroup(const char *proc_root, int tgid, int tid, char *path,
 		       size_t size)
 {
-	char file[PROCFS_PATH_LEN], buf[SMALL_FILE_BYTES];
+	char file[PROCFS_PATH_LEN], buf[PROCFS_FILE_BYTES];
 	size_t len;
 	int err;
 
