@@ -59,15 +59,32 @@ void tracker_sync_kvm_guests(struct tracker *tracker)
 	tracker->source->kvm_guests_changed(tracker->kvm);
 }
 
-static void read_counts(struct tracker *tracker)
+void collect_kvm_read(struct tracker *tracker, struct collect_kvm_reading *out)
 {
-	struct kvm_loader_count *entries;
-	uint32_t forgotten = 0; /* groups are never 0 */
-	size_t count;
-
-	if (tracker->source->kvm_read_counts(tracker->kvm, &entries, &count))
+	memset(out, 0, sizeof(*out));
+	if (!tracker->kvm)
 		return;
-	for (size_t i = 0; i < count; i++) {
+	out->status = tracker->source->kvm_status(tracker->kvm);
+	if (tracker->source->kvm_read_counts(tracker->kvm, &out->counts,
+					     &out->count))
+		out->counts = NULL;
+	out->have_stats =
+		tracker->source->kvm_read_stats(tracker->kvm, out->stats) == 0;
+}
+
+void collect_kvm_reading_free(struct collect_kvm_reading *reading)
+{
+	free(reading->counts);
+	reading->counts = NULL;
+}
+
+static void apply_counts(struct tracker *tracker,
+			 const struct collect_kvm_reading *reading)
+{
+	const struct kvm_loader_count *entries = reading->counts;
+	uint32_t forgotten = 0; /* groups are never 0 */
+
+	for (size_t i = 0; entries && i < reading->count; i++) {
 		const struct kvm_count_key *key = &entries[i].key;
 		struct guest *guest =
 			live_guest_by_group(&tracker->table, key->group);
@@ -86,7 +103,6 @@ static void read_counts(struct tracker *tracker)
 						      key->group) == 0)
 			forgotten = key->group;
 	}
-	free(entries);
 }
 
 static uint64_t vcpu_run_ns(const struct guest_table *table)
@@ -131,28 +147,27 @@ static void log_changes(const struct tracker *tracker,
 	}
 }
 
-void tracker_collect_kvm(struct tracker *tracker)
+void collect_kvm_apply(struct tracker *tracker,
+		       const struct collect_kvm_reading *reading)
 {
 	struct kvm_availability *availability = &tracker->table.kvm;
-	const struct kvm_attach_status *status;
+	const struct kvm_attach_status *status = reading->status;
 	struct kvm_observation seen = { 0 };
 	uint32_t before[KVM_PART_COUNT];
-	uint64_t stats[KVM_STAT_COUNT];
+	const uint64_t *stats = reading->stats;
 
 	for (int part = 0; part < KVM_PART_COUNT; part++) {
 		before[part] = availability->parts[part].state;
-		if (!tracker->kvm)
+		if (!status)
 			seen.attach_error[part] = "KVM telemetry not loaded";
 	}
-	if (tracker->kvm) {
-		status = tracker->source->kvm_status(tracker->kvm);
+	if (status) {
 		for (int part = 0; part < KVM_PART_COUNT; part++) {
 			seen.attached[part] = status->attached[part];
 			seen.attach_error[part] = status->why[part];
 		}
-		tracker_sync_kvm_guests(tracker);
-		read_counts(tracker);
-		if (tracker->source->kvm_read_stats(tracker->kvm, stats) == 0) {
+		apply_counts(tracker, reading);
+		if (reading->have_stats) {
 			availability->events_lost = stats[KVM_STAT_COUNTS_FULL];
 			availability->ns_lost = stats[KVM_STAT_NS_LOST];
 			availability->events_fired = stats[KVM_STAT_EXIT] +
