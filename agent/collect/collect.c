@@ -139,7 +139,7 @@ void tracker_collect(struct tracker *tracker)
 	uint64_t now_ns = monotonic_ns();
 
 	/* Who the KVM programs count, before what they counted is read. */
-	tracker_sync_kvm_guests(tracker);
+	collect_kvm_sync_guests(tracker);
 	/* The maps, read into plain structs... */
 	read_sched(tracker, &sched);
 	collect_kvm_read(tracker, &kvm);

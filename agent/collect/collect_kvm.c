@@ -28,7 +28,7 @@ static bool is_running_guest(uint32_t tgid, uint32_t group, void *ctx)
 	       (uint32_t)guest->pid == tgid;
 }
 
-void tracker_sync_kvm_guests(struct tracker *tracker)
+void collect_kvm_sync_guests(struct tracker *tracker)
 {
 	struct guest_table *table = &tracker->table;
 	static bool warned;

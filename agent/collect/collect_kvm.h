@@ -36,7 +36,7 @@ void collect_kvm_apply(struct tracker *tracker,
 		       const struct collect_kvm_reading *reading);
 /* Tells the KVM programs which processes are guests now: a guest's
  * counting starts with the pass that finds it. */
-void tracker_sync_kvm_guests(struct tracker *tracker);
+void collect_kvm_sync_guests(struct tracker *tracker);
 /* Says which KVM tracepoints are attached, and how. */
 void tracker_log_kvm(const struct tracker *tracker);
 

@@ -210,8 +210,8 @@ static void mark_vcpu(struct tracker *tracker, struct guest *guest,
 	/* The split needs the counts as they stand now: what the slot holds
 	 * beyond them is the vCPU record's. */
 	tracker_collect_thread(tracker, thread);
-	guest_thread_became_vcpu(guest, (size_t)(thread - guest->threads),
-				 rec->vcpu_index, now_ns);
+	thread_record_became_vcpu(guest, (size_t)(thread - guest->threads),
+				  rec->vcpu_index, now_ns);
 }
 
 /* rec as thread classification may read it: under the test switch in
@@ -500,10 +500,11 @@ static void note_clashes(struct tracker *tracker)
 		const struct guest *guest = &table->guests[i];
 
 		if (guest->claim.clash && !was[i])
-			tracker_note(tracker, LOG_PRIO_WARNING,
-				     "guest %s (pid %d, named by %s%s%s) shares "
-				     "its name or UUID with another live guest: "
-				     "no budget or class matches either by it",
+			tracker_note(
+				tracker, LOG_PRIO_WARNING,
+				"guest %s (pid %d, named by %s%s%s) shares "
+				"its name or UUID with another live guest: "
+				"no budget or class matches either by it",
 				guest->name, guest->pid,
 				guest_identity_name(guest->claim.source),
 				guest->uuid[0] ? ", uuid " : "", guest->uuid);
@@ -568,7 +569,7 @@ int tracker_discover(struct tracker *tracker, uint64_t now_ns)
 	}
 	prune(tracker, now_ns);
 	note_clashes(tracker);
-	tracker_sync_kvm_guests(tracker);
+	collect_kvm_sync_guests(tracker);
 	tracker->stats.passes++;
 cleanup:
 	free(idx.records);

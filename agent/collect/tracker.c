@@ -50,7 +50,7 @@ void tracker_collect_thread(struct tracker *tracker, struct thread *thread)
 	live = tracker->source->thread_stats(tracker->loader,
 					     (uint32_t)thread->slot);
 	if (live)
-		thread_take_stats(thread, live);
+		thread_record_take_stats(thread, live);
 }
 
 void tracker_notify_log(enum log_priority priority, const char *line, void *ctx)

@@ -14,8 +14,7 @@
 #include "base/log.h"
 #include "load/bpf_maps.h"
 
-int bpf_sum_percpu_counters(int fd, int cpu_count, uint64_t *totals,
-			    uint32_t count)
+int bpf_maps_sum_percpu(int fd, int cpu_count, uint64_t *totals, uint32_t count)
 {
 	uint64_t *per_cpu;
 	int err = 0;
@@ -38,7 +37,7 @@ int bpf_sum_percpu_counters(int fd, int cpu_count, uint64_t *totals,
 	return err;
 }
 
-int bpf_possible_cpus(char *why, size_t why_size)
+int bpf_maps_possible_cpus(char *why, size_t why_size)
 {
 	int count = libbpf_num_possible_cpus();
 
@@ -50,7 +49,7 @@ int bpf_possible_cpus(char *why, size_t why_size)
 	return count;
 }
 
-bool bpf_test_shrink_map(struct bpf_map *map, const char *env, uint32_t max)
+bool bpf_maps_test_shrink(struct bpf_map *map, const char *env, uint32_t max)
 {
 	const char *text = getenv(env);
 	unsigned long entries;

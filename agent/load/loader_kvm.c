@@ -169,8 +169,8 @@ static struct kvm_bpf *open_kvm(const bool classic[KVM_EVENT_COUNT],
 	}
 	/* A per-CPU hash preallocates every entry on every CPU: bound the
 	 * values to 8 MiB however many CPUs there are. */
-	if (!bpf_test_shrink_map(skel->maps.kvm_counts,
-				 "KVMWARDEN_TEST_KVM_COUNTS", KVM_MAX_COUNTS))
+	if (!bpf_maps_test_shrink(skel->maps.kvm_counts,
+				  "KVMWARDEN_TEST_KVM_COUNTS", KVM_MAX_COUNTS))
 		bpf_map__set_max_entries(skel->maps.kvm_counts,
 					 kvm_counts_entries(cpu_count));
 	return skel;
@@ -496,8 +496,8 @@ int kvm_loader_read_stats(struct kvm_loader *loader,
 	fd = map_fd(loader, loader->skel->maps.kvm_stats);
 	if (fd < 0)
 		return fd;
-	return bpf_sum_percpu_counters(fd, loader->cpu_count, totals,
-				       KVM_STAT_COUNT);
+	return bpf_maps_sum_percpu(fd, loader->cpu_count, totals,
+				   KVM_STAT_COUNT);
 }
 
 int kvm_loader_read_program_stats(struct kvm_loader *loader,
