@@ -177,7 +177,7 @@ static void classify(struct tracker *tracker, struct guest *guest,
 	if (procfs_read_cgroup(tracker->proc_root, guest->pid, thread->tid,
 			       cgroup, sizeof(cgroup)))
 		cgroup[0] = '\0';
-	thread->kind = procfs_classify_thread(guest->vmm, guest->pid,
+	thread->kind = thread_class_of(guest->vmm, guest->pid,
 					      thread->tid, comm,
 					      cgroup[0] ? cgroup : NULL);
 }

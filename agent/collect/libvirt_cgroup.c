@@ -119,7 +119,7 @@ int cgroup_libvirt_name(const char *cgroup_path, char *name, size_t size)
 	return libvirt_machine_split(cgroup_path, name, size, &rest);
 }
 
-int procfs_libvirt_thread_kind(const char *cgroup_path, enum thread_kind *kind,
+int libvirt_cgroup_thread_kind(const char *cgroup_path, enum thread_kind *kind,
 			       int *index)
 {
 	char name[PROCFS_PATH_LEN];

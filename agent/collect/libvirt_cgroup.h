@@ -33,7 +33,7 @@ int cgroup_libvirt_name(const char *cgroup_path, char *name, size_t size);
  * The emulator cgroup also holds QEMU's worker threads, so THREAD_EMULATOR
  * here means "not a vCPU or iothread", not "the main loop".
  */
-int procfs_libvirt_thread_kind(const char *cgroup_path, enum thread_kind *kind,
+int libvirt_cgroup_thread_kind(const char *cgroup_path, enum thread_kind *kind,
 			       int *index);
 
 #endif

@@ -194,7 +194,7 @@ int procfs_read_cmdline(const char *proc_root, int tgid,
 
 		len = last_nul ? (size_t)(last_nul - buf) + 1 : 0;
 	}
-	err = procfs_parse_cmdline(buf, len, out);
+	err = procfs_cmdline_parse(buf, len, out);
 cleanup:
 	free(buf);
 	return err;

@@ -164,7 +164,7 @@ static enum cmdline_field cmdline_option(enum vmm_kind kind,
 	return FIELD_NONE;
 }
 
-int procfs_parse_cmdline(const char *buf, size_t len, struct vmm_identity *out)
+int procfs_cmdline_parse(const char *buf, size_t len, struct vmm_identity *out)
 {
 	struct cmdline_arg arg, value;
 	enum cmdline_field field;

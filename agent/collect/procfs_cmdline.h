@@ -21,6 +21,6 @@
  * form only). Firecracker: --id ID or --id=ID. A name longer than
  * PROCFS_NAME_LEN - 1 is truncated. Returns 0, or -EINVAL if buf is empty.
  */
-int procfs_parse_cmdline(const char *buf, size_t len, struct vmm_identity *out);
+int procfs_cmdline_parse(const char *buf, size_t len, struct vmm_identity *out);
 
 #endif

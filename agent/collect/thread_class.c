@@ -11,7 +11,7 @@
 #include "collect/text_fields.h"
 #include "collect/thread_class.h"
 
-enum thread_kind procfs_classify_thread(enum vmm_kind kind, int tgid, int tid,
+enum thread_kind thread_class_of(enum vmm_kind kind, int tgid, int tid,
 					const char *comm,
 					const char *cgroup_path)
 {
@@ -30,7 +30,7 @@ enum thread_kind procfs_classify_thread(enum vmm_kind kind, int tgid, int tid,
 	/* libvirt's "emulator" cgroup also holds QEMU's worker threads, so
 	 * only the iothread leaf says something here. */
 	if (cgroup_path &&
-	    procfs_libvirt_thread_kind(cgroup_path, &libvirt_kind, &index))
+	    libvirt_cgroup_thread_kind(cgroup_path, &libvirt_kind, &index))
 		libvirt_kind = THREAD_OTHER;
 	return libvirt_kind == THREAD_IOTHREAD ? THREAD_IOTHREAD : THREAD_OTHER;
 }
@@ -64,7 +64,7 @@ static int vcpu_index_from_comm(enum vmm_kind kind, const char *comm)
 	return index;
 }
 
-int procfs_vcpu_index_from_name(enum vmm_kind kind, const char *comm,
+int thread_class_vcpu_index(enum vmm_kind kind, const char *comm,
 				const char *cgroup_path)
 {
 	enum thread_kind libvirt_kind;
@@ -75,7 +75,7 @@ int procfs_vcpu_index_from_name(enum vmm_kind kind, const char *comm,
 	if (index >= 0)
 		return index;
 	if (!cgroup_path ||
-	    procfs_libvirt_thread_kind(cgroup_path, &libvirt_kind, &index))
+	    libvirt_cgroup_thread_kind(cgroup_path, &libvirt_kind, &index))
 		return -1;
 	return libvirt_kind == THREAD_VCPU ? index : -1;
 }

@@ -18,7 +18,7 @@
  * else (including libvirt's "emulator" leaf) is other. cgroup_path and comm
  * may be NULL.
  */
-enum thread_kind procfs_classify_thread(enum vmm_kind kind, int tgid, int tid,
+enum thread_kind thread_class_of(enum vmm_kind kind, int tgid, int tid,
 					const char *comm,
 					const char *cgroup_path);
 
@@ -28,7 +28,7 @@ enum thread_kind procfs_classify_thread(enum vmm_kind kind, int tgid, int tid,
  * "vcpuN", crosvm "crosvm_vcpuN"/"crosvm_vcpu N" (VMM_UNKNOWN tries them
  * all), then the libvirt leaf "vcpuN". Returns N >= 0, or -1.
  */
-int procfs_vcpu_index_from_name(enum vmm_kind kind, const char *comm,
+int thread_class_vcpu_index(enum vmm_kind kind, const char *comm,
 				const char *cgroup_path);
 
 #endif
