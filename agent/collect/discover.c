@@ -93,7 +93,7 @@ static void name_guest(struct tracker *tracker, struct guest *guest,
 	guest->claim.uid_known = procfs_read_uid(tracker->proc_root, guest->pid,
 						 &guest->claim.uid) == 0;
 	if (guest->cgroup[0] &&
-	    cgroup_libvirt_name(guest->cgroup, libvirt_name,
+	    libvirt_cgroup_name(guest->cgroup, libvirt_name,
 				sizeof(libvirt_name)) == 0) {
 		snprintf(name, sizeof(name), "%s", libvirt_name);
 		guest->claim.source = GUEST_IDENTITY_LIBVIRT;
@@ -177,9 +177,8 @@ static void classify(struct tracker *tracker, struct guest *guest,
 	if (procfs_read_cgroup(tracker->proc_root, guest->pid, thread->tid,
 			       cgroup, sizeof(cgroup)))
 		cgroup[0] = '\0';
-	thread->kind = thread_class_of(guest->vmm, guest->pid,
-					      thread->tid, comm,
-					      cgroup[0] ? cgroup : NULL);
+	thread->kind = thread_class_of(guest->vmm, guest->pid, thread->tid,
+				       comm, cgroup[0] ? cgroup : NULL);
 }
 
 /* The kernel says it is a vCPU (inside KVM_RUN), or QEMU's name for a TCG

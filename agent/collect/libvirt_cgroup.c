@@ -112,7 +112,7 @@ static int libvirt_machine_split(const char *path, char *name, size_t size,
 	return -ENOENT;
 }
 
-int cgroup_libvirt_name(const char *cgroup_path, char *name, size_t size)
+int libvirt_cgroup_name(const char *cgroup_path, char *name, size_t size)
 {
 	const char *rest;
 

@@ -22,7 +22,7 @@
  * when malformed. libvirt sanitises and may shorten NAME, so the command line
  * is the better source when it has one.
  */
-int cgroup_libvirt_name(const char *cgroup_path, char *name, size_t size);
+int libvirt_cgroup_name(const char *cgroup_path, char *name, size_t size);
 
 /*
  * What libvirt's sub-cgroup of a machine says about the threads in it: leaf

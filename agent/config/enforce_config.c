@@ -584,7 +584,7 @@ const char *enforce_path_manager(const char *path)
 {
 	char name[PROCFS_NAME_LEN];
 
-	if (cgroup_libvirt_name(path, name, sizeof(name)) != -ENOENT)
+	if (libvirt_cgroup_name(path, name, sizeof(name)) != -ENOENT)
 		return "libvirt";
 	if (has_unit_component(path))
 		return "systemd";

@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_terminated(name, sizeof(name));
 		break;
 	case 4:
-		if (cgroup_libvirt_name(text, name, sizeof(name)) == 0)
+		if (libvirt_cgroup_name(text, name, sizeof(name)) == 0)
 			check_terminated(name, sizeof(name));
 		if (libvirt_cgroup_thread_kind(text, &kind, &index) == 0 &&
 		    (kind < THREAD_VCPU || kind > THREAD_OTHER))

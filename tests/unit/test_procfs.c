@@ -526,7 +526,7 @@ static void expect_libvirt_name(const char *path, const char *want)
 {
 	char name[PROCFS_NAME_LEN];
 
-	assert_int_equal(cgroup_libvirt_name(path, name, sizeof(name)), 0);
+	assert_int_equal(libvirt_cgroup_name(path, name, sizeof(name)), 0);
 	assert_string_equal(name, want);
 }
 
@@ -569,7 +569,7 @@ static void test_libvirt_name_not_libvirt(void **state)
 	char name[PROCFS_NAME_LEN];
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-		assert_int_equal(cgroup_libvirt_name(paths[i], name,
+		assert_int_equal(libvirt_cgroup_name(paths[i], name,
 						     sizeof(name)),
 				 -ENOENT);
 }
@@ -587,10 +587,10 @@ static void test_libvirt_name_malformed(void **state)
 	char name[PROCFS_NAME_LEN];
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-		assert_int_equal(cgroup_libvirt_name(paths[i], name,
+		assert_int_equal(libvirt_cgroup_name(paths[i], name,
 						     sizeof(name)),
 				 -EINVAL);
-	assert_int_equal(cgroup_libvirt_name(NULL, name, sizeof(name)),
+	assert_int_equal(libvirt_cgroup_name(NULL, name, sizeof(name)),
 			 -EINVAL);
 }
 
@@ -598,11 +598,11 @@ static void test_libvirt_name_small_buffer(void **state)
 {
 	char name[4];
 
-	assert_int_equal(cgroup_libvirt_name("/machine/qemu-1-abc.libvirt-qemu",
+	assert_int_equal(libvirt_cgroup_name("/machine/qemu-1-abc.libvirt-qemu",
 					     name, sizeof(name)),
 			 0);
 	assert_string_equal(name, "abc");
-	assert_int_equal(cgroup_libvirt_name("/machine/qemu-1-abcd.libvirt-"
+	assert_int_equal(libvirt_cgroup_name("/machine/qemu-1-abcd.libvirt-"
 					     "qemu",
 					     name, sizeof(name)),
 			 -ENAMETOOLONG);
@@ -745,7 +745,7 @@ static void test_read_cgroup_fixtures(void **state)
 		procfs_read_cgroup(proc_root, 2000, 0, path, sizeof(path)), 0);
 	assert_string_equal(path,
 			    "/machine/qemu-4-db-01.prod.libvirt-qemu/emulator");
-	assert_int_equal(cgroup_libvirt_name(path, name, sizeof(name)), 0);
+	assert_int_equal(libvirt_cgroup_name(path, name, sizeof(name)), 0);
 	assert_string_equal(name, "db-01.prod");
 	assert_int_equal(procfs_read_cgroup(proc_root, 2000, 2002, path,
 					    sizeof(path)),
@@ -757,7 +757,7 @@ static void test_read_cgroup_fixtures(void **state)
 			 0);
 	assert_string_equal(path, "/machine.slice/machine-qemu\\x2d7\\x2dmail"
 				  "\\x2d2.corp.scope/libvirt/iothread1");
-	assert_int_equal(cgroup_libvirt_name(path, name, sizeof(name)), 0);
+	assert_int_equal(libvirt_cgroup_name(path, name, sizeof(name)), 0);
 	assert_string_equal(name, "mail-2.corp");
 	assert_int_equal(procfs_read_cgroup(proc_root, 1000, 1005, path,
 					    sizeof(path)),
