@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "base/units.h"
-#include "collect/collect_block.h"
+#include "collect/block_collector.h"
 #include "cmd/commands.h"
 #include "collect/discover.h"
 #include "collect/features.h"

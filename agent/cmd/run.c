@@ -17,7 +17,7 @@
 
 #include "base/paths.h"
 #include "serve/api.h"
-#include "collect/collect_block.h"
+#include "collect/block_collector.h"
 #include "cmd/commands.h"
 #include "config/config.h"
 #include "collect/discover.h"

@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "collect/collect_block.h"
+#include "collect/block_collector.h"
 #include "collect/features.h"
 #include "config/enforce_config.h"
 #include "load/loader.h"
-#include "load/loader_kvm.h"
+#include "load/kvm_loader.h"
 
 /* Appends `text` to `buf` unless it is there already: the parts of the KVM
  * telemetry often fail for one reason, which is said once. */

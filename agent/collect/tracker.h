@@ -21,7 +21,7 @@
 #include "collect/slots.h"
 #include "load/collect_source.h"
 #include "load/loader.h"
-#include "load/loader_kvm.h"
+#include "load/kvm_loader.h"
 #include "model/health.h"
 #include "model/model.h"
 

@@ -18,10 +18,10 @@
 #include <stdint.h>
 
 #include "load/loader.h"
-#include "load/loader_kvm.h"
+#include "load/kvm_loader.h"
 
 /* Each member has the signature of the loader function it stands for
- * (loader.h, loader_kvm.h), which says what it does. The kvm_* ones are
+ * (loader.h, kvm_loader.h), which says what it does. The kvm_* ones are
  * called only when the tracker has a KVM loader. */
 struct collect_source {
 	/* The scheduler programs. */

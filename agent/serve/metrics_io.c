@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collect/collect_block.h"
+#include "collect/block_collector.h"
 #include "serve/metrics.h"
 
 int metrics_publish_io(struct metrics *metrics,

@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "collect/collect_block.h"
+#include "collect/block_collector.h"
 #include "collect/discover.h"
 
 struct snapshot_feed {

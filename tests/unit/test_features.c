@@ -18,7 +18,7 @@
 #include "collect/features.h"
 #include "model/feature_table.h"
 #include "features_out.h"
-#include "load/loader_kvm.h"
+#include "load/kvm_loader.h"
 #include "report_out.h"
 #include "top/top_model.h"
 

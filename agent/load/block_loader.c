@@ -13,7 +13,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
-#include "load/loader_block.h"
+#include "load/block_loader.h"
 #include "block.skel.h"
 #include "load/bpf_maps.h"
 #include "model/feature_table.h"

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "collect/cgroup_names.h"
-#include "collect/collect_block.h"
-#include "load/loader_block.h"
+#include "collect/block_collector.h"
+#include "load/block_loader.h"
 
 #define DEVICE_NAMES 64
 

@@ -5,8 +5,8 @@
  * or pid, host cgroups by path) and devices (/sys/dev/block). Optional:
  * when the block programs cannot load, reports say I/O is unavailable.
  */
-#ifndef KVMWARDEN_COLLECT_BLOCK_H
-#define KVMWARDEN_COLLECT_BLOCK_H
+#ifndef KVMWARDEN_BLOCK_COLLECTOR_H
+#define KVMWARDEN_BLOCK_COLLECTOR_H
 
 #ifdef __bpf__
 #error "userspace-only header"

@@ -22,7 +22,7 @@
 #include "model/feature_table.h"
 #include "load/prog_load.h"
 #include "load/kvm_tracefs.h"
-#include "load/loader_kvm.h"
+#include "load/kvm_loader.h"
 
 struct kvm_loader {
 	struct kvm_bpf *skel;

@@ -5,8 +5,8 @@
  * tracefs or with a kernel whose trace records differ still runs the agent;
  * each part then says why it is unavailable.
  */
-#ifndef KVMWARDEN_LOADER_KVM_H
-#define KVMWARDEN_LOADER_KVM_H
+#ifndef KVMWARDEN_KVM_LOADER_H
+#define KVMWARDEN_KVM_LOADER_H
 
 #ifdef __bpf__
 #error "userspace-only header"
