@@ -37,7 +37,7 @@ int session_open(struct loader **loader, struct tracker *tracker,
 	if (kvm_loader_open(&tracker->kvm, NULL))
 		fputs("<4>kvmwarden: KVM telemetry not loaded: out of memory\n",
 		      stderr);
-	tracker_log_kvm(tracker);
+	collect_kvm_log_attach(tracker);
 	err = tracker_discover(tracker, monotonic_ns());
 	if (err) {
 		fprintf(stderr, "kvmwarden: first discovery pass failed: %s\n",

@@ -189,7 +189,7 @@ void collect_kvm_apply(struct tracker *tracker,
 		    kvm_availability_update(availability, &seen));
 }
 
-void tracker_log_kvm(const struct tracker *tracker)
+void collect_kvm_log_attach(const struct tracker *tracker)
 {
 	const struct kvm_attach_status *status;
 	char how[160];

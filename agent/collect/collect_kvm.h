@@ -38,6 +38,6 @@ void collect_kvm_apply(struct tracker *tracker,
  * counting starts with the pass that finds it. */
 void collect_kvm_sync_guests(struct tracker *tracker);
 /* Says which KVM tracepoints are attached, and how. */
-void tracker_log_kvm(const struct tracker *tracker);
+void collect_kvm_log_attach(const struct tracker *tracker);
 
 #endif
