@@ -161,11 +161,11 @@ int cmd_dump(int argc, char **argv)
 	/* The I/O set-up above can take a while (under ASan, tens of ms):
 	 * a pass now brings spinning vCPUs' on-CPU time up to date, so the
 	 * start snapshot is as fresh as the end one. */
-	err = tracker_discover(&tracker, monotonic_ns());
+	err = discover_pass(&tracker, monotonic_ns());
 	if (err)
 		fprintf(stderr, "<4>kvmwarden: discovery pass failed: %s\n",
 			strerror(-err));
-	tracker_collect(&tracker);
+	collect_pass(&tracker);
 	loader_read_errors(loader, errors_before);
 	err = guest_table_copy(&before, &tracker.table);
 	start_ns = monotonic_ns();
@@ -192,7 +192,7 @@ int cmd_dump(int argc, char **argv)
 		if (stop_requested)
 			break;
 		if (monotonic_ns() < start_ns + duration_ns) {
-			err = tracker_discover(&tracker, monotonic_ns());
+			err = discover_pass(&tracker, monotonic_ns());
 			if (err)
 				fprintf(stderr,
 					"<4>kvmwarden: discovery pass failed: "
@@ -203,11 +203,11 @@ int cmd_dump(int argc, char **argv)
 	}
 	/* A last pass notices exits and brings spinning vCPUs' on-CPU time up
 	 * to date (it is otherwise refreshed at switch-out). */
-	err = tracker_discover(&tracker, monotonic_ns());
+	err = discover_pass(&tracker, monotonic_ns());
 	if (err)
 		fprintf(stderr, "<4>kvmwarden: discovery pass failed: %s\n",
 			strerror(-err));
-	tracker_collect(&tracker);
+	collect_pass(&tracker);
 	/* Right with the counters: lost steal keeps growing after the end
 	 * snapshot, and counted later it would not match the window. */
 	loader_read_errors(loader, errors_after);

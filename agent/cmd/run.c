@@ -212,7 +212,7 @@ static int start_http(struct http_server **http, const struct config *config,
 static void publish(struct tracker *tracker, struct metrics *metrics,
 		    uint64_t discovery_ns, uint64_t lag_ns)
 {
-	tracker_collect(tracker);
+	collect_pass(tracker);
 	if (metrics_publish_tracker(metrics, tracker, discovery_ns, lag_ns))
 		fputs("<4>kvmwarden: metrics not updated: out of memory\n",
 		      stderr);
@@ -278,7 +278,7 @@ static void enforce_tick(struct enforcer *enforcer, struct tracker *tracker,
 	struct io_snapshot io_now = { 0 };
 	struct io_report io;
 
-	tracker_collect(tracker);
+	collect_pass(tracker);
 	if (io_collector) {
 		block_collector_sync(io_collector, &tracker->table);
 		if (block_collector_snapshot(io_collector, &io_now))
@@ -474,7 +474,7 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 			}
 		}
 		now_ns = monotonic_ns();
-		err = tracker_discover(tracker, now_ns);
+		err = discover_pass(tracker, now_ns);
 		discovery_ns = monotonic_ns() - now_ns;
 		if (err)
 			fprintf(stderr,
@@ -499,7 +499,7 @@ static int measure_loop(struct tracker *tracker, struct config *config,
 		struct report report;
 		struct guest_table current;
 
-		tracker_collect(tracker);
+		collect_pass(tracker);
 		now_ns = monotonic_ns();
 		if (guest_table_copy(&current, &tracker->table))
 			continue;

@@ -38,7 +38,7 @@ int session_open(struct loader **loader, struct tracker *tracker,
 		fputs("<4>kvmwarden: KVM telemetry not loaded: out of memory\n",
 		      stderr);
 	collect_kvm_log_attach(tracker);
-	err = tracker_discover(tracker, monotonic_ns());
+	err = discover_pass(tracker, monotonic_ns());
 	if (err) {
 		fprintf(stderr, "kvmwarden: first discovery pass failed: %s\n",
 			strerror(-err));

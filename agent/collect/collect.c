@@ -132,7 +132,7 @@ static void apply_threads(struct tracker *tracker)
 	}
 }
 
-void tracker_collect(struct tracker *tracker)
+void collect_pass(struct tracker *tracker)
 {
 	struct sched_reading sched = { 0 };
 	struct collect_kvm_reading kvm;

@@ -15,6 +15,6 @@
 
 /* Copies the live BPF counters into the table: attribution, CPU waits,
  * every live thread's counters and the KVM telemetry. */
-void tracker_collect(struct tracker *tracker);
+void collect_pass(struct tracker *tracker);
 
 #endif

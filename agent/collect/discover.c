@@ -511,7 +511,7 @@ static void note_clashes(struct tracker *tracker)
 	free(was);
 }
 
-int tracker_discover(struct tracker *tracker, uint64_t now_ns)
+int discover_pass(struct tracker *tracker, uint64_t now_ns)
 {
 	struct record_index idx = { 0 };
 	uint64_t registered_before = tracker->stats.threads_registered;

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "collect/tracker.h"
-/* Until every caller includes what it uses: tracker_collect and the KVM
+/* Until every caller includes what it uses: collect_pass and the KVM
  * collection used to be declared here. */
 #include "collect/collect.h"
 #include "collect/collect_kvm.h"
@@ -22,6 +22,6 @@
 /* One discovery pass: finds new guests and threads, registers them with
  * BPF, notices exits. Returns 0 or a negative errno from the BPF side;
  * vanished processes are not errors. */
-int tracker_discover(struct tracker *tracker, uint64_t now_ns);
+int discover_pass(struct tracker *tracker, uint64_t now_ns);
 
 #endif

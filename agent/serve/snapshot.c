@@ -87,7 +87,7 @@ int snapshot_feed_init(struct snapshot_feed *feed, struct tracker *tracker,
 	feed->block = block;
 	if (block && block_collector_snapshot(block, &feed->io_before))
 		memset(&feed->io_before, 0, sizeof(feed->io_before));
-	tracker_collect(tracker);
+	collect_pass(tracker);
 	err = guest_table_copy(&feed->previous, &tracker->table);
 	if (err)
 		return err;
@@ -171,7 +171,7 @@ int snapshot_feed_next(struct snapshot_feed *feed, struct tracker *tracker,
 	int err;
 
 	*json = NULL;
-	tracker_collect(tracker);
+	collect_pass(tracker);
 	if (feed->block && block_collector_snapshot(feed->block, &io_now))
 		memset(&io_now, 0, sizeof(io_now));
 	now_ns = monotonic_ns();

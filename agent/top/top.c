@@ -137,7 +137,7 @@ static struct json_object *source_fetch(struct top_source *src, char *why,
 	int err;
 
 	if (!src->agent) {
-		err = tracker_discover(&src->tracker, monotonic_ns());
+		err = discover_pass(&src->tracker, monotonic_ns());
 		block_collector_sync(src->block, &src->tracker.table);
 		if (!err)
 			err = snapshot_feed_next(&src->feed, &src->tracker,

@@ -76,7 +76,7 @@ static void counters_of_every_thread(void **state)
 	struct thread *vcpu, *emulator;
 	struct sched_thread_stats *live;
 
-	assert_int_equal(tracker_discover(tracker, T0), 0);
+	assert_int_equal(discover_pass(tracker, T0), 0);
 	guest = &tracker->table.guests[0];
 	vcpu = thread_of(guest, 1001);
 	emulator = thread_of(guest, 1000);
@@ -90,7 +90,7 @@ static void counters_of_every_thread(void **state)
 	live->wait_max_ns = 4000;
 	live->wait_hist[12] = 3;
 	fake.slots[emulator->slot].run_ns = 500;
-	tracker_collect(tracker);
+	collect_pass(tracker);
 	assert_int_equal(vcpu->counters.steal_ns, 7000);
 	assert_int_equal(vcpu->counters.run_ns, 90000);
 	assert_int_equal(vcpu->counters.waits, 3);
@@ -102,8 +102,8 @@ static void counters_of_every_thread(void **state)
 	/* Cumulative: the figures follow the slot, never reset by reading. */
 	live->steal_ns = 9000;
 	live->waits = 5;
-	tracker_collect(tracker);
-	tracker_collect(tracker);
+	collect_pass(tracker);
+	collect_pass(tracker);
 	assert_int_equal(vcpu->counters.steal_ns, 9000);
 	assert_int_equal(vcpu->counters.waits, 5);
 }
@@ -114,7 +114,7 @@ static void culprits_and_cpu_waits(void **state)
 	struct guest *guest;
 	const struct culprit_total *kernel = NULL;
 
-	assert_int_equal(tracker_discover(tracker, T0), 0);
+	assert_int_equal(discover_pass(tracker, T0), 0);
 	guest = &tracker->table.guests[0];
 	fake.attribution[0] = (struct loader_attribution){
 		.key = { .victim_group = guest_group(guest),
@@ -130,7 +130,7 @@ static void culprits_and_cpu_waits(void **state)
 	fake.cpu_waits[0] = 10;
 	fake.cpu_waits[1] = 20;
 	fake.cpu_count = 2;
-	tracker_collect(tracker);
+	collect_pass(tracker);
 	for (size_t i = 0; i < guest->culprit_count; i++)
 		if (guest->culprits[i].kind == ATTR_CULPRIT_KERNEL)
 			kernel = &guest->culprits[i];
@@ -144,10 +144,10 @@ static void culprits_and_cpu_waits(void **state)
 
 	/* A share never goes back, whatever the map says. */
 	fake.attribution[0].steal_ns = 1000;
-	tracker_collect(tracker);
+	collect_pass(tracker);
 	assert_int_equal(kernel->steal_ns, 1500);
 	fake.attribution[0].steal_ns = 2500;
-	tracker_collect(tracker);
+	collect_pass(tracker);
 	assert_int_equal(kernel->steal_ns, 2500);
 }
 
@@ -160,7 +160,7 @@ static void kvm_counters_by_guest(void **state)
 	tracker->kvm = FAKE_KVM;
 	for (int part = 0; part < KVM_PART_COUNT; part++)
 		fake.kvm_status.attached[part] = true;
-	assert_int_equal(tracker_discover(tracker, T0), 0);
+	assert_int_equal(discover_pass(tracker, T0), 0);
 	/* Discovery told the KVM side to count the guest. */
 	assert_int_equal(fake.kvm_guest_count, 1);
 	assert_int_equal(fake.kvm_guests[0], 1000);
@@ -175,7 +175,7 @@ static void kvm_counters_by_guest(void **state)
 	fake.kvm_count_count = 1;
 	fake.kvm_stats[KVM_STAT_EXIT] = 42;
 	fake.kvm_stats[KVM_STAT_COUNTS_FULL] = 2;
-	tracker_collect(tracker);
+	collect_pass(tracker);
 	for (uint32_t i = 0; i < guest->kvm.reason_count; i++)
 		if (guest->kvm.reasons[i].kind == KVM_COUNT_EXIT_VMX &&
 		    guest->kvm.reasons[i].reason == 12)
@@ -188,7 +188,7 @@ static void kvm_counters_by_guest(void **state)
 			 KVM_STATE_AVAILABLE);
 
 	fake.kvm_counts[0].value = 50;
-	tracker_collect(tracker);
+	collect_pass(tracker);
 	assert_int_equal(hlt->count, 50);
 }
 
@@ -198,8 +198,8 @@ static void a_part_unavailable_is_noted_once(void **state)
 
 	/* No KVM loader: every part is unavailable, said once each, to the
 	 * caller's notify rather than printed. */
-	tracker_collect(tracker);
-	tracker_collect(tracker);
+	collect_pass(tracker);
+	collect_pass(tracker);
 	assert_int_equal(notes.count, KVM_PART_COUNT);
 	assert_int_equal(notes.priority[0], LOG_PRIO_WARNING);
 	assert_string_equal(notes.line[0],

@@ -76,7 +76,7 @@ static void finds_the_guest_and_its_threads(void **state)
 
 	vcpu_in_kvm_run(1000, 1001, 0);
 	vcpu_in_kvm_run(1000, 1002, 1);
-	assert_int_equal(tracker_discover(tracker, T0), 0);
+	assert_int_equal(discover_pass(tracker, T0), 0);
 
 	assert_int_equal(tracker->table.guest_count, 1);
 	guest = &tracker->table.guests[0];
@@ -122,7 +122,7 @@ static void finds_the_guest_and_its_threads(void **state)
 	assert_int_equal(tracker->stats.threads_registered, fake.reg_count);
 
 	/* A second pass finds nothing new. */
-	assert_int_equal(tracker_discover(tracker, T0 + NS_PER_SEC), 0);
+	assert_int_equal(discover_pass(tracker, T0 + NS_PER_SEC), 0);
 	assert_int_equal(tracker->table.guest_count, 1);
 	assert_int_equal(tracker->stats.guests_found, 1);
 	assert_int_equal(tracker->stats.threads_registered, fake.reg_count);
@@ -135,7 +135,7 @@ static void a_vanished_process_is_not_an_error(void **state)
 	/* In KVM_RUN when the iterator ran, gone from /proc since. */
 	vcpu_in_kvm_run(4242, 4243, 0);
 	vcpu_in_kvm_run(1000, 1001, 0);
-	assert_int_equal(tracker_discover(tracker, T0), 0);
+	assert_int_equal(discover_pass(tracker, T0), 0);
 	assert_int_equal(tracker->table.guest_count, 1);
 	assert_int_equal(tracker->table.guests[0].pid, 1000);
 	assert_false(registered(4243));
@@ -150,14 +150,14 @@ static void a_thread_never_attached_is_given_up(void **state)
 	 * listed it, so BPF never attaches its registration. */
 	fake.never_attach[fake.never_attach_count++] = 1005;
 	vcpu_in_kvm_run(1000, 1001, 0);
-	assert_int_equal(tracker_discover(tracker, T0), 0);
+	assert_int_equal(discover_pass(tracker, T0), 0);
 	thread = thread_of(&tracker->table.guests[0], 1005);
 	assert_non_null(thread);
 	assert_false(thread->attached);
 	assert_false(thread->exited);
 
 	/* Past the attach timeout it ends, and its registration goes. */
-	assert_int_equal(tracker_discover(tracker, T0 + 6 * NS_PER_SEC), 0);
+	assert_int_equal(discover_pass(tracker, T0 + 6 * NS_PER_SEC), 0);
 	thread = thread_of(&tracker->table.guests[0], 1005);
 	assert_true(thread->exited);
 	assert_false(registered(1005));
@@ -177,13 +177,13 @@ static void a_guest_that_exits_is_marked(void **state)
 	assert_int_equal(system(cmd), 0);
 	tracker->proc_root = dir;
 	vcpu_in_kvm_run(1000, 1001, 0);
-	assert_int_equal(tracker_discover(tracker, T0), 0);
+	assert_int_equal(discover_pass(tracker, T0), 0);
 	assert_int_equal(tracker->table.guest_count, 1);
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	assert_int_equal(system(cmd), 0);
 	fake.in_kvm_run_count = 0;
-	assert_int_equal(tracker_discover(tracker, T0 + NS_PER_SEC), 0);
+	assert_int_equal(discover_pass(tracker, T0 + NS_PER_SEC), 0);
 	guest = &tracker->table.guests[0];
 	assert_true(guest->exited);
 	assert_int_equal(tracker->stats.guests_gone, 1);

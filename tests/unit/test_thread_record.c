@@ -94,7 +94,7 @@ static void runs_for(struct sched_thread_stats *slot, uint64_t ns)
 	slot->run_ns += ns;
 }
 
-/* tracker_collect: every live, attached record takes its slot's counts. */
+/* collect_pass: every live, attached record takes its slot's counts. */
 static void collect(struct world *w)
 {
 	struct guest *guest = guest_of(w);
