@@ -53,9 +53,9 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_LIB  := agent/config/config.c agent/serve/http.c agent/serve/http_auth.c \
 	agent/config/web_config.c agent/collect/procfs.c agent/serve/api.c \
-	agent/collect/procfs_cmdline.c agent/collect/libvirt_cgroup.c \
-	agent/collect/systemd_names.c agent/collect/thread_class.c \
-	agent/collect/text_fields.c agent/model/vmm_identity.c \
+	agent/collect/procfs_cmdline.c agent/model/libvirt_cgroup.c \
+	agent/model/systemd_names.c agent/collect/thread_class.c \
+	agent/model/text_fields.c agent/model/vmm_identity.c \
 	agent/config/enforce_config.c $(wildcard agent/base/*.c)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer

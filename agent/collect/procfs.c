@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "collect/procfs.h"
-#include "collect/text_fields.h"
+#include "model/text_fields.h"
 
 /* Large enough for any stat or cgroup file the kernel writes today (a v1
  * cgroup file with every controller is under 2 KiB). */

@@ -17,9 +17,9 @@
 #include "model/vmm_identity.h"
 /* What used to be declared here too, for callers that still include only
  * this header (the parsers live in modules of their own now). */
-#include "collect/libvirt_cgroup.h"
+#include "model/libvirt_cgroup.h"
 #include "collect/procfs_cmdline.h"
-#include "collect/systemd_names.h"
+#include "model/systemd_names.h"
 #include "collect/thread_class.h"
 
 /* task->flags bit of kernel threads (include/linux/sched.h). */

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "collect/procfs_cmdline.h"
-#include "collect/text_fields.h"
+#include "model/text_fields.h"
 
 /* One argument of a cmdline buffer; text is not NUL-terminated. */
 struct cmdline_arg {

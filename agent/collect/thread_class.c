@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "collect/libvirt_cgroup.h"
-#include "collect/text_fields.h"
+#include "model/libvirt_cgroup.h"
+#include "model/text_fields.h"
 #include "collect/thread_class.h"
 
 enum thread_kind thread_class_of(enum vmm_kind kind, int tgid, int tid,

@@ -16,7 +16,7 @@
 #include "config/config.h"
 #include "config/enforce_config.h"
 #include "model/guest_claim.h"
-#include "collect/procfs.h"
+#include "model/libvirt_cgroup.h"
 
 static const char *const default_classes[] = { "high", "normal", "low" };
 

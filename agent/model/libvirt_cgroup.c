@@ -9,9 +9,9 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "collect/libvirt_cgroup.h"
-#include "collect/systemd_names.h"
-#include "collect/text_fields.h"
+#include "model/libvirt_cgroup.h"
+#include "model/systemd_names.h"
+#include "model/text_fields.h"
 
 /* Next '/'-separated component at *cursor, or NULL at the end. */
 static const char *next_component(const char **cursor, size_t *len)

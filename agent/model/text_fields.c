@@ -8,7 +8,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "collect/text_fields.h"
+#include "model/text_fields.h"
 
 bool text_is_digit(char c)
 {

@@ -6,8 +6,8 @@
 #include <errno.h>
 #include <stdbool.h>
 
-#include "collect/systemd_names.h"
-#include "collect/text_fields.h"
+#include "model/systemd_names.h"
+#include "model/text_fields.h"
 
 static int hex_value(char c)
 {
