@@ -43,9 +43,28 @@ static int setup(void **state)
 	return 0;
 }
 
+/* A test's own /proc (copied from the fixtures), removed by teardown
+ * whatever the test's asserts did. */
+static char temp_proc[64];
+
+static const char *make_temp_proc(void)
+{
+	snprintf(temp_proc, sizeof(temp_proc),
+		 "/tmp/kvmwarden-discover-XXXXXX");
+	return mkdtemp(temp_proc);
+}
+
 static int teardown(void **state)
 {
+	char cmd[128];
+
 	tracker_free(*state);
+	if (temp_proc[0]) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", temp_proc);
+		if (system(cmd) != 0)
+			return -1;
+		temp_proc[0] = '\0';
+	}
 	return 0;
 }
 
@@ -167,11 +186,12 @@ static void a_thread_never_attached_is_given_up(void **state)
 static void a_guest_that_exits_is_marked(void **state)
 {
 	struct tracker *tracker = *state;
-	char dir[] = "/tmp/kvmwarden-discover-XXXXXX", cmd[1024];
+	const char *dir = make_temp_proc();
+	char cmd[2048];
 	const struct guest *guest;
 
 	/* A /proc holding only the guest, to take away afterwards. */
-	assert_non_null(mkdtemp(dir));
+	assert_non_null(dir);
 	snprintf(cmd, sizeof(cmd), "cp -a '%s/1000' '%s/'", fake_proc_root(),
 		 dir);
 	assert_int_equal(system(cmd), 0);
@@ -192,6 +212,48 @@ static void a_guest_that_exits_is_marked(void **state)
 	assert_false(registered(1001));
 }
 
+static char clash_note[512];
+
+static void keep_note(enum log_priority priority, const char *line, void *ctx)
+{
+	if (priority == LOG_PRIO_WARNING && strstr(line, "shares its name"))
+		snprintf(clash_note, sizeof(clash_note), "%s", line);
+}
+
+static void a_name_two_guests_claim_is_noted(void **state)
+{
+	struct tracker *tracker = *state;
+	const char *dir = make_temp_proc();
+	char cmd[2048];
+
+	/* Two VMMs that both call themselves "web" (pid 1010 a copy of
+	 * 1000): neither name can be trusted, and the caller is told. */
+	assert_non_null(dir);
+	snprintf(cmd, sizeof(cmd),
+		 "cp -a '%s/1000' '%s/' && cp -a '%s/1000' '%s/1010'",
+		 fake_proc_root(), dir, fake_proc_root(), dir);
+	assert_int_equal(system(cmd), 0);
+	tracker->proc_root = dir;
+	tracker->notify = keep_note;
+	clash_note[0] = '\0';
+	vcpu_in_kvm_run(1000, 1001, 0);
+	vcpu_in_kvm_run(1010, 1002, 0);
+	assert_int_equal(discover_pass(tracker, T0), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+
+	assert_int_equal(tracker->table.guest_count, 2);
+	assert_true(tracker->table.guests[0].claim.clash);
+	assert_true(tracker->table.guests[1].claim.clash);
+	assert_int_equal(tracker->stats.identity_clashes, 2);
+	assert_string_equal(
+		clash_note,
+		"guest web (pid 1010, named by command-line, uuid " UUID_WEB
+		") shares its name or UUID with another "
+		"live guest: no budget or class matches either "
+		"by it");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -203,6 +265,8 @@ int main(void)
 			a_thread_never_attached_is_given_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_guest_that_exits_is_marked,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			a_name_two_guests_claim_is_noted, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("discover", tests, NULL, NULL);
