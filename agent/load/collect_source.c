@@ -24,3 +24,12 @@ const struct collect_source collect_source_bpf = {
 	.kvm_forget_vcpu_thread = kvm_loader_forget_vcpu_thread,
 	.kvm_read_stats = kvm_loader_read_stats,
 };
+
+const struct block_source collect_source_block = {
+	.close = block_loader_close,
+	.watched = block_loader_watched,
+	.watch = block_loader_watch,
+	.unwatch = block_loader_unwatch,
+	.forget_tgid = block_loader_forget_tgid,
+	.read = block_loader_read,
+};

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The seam under collection: every call discovery and collection make into
- * the BPF side, as one table of functions. The agent uses
+ * the BPF side, as tables of functions (the block collector has its own). The agent uses
  * collect_source_bpf (the loaders); unit tests hand the tracker a fake
  * table that serves fixture records and counters, so discovery and
  * collection run without root, BPF or a kernel.
@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "load/block_loader.h"
 #include "load/loader.h"
 #include "load/kvm_loader.h"
 
@@ -63,5 +64,20 @@ struct collect_source {
 
 /* The real BPF side: the loaders' own functions. */
 extern const struct collect_source collect_source_bpf;
+
+/* The block programs as the block collector reaches them (block_loader.h
+ * says what each does). */
+struct block_source {
+	void (*close)(struct block_loader *loader);
+	int (*watched)(struct block_loader *loader, uint32_t **tgids,
+		       size_t *count);
+	int (*watch)(struct block_loader *loader, uint32_t tgid);
+	int (*unwatch)(struct block_loader *loader, uint32_t tgid);
+	int (*forget_tgid)(struct block_loader *loader, uint32_t tgid);
+	int (*read)(struct block_loader *loader, struct io_snapshot *out);
+};
+
+/* The real one: block_loader's functions. */
+extern const struct block_source collect_source_block;
 
 #endif
