@@ -55,8 +55,10 @@ FUZZ_LIB  := agent/config/config.c agent/config/config_yaml.c agent/config/endpo
 	agent/serve/http.c agent/serve/http_auth.c \
 	agent/config/web_config.c agent/collect/procfs.c agent/serve/api.c \
 	agent/serve/api_proto.c agent/serve/api_socket.c \
+	agent/collect/procfs_cmdline.c agent/model/libvirt_cgroup.c \
+	agent/model/systemd_names.c agent/collect/thread_class.c \
+	agent/model/text_fields.c agent/model/vmm_identity.c \
 	agent/config/enforce_config.c agent/config/enforce_keys.c \
-	agent/model/cgroup_path.c \
 	$(wildcard agent/base/*.c)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer

@@ -11,7 +11,7 @@
 
 #include <json-c/json.h>
 
-#include "model/features.h"
+#include "model/feature_table.h"
 
 /* {"steal": {"available": true}, "attribution": {"available": false,
  * "reason": "..."}, ...}: every feature, "reason" only when unavailable.

@@ -16,8 +16,8 @@
 
 #include "cmd/commands.h"
 #include "load/loader.h"
-#include "load/loader_block.h"
-#include "load/loader_kvm.h"
+#include "load/block_loader.h"
+#include "load/kvm_loader.h"
 #include "load/prog_load.h"
 
 /* Every program of the three objects, with room to spare. */

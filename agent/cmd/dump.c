@@ -22,9 +22,10 @@
 #include "base/units.h"
 #include "cmd/commands.h"
 #include "cmd/sample.h"
-#include "collect/collect_block.h"
+#include "collect/features.h"
+#include "collect/block_collector.h"
 #include "collect/discover.h"
-#include "load/feature_table.h"
+#include "model/feature_table.h"
 #include "model/window.h"
 #include "report_out.h"
 
@@ -165,7 +166,7 @@ int cmd_dump(int argc, char **argv)
 	/* The I/O set-up above can take a while (under ASan, tens of ms):
 	 * a pass now brings spinning vCPUs' on-CPU time up to date, so the
 	 * start sample is as fresh as the end one. */
-	err = tracker_discover(&tracker, monotonic_ns());
+	err = discover_pass(&tracker, monotonic_ns());
 	if (err)
 		log_warn("discovery pass failed: %s\n", strerror(-err));
 	err = sample_take(&tracker, block, &before);
@@ -192,7 +193,7 @@ int cmd_dump(int argc, char **argv)
 		if (stop_requested)
 			break;
 		if (monotonic_ns() < start_ns + duration_ns) {
-			err = tracker_discover(&tracker, monotonic_ns());
+			err = discover_pass(&tracker, monotonic_ns());
 			if (err)
 				log_warn("discovery pass failed: %s\n",
 					 strerror(-err));
@@ -201,7 +202,7 @@ int cmd_dump(int argc, char **argv)
 	}
 	/* A last pass notices exits and brings spinning vCPUs' on-CPU time up
 	 * to date (it is otherwise refreshed at switch-out). */
-	err = tracker_discover(&tracker, monotonic_ns());
+	err = discover_pass(&tracker, monotonic_ns());
 	if (err)
 		log_warn("discovery pass failed: %s\n", strerror(-err));
 	err = sample_take(&tracker, block, &after);

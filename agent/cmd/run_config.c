@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd/preflight.h"
+#include "collect/features.h"
 #include "base/log.h"
 #include "cmd/commands.h"
 #include "cmd/run_config.h"

@@ -287,7 +287,7 @@ int run_loop(struct run_loop_agent *agent)
 		if (reload_requested)
 			reload(agent);
 		now_ns = monotonic_ns();
-		err = tracker_discover(tracker, now_ns);
+		err = discover_pass(tracker, now_ns);
 		discovery_ns = monotonic_ns() - now_ns;
 		if (err)
 			log_warn("discovery pass failed: %s\n", strerror(-err));

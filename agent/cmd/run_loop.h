@@ -9,10 +9,10 @@
 #include <stdbool.h>
 
 #include "actuate/enforce.h"
-#include "collect/collect_block.h"
+#include "collect/block_collector.h"
 #include "collect/discover.h"
 #include "config/config.h"
-#include "load/feature_table.h"
+#include "model/feature_table.h"
 #include "serve/api.h"
 #include "serve/metrics.h"
 

@@ -48,7 +48,7 @@ int sample_take(struct tracker *tracker, struct block_collector *block,
 		return -ENOMEM;
 	if (block)
 		block_collector_sync(block, &tracker->table);
-	tracker_collect(tracker);
+	collect_pass(tracker);
 	/* Right with the counters: lost steal keeps growing after them, and
 	 * counted later it would not match the window. */
 	loader_read_errors(tracker->loader, sample->errors);

@@ -7,7 +7,7 @@
 #ifndef KVMWARDEN_CMD_SAMPLE_H
 #define KVMWARDEN_CMD_SAMPLE_H
 
-#include "collect/collect_block.h"
+#include "collect/block_collector.h"
 #include "collect/discover.h"
 #include "model/window.h"
 #include "serve/snapshot.h"

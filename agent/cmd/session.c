@@ -37,8 +37,8 @@ int session_open(struct loader **loader, struct tracker *tracker,
 	/* Optional: without it each KVM figure says why it is missing. */
 	if (kvm_loader_open(&tracker->kvm, NULL))
 		log_warn("KVM telemetry not loaded: out of memory\n");
-	tracker_log_kvm(tracker);
-	err = tracker_discover(tracker, monotonic_ns());
+	collect_kvm_log_attach(tracker);
+	err = discover_pass(tracker, monotonic_ns());
 	if (err) {
 		fprintf(stderr, "kvmwarden: first discovery pass failed: %s\n",
 			strerror(-err));

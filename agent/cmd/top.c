@@ -17,8 +17,9 @@
 #include "cmd/commands.h"
 #include "cmd/sample.h"
 #include "cmd/top.h"
+#include "collect/features.h"
 #include "collect/discover.h"
-#include "load/feature_table.h"
+#include "model/feature_table.h"
 #include "serve/snapshot.h"
 #include "top/top.h"
 #include "top/top_options.h"
@@ -69,7 +70,7 @@ static int local_measure(void *measurer, char **text)
 	struct top_local *local = measurer;
 	int err;
 
-	err = tracker_discover(&local->tracker, monotonic_ns());
+	err = discover_pass(&local->tracker, monotonic_ns());
 	block_collector_sync(local->block, &local->tracker.table);
 	if (!err)
 		err = sample_feed_next(&local->feed, &local->tracker,

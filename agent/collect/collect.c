@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collect/discover.h"
+#include "collect/collect.h"
+#include "collect/collect_kvm.h"
 #include "collect/thread_record.h"
 
 static struct guest *guest_by_group(struct guest_table *table, uint32_t group)
@@ -53,58 +54,74 @@ static void name_culprit(struct tracker *tracker, struct guest *victim,
 	}
 }
 
-/* Cumulative culprit totals per guest, and vCPU waits per host CPU. */
-static void collect_attribution(struct tracker *tracker, uint64_t now_ns)
+/* Host CPUs whose vCPU waits are kept. */
+#define COLLECT_MAX_CPUS 1024
+
+/* What collection reads from the scheduler programs' maps in one call,
+ * before the model is touched. */
+struct sched_reading {
+	struct loader_attribution *attribution; /* NULL: could not be read */
+	size_t attribution_count;
+	uint64_t cpu_wait_ns[COLLECT_MAX_CPUS];
+	int cpu_count; /* <= 0: could not be read */
+};
+
+static void read_sched(struct tracker *tracker, struct sched_reading *out)
+{
+	if (tracker->source->read_attribution(tracker->loader,
+					      &out->attribution,
+					      &out->attribution_count))
+		out->attribution = NULL;
+	out->cpu_count = tracker->source->read_cpu_waits(
+		tracker->loader, out->cpu_wait_ns, COLLECT_MAX_CPUS);
+}
+
+/* Cumulative culprit totals per guest. */
+static void apply_attribution(struct tracker *tracker,
+			      const struct sched_reading *reading,
+			      uint64_t now_ns)
 {
 	struct guest_table *table = &tracker->table;
-	struct loader_attribution *entries;
-	size_t count;
-	int cpus;
+	const struct loader_attribution *entries = reading->attribution;
 
-	if (loader_read_attribution(tracker->loader, &entries, &count) == 0) {
-		for (size_t i = 0; i < count; i++) {
-			const struct attr_key *key = &entries[i].key;
-			struct guest *victim;
-			struct culprit_total *culprit;
+	for (size_t i = 0; entries && i < reading->attribution_count; i++) {
+		const struct attr_key *key = &entries[i].key;
+		struct guest *victim;
+		struct culprit_total *culprit;
 
-			victim = guest_by_group(table, key->victim_group);
-			if (!victim)
-				continue;
-			culprit = guest_culprit(victim, key->kind, key->id);
-			if (!culprit)
-				break;
-			if (!culprit->name[0] ||
-			    key->kind == ATTR_CULPRIT_GUEST)
-				name_culprit(tracker, victim, culprit, now_ns);
-			if (entries[i].steal_ns > culprit->steal_ns)
-				culprit->steal_ns = entries[i].steal_ns;
-		}
-		free(entries);
+		victim = guest_by_group(table, key->victim_group);
+		if (!victim)
+			continue;
+		culprit = guest_culprit(victim, key->kind, key->id);
+		if (!culprit)
+			break;
+		if (!culprit->name[0] || key->kind == ATTR_CULPRIT_GUEST)
+			name_culprit(tracker, victim, culprit, now_ns);
+		if (entries[i].steal_ns > culprit->steal_ns)
+			culprit->steal_ns = entries[i].steal_ns;
 	}
+}
+
+/* vCPU waits per host CPU, cumulative. */
+static void apply_cpu_waits(struct guest_table *table,
+			    const struct sched_reading *reading)
+{
 	if (!table->cpu_wait_ns) {
-		table->cpu_wait_ns = calloc(1024, sizeof(uint64_t));
+		table->cpu_wait_ns = calloc(COLLECT_MAX_CPUS, sizeof(uint64_t));
 		if (!table->cpu_wait_ns)
 			return;
 	}
-	cpus = loader_read_cpu_waits(tracker->loader, table->cpu_wait_ns, 1024);
-	if (cpus > 0)
-		table->cpu_count = cpus;
-}
-
-void tracker_collect_thread(struct tracker *tracker, struct thread *thread)
-{
-	const struct sched_thread_stats *live;
-
-	if (thread->slot < 0 || !thread->attached)
+	if (reading->cpu_count <= 0)
 		return;
-	live = loader_thread_stats(tracker->loader, (uint32_t)thread->slot);
-	if (live)
-		thread_take_stats(thread, live);
+	memcpy(table->cpu_wait_ns, reading->cpu_wait_ns,
+	       (size_t)reading->cpu_count * sizeof(uint64_t));
+	table->cpu_count = reading->cpu_count;
 }
 
-void tracker_collect(struct tracker *tracker)
+/* Each live thread's counters from its slot (a read-only view of the
+ * map, read in place). */
+static void apply_threads(struct tracker *tracker)
 {
-	collect_attribution(tracker, monotonic_ns());
 	for (size_t i = 0; i < tracker->table.guest_count; i++) {
 		struct guest *guest = &tracker->table.guests[i];
 
@@ -113,5 +130,24 @@ void tracker_collect(struct tracker *tracker)
 				tracker_collect_thread(tracker,
 						       &guest->threads[t]);
 	}
-	tracker_collect_kvm(tracker);
+}
+
+void collect_pass(struct tracker *tracker)
+{
+	struct sched_reading sched = { 0 };
+	struct collect_kvm_reading kvm;
+	uint64_t now_ns = monotonic_ns();
+
+	/* Who the KVM programs count, before what they counted is read. */
+	collect_kvm_sync_guests(tracker);
+	/* The maps, read into plain structs... */
+	read_sched(tracker, &sched);
+	collect_kvm_read(tracker, &kvm);
+	/* ...then the model, updated from them. */
+	apply_attribution(tracker, &sched, now_ns);
+	apply_cpu_waits(&tracker->table, &sched);
+	apply_threads(tracker);
+	collect_kvm_apply(tracker, &kvm);
+	free(sched.attribution);
+	collect_kvm_reading_free(&kvm);
 }

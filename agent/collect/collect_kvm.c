@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collect/discover.h"
+#include "collect/collect_kvm.h"
 
 static struct guest *live_guest_by_group(struct guest_table *table,
 					 uint32_t group)
@@ -28,7 +28,7 @@ static bool is_running_guest(uint32_t tgid, uint32_t group, void *ctx)
 	       (uint32_t)guest->pid == tgid;
 }
 
-void tracker_sync_kvm_guests(struct tracker *tracker)
+void collect_kvm_sync_guests(struct tracker *tracker)
 {
 	struct guest_table *table = &tracker->table;
 	static bool warned;
@@ -36,36 +36,55 @@ void tracker_sync_kvm_guests(struct tracker *tracker)
 	if (!tracker->kvm)
 		return;
 	/* Exited guests first, so their places are free for new ones. */
-	kvm_loader_prune_guests(tracker->kvm, is_running_guest, table);
+	tracker->source->kvm_prune_guests(tracker->kvm, is_running_guest,
+					  table);
 	for (size_t i = 0; i < table->guest_count; i++) {
 		const struct guest *guest = &table->guests[i];
 		int err;
 
 		if (guest->exited || guest->tcg || guest->pid <= 0)
 			continue;
-		err = kvm_loader_add_guest(tracker->kvm, (uint32_t)guest->pid,
-					   guest_group(guest));
+		err = tracker->source->kvm_add_guest(
+			tracker->kvm, (uint32_t)guest->pid, guest_group(guest));
 		/* More guests than the map holds: said once, not per pass. */
 		if (err && !warned) {
 			warned = true;
-			fprintf(stderr,
-				"<4>kvmwarden: KVM telemetry cannot count guest "
-				"%s: %s (more than %d guests?)\n",
-				guest->name, strerror(-err), KVM_MAX_GUESTS);
+			tracker_note(tracker, LOG_PRIO_WARNING,
+				     "KVM telemetry cannot count guest %s: %s "
+				     "(more than %d guests?)",
+				     guest->name, strerror(-err),
+				     KVM_MAX_GUESTS);
 		}
 	}
-	kvm_loader_guests_changed(tracker->kvm);
+	tracker->source->kvm_guests_changed(tracker->kvm);
 }
 
-static void read_counts(struct tracker *tracker)
+void collect_kvm_read(struct tracker *tracker, struct collect_kvm_reading *out)
 {
-	struct kvm_loader_count *entries;
-	uint32_t forgotten = 0; /* groups are never 0 */
-	size_t count;
-
-	if (kvm_loader_read_counts(tracker->kvm, &entries, &count))
+	memset(out, 0, sizeof(*out));
+	if (!tracker->kvm)
 		return;
-	for (size_t i = 0; i < count; i++) {
+	out->status = tracker->source->kvm_status(tracker->kvm);
+	if (tracker->source->kvm_read_counts(tracker->kvm, &out->counts,
+					     &out->count))
+		out->counts = NULL;
+	out->have_stats =
+		tracker->source->kvm_read_stats(tracker->kvm, out->stats) == 0;
+}
+
+void collect_kvm_reading_free(struct collect_kvm_reading *reading)
+{
+	free(reading->counts);
+	reading->counts = NULL;
+}
+
+static void apply_counts(struct tracker *tracker,
+			 const struct collect_kvm_reading *reading)
+{
+	const struct kvm_loader_count *entries = reading->counts;
+	uint32_t forgotten = 0; /* groups are never 0 */
+
+	for (size_t i = 0; entries && i < reading->count; i++) {
 		const struct kvm_count_key *key = &entries[i].key;
 		struct guest *guest =
 			live_guest_by_group(&tracker->table, key->group);
@@ -80,10 +99,10 @@ static void read_counts(struct tracker *tracker)
 		 * holds; remembering the last group skips most repeats (in
 		 * hash order groups interleave, and a repeat is harmless). */
 		if (key->group != forgotten &&
-		    kvm_loader_forget_group(tracker->kvm, key->group) == 0)
+		    tracker->source->kvm_forget_group(tracker->kvm,
+						      key->group) == 0)
 			forgotten = key->group;
 	}
-	free(entries);
 }
 
 static uint64_t vcpu_run_ns(const struct guest_table *table)
@@ -105,7 +124,8 @@ static uint64_t vcpu_run_ns(const struct guest_table *table)
 	return total;
 }
 
-static void log_changes(const struct kvm_availability *availability,
+static void log_changes(const struct tracker *tracker,
+			const struct kvm_availability *availability,
 			const uint32_t before[KVM_PART_COUNT],
 			unsigned int changed)
 {
@@ -116,38 +136,38 @@ static void log_changes(const struct kvm_availability *availability,
 		if (!(changed & (1u << part)))
 			continue;
 		if (status->state == KVM_STATE_UNAVAILABLE)
-			fprintf(stderr,
-				"<4>kvmwarden: KVM %s unavailable: %s\n",
-				kvm_part_name(part), status->reason);
+			tracker_note(tracker, LOG_PRIO_WARNING,
+				     "KVM %s unavailable: %s",
+				     kvm_part_name(part), status->reason);
 		else if (status->state == KVM_STATE_AVAILABLE &&
 			 before[part] == KVM_STATE_UNAVAILABLE)
-			fprintf(stderr, "<5>kvmwarden: KVM %s available now\n",
-				kvm_part_name(part));
+			tracker_note(tracker, LOG_PRIO_NOTICE,
+				     "KVM %s available now",
+				     kvm_part_name(part));
 	}
 }
 
-void tracker_collect_kvm(struct tracker *tracker)
+void collect_kvm_apply(struct tracker *tracker,
+		       const struct collect_kvm_reading *reading)
 {
 	struct kvm_availability *availability = &tracker->table.kvm;
-	const struct kvm_attach_status *status;
+	const struct kvm_attach_status *status = reading->status;
 	struct kvm_observation seen = { 0 };
 	uint32_t before[KVM_PART_COUNT];
-	uint64_t stats[KVM_STAT_COUNT];
+	const uint64_t *stats = reading->stats;
 
 	for (int part = 0; part < KVM_PART_COUNT; part++) {
 		before[part] = availability->parts[part].state;
-		if (!tracker->kvm)
+		if (!status)
 			seen.attach_error[part] = "KVM telemetry not loaded";
 	}
-	if (tracker->kvm) {
-		status = kvm_loader_status(tracker->kvm);
+	if (status) {
 		for (int part = 0; part < KVM_PART_COUNT; part++) {
 			seen.attached[part] = status->attached[part];
 			seen.attach_error[part] = status->why[part];
 		}
-		tracker_sync_kvm_guests(tracker);
-		read_counts(tracker);
-		if (kvm_loader_read_stats(tracker->kvm, stats) == 0) {
+		apply_counts(tracker, reading);
+		if (reading->have_stats) {
 			availability->events_lost = stats[KVM_STAT_COUNTS_FULL];
 			availability->ns_lost = stats[KVM_STAT_NS_LOST];
 			availability->events_fired = stats[KVM_STAT_EXIT] +
@@ -165,11 +185,11 @@ void tracker_collect_kvm(struct tracker *tracker)
 		availability->reasons_dropped +=
 			tracker->table.guests[i].kvm.reasons_dropped;
 	seen.vcpu_run_ns = vcpu_run_ns(&tracker->table);
-	log_changes(availability, before,
+	log_changes(tracker, availability, before,
 		    kvm_availability_update(availability, &seen));
 }
 
-void tracker_log_kvm(const struct tracker *tracker)
+void collect_kvm_log_attach(const struct tracker *tracker)
 {
 	const struct kvm_attach_status *status;
 	char how[160];
@@ -180,7 +200,7 @@ void tracker_log_kvm(const struct tracker *tracker)
 	 * collect: once. */
 	if (!tracker->kvm)
 		return;
-	status = kvm_loader_status(tracker->kvm);
+	status = tracker->source->kvm_status(tracker->kvm);
 	how[0] = '\0';
 	for (int event = 0; event < KVM_EVENT_COUNT; event++) {
 		int wrote;
@@ -200,17 +220,16 @@ void tracker_log_kvm(const struct tracker *tracker)
 	for (int part = 0; part < KVM_PART_COUNT && !any; part++)
 		any = status->attached[part];
 	if (any)
-		fprintf(stderr, "<6>kvmwarden: KVM telemetry attached: %s\n",
-			how);
+		tracker_note(tracker, LOG_PRIO_INFO,
+			     "KVM telemetry attached: %s", how);
 	if (status->notes[0])
-		fprintf(stderr,
-			"<6>kvmwarden: vCPUs noted at I/O emulation: %s "
-			"(raw tracepoint)\n",
-			status->notes);
+		tracker_note(tracker, LOG_PRIO_INFO,
+			     "vCPUs noted at I/O emulation: %s "
+			     "(raw tracepoint)",
+			     status->notes);
 	else if (any) /* without KVM there is no vCPU to miss */
-		fprintf(stderr,
-			"<5>kvmwarden: a vCPU that exits to its VMM on nearly "
-			"every run may be reported as an ordinary thread: "
-			"%s\n",
-			status->notes_why);
+		tracker_note(tracker, LOG_PRIO_NOTICE,
+			     "a vCPU that exits to its VMM on nearly every run "
+			     "may be reported as an ordinary thread: %s",
+			     status->notes_why);
 }

@@ -12,7 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "collect/collect_kvm.h"
 #include "collect/discover.h"
+#include "collect/procfs.h"
 #include "collect/thread_record.h"
 
 /* A thread whose registration BPF has not attached after this long is
@@ -40,33 +42,6 @@ find_record(const struct record_index *idx, int tid)
 		return NULL;
 	return bsearch(&key, idx->records, idx->count, sizeof(key),
 		       compare_records);
-}
-
-int tracker_init(struct tracker *tracker, struct loader *loader,
-		 const char *proc_root, uint64_t retain_ns)
-{
-	memset(tracker, 0, sizeof(*tracker));
-	tracker->loader = loader;
-	tracker->proc_root = proc_root;
-	tracker->retain_ns = retain_ns;
-	guest_table_init(&tracker->table);
-	tracker->vcpus_by_note_only =
-		getenv("KVMWARDEN_TEST_VCPU_NOTES_ONLY") &&
-		!strcmp(getenv("KVMWARDEN_TEST_VCPU_NOTES_ONLY"), "1");
-	tracker->cgroup_names = cgroup_names_new(NULL);
-	if (!tracker->cgroup_names)
-		return -ENOMEM;
-	/* Two seconds outlasts a dying thread's final context switch by far. */
-	return slot_pool_init(&tracker->slots, SCHED_MAX_THREADS,
-			      2ULL * 1000000000ULL);
-}
-
-void tracker_free(struct tracker *tracker)
-{
-	guest_table_free(&tracker->table);
-	slot_pool_free(&tracker->slots);
-	cgroup_names_free(tracker->cgroup_names);
-	tracker->cgroup_names = NULL;
 }
 
 static struct guest *find_live_guest(struct tracker *tracker, int pid)
@@ -117,8 +92,9 @@ static void name_guest(struct tracker *tracker, struct guest *guest,
 	guest->claim.source = GUEST_IDENTITY_SELF;
 	guest->claim.uid_known = procfs_read_uid(tracker->proc_root, guest->pid,
 						 &guest->claim.uid) == 0;
-	if (guest->cgroup[0] && cgroup_libvirt_name(guest->cgroup, libvirt_name,
-						    sizeof(libvirt_name)) == 0) {
+	if (guest->cgroup[0] &&
+	    libvirt_cgroup_name(guest->cgroup, libvirt_name,
+				sizeof(libvirt_name)) == 0) {
 		snprintf(name, sizeof(name), "%s", libvirt_name);
 		guest->claim.source = GUEST_IDENTITY_LIBVIRT;
 	} else if (identity.name[0]) {
@@ -170,12 +146,13 @@ static void register_thread(struct tracker *tracker, struct guest *guest,
 		tracker->stats.no_slot++;
 		return;
 	}
-	loader_reset_slot(tracker->loader, (uint32_t)slot);
+	tracker->source->reset_slot(tracker->loader, (uint32_t)slot);
 	reg.slot = (uint32_t)slot;
 	reg.tgid = (uint32_t)thread->tgid;
 	reg.kind = thread->kind;
 	reg.group = (uint32_t)guest_group(guest);
-	err = loader_register(tracker->loader, (uint32_t)thread->tid, &reg);
+	err = tracker->source->register_thread(tracker->loader,
+					       (uint32_t)thread->tid, &reg);
 	if (err) {
 		tracker->stats.register_failed++;
 		slot_pool_release(&tracker->slots, (uint32_t)slot, now_ns);
@@ -200,16 +177,16 @@ static void classify(struct tracker *tracker, struct guest *guest,
 	if (procfs_read_cgroup(tracker->proc_root, guest->pid, thread->tid,
 			       cgroup, sizeof(cgroup)))
 		cgroup[0] = '\0';
-	thread->kind = procfs_classify_thread(guest->vmm, guest->pid,
-					      thread->tid, comm,
-					      cgroup[0] ? cgroup : NULL);
+	thread->kind = thread_class_of(guest->vmm, guest->pid, thread->tid,
+				       comm, cgroup[0] ? cgroup : NULL);
 }
 
 /* The kernel says it is a vCPU (inside KVM_RUN), or QEMU's name for a TCG
  * vCPU thread does, for software-emulated guests. */
 static bool record_is_vcpu(const struct sched_vcpu_record *rec)
 {
-	return rec && (rec->flags & (SCHED_REC_IN_KVM_RUN | SCHED_REC_TCG_VCPU));
+	return rec &&
+	       (rec->flags & (SCHED_REC_IN_KVM_RUN | SCHED_REC_TCG_VCPU));
 }
 
 /*
@@ -232,8 +209,8 @@ static void mark_vcpu(struct tracker *tracker, struct guest *guest,
 	/* The split needs the counts as they stand now: what the slot holds
 	 * beyond them is the vCPU record's. */
 	tracker_collect_thread(tracker, thread);
-	guest_thread_became_vcpu(guest, (size_t)(thread - guest->threads),
-				 rec->vcpu_index, now_ns);
+	thread_record_became_vcpu(guest, (size_t)(thread - guest->threads),
+				  rec->vcpu_index, now_ns);
 }
 
 /* rec as thread classification may read it: under the test switch in
@@ -268,8 +245,9 @@ with_kvm_note(struct tracker *tracker, const struct thread *thread,
 	if (record_is_vcpu(rec) || thread->kind != THREAD_OTHER ||
 	    !thread->attached || !tracker->kvm)
 		return rec;
-	if (kvm_loader_vcpu_thread(tracker->kvm, (uint32_t)thread->tid,
-				   thread->start_time_ns, &vcpu_index, &vm_id))
+	if (tracker->source->kvm_vcpu_thread(
+		    tracker->kvm, (uint32_t)thread->tid, thread->start_time_ns,
+		    &vcpu_index, &vm_id))
 		return rec;
 	*noted = rec ? *rec : (struct sched_vcpu_record){ 0 };
 	noted->flags |= SCHED_REC_IN_KVM_RUN;
@@ -357,12 +335,12 @@ static void end_thread(struct tracker *tracker, struct thread *thread,
 	 * (a thread that had storage already, which BPF drops only when the
 	 * iterator meets it alive): it would outlive the thread for good. */
 	if (thread->slot >= 0)
-		loader_cancel_registration(tracker->loader,
-					   (uint32_t)thread->tid,
-					   (uint32_t)thread->slot);
+		tracker->source->cancel_registration(tracker->loader,
+						     (uint32_t)thread->tid,
+						     (uint32_t)thread->slot);
 	if (tracker->kvm)
-		kvm_loader_forget_vcpu_thread(tracker->kvm,
-					      (uint32_t)thread->tid);
+		tracker->source->kvm_forget_vcpu_thread(tracker->kvm,
+							(uint32_t)thread->tid);
 	thread->exited = true;
 	thread->exited_at_ns = now_ns;
 }
@@ -444,8 +422,8 @@ static void prune(struct tracker *tracker, uint64_t now_ns)
 		for (size_t g = 0; g < table->guest_count && !kept; g++)
 			kept = table->guests[g].id == before[i];
 		if (!kept)
-			loader_forget_group(tracker->loader,
-					    (uint32_t)before[i]);
+			tracker->source->forget_group(tracker->loader,
+						      (uint32_t)before[i]);
 	}
 }
 
@@ -454,7 +432,8 @@ static int read_records(struct tracker *tracker, struct record_index *idx)
 	int err;
 
 	free(idx->records);
-	err = loader_discover(tracker->loader, &idx->records, &idx->count);
+	err = tracker->source->discover(tracker->loader, &idx->records,
+					&idx->count);
 	if (err)
 		return err;
 	qsort(idx->records, idx->count, sizeof(*idx->records), compare_records);
@@ -520,11 +499,11 @@ static void note_clashes(struct tracker *tracker)
 		const struct guest *guest = &table->guests[i];
 
 		if (guest->claim.clash && !was[i])
-			fprintf(stderr,
-				"<4>kvmwarden: guest %s (pid %d, named by "
-				"%s%s%s) shares its name or UUID with another "
-				"live guest: no budget or class matches "
-				"either by it\n",
+			tracker_note(
+				tracker, LOG_PRIO_WARNING,
+				"guest %s (pid %d, named by %s%s%s) shares "
+				"its name or UUID with another live guest: "
+				"no budget or class matches either by it",
 				guest->name, guest->pid,
 				guest_identity_name(guest->claim.source),
 				guest->uuid[0] ? ", uuid " : "", guest->uuid);
@@ -532,7 +511,7 @@ static void note_clashes(struct tracker *tracker)
 	free(was);
 }
 
-int tracker_discover(struct tracker *tracker, uint64_t now_ns)
+int discover_pass(struct tracker *tracker, uint64_t now_ns)
 {
 	struct record_index idx = { 0 };
 	uint64_t registered_before = tracker->stats.threads_registered;
@@ -589,7 +568,7 @@ int tracker_discover(struct tracker *tracker, uint64_t now_ns)
 	}
 	prune(tracker, now_ns);
 	note_clashes(tracker);
-	tracker_sync_kvm_guests(tracker);
+	collect_kvm_sync_guests(tracker);
 	tracker->stats.passes++;
 cleanup:
 	free(idx.records);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * /proc and cgroup parsing for VMM identification and thread classes. The
- * parsers take buffers and never trust them; the readers only open, read and
- * hand over. Deciding what to track, and any logging, belongs to callers.
+ * Reading /proc: a task's stat, cmdline, cgroup and status files, its fds
+ * and the task and process listings. The readers only open, read and hand
+ * over to the parsers (procfs_cmdline.c, libvirt_cgroup.c, thread_class.c);
+ * deciding what to track, and any logging, belongs to callers.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -15,10 +16,11 @@
 #include <unistd.h>
 
 #include "collect/procfs.h"
+#include "model/text_fields.h"
 
 /* Large enough for any stat or cgroup file the kernel writes today (a v1
  * cgroup file with every controller is under 2 KiB). */
-#define SMALL_FILE_BYTES 16384
+#define PROCFS_FILE_BYTES 16384
 /* libvirt QEMU command lines run to 10-30 KiB; anything past this is cut at
  * the last whole argument rather than parsed as a shorter value. */
 #define CMDLINE_MAX_BYTES (256 * 1024)
@@ -27,65 +29,6 @@ static int vanished_or(int neg_errno)
 {
 	/* ESRCH comes from reading files of a task that exited after open. */
 	return neg_errno == -ESRCH ? -ENOENT : neg_errno;
-}
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* Decimal digits at *pos (at least one) not above max; advances *pos. */
-static int parse_decimal(const char **pos, uint64_t max, uint64_t *value)
-{
-	const char *p = *pos;
-	uint64_t sum = 0;
-
-	if (!is_digit(*p))
-		return -EINVAL;
-	for (; is_digit(*p); p++) {
-		unsigned int digit = (unsigned int)(*p - '0');
-
-		if (digit > max || sum > (max - digit) / 10)
-			return -EINVAL;
-		sum = sum * 10 + digit;
-	}
-	*pos = p;
-	*value = sum;
-	return 0;
-}
-
-/* A whole string of digits as a positive int ("123", not "12a" or "0"). */
-static int parse_id(const char *text, int *id)
-{
-	uint64_t value;
-
-	if (parse_decimal(&text, INT_MAX, &value) || *text || value == 0)
-		return -EINVAL;
-	*id = (int)value;
-	return 0;
-}
-
-/* prefix followed by digits up to the end: "vcpu12" with prefix "vcpu". */
-static int parse_suffix_index(const char *text, size_t len, const char *prefix)
-{
-	size_t prefix_len = strlen(prefix);
-	const char *p = text + prefix_len;
-	uint64_t value;
-
-	if (len <= prefix_len || strncmp(text, prefix, prefix_len) != 0)
-		return -1;
-	if (parse_decimal(&p, INT_MAX, &value) || p != text + len)
-		return -1;
-	return (int)value;
-}
-
-static int copy_string(char *out, size_t size, const char *in, size_t len)
-{
-	if (len >= size)
-		return -ENAMETOOLONG;
-	memcpy(out, in, len);
-	out[len] = '\0';
-	return 0;
 }
 
 static int task_path(char *buf, size_t size, const char *proc_root, int tgid,
@@ -149,7 +92,7 @@ int procfs_parse_stat(const char *line, struct proc_stat *out)
 	if (!line)
 		return -EINVAL;
 	pos = line;
-	if (parse_decimal(&pos, INT_MAX, &value) || value == 0)
+	if (text_parse_decimal(&pos, INT_MAX, &value) || value == 0)
 		return -EINVAL;
 	out->pid = (int)value;
 	if (pos[0] != ' ' || pos[1] != '(')
@@ -180,7 +123,7 @@ int procfs_parse_stat(const char *line, struct proc_stat *out)
 		negative = *pos == '-';
 		if (negative)
 			pos++;
-		if (parse_decimal(&pos, UINT64_MAX, &value))
+		if (text_parse_decimal(&pos, UINT64_MAX, &value))
 			return -EINVAL;
 		if (*pos != ' ' && *pos != '\n' && *pos != '\0')
 			return -EINVAL;
@@ -212,7 +155,7 @@ int procfs_parse_stat(const char *line, struct proc_stat *out)
 int procfs_read_stat(const char *proc_root, int tgid, int tid,
 		     struct proc_stat *out)
 {
-	char path[PROCFS_PATH_LEN], buf[SMALL_FILE_BYTES];
+	char path[PROCFS_PATH_LEN], buf[PROCFS_FILE_BYTES];
 	size_t len;
 	int err;
 
@@ -224,211 +167,6 @@ int procfs_read_stat(const char *proc_root, int tgid, int tid,
 	if (err)
 		return err;
 	return procfs_parse_stat(buf, out);
-}
-
-const char *vmm_kind_name(enum vmm_kind kind)
-{
-	switch (kind) {
-	case VMM_QEMU:
-		return "qemu";
-	case VMM_FIRECRACKER:
-		return "firecracker";
-	case VMM_CLOUD_HYPERVISOR:
-		return "cloud-hypervisor";
-	case VMM_CROSVM:
-		return "crosvm";
-	default:
-		return "unknown";
-	}
-}
-
-/* One argument of a cmdline buffer; text is not NUL-terminated. */
-struct cmdline_arg {
-	const char *text;
-	size_t len;
-};
-
-static bool cmdline_next(const char *buf, size_t len, size_t *offset,
-			 struct cmdline_arg *arg)
-{
-	const char *nul;
-
-	if (*offset >= len)
-		return false;
-	arg->text = buf + *offset;
-	nul = memchr(arg->text, '\0', len - *offset);
-	arg->len = nul ? (size_t)(nul - arg->text) : len - *offset;
-	*offset += arg->len + 1;
-	return true;
-}
-
-static bool arg_is(const struct cmdline_arg *arg, const char *word)
-{
-	return arg->len == strlen(word) &&
-	       memcmp(arg->text, word, arg->len) == 0;
-}
-
-/* Copies what fits: a shortened guest name still tells guests apart better
- * than none, and is what the operator sees first. */
-static void copy_truncated(char *out, size_t size, const char *in, size_t len)
-{
-	if (len >= size)
-		len = size - 1;
-	memcpy(out, in, len);
-	out[len] = '\0';
-}
-
-static enum vmm_kind vmm_kind_from_argv0(const struct cmdline_arg *argv0)
-{
-	static const char qemu_prefix[] = "qemu-system-";
-	const char *slash = memrchr(argv0->text, '/', argv0->len);
-	struct cmdline_arg base = *argv0;
-
-	if (slash) {
-		base.text = slash + 1;
-		base.len = argv0->len - (size_t)(base.text - argv0->text);
-	}
-	if (base.len > sizeof(qemu_prefix) - 1 &&
-	    memcmp(base.text, qemu_prefix, sizeof(qemu_prefix) - 1) == 0)
-		return VMM_QEMU;
-	if (arg_is(&base, "qemu-kvm"))
-		return VMM_QEMU;
-	if (arg_is(&base, "firecracker"))
-		return VMM_FIRECRACKER;
-	if (arg_is(&base, "cloud-hypervisor"))
-		return VMM_CLOUD_HYPERVISOR;
-	if (arg_is(&base, "crosvm"))
-		return VMM_CROSVM;
-	return VMM_UNKNOWN;
-}
-
-/* Reads a QEMU option value starting at *pos up to a single ',' (",," is a
- * literal comma), into out when out is not NULL. Leaves *pos past the ','. */
-static void qemu_opt_value(const char *opts, size_t len, size_t *pos, char *out,
-			   size_t size)
-{
-	size_t used = 0, p = *pos;
-
-	while (p < len) {
-		char c = opts[p];
-
-		if (c == ',' && (p + 1 >= len || opts[p + 1] != ',')) {
-			p++;
-			break;
-		}
-		p += c == ',' ? 2 : 1;
-		if (out && used + 1 < size)
-			out[used++] = c;
-	}
-	if (out)
-		out[used] = '\0';
-	*pos = p;
-}
-
-/* "-name" takes "guest=NAME,debug-threads=on" or an implied "NAME,k=v",
- * exactly as QEMU's option parser splits it (the first element without '='
- * is the value of the implied key "guest"). */
-static void qemu_name_from_opts(const struct cmdline_arg *opts, char *name,
-				size_t size)
-{
-	size_t pos = 0;
-	bool first = true;
-
-	while (pos < opts->len) {
-		size_t key_len = 0;
-		bool has_value, is_guest;
-
-		while (pos + key_len < opts->len &&
-		       opts->text[pos + key_len] != '=' &&
-		       opts->text[pos + key_len] != ',')
-			key_len++;
-		has_value = pos + key_len < opts->len &&
-			    opts->text[pos + key_len] == '=';
-		if (first && !has_value) {
-			is_guest = true;
-		} else if (has_value) {
-			is_guest = key_len == 5 &&
-				   memcmp(opts->text + pos, "guest", 5) == 0;
-			pos += key_len + 1;
-		} else {
-			/* A bare flag such as "debug-threads": no value. */
-			pos += key_len + 1;
-			first = false;
-			continue;
-		}
-		qemu_opt_value(opts->text, opts->len, &pos,
-			       is_guest ? name : NULL, size);
-		first = false;
-	}
-}
-
-/* QEMU accepts only the canonical 8-4-4-4-12 hex form. */
-static bool is_canonical_uuid(const struct cmdline_arg *arg)
-{
-	if (arg->len != 36)
-		return false;
-	for (size_t i = 0; i < arg->len; i++) {
-		char c = arg->text[i];
-		bool dash_slot = i == 8 || i == 13 || i == 18 || i == 23;
-		bool hex = is_digit(c) || (c >= 'a' && c <= 'f') ||
-			   (c >= 'A' && c <= 'F');
-
-		if (dash_slot ? c != '-' : !hex)
-			return false;
-	}
-	return true;
-}
-
-/* Which identity field an option fills with the argument after it. */
-enum cmdline_field { FIELD_NONE, FIELD_QEMU_NAME, FIELD_UUID, FIELD_ID };
-
-static enum cmdline_field cmdline_option(enum vmm_kind kind,
-					 const struct cmdline_arg *arg)
-{
-	/* QEMU accepts every option with one dash or two. */
-	if (kind == VMM_QEMU && (arg_is(arg, "-name") || arg_is(arg, "--name")))
-		return FIELD_QEMU_NAME;
-	if (kind == VMM_QEMU && (arg_is(arg, "-uuid") || arg_is(arg, "--uuid")))
-		return FIELD_UUID;
-	if (kind == VMM_FIRECRACKER && arg_is(arg, "--id"))
-		return FIELD_ID;
-	return FIELD_NONE;
-}
-
-int procfs_parse_cmdline(const char *buf, size_t len, struct vmm_identity *out)
-{
-	struct cmdline_arg arg, value;
-	enum cmdline_field field;
-	size_t offset = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (!buf || !cmdline_next(buf, len, &offset, &arg))
-		return -EINVAL;
-	out->kind = vmm_kind_from_argv0(&arg);
-	while (cmdline_next(buf, len, &offset, &arg)) {
-		if (out->kind == VMM_FIRECRACKER && arg.len >= 5 &&
-		    memcmp(arg.text, "--id=", 5) == 0) {
-			copy_truncated(out->name, sizeof(out->name),
-				       arg.text + 5, arg.len - 5);
-			continue;
-		}
-		field = cmdline_option(out->kind, &arg);
-		if (field == FIELD_NONE)
-			continue;
-		/* A trailing option without its value names nothing. */
-		if (!cmdline_next(buf, len, &offset, &value))
-			break;
-		if (field == FIELD_QEMU_NAME)
-			qemu_name_from_opts(&value, out->name,
-					    sizeof(out->name));
-		else if (field == FIELD_ID)
-			copy_truncated(out->name, sizeof(out->name), value.text,
-				       value.len);
-		else if (is_canonical_uuid(&value))
-			copy_truncated(out->uuid, sizeof(out->uuid), value.text,
-				       value.len);
-	}
-	return 0;
 }
 
 int procfs_read_cmdline(const char *proc_root, int tgid,
@@ -456,62 +194,10 @@ int procfs_read_cmdline(const char *proc_root, int tgid,
 
 		len = last_nul ? (size_t)(last_nul - buf) + 1 : 0;
 	}
-	err = procfs_parse_cmdline(buf, len, out);
+	err = procfs_cmdline_parse(buf, len, out);
 cleanup:
 	free(buf);
 	return err;
-}
-
-const char *thread_kind_name(enum thread_kind kind)
-{
-	switch (kind) {
-	case THREAD_VCPU:
-		return "vcpu";
-	case THREAD_EMULATOR:
-		return "emulator";
-	case THREAD_IOTHREAD:
-		return "iothread";
-	case THREAD_VHOST:
-		return "vhost";
-	default:
-		return "other";
-	}
-}
-
-int procfs_libvirt_thread_kind(const char *cgroup_path, enum thread_kind *kind,
-			       int *index)
-{
-	char name[PROCFS_PATH_LEN];
-	const char *rest, *leaf, *extra;
-	size_t leaf_len, extra_len;
-	int vcpu, iothread, err;
-
-	err = cgroup_path_libvirt_split(cgroup_path, name, sizeof(name), &rest);
-	if (err)
-		return err;
-	leaf = cgroup_path_next_component(&rest, &leaf_len);
-	/* cgroup v2 puts libvirt's sub-cgroups under a "libvirt" child,
-	 * because a v2 cgroup holding processes cannot have children. */
-	if (leaf && leaf_len == 7 && memcmp(leaf, "libvirt", 7) == 0)
-		leaf = cgroup_path_next_component(&rest, &leaf_len);
-	extra = cgroup_path_next_component(&rest, &extra_len);
-	if (!leaf || extra)
-		return -ENOENT;
-	vcpu = parse_suffix_index(leaf, leaf_len, "vcpu");
-	iothread = parse_suffix_index(leaf, leaf_len, "iothread");
-	if (leaf_len == 8 && memcmp(leaf, "emulator", 8) == 0) {
-		*kind = THREAD_EMULATOR;
-		*index = -1;
-	} else if (vcpu >= 0) {
-		*kind = THREAD_VCPU;
-		*index = vcpu;
-	} else if (iothread >= 0) {
-		*kind = THREAD_IOTHREAD;
-		*index = iothread;
-	} else {
-		return -ENOENT;
-	}
-	return 0;
 }
 
 /* Does the comma-separated controller list hold exactly this name? */
@@ -556,7 +242,8 @@ int procfs_parse_cgroup(const char *contents, char *path, size_t size)
 			line++;
 			continue;
 		}
-		if (parse_decimal(&pos, INT_MAX, &hierarchy) || *pos != ':')
+		if (text_parse_decimal(&pos, INT_MAX, &hierarchy) ||
+		    *pos != ':')
 			return -EINVAL;
 		controllers = pos + 1;
 		colon = memchr(controllers, ':', (size_t)(end - controllers));
@@ -582,8 +269,8 @@ int procfs_parse_cgroup(const char *contents, char *path, size_t size)
 	}
 	for (int choice = 0; choice < PICK_NONE; choice++) {
 		if (found[choice])
-			return copy_string(path, size, found[choice],
-					   found_len[choice]);
+			return text_copy(path, size, found[choice],
+					 found_len[choice]);
 	}
 	return -ENODATA;
 }
@@ -591,7 +278,7 @@ int procfs_parse_cgroup(const char *contents, char *path, size_t size)
 int procfs_read_cgroup(const char *proc_root, int tgid, int tid, char *path,
 		       size_t size)
 {
-	char file[PROCFS_PATH_LEN], buf[SMALL_FILE_BYTES];
+	char file[PROCFS_PATH_LEN], buf[PROCFS_FILE_BYTES];
 	size_t len;
 	int err;
 
@@ -604,75 +291,6 @@ int procfs_read_cgroup(const char *proc_root, int tgid, int tid, char *path,
 	if (err)
 		return err;
 	return procfs_parse_cgroup(buf, path, size);
-}
-
-enum thread_kind procfs_classify_thread(enum vmm_kind kind, int tgid, int tid,
-					const char *comm,
-					const char *cgroup_path)
-{
-	enum thread_kind libvirt_kind = THREAD_OTHER;
-	int index;
-
-	if (tid == tgid)
-		return THREAD_EMULATOR;
-	/* Since Linux 6.4 vhost workers are threads of the VMM process,
-	 * named "vhost-<pid of the owner>". */
-	if (comm && parse_suffix_index(comm, strlen(comm), "vhost-") >= 0)
-		return THREAD_VHOST;
-	/* QEMU names iothreads "IO <id>" when debug-threads=on. */
-	if (kind == VMM_QEMU && comm && strncmp(comm, "IO ", 3) == 0)
-		return THREAD_IOTHREAD;
-	/* libvirt's "emulator" cgroup also holds QEMU's worker threads, so
-	 * only the iothread leaf says something here. */
-	if (cgroup_path &&
-	    procfs_libvirt_thread_kind(cgroup_path, &libvirt_kind, &index))
-		libvirt_kind = THREAD_OTHER;
-	return libvirt_kind == THREAD_IOTHREAD ? THREAD_IOTHREAD : THREAD_OTHER;
-}
-
-static int vcpu_index_from_comm(enum vmm_kind kind, const char *comm)
-{
-	size_t len = strlen(comm);
-	bool any = kind == VMM_UNKNOWN;
-	int index = -1;
-
-	if ((any || kind == VMM_QEMU) && strncmp(comm, "CPU ", 4) == 0) {
-		/* "CPU N/KVM": only KVM vCPUs, not TCG ones. */
-		const char *slash = strchr(comm, '/');
-
-		if (slash && strcmp(slash, "/KVM") == 0)
-			index = parse_suffix_index(comm, (size_t)(slash - comm),
-						   "CPU ");
-	}
-	if (index < 0 && (any || kind == VMM_FIRECRACKER)) {
-		index = parse_suffix_index(comm, len, "fc_vcpu ");
-		if (index < 0)
-			index = parse_suffix_index(comm, len, "fc_vcpu_");
-	}
-	if (index < 0 && (any || kind == VMM_CLOUD_HYPERVISOR))
-		index = parse_suffix_index(comm, len, "vcpu");
-	if (index < 0 && (any || kind == VMM_CROSVM)) {
-		index = parse_suffix_index(comm, len, "crosvm_vcpu");
-		if (index < 0)
-			index = parse_suffix_index(comm, len, "crosvm_vcpu ");
-	}
-	return index;
-}
-
-int procfs_vcpu_index_from_name(enum vmm_kind kind, const char *comm,
-				const char *cgroup_path)
-{
-	enum thread_kind libvirt_kind;
-	int index = -1;
-
-	if (comm)
-		index = vcpu_index_from_comm(kind, comm);
-	if (index >= 0)
-		return index;
-	if (!cgroup_path ||
-	    procfs_libvirt_thread_kind(cgroup_path, &libvirt_kind, &index))
-		return -1;
-	return libvirt_kind == THREAD_VCPU ? index : -1;
 }
 
 int procfs_scan_kvm_fds(const char *proc_root, int tgid, int *has_vm)
@@ -703,8 +321,8 @@ int procfs_scan_kvm_fds(const char *proc_root, int tgid, int *has_vm)
 			*has_vm = 1;
 		/* Newer kernels append ":<vcpu id>"; older ones name all alike. */
 		if (strcmp(target, "anon_inode:kvm-vcpu") == 0 ||
-		    parse_suffix_index(target, (size_t)len,
-				       "anon_inode:kvm-vcpu:") >= 0)
+		    text_suffix_index(target, (size_t)len,
+				      "anon_inode:kvm-vcpu:") >= 0)
 			vcpu_fds++;
 	}
 	closedir(dir);
@@ -739,7 +357,7 @@ static int read_numeric_dir(const char *dir_path, int **ids_out)
 			err = vanished_or(-errno);
 			break;
 		}
-		if (parse_id(entry->d_name, &id))
+		if (text_parse_id(entry->d_name, &id))
 			continue;
 		if (count == cap) {
 			size_t new_cap = cap ? cap * 2 : 64;

@@ -14,12 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "model/cgroup_path.h"
-
-#define PROCFS_COMM_LEN 64
-#define PROCFS_NAME_LEN 128
-#define PROCFS_UUID_LEN 40
-#define PROCFS_PATH_LEN 512
+#include "model/vmm_identity.h"
+/* What used to be declared here too, for callers that still include only
+ * this header (the parsers live in modules of their own now). */
+#include "model/libvirt_cgroup.h"
+#include "collect/procfs_cmdline.h"
+#include "model/systemd_names.h"
+#include "collect/thread_class.h"
 
 /* task->flags bit of kernel threads (include/linux/sched.h). */
 #define PROCFS_PF_KTHREAD 0x00200000u
@@ -47,30 +48,6 @@ int procfs_parse_stat(const char *line, struct proc_stat *out);
 int procfs_read_stat(const char *proc_root, int tgid, int tid,
 		     struct proc_stat *out);
 
-enum vmm_kind {
-	VMM_UNKNOWN = 0,
-	VMM_QEMU,
-	VMM_FIRECRACKER,
-	VMM_CLOUD_HYPERVISOR,
-	VMM_CROSVM,
-};
-/* "qemu", "firecracker", "cloud-hypervisor", "crosvm", "unknown" */
-const char *vmm_kind_name(enum vmm_kind kind);
-
-struct vmm_identity {
-	enum vmm_kind kind;
-	char name[PROCFS_NAME_LEN]; /* "" when the command line names no guest */
-	char uuid[PROCFS_UUID_LEN]; /* "" when none */
-};
-
-/*
- * argv as in /proc/PID/cmdline: NUL-separated, len bytes (may lack a final
- * NUL). kind comes from the basename of argv[0]. QEMU: -name (guest=NAME,
- * implied NAME, ",," is a literal comma), --name, -uuid/--uuid (canonical
- * form only). Firecracker: --id ID or --id=ID. A name longer than
- * PROCFS_NAME_LEN - 1 is truncated. Returns 0, or -EINVAL if buf is empty.
- */
-int procfs_parse_cmdline(const char *buf, size_t len, struct vmm_identity *out);
 /* An empty cmdline (kernel thread, zombie) gives -EINVAL. */
 int procfs_read_cmdline(const char *proc_root, int tgid,
 			struct vmm_identity *out);
@@ -87,28 +64,6 @@ void procfs_escape_control(const char *in, char *out, size_t size);
  * negative errno. */
 int procfs_read_uid(const char *proc_root, int tgid, uint32_t *uid);
 
-enum thread_kind {
-	THREAD_VCPU = 0,
-	THREAD_EMULATOR = 1,
-	THREAD_IOTHREAD = 2,
-	THREAD_VHOST = 3,
-	THREAD_OTHER = 4,
-};
-/* "vcpu", "emulator", "iothread", "vhost", "other" */
-const char *thread_kind_name(enum thread_kind kind);
-
-/*
- * What libvirt's sub-cgroup of a machine says about the threads in it: leaf
- * "vcpuN" (THREAD_VCPU, *index = N), "emulator" (THREAD_EMULATOR, -1) or
- * "iothreadN" (THREAD_IOTHREAD, N), directly under the machine cgroup or
- * under its "libvirt" child (v2). Returns 0, -ENOENT when the path is not a
- * libvirt machine cgroup or has no such leaf, -EINVAL when malformed.
- * The emulator cgroup also holds QEMU's worker threads, so THREAD_EMULATOR
- * here means "not a vCPU or iothread", not "the main loop".
- */
-int procfs_libvirt_thread_kind(const char *cgroup_path, enum thread_kind *kind,
-			       int *index);
-
 /*
  * The cgroup a task lives in for identification: the "0::PATH" line unless
  * PATH is "/", else the v1 line whose controllers include "cpu", else the
@@ -118,26 +73,6 @@ int procfs_parse_cgroup(const char *contents, char *path, size_t size);
 /* tid <= 0 for the process itself, else PROC_ROOT/TGID/task/TID/cgroup. */
 int procfs_read_cgroup(const char *proc_root, int tgid, int tid, char *path,
 		       size_t size);
-
-/*
- * Classifies a non-vCPU thread of a VMM (vCPUs come from kernel facts):
- * tid == tgid is the emulator main loop; comm "vhost-NNN" is a vhost worker;
- * QEMU comm "IO ..." and libvirt leaf "iothreadN" are iothreads; everything
- * else (including libvirt's "emulator" leaf) is other. cgroup_path and comm
- * may be NULL.
- */
-enum thread_kind procfs_classify_thread(enum vmm_kind kind, int tgid, int tid,
-					const char *comm,
-					const char *cgroup_path);
-
-/*
- * Name-based vCPU fallback for kernels without the kernel-fact discovery:
- * QEMU "CPU N/KVM", Firecracker "fc_vcpu N"/"fc_vcpu_N", cloud-hypervisor
- * "vcpuN", crosvm "crosvm_vcpuN"/"crosvm_vcpu N" (VMM_UNKNOWN tries them
- * all), then the libvirt leaf "vcpuN". Returns N >= 0, or -1.
- */
-int procfs_vcpu_index_from_name(enum vmm_kind kind, const char *comm,
-				const char *cgroup_path);
 
 /*
  * Counts the "anon_inode:kvm-vcpu:N" (older kernels: "anon_inode:kvm-vcpu")

@@ -9,8 +9,8 @@
 
 #include "collect/thread_record.h"
 
-void thread_take_stats(struct thread *thread,
-		       const struct sched_thread_stats *live)
+void thread_record_take_stats(struct thread *thread,
+			      const struct sched_thread_stats *live)
 {
 	struct thread_counters *out = &thread->counters;
 	struct thread_counters now = { 0 };
@@ -30,8 +30,8 @@ void thread_take_stats(struct thread *thread,
 		out->run_ns = now.run_ns;
 }
 
-struct thread *guest_thread_became_vcpu(struct guest *guest, size_t index,
-					int vcpu_index, uint64_t now_ns)
+struct thread *thread_record_became_vcpu(struct guest *guest, size_t index,
+					 int vcpu_index, uint64_t now_ns)
 {
 	struct thread *old = &guest->threads[index], *vcpu;
 	const struct thread_counters *counted = &old->counters;

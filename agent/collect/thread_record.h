@@ -21,8 +21,8 @@
 /* Sets thread->counters to the slot's counts minus thread->base. run_ns
  * never goes back: BPF refreshes it from two places and a race can write
  * an older value last. */
-void thread_take_stats(struct thread *thread,
-		       const struct sched_thread_stats *live);
+void thread_record_take_stats(struct thread *thread,
+			      const struct sched_thread_stats *live);
 
 /*
  * guest->threads[index], a non-vCPU record whose counters are current, is
@@ -33,7 +33,7 @@ void thread_take_stats(struct thread *thread,
  * with errno set when there was no room: the old record then still holds
  * the slot and goes on counting as its old kind.
  */
-struct thread *guest_thread_became_vcpu(struct guest *guest, size_t index,
-					int vcpu_index, uint64_t now_ns);
+struct thread *thread_record_became_vcpu(struct guest *guest, size_t index,
+					 int vcpu_index, uint64_t now_ns);
 
 #endif

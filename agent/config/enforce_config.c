@@ -11,8 +11,9 @@
 #include <string.h>
 
 #include "config/enforce_config.h"
-#include "model/cgroup_path.h"
 #include "model/guest_claim.h"
+#include "model/libvirt_cgroup.h"
+#include "model/vmm_identity.h"
 
 static const char *const default_classes[] = { "high", "normal", "low" };
 
@@ -113,9 +114,9 @@ static bool has_unit_component(const char *path)
 
 const char *enforce_path_manager(const char *path)
 {
-	char name[CGROUP_PATH_LEN];
+	char name[PROCFS_NAME_LEN];
 
-	if (cgroup_libvirt_name(path, name, sizeof(name)) != -ENOENT)
+	if (libvirt_cgroup_name(path, name, sizeof(name)) != -ENOENT)
 		return "libvirt";
 	if (has_unit_component(path))
 		return "systemd";

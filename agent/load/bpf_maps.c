@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Small helpers over the loaders' maps: per-CPU sums, the possible CPUs,
+ * and the test-only switch that shrinks a map to show it filling.
+ */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <stdio.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "base/log.h"
 #include "load/bpf_maps.h"
 
-int bpf_sum_percpu_counters(int fd, int cpu_count, uint64_t *totals,
-			    uint32_t count)
+int bpf_maps_sum_percpu(int fd, int cpu_count, uint64_t *totals, uint32_t count)
 {
 	uint64_t *per_cpu;
 	int err = 0;
@@ -34,7 +37,7 @@ int bpf_sum_percpu_counters(int fd, int cpu_count, uint64_t *totals,
 	return err;
 }
 
-int bpf_possible_cpus(char *why, size_t why_size)
+int bpf_maps_possible_cpus(char *why, size_t why_size)
 {
 	int count = libbpf_num_possible_cpus();
 
@@ -46,7 +49,7 @@ int bpf_possible_cpus(char *why, size_t why_size)
 	return count;
 }
 
-bool bpf_test_shrink_map(struct bpf_map *map, const char *env, uint32_t max)
+bool bpf_maps_test_shrink(struct bpf_map *map, const char *env, uint32_t max)
 {
 	const char *text = getenv(env);
 	unsigned long entries;
@@ -57,13 +60,12 @@ bool bpf_test_shrink_map(struct bpf_map *map, const char *env, uint32_t max)
 	errno = 0;
 	entries = strtoul(text, &end, 10);
 	if (errno || *end || !entries || entries > max) {
-		fprintf(stderr, "<4>kvmwarden: ignoring %s=%s (want 1..%u)\n",
-			env, text, max);
+		log_warn("ignoring %s=%s (want 1..%u)", env, text, max);
 		return false;
 	}
 	if (bpf_map__set_max_entries(map, (uint32_t)entries))
 		return false;
-	fprintf(stderr, "<4>kvmwarden: %s shrunk to %lu entries (%s)\n",
-		bpf_map__name(map), entries, env);
+	log_warn("%s shrunk to %lu entries (%s)", bpf_map__name(map), entries,
+		 env);
 	return true;
 }

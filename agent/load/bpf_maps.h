@@ -17,12 +17,12 @@
 /* Sums entries 0..count-1 of a per-CPU array of __u64 counters over
  * cpu_count CPUs (the possible CPUs: libbpf's per-CPU value layout).
  * Returns 0 or a negative errno; totals are zeroed first. */
-int bpf_sum_percpu_counters(int fd, int cpu_count, uint64_t *totals,
-			    uint32_t count);
+int bpf_maps_sum_percpu(int fd, int cpu_count, uint64_t *totals,
+			uint32_t count);
 
 /* The possible CPUs, the length of every per-CPU value; a negative errno
  * with one line for the operator in `why` when they cannot be counted. */
-int bpf_possible_cpus(char *why, size_t why_size);
+int bpf_maps_possible_cpus(char *why, size_t why_size);
 
 struct bpf_map;
 
@@ -30,6 +30,6 @@ struct bpf_map;
  * variable `env` holds 1..max, the map (not yet loaded) is shrunk to that
  * many entries and the fact logged; a bad value is logged and ignored.
  * Returns whether the map was shrunk. */
-bool bpf_test_shrink_map(struct bpf_map *map, const char *env, uint32_t max);
+bool bpf_maps_test_shrink(struct bpf_map *map, const char *env, uint32_t max);
 
 #endif

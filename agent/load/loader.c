@@ -18,7 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "load/bpf_maps.h"
-#include "load/feature_table.h"
+#include "model/feature_table.h"
 #include "load/loader.h"
 #include "load/prog_load.h"
 #include "sched.skel.h"
@@ -119,9 +119,9 @@ static int load_sched(struct loader *loader, bool with_attribution, char *why,
 		return err;
 	}
 	if (with_attribution)
-		bpf_test_shrink_map(loader->skel->maps.attribution,
-				    "KVMWARDEN_TEST_ATTR_ENTRIES",
-				    ATTR_MAX_ENTRIES);
+		bpf_maps_test_shrink(loader->skel->maps.attribution,
+				     "KVMWARDEN_TEST_ATTR_ENTRIES",
+				     ATTR_MAX_ENTRIES);
 	if (with_attribution && features_test_forced("attribution")) {
 		snprintf(why, why_size, "cannot load handle_sched_switch: %s",
 			 FEATURES_FORCED_REASON);
@@ -151,7 +151,7 @@ int loader_open(struct loader **out, char *why, size_t why_size)
 		snprintf(why, why_size, "out of memory");
 		return -ENOMEM;
 	}
-	loader->cpu_count = bpf_possible_cpus(why, why_size);
+	loader->cpu_count = bpf_maps_possible_cpus(why, why_size);
 	if (loader->cpu_count < 0) {
 		err = loader->cpu_count;
 		goto cleanup;
@@ -210,7 +210,7 @@ static void check_close(void *skel)
 int loader_check(struct prog_check *rows, size_t max, char *why,
 		 size_t why_size)
 {
-	int cpu_count = bpf_possible_cpus(why, why_size);
+	int cpu_count = bpf_maps_possible_cpus(why, why_size);
 	struct prog_check_target target = {
 		.object = "sched",
 		.open = check_open,
@@ -356,9 +356,8 @@ int loader_probe_map_fd(struct loader *loader)
 
 int loader_read_errors(struct loader *loader, uint64_t totals[SCHED_ERR_COUNT])
 {
-	return bpf_sum_percpu_counters(
-		bpf_map__fd(loader->skel->maps.sched_errors), loader->cpu_count,
-		totals, SCHED_ERR_COUNT);
+	return bpf_maps_sum_percpu(bpf_map__fd(loader->skel->maps.sched_errors),
+				   loader->cpu_count, totals, SCHED_ERR_COUNT);
 }
 
 int loader_read_program_stats(struct loader *loader,

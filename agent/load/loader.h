@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "attrib.h"
+#include "model/health.h"
 #include "sched.h"
 
 struct loader;
@@ -78,18 +79,10 @@ int loader_probe_map_fd(struct loader *loader);
 /* Error counters summed over CPUs. */
 int loader_read_errors(struct loader *loader, uint64_t totals[SCHED_ERR_COUNT]);
 
-/* What the kernel counted for one of the agent's BPF programs. run_time_ns
- * and run_count stay 0 unless kernel.bpf_stats_enabled is 1: the kernel
- * then reads the clock twice per run, which sched_switch would feel. */
-struct loader_program_stats {
-	const char *name; /* the program's, valid while the loader is open */
-	uint64_t run_time_ns;
-	uint64_t run_count;
-};
-
 #define LOADER_PROGRAMS 2
 
-/* Fills up to `max` entries; returns how many, or a negative errno. */
+/* The programs' kernel statistics (struct loader_program_stats is
+ * model/health.h's). Fills up to `max` entries; returns how many, or a negative errno. */
 int loader_read_program_stats(struct loader *loader,
 			      struct loader_program_stats *out, size_t max);
 

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "block.h"
-#include "collect/procfs.h"
+#include "model/vmm_identity.h"
 
 struct io_owner_sample {
 	struct block_owner_key key;

@@ -16,9 +16,9 @@
 #include <stdint.h>
 
 #include "attrib.h"
-#include "load/kvm_telemetry.h"
+#include "model/kvm_telemetry.h"
 #include "model/guest_claim.h"
-#include "collect/procfs.h"
+#include "model/vmm_identity.h"
 #include "sched.h"
 
 /* Counters of one thread, cumulative since the agent started tracking it. */

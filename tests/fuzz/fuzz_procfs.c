@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_terminated(stat.comm, sizeof(stat.comm));
 		break;
 	case 1:
-		if (procfs_parse_cmdline((const char *)data + 1, size - 1,
+		if (procfs_cmdline_parse((const char *)data + 1, size - 1,
 					 &identity) == 0) {
 			check_terminated(identity.name, sizeof(identity.name));
 			check_terminated(identity.uuid, sizeof(identity.uuid));
@@ -62,21 +62,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_terminated(path, sizeof(path));
 		break;
 	case 3:
-		if (systemd_unescape(text, name, sizeof(name)) >= 0)
+		if (systemd_names_unescape(text, name, sizeof(name)) >= 0)
 			check_terminated(name, sizeof(name));
 		break;
 	case 4:
-		if (cgroup_libvirt_name(text, name, sizeof(name)) == 0)
+		if (libvirt_cgroup_name(text, name, sizeof(name)) == 0)
 			check_terminated(name, sizeof(name));
-		if (procfs_libvirt_thread_kind(text, &kind, &index) == 0 &&
+		if (libvirt_cgroup_thread_kind(text, &kind, &index) == 0 &&
 		    (kind < THREAD_VCPU || kind > THREAD_OTHER))
 			abort();
 		break;
 	default:
-		index = procfs_vcpu_index_from_name(VMM_UNKNOWN, text, text);
+		index = thread_class_vcpu_index(VMM_UNKNOWN, text, text);
 		if (index < -1)
 			abort();
-		(void)procfs_classify_thread(VMM_QEMU, 1, 2, text, text);
+		(void)thread_class_of(VMM_QEMU, 1, 2, text, text);
 		break;
 	}
 	free(text);

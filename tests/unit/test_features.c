@@ -15,9 +15,10 @@
 #include <json-c/json.h>
 
 #include "config/enforce_config.h"
-#include "load/feature_table.h"
+#include "collect/features.h"
+#include "model/feature_table.h"
 #include "features_out.h"
-#include "load/loader_kvm.h"
+#include "load/kvm_loader.h"
 #include "report_out.h"
 #include "top/top_format.h"
 #include "top/top_model.h"

@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "json_kvm.h"
-#include "load/kvm_telemetry.h"
+#include "model/kvm_telemetry.h"
 #include "model/model.h"
 #include "prometheus.h"
 

@@ -30,7 +30,7 @@ static char proc_root[PROCFS_PATH_LEN];
 
 /* Wraps a string literal holding NULs as a cmdline buffer. */
 #define PARSE_CMDLINE(literal, out) \
-	procfs_parse_cmdline(literal, sizeof(literal) - 1, out)
+	procfs_cmdline_parse(literal, sizeof(literal) - 1, out)
 
 /* --- stat --- */
 
@@ -252,10 +252,10 @@ static void test_cmdline_not_terminated(void **state)
 				    '\0', 'w',	'e', 'b', '2' };
 	struct vmm_identity id;
 
-	assert_int_equal(procfs_parse_cmdline(buf, sizeof(buf), &id), 0);
+	assert_int_equal(procfs_cmdline_parse(buf, sizeof(buf), &id), 0);
 	assert_string_equal(id.name, "web2");
 	/* len is honoured even where the bytes go on */
-	assert_int_equal(procfs_parse_cmdline(buf, sizeof(buf) - 2, &id), 0);
+	assert_int_equal(procfs_cmdline_parse(buf, sizeof(buf) - 2, &id), 0);
 	assert_string_equal(id.name, "we");
 }
 
@@ -263,11 +263,11 @@ static void test_cmdline_empty(void **state)
 {
 	struct vmm_identity id;
 
-	assert_int_equal(procfs_parse_cmdline("", 0, &id), -EINVAL);
+	assert_int_equal(procfs_cmdline_parse("", 0, &id), -EINVAL);
 	assert_int_equal(id.kind, VMM_UNKNOWN);
-	assert_int_equal(procfs_parse_cmdline(NULL, 10, &id), -EINVAL);
+	assert_int_equal(procfs_cmdline_parse(NULL, 10, &id), -EINVAL);
 	/* One empty argument is not an empty buffer. */
-	assert_int_equal(procfs_parse_cmdline("\0", 1, &id), 0);
+	assert_int_equal(procfs_cmdline_parse("\0", 1, &id), 0);
 	assert_int_equal(id.kind, VMM_UNKNOWN);
 }
 
@@ -293,7 +293,7 @@ static void test_cmdline_kinds(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct vmm_identity id;
 
-		assert_int_equal(procfs_parse_cmdline(cases[i].argv0,
+		assert_int_equal(procfs_cmdline_parse(cases[i].argv0,
 						      strlen(cases[i].argv0),
 						      &id),
 				 0);
@@ -353,7 +353,7 @@ static void test_cmdline_bad_uuid_and_long_name(void **state)
 	memcpy(buf, "qemu-kvm\0-name\0guest=", 21);
 	memset(buf + 21, 'n', 300);
 	len = 21 + 300;
-	assert_int_equal(procfs_parse_cmdline(buf, len, &id), 0);
+	assert_int_equal(procfs_cmdline_parse(buf, len, &id), 0);
 	assert_int_equal(strlen(id.name), PROCFS_NAME_LEN - 1);
 	assert_int_equal(id.name[0], 'n');
 }
@@ -477,12 +477,12 @@ static void test_unescape_ok(void **state)
 	char out[64];
 
 	assert_int_equal(
-		systemd_unescape("qemu\\x2d1\\x2dweb", out, sizeof(out)), 0);
+		systemd_names_unescape("qemu\\x2d1\\x2dweb", out, sizeof(out)), 0);
 	assert_string_equal(out, "qemu-1-web");
 	assert_int_equal(
-		systemd_unescape("a\\x2Db\\x41\\xe9", out, sizeof(out)), 0);
+		systemd_names_unescape("a\\x2Db\\x41\\xe9", out, sizeof(out)), 0);
 	assert_string_equal(out, "a-bA\xe9");
-	assert_int_equal(systemd_unescape("", out, sizeof(out)), 0);
+	assert_int_equal(systemd_names_unescape("", out, sizeof(out)), 0);
 	assert_string_equal(out, "");
 }
 
@@ -496,28 +496,28 @@ static void test_unescape_malformed(void **state)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		strcpy(out, "junk");
-		assert_int_equal(systemd_unescape(bad[i], out, sizeof(out)),
+		assert_int_equal(systemd_names_unescape(bad[i], out, sizeof(out)),
 				 -EINVAL);
 		assert_string_equal(out, "");
 	}
-	assert_int_equal(systemd_unescape(NULL, out, sizeof(out)), -EINVAL);
+	assert_int_equal(systemd_names_unescape(NULL, out, sizeof(out)), -EINVAL);
 }
 
 static void test_unescape_small_buffer(void **state)
 {
 	char out[5];
 
-	assert_int_equal(systemd_unescape("abcd", out, sizeof(out)), 0);
+	assert_int_equal(systemd_names_unescape("abcd", out, sizeof(out)), 0);
 	assert_string_equal(out, "abcd");
-	assert_int_equal(systemd_unescape("abcde", out, sizeof(out)),
+	assert_int_equal(systemd_names_unescape("abcde", out, sizeof(out)),
 			 -ENAMETOOLONG);
 	assert_string_equal(out, "");
-	assert_int_equal(systemd_unescape("ab\\x2dd", out, sizeof(out)), 0);
+	assert_int_equal(systemd_names_unescape("ab\\x2dd", out, sizeof(out)), 0);
 	assert_string_equal(out, "ab-d");
 	/* a bad escape past the end is still reported as such */
-	assert_int_equal(systemd_unescape("abcdef\\q", out, sizeof(out)),
+	assert_int_equal(systemd_names_unescape("abcdef\\q", out, sizeof(out)),
 			 -EINVAL);
-	assert_int_equal(systemd_unescape("a", out, 0), -EINVAL);
+	assert_int_equal(systemd_names_unescape("a", out, 0), -EINVAL);
 }
 
 /* --- libvirt cgroup names --- */
@@ -526,7 +526,7 @@ static void expect_libvirt_name(const char *path, const char *want)
 {
 	char name[PROCFS_NAME_LEN];
 
-	assert_int_equal(cgroup_libvirt_name(path, name, sizeof(name)), 0);
+	assert_int_equal(libvirt_cgroup_name(path, name, sizeof(name)), 0);
 	assert_string_equal(name, want);
 }
 
@@ -569,7 +569,7 @@ static void test_libvirt_name_not_libvirt(void **state)
 	char name[PROCFS_NAME_LEN];
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-		assert_int_equal(cgroup_libvirt_name(paths[i], name,
+		assert_int_equal(libvirt_cgroup_name(paths[i], name,
 						     sizeof(name)),
 				 -ENOENT);
 }
@@ -587,10 +587,10 @@ static void test_libvirt_name_malformed(void **state)
 	char name[PROCFS_NAME_LEN];
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-		assert_int_equal(cgroup_libvirt_name(paths[i], name,
+		assert_int_equal(libvirt_cgroup_name(paths[i], name,
 						     sizeof(name)),
 				 -EINVAL);
-	assert_int_equal(cgroup_libvirt_name(NULL, name, sizeof(name)),
+	assert_int_equal(libvirt_cgroup_name(NULL, name, sizeof(name)),
 			 -EINVAL);
 }
 
@@ -598,11 +598,11 @@ static void test_libvirt_name_small_buffer(void **state)
 {
 	char name[4];
 
-	assert_int_equal(cgroup_libvirt_name("/machine/qemu-1-abc.libvirt-qemu",
+	assert_int_equal(libvirt_cgroup_name("/machine/qemu-1-abc.libvirt-qemu",
 					     name, sizeof(name)),
 			 0);
 	assert_string_equal(name, "abc");
-	assert_int_equal(cgroup_libvirt_name("/machine/qemu-1-abcd.libvirt-"
+	assert_int_equal(libvirt_cgroup_name("/machine/qemu-1-abcd.libvirt-"
 					     "qemu",
 					     name, sizeof(name)),
 			 -ENAMETOOLONG);
@@ -613,33 +613,33 @@ static void test_libvirt_thread_kind(void **state)
 	enum thread_kind kind;
 	int index;
 
-	assert_int_equal(procfs_libvirt_thread_kind(
+	assert_int_equal(libvirt_cgroup_thread_kind(
 				 "/machine/qemu-1-w.libvirt-qemu/vcpu3", &kind,
 				 &index),
 			 0);
 	assert_int_equal(kind, THREAD_VCPU);
 	assert_int_equal(index, 3);
-	assert_int_equal(procfs_libvirt_thread_kind(
+	assert_int_equal(libvirt_cgroup_thread_kind(
 				 "/machine/qemu-1-w.libvirt-qemu/emulator",
 				 &kind, &index),
 			 0);
 	assert_int_equal(kind, THREAD_EMULATOR);
 	assert_int_equal(index, -1);
-	assert_int_equal(procfs_libvirt_thread_kind(
+	assert_int_equal(libvirt_cgroup_thread_kind(
 				 "/machine.slice/machine-qemu\\x2d1\\x2dw.scope"
 				 "/libvirt/iothread2",
 				 &kind, &index),
 			 0);
 	assert_int_equal(kind, THREAD_IOTHREAD);
 	assert_int_equal(index, 2);
-	assert_int_equal(procfs_libvirt_thread_kind(
+	assert_int_equal(libvirt_cgroup_thread_kind(
 				 "/machine.slice/machine-qemu\\x2d1\\x2dw.scope"
 				 "/vcpu11",
 				 &kind, &index),
 			 0);
 	assert_int_equal(kind, THREAD_VCPU);
 	assert_int_equal(index, 11);
-	assert_int_equal(procfs_libvirt_thread_kind(
+	assert_int_equal(libvirt_cgroup_thread_kind(
 				 "/machine/qemu-1-w.libvirt-qemu/vcpu0", &kind,
 				 &index),
 			 0);
@@ -662,10 +662,10 @@ static void test_libvirt_thread_kind_no_leaf(void **state)
 	int index;
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-		assert_int_equal(procfs_libvirt_thread_kind(paths[i], &kind,
+		assert_int_equal(libvirt_cgroup_thread_kind(paths[i], &kind,
 							    &index),
 				 -ENOENT);
-	assert_int_equal(procfs_libvirt_thread_kind("/machine/qemu-1-.libvirt-"
+	assert_int_equal(libvirt_cgroup_thread_kind("/machine/qemu-1-.libvirt-"
 						    "qemu/vcpu0",
 						    &kind, &index),
 			 -EINVAL);
@@ -745,7 +745,7 @@ static void test_read_cgroup_fixtures(void **state)
 		procfs_read_cgroup(proc_root, 2000, 0, path, sizeof(path)), 0);
 	assert_string_equal(path,
 			    "/machine/qemu-4-db-01.prod.libvirt-qemu/emulator");
-	assert_int_equal(cgroup_libvirt_name(path, name, sizeof(name)), 0);
+	assert_int_equal(libvirt_cgroup_name(path, name, sizeof(name)), 0);
 	assert_string_equal(name, "db-01.prod");
 	assert_int_equal(procfs_read_cgroup(proc_root, 2000, 2002, path,
 					    sizeof(path)),
@@ -757,7 +757,7 @@ static void test_read_cgroup_fixtures(void **state)
 			 0);
 	assert_string_equal(path, "/machine.slice/machine-qemu\\x2d7\\x2dmail"
 				  "\\x2d2.corp.scope/libvirt/iothread1");
-	assert_int_equal(cgroup_libvirt_name(path, name, sizeof(name)), 0);
+	assert_int_equal(libvirt_cgroup_name(path, name, sizeof(name)), 0);
 	assert_string_equal(name, "mail-2.corp");
 	assert_int_equal(procfs_read_cgroup(proc_root, 1000, 1005, path,
 					    sizeof(path)),
@@ -774,43 +774,43 @@ static void test_classify_thread(void **state)
 	static const char v1[] = "/machine/qemu-4-db.libvirt-qemu/";
 	char path[PROCFS_PATH_LEN];
 
-	assert_int_equal(procfs_classify_thread(VMM_QEMU, 10, 10, "CPU 0/KVM",
+	assert_int_equal(thread_class_of(VMM_QEMU, 10, 10, "CPU 0/KVM",
 						NULL),
 			 THREAD_EMULATOR);
-	assert_int_equal(procfs_classify_thread(VMM_QEMU, 10, 11, "vhost-10",
+	assert_int_equal(thread_class_of(VMM_QEMU, 10, 11, "vhost-10",
 						NULL),
 			 THREAD_VHOST);
-	assert_int_equal(procfs_classify_thread(VMM_FIRECRACKER, 10, 11,
+	assert_int_equal(thread_class_of(VMM_FIRECRACKER, 10, 11,
 						"vhost-9", NULL),
 			 THREAD_VHOST);
-	assert_int_equal(procfs_classify_thread(VMM_QEMU, 10, 11, "vhost-",
+	assert_int_equal(thread_class_of(VMM_QEMU, 10, 11, "vhost-",
 						NULL),
 			 THREAD_OTHER);
-	assert_int_equal(procfs_classify_thread(VMM_QEMU, 10, 11, "vhost-1a",
+	assert_int_equal(thread_class_of(VMM_QEMU, 10, 11, "vhost-1a",
 						NULL),
 			 THREAD_OTHER);
-	assert_int_equal(procfs_classify_thread(VMM_QEMU, 10, 11,
+	assert_int_equal(thread_class_of(VMM_QEMU, 10, 11,
 						"IO iothread1", NULL),
 			 THREAD_IOTHREAD);
-	assert_int_equal(procfs_classify_thread(VMM_QEMU, 10, 11,
+	assert_int_equal(thread_class_of(VMM_QEMU, 10, 11,
 						"IO mon_iothread", NULL),
 			 THREAD_IOTHREAD);
-	assert_int_equal(procfs_classify_thread(VMM_FIRECRACKER, 10, 11, "IO x",
+	assert_int_equal(thread_class_of(VMM_FIRECRACKER, 10, 11, "IO x",
 						NULL),
 			 THREAD_OTHER);
-	assert_int_equal(procfs_classify_thread(VMM_QEMU, 10, 11, "IOx", NULL),
+	assert_int_equal(thread_class_of(VMM_QEMU, 10, 11, "IOx", NULL),
 			 THREAD_OTHER);
 	snprintf(path, sizeof(path), "%siothread1", v1);
-	assert_int_equal(procfs_classify_thread(VMM_QEMU, 10, 11, "qemu-kvm",
+	assert_int_equal(thread_class_of(VMM_QEMU, 10, 11, "qemu-kvm",
 						path),
 			 THREAD_IOTHREAD);
 	snprintf(path, sizeof(path), "%semulator", v1);
-	assert_int_equal(procfs_classify_thread(VMM_QEMU, 10, 11, "worker",
+	assert_int_equal(thread_class_of(VMM_QEMU, 10, 11, "worker",
 						path),
 			 THREAD_OTHER);
-	assert_int_equal(procfs_classify_thread(VMM_QEMU, 10, 11, NULL, NULL),
+	assert_int_equal(thread_class_of(VMM_QEMU, 10, 11, NULL, NULL),
 			 THREAD_OTHER);
-	assert_int_equal(procfs_classify_thread(VMM_QEMU, 10, 11, "x",
+	assert_int_equal(thread_class_of(VMM_QEMU, 10, 11, "x",
 						"/bad\\x2g.scope"),
 			 THREAD_OTHER);
 }
@@ -846,7 +846,7 @@ static void test_vcpu_index_from_comm(void **state)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		assert_int_equal(procfs_vcpu_index_from_name(
+		assert_int_equal(thread_class_vcpu_index(
 					 cases[i].kind, cases[i].comm, NULL),
 				 cases[i].index);
 }
@@ -856,17 +856,17 @@ static void test_vcpu_index_from_cgroup(void **state)
 	static const char v2[] = "/machine.slice/machine-qemu\\x2d1\\x2dw"
 				 ".scope/libvirt/vcpu5";
 
-	assert_int_equal(procfs_vcpu_index_from_name(VMM_QEMU, "qemu-kvm", v2),
+	assert_int_equal(thread_class_vcpu_index(VMM_QEMU, "qemu-kvm", v2),
 			 5);
-	assert_int_equal(procfs_vcpu_index_from_name(VMM_QEMU, NULL, v2), 5);
+	assert_int_equal(thread_class_vcpu_index(VMM_QEMU, NULL, v2), 5);
 	/* comm wins when both name one */
-	assert_int_equal(procfs_vcpu_index_from_name(VMM_QEMU, "CPU 1/KVM", v2),
+	assert_int_equal(thread_class_vcpu_index(VMM_QEMU, "CPU 1/KVM", v2),
 			 1);
-	assert_int_equal(procfs_vcpu_index_from_name(
+	assert_int_equal(thread_class_vcpu_index(
 				 VMM_QEMU, "x",
 				 "/machine/qemu-1-w.libvirt-qemu/iothread5"),
 			 -1);
-	assert_int_equal(procfs_vcpu_index_from_name(VMM_QEMU, NULL, NULL), -1);
+	assert_int_equal(thread_class_vcpu_index(VMM_QEMU, NULL, NULL), -1);
 }
 
 static void test_kind_names(void **state)
@@ -984,10 +984,10 @@ static void test_libvirt_v1_guest_threads(void **state)
 		assert_int_equal(procfs_read_cgroup(proc_root, 2000, tids[i],
 						    path, sizeof(path)),
 				 0);
-		assert_int_equal(procfs_classify_thread(VMM_QEMU, 2000, tids[i],
+		assert_int_equal(thread_class_of(VMM_QEMU, 2000, tids[i],
 							st.comm, path),
 				 want[i]);
-		assert_int_equal(procfs_vcpu_index_from_name(VMM_QEMU, st.comm,
+		assert_int_equal(thread_class_vcpu_index(VMM_QEMU, st.comm,
 							     path),
 				 want_vcpu[i]);
 	}

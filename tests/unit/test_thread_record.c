@@ -94,7 +94,7 @@ static void runs_for(struct sched_thread_stats *slot, uint64_t ns)
 	slot->run_ns += ns;
 }
 
-/* tracker_collect: every live, attached record takes its slot's counts. */
+/* collect_pass: every live, attached record takes its slot's counts. */
 static void collect(struct world *w)
 {
 	struct guest *guest = guest_of(w);
@@ -103,7 +103,7 @@ static void collect(struct world *w)
 		struct thread *thread = &guest->threads[i];
 
 		if (!thread->exited && thread->attached && thread->slot >= 0)
-			thread_take_stats(thread, &w->slots[thread->slot]);
+			thread_record_take_stats(thread, &w->slots[thread->slot]);
 	}
 }
 
@@ -117,8 +117,8 @@ static void pass(struct world *w, bool in_kvm_run)
 	w->now_ns += 500 * MS;
 	assert_non_null(thread);
 	if (in_kvm_run && thread->kind != THREAD_VCPU) {
-		thread_take_stats(thread, &w->slots[thread->slot]);
-		assert_non_null(guest_thread_became_vcpu(
+		thread_record_take_stats(thread, &w->slots[thread->slot]);
+		assert_non_null(thread_record_became_vcpu(
 			guest, (size_t)(thread - guest->threads), 2,
 			w->now_ns));
 	}
@@ -290,7 +290,7 @@ static void no_counts_changes_kind_in_place(void **state)
 	struct thread *vcpu;
 
 	collect(w);
-	vcpu = guest_thread_became_vcpu(guest, (size_t)(thread - guest->threads),
+	vcpu = thread_record_became_vcpu(guest, (size_t)(thread - guest->threads),
 					3, w->now_ns);
 	assert_ptr_equal(vcpu, thread);
 	assert_int_equal(guest->thread_count, 2);
@@ -317,7 +317,7 @@ static void split_survives_array_growth(void **state)
 	collect(w);
 	thread = guest_find_thread(guest, SPLIT_TID);
 	index = (size_t)(thread - guest->threads);
-	vcpu = guest_thread_became_vcpu(guest, index, 2, w->now_ns);
+	vcpu = thread_record_became_vcpu(guest, index, 2, w->now_ns);
 	assert_non_null(vcpu);
 	assert_true(guest->threads[index].exited);
 	assert_true(guest->threads[index].became_vcpu);
@@ -350,7 +350,7 @@ static void take_stats_rebases(void **state)
 	live.wait_hist[3] = 5;
 	live.wait_hist[20] = 1;
 	live.wait_max_ns = 9 * MS;
-	thread_take_stats(&thread, &live);
+	thread_record_take_stats(&thread, &live);
 	assert_int_equal(thread.counters.steal_ns, 30 * MS);
 	assert_int_equal(thread.counters.run_ns, 30 * MS);
 	assert_int_equal(thread.counters.waits, 2);
@@ -359,11 +359,11 @@ static void take_stats_rebases(void **state)
 	assert_int_equal(thread.counters.wait_max_ns, 9 * MS);
 	/* An older run figure written last by BPF: keep the larger. */
 	live.run_ns = 70 * MS;
-	thread_take_stats(&thread, &live);
+	thread_record_take_stats(&thread, &live);
 	assert_int_equal(thread.counters.run_ns, 30 * MS);
 	/* Below the base (cannot happen with one slot): 0, not a wrap. */
 	live.steal_ns = 10 * MS;
-	thread_take_stats(&thread, &live);
+	thread_record_take_stats(&thread, &live);
 	assert_int_equal(thread.counters.steal_ns, 0);
 }
 

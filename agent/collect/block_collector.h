@@ -5,8 +5,8 @@
  * or pid, host cgroups by path) and devices (/sys/dev/block). Optional:
  * when the block programs cannot load, reports say I/O is unavailable.
  */
-#ifndef KVMWARDEN_COLLECT_BLOCK_H
-#define KVMWARDEN_COLLECT_BLOCK_H
+#ifndef KVMWARDEN_BLOCK_COLLECTOR_H
+#define KVMWARDEN_BLOCK_COLLECTOR_H
 
 #ifdef __bpf__
 #error "userspace-only header"
@@ -23,6 +23,14 @@ struct block_collector;
  * I/O (block_collector_why() says why), which the agent runs on with. */
 struct block_collector *block_collector_open(const char *proc_root);
 void block_collector_close(struct block_collector *collector);
+struct block_source;
+struct block_loader;
+/* A collector on `loader` (NULL: I/O unavailable, `why` says why),
+ * reached through `source`: block_collector_open's, or a test's fake. */
+struct block_collector *
+block_collector_open_source(const char *proc_root,
+			    const struct block_source *source,
+			    struct block_loader *loader, const char *why);
 bool block_collector_available(const struct block_collector *collector);
 const char *block_collector_why(const struct block_collector *collector);
 

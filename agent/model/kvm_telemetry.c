@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "load/kvm_telemetry.h"
+#include "model/kvm_telemetry.h"
 
 struct reason_name {
 	uint32_t reason;

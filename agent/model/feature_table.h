@@ -6,8 +6,8 @@
  * feature). Steal needs only the core scheduler programs; every other
  * feature may be missing on its own. No libbpf here.
  */
-#ifndef KVMWARDEN_FEATURE_TABLE_H
-#define KVMWARDEN_FEATURE_TABLE_H
+#ifndef KVMWARDEN_MODEL_FEATURE_TABLE_H
+#define KVMWARDEN_MODEL_FEATURE_TABLE_H
 
 #ifdef __bpf__
 #error "userspace-only header"
@@ -17,8 +17,29 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "model/features.h"
+enum feature {
+	FEATURE_STEAL = 0, /* the core scheduler programs: always there */
+	FEATURE_ATTRIBUTION = 1, /* who ran while a vCPU waited */
+	FEATURE_BLOCK_IO = 2, /* the block-layer programs */
+	FEATURE_KVM = 3, /* KVM exit telemetry (some part of it attached) */
+	FEATURE_KVM_IO_NOTES = 4, /* vCPUs noted at kvm_pio / kvm_mmio */
+	FEATURE_COUNT = 5,
+};
 
+#define FEATURE_REASON_LEN 256
+
+struct feature_state {
+	bool available;
+	char reason[FEATURE_REASON_LEN]; /* "" when available */
+};
+
+struct features {
+	struct feature_state state[FEATURE_COUNT];
+};
+
+/* "steal", "attribution", "block_io", "kvm", "kvm_io_notes": the JSON keys
+ * and the metric's label every output uses. NULL out of range. */
+const char *feature_name(enum feature feature);
 /* The BPF programs behind a feature, for the log line. */
 const char *feature_programs(enum feature feature);
 
@@ -45,33 +66,5 @@ size_t features_format_off(const struct features *features, char *buf,
 			   size_t size);
 /* One line per unavailable feature: its programs and the reason. */
 void features_log(const struct features *features, FILE *out);
-
-struct kvm_attach_status;
-/* FEATURE_KVM and FEATURE_KVM_IO_NOTES from the KVM loader's status
- * (NULL: the KVM loader could not even be allocated). */
-void features_from_kvm_status(struct features *features,
-			      const struct kvm_attach_status *status);
-
-struct loader;
-struct block_collector;
-struct kvm_loader;
-/* Everything, from what the loaders achieved; any of them may be NULL
- * (not loaded at all). */
-void features_gather(struct features *features, const struct loader *loader,
-		     const struct block_collector *block,
-		     struct kvm_loader *kvm);
-
-struct budget;
-struct enforce_config;
-/* The features a budget cannot work without, as a bit mask of
- * (1 << enum feature): attribution when it may throttle culprits (it
- * names them), block_io when it budgets I/O. */
-unsigned int features_budget_needs(const struct budget *budget);
-/* Checks every budget against what is available. Writes one line per
- * refused budget into `lines` (NUL-terminated, cut to size) and returns
- * how many were refused. */
-size_t features_check_budgets(const struct enforce_config *enforce,
-			      const struct features *features, char *lines,
-			      size_t size);
 
 #endif

@@ -16,8 +16,9 @@
 #include <unistd.h>
 
 #include "collect/cgroup_names.h"
-#include "collect/collect_block.h"
-#include "load/loader_block.h"
+#include "collect/block_collector.h"
+#include "load/block_loader.h"
+#include "load/collect_source.h"
 
 #define DEVICE_NAMES 64
 
@@ -28,6 +29,7 @@ struct device_name {
 
 struct block_collector {
 	struct block_loader *loader; /* NULL: I/O unavailable */
+	const struct block_source *source; /* how loader is reached */
 	char why[256];
 	const char *proc_root;
 	bool v1; /* blkio is a v1 hierarchy (hybrid or v1 host) */
@@ -70,14 +72,19 @@ static void pick_root(struct block_collector *collector)
 	}
 }
 
-struct block_collector *block_collector_open(const char *proc_root)
+struct block_collector *
+block_collector_open_source(const char *proc_root,
+			    const struct block_source *source,
+			    struct block_loader *loader, const char *why)
 {
 	struct block_collector *collector = calloc(1, sizeof(*collector));
-	int err;
 
 	if (!collector)
 		return NULL;
 	collector->proc_root = proc_root ? proc_root : "/proc";
+	collector->source = source;
+	collector->loader = loader;
+	snprintf(collector->why, sizeof(collector->why), "%s", why ? why : "");
 	pick_root(collector);
 	if (collector->root[0]) {
 		collector->names = cgroup_names_new(collector->root);
@@ -86,10 +93,23 @@ struct block_collector *block_collector_open(const char *proc_root)
 			return NULL;
 		}
 	}
-	err = block_loader_open(&collector->loader, collector->why,
-				sizeof(collector->why));
-	if (err)
-		collector->loader = NULL;
+	return collector;
+}
+
+struct block_collector *block_collector_open(const char *proc_root)
+{
+	struct block_collector *collector;
+	struct block_loader *loader = NULL;
+	char why[256] = "";
+
+	/* Opened before the collector exists, as before: the one line the
+	 * caller shows comes from the loader. */
+	if (block_loader_open(&loader, why, sizeof(why)))
+		loader = NULL;
+	collector = block_collector_open_source(
+		proc_root, &collect_source_block, loader, why);
+	if (!collector)
+		block_loader_close(loader);
 	return collector;
 }
 
@@ -97,7 +117,8 @@ void block_collector_close(struct block_collector *collector)
 {
 	if (!collector)
 		return;
-	block_loader_close(collector->loader);
+	if (collector->loader)
+		collector->source->close(collector->loader);
 	cgroup_names_free(collector->names);
 	free(collector);
 }
@@ -131,12 +152,15 @@ int block_collector_sync(struct block_collector *collector,
 		return 0;
 	/* Pruned guests: their pid may be reused, so stop telling it apart
 	 * and drop its counters, as the table dropped the guest. */
-	if (block_loader_watched(collector->loader, &watched, &count) == 0) {
+	if (collector->source->watched(collector->loader, &watched, &count) ==
+	    0) {
 		for (size_t i = 0; i < count; i++) {
 			if (table_has_pid(table, (int)watched[i]))
 				continue;
-			block_loader_unwatch(collector->loader, watched[i]);
-			block_loader_forget_tgid(collector->loader, watched[i]);
+			collector->source->unwatch(collector->loader,
+						   watched[i]);
+			collector->source->forget_tgid(collector->loader,
+						       watched[i]);
 		}
 		free(watched);
 	}
@@ -144,8 +168,8 @@ int block_collector_sync(struct block_collector *collector,
 		const struct guest *guest = &table->guests[i];
 
 		if (!guest->exited)
-			err = block_loader_watch(collector->loader,
-						 (uint32_t)guest->pid);
+			err = collector->source->watch(collector->loader,
+						       (uint32_t)guest->pid);
 	}
 	return err;
 }
@@ -156,7 +180,7 @@ int block_collector_snapshot(struct block_collector *collector,
 	memset(out, 0, sizeof(*out));
 	if (!block_collector_available(collector))
 		return 0;
-	return block_loader_read(collector->loader, out);
+	return collector->source->read(collector->loader, out);
 }
 
 static int read_small_file(const char *path, char *buf, size_t size)

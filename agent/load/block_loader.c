@@ -13,10 +13,10 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
-#include "load/loader_block.h"
+#include "load/block_loader.h"
 #include "block.skel.h"
 #include "load/bpf_maps.h"
-#include "load/feature_table.h"
+#include "model/feature_table.h"
 #include "load/prog_load.h"
 
 struct block_loader {
@@ -138,7 +138,7 @@ int block_loader_open(struct block_loader **out, char *why, size_t why_size)
 		snprintf(why, why_size, "out of memory");
 		return -ENOMEM;
 	}
-	loader->cpu_count = bpf_possible_cpus(why, why_size);
+	loader->cpu_count = bpf_maps_possible_cpus(why, why_size);
 	if (loader->cpu_count < 0) {
 		err = loader->cpu_count;
 		goto cleanup;
@@ -152,9 +152,9 @@ int block_loader_open(struct block_loader **out, char *why, size_t why_size)
 	}
 	/* A test keeps N sets of the request table: requests hashed to a set
 	 * that is gone go unmeasured, and each must be counted. */
-	bpf_test_shrink_map(loader->skel->maps.requests,
-			    "KVMWARDEN_TEST_BLOCK_SETS",
-			    BLOCK_MAX_REQUESTS / 8);
+	bpf_maps_test_shrink(loader->skel->maps.requests,
+			     "KVMWARDEN_TEST_BLOCK_SETS",
+			     BLOCK_MAX_REQUESTS / 8);
 	/* A test fails the load as the kernel would, through the same
 	 * path and in the same words, so the agent's handling of a missing
 	 * block_io is what gets tested. block_complete always loads. */

@@ -4,8 +4,8 @@
  * module that sees block.skel.h; it is optional: when it cannot load, the
  * agent measures CPU steal without I/O.
  */
-#ifndef KVMWARDEN_LOADER_BLOCK_H
-#define KVMWARDEN_LOADER_BLOCK_H
+#ifndef KVMWARDEN_BLOCK_LOADER_H
+#define KVMWARDEN_BLOCK_LOADER_H
 
 #ifdef __bpf__
 #error "userspace-only header"

@@ -1,140 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The feature table: filled once from the loaders' outcomes, then read by
- * every output and by the budget check. The loaders own the facts (what
- * loaded, the kernel's reason); this file only names and combines them.
+ * The feature table's inputs and its one check: what the loaders and the
+ * block collector achieved, turned into model/feature_table.h's plain
+ * entries, and the budgets checked against them at start. Kept out of the
+ * table itself, which the outputs read and which must not reach the
+ * loaders or the configuration.
  */
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
-#include "collect/collect_block.h"
+#include "collect/block_collector.h"
+#include "collect/features.h"
 #include "config/enforce_config.h"
-#include "load/feature_table.h"
 #include "load/loader.h"
-#include "load/loader_kvm.h"
-
-/* What an operator looks for in `bpftool prog` or the verifier's output. */
-static const char *const programs[FEATURE_COUNT] = {
-	[FEATURE_STEAL] = "sched.bpf.c: handle_sched_switch_core, "
-			  "discover_threads",
-	[FEATURE_ATTRIBUTION] = "sched.bpf.c: handle_sched_switch, "
-				"handle_sched_wakeup, handle_sched_migrate",
-	[FEATURE_BLOCK_IO] = "block.bpf.c: block_rq_insert/issue/complete",
-	[FEATURE_KVM] = "kvm.bpf.c: kvm_exit, kvm_entry, kvm_userspace_exit, "
-			"kvm_vcpu_wakeup",
-	[FEATURE_KVM_IO_NOTES] = "kvm.bpf.c: note_kvm_pio, note_kvm_mmio",
-};
-
-const char *feature_programs(enum feature feature)
-{
-	return (unsigned int)feature < FEATURE_COUNT ? programs[feature] : NULL;
-}
-
-void features_init(struct features *features)
-{
-	memset(features, 0, sizeof(*features));
-	for (int i = 0; i < FEATURE_COUNT; i++)
-		features->state[i].available = true;
-}
-
-void features_set(struct features *features, enum feature feature,
-		  bool available, const char *reason)
-{
-	struct feature_state *state;
-
-	if ((unsigned int)feature >= FEATURE_COUNT)
-		return;
-	state = &features->state[feature];
-	state->available = available;
-	if (available)
-		state->reason[0] = '\0';
-	else
-		snprintf(state->reason, sizeof(state->reason), "%s",
-			 reason && reason[0] ? reason : "unknown");
-}
-
-bool features_available(const struct features *features, enum feature feature)
-{
-	return (unsigned int)feature < FEATURE_COUNT &&
-	       features->state[feature].available;
-}
-
-bool features_list_has(const char *list, const char *name)
-{
-	size_t len = strlen(name);
-
-	while (list && *list) {
-		const char *comma = strchr(list, ',');
-		size_t item = comma ? (size_t)(comma - list) : strlen(list);
-
-		if (item == len && !strncmp(list, name, len))
-			return true;
-		list = comma ? comma + 1 : NULL;
-	}
-	return false;
-}
-
-bool features_test_forced(const char *name)
-{
-	return features_list_has(getenv(FEATURES_TEST_ENV), name);
-}
-
-size_t features_format_off(const struct features *features, char *buf,
-			   size_t size)
-{
-	size_t used = 0;
-
-	if (!size)
-		return 0;
-	buf[0] = '\0';
-	for (int i = 0; i < FEATURE_COUNT; i++) {
-		int wrote;
-
-		if (features->state[i].available)
-			continue;
-		wrote = snprintf(buf + used, size - used, "%s%s",
-				 used ? ", " : "", feature_name(i));
-		if (wrote < 0 || (size_t)wrote >= size - used)
-			return strlen(buf);
-		used += (size_t)wrote;
-	}
-	return used;
-}
-
-/* A misspelt name in the test switch would leave the feature on and the
- * test checking nothing: say so. Steal cannot be switched off. */
-static void log_unknown_forced(FILE *out)
-{
-	const char *list = getenv(FEATURES_TEST_ENV);
-
-	while (list && *list) {
-		const char *comma = strchr(list, ',');
-		int len = comma ? (int)(comma - list) : (int)strlen(list);
-		bool known = false;
-
-		for (int i = FEATURE_STEAL + 1; i < FEATURE_COUNT; i++)
-			known |= (size_t)len == strlen(feature_name(i)) &&
-				 !strncmp(list, feature_name(i), (size_t)len);
-		if (!known)
-			fprintf(out,
-				"<4>kvmwarden: %s: ignoring '%.*s' (not a "
-				"feature that can fail)\n",
-				FEATURES_TEST_ENV, len, list);
-		list = comma ? comma + 1 : NULL;
-	}
-}
-
-void features_log(const struct features *features, FILE *out)
-{
-	log_unknown_forced(out);
-	for (int i = 0; i < FEATURE_COUNT; i++)
-		if (!features->state[i].available)
-			fprintf(out,
-				"<4>kvmwarden: feature %s unavailable (%s): "
-				"%s\n",
-				feature_name(i), programs[i],
-				features->state[i].reason);
-}
+#include "load/kvm_loader.h"
 
 /* Appends `text` to `buf` unless it is there already: the parts of the KVM
  * telemetry often fail for one reason, which is said once. */

@@ -5,8 +5,8 @@
  * tracefs or with a kernel whose trace records differ still runs the agent;
  * each part then says why it is unavailable.
  */
-#ifndef KVMWARDEN_LOADER_KVM_H
-#define KVMWARDEN_LOADER_KVM_H
+#ifndef KVMWARDEN_KVM_LOADER_H
+#define KVMWARDEN_KVM_LOADER_H
 
 #ifdef __bpf__
 #error "userspace-only header"
@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "load/kvm_telemetry.h"
+#include "model/kvm_telemetry.h"
 #include "load/loader.h"
 
 struct kvm_loader;
