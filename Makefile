@@ -229,7 +229,8 @@ vmlinux:
 # cppcheck has no json-c library file, so it cannot expand
 # json_object_object_foreach; without the suppression it gives up on the
 # file that uses it with an error.
-lint:
+lint: $(BUILD)/kvmwarden
+	python3 tests/lint/check_structure.py $(BUILD)/obj
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--suppress=missingIncludeSystem --suppress=unknownMacro \
 		-Iagent -Iexporters -Ibpf agent exporters

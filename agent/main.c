@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "cmd/commands.h"
 #include "cmd/top.h"
 
@@ -49,8 +50,6 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);
-	fprintf(stderr,
-		"kvmwarden: unknown command '%s' (see kvmwarden help)\n",
-		argv[1]);
+	log_say("unknown command '%s' (see kvmwarden help)\n", argv[1]);
 	return 2;
 }

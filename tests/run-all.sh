@@ -45,6 +45,9 @@ step() {
 	fi
 }
 
+# The tree's rules (layers, no loops, one home per constant, file length,
+# logging through base/log): tests/lint/check_structure.py.
+step lint "lint: " "$(command -v python3)" "$here/lint/check_structure.py" "$build/obj"
 step unit "unit: " "$here/run-unit.sh" "$build/tests"
 step unit-san "unit: " "$here/run-unit.sh" "$build/tests-san"
 step integration "integration: " "$here/integration/run.sh" "$build"

@@ -13,6 +13,8 @@
 #ifndef KVMWARDEN_BASE_LOG_H
 #define KVMWARDEN_BASE_LOG_H
 
+#include <stdarg.h>
+
 /* syslog(3)'s numbers, which the prefix carries. */
 enum log_priority {
 	LOG_PRIO_ERR = 3,
@@ -28,6 +30,18 @@ enum log_priority {
  */
 void log_line(enum log_priority priority, const char *format, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* log_line for a caller that holds a va_list (libbpf's print callback). */
+void log_vline(enum log_priority priority, const char *format, va_list args)
+	__attribute__((format(printf, 2, 0)));
+
+/*
+ * A command's answer to the person who ran it ("kvmwarden: dump: --duration
+ * wants seconds"): the same one-write line without a priority, since it
+ * goes to a terminal, not to the journal. The long-running agent's lines
+ * use the priority functions.
+ */
+void log_say(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
 #define log_err(...) log_line(LOG_PRIO_ERR, __VA_ARGS__)
 #define log_warn(...) log_line(LOG_PRIO_WARNING, __VA_ARGS__)

@@ -14,6 +14,7 @@
 
 #include <json-c/json.h>
 
+#include "base/log.h"
 #include "cmd/commands.h"
 #include "load/loader.h"
 #include "load/block_loader.h"
@@ -107,8 +108,7 @@ int cmd_check_kernel(int argc, char **argv)
 		if (!strcmp(argv[i], "--json")) {
 			json = true;
 		} else {
-			fprintf(stderr,
-				"kvmwarden: check-kernel: unknown option '%s' "
+			log_say("check-kernel: unknown option '%s' "
 				"(usage: kvmwarden check-kernel [--json])\n",
 				argv[i]);
 			return 2;
@@ -123,10 +123,10 @@ int cmd_check_kernel(int argc, char **argv)
 	got = loader_check(rows, CHECK_MAX_ROWS, why, sizeof(why));
 	if (got < 0) {
 		if ((got == -EPERM || got == -EACCES) && geteuid() != 0)
-			fprintf(stderr, "kvmwarden: check-kernel must run as "
-					"root (CAP_BPF and CAP_PERFMON)\n");
+			log_say("check-kernel must run as "
+				"root (CAP_BPF and CAP_PERFMON)\n");
 		else
-			fprintf(stderr, "kvmwarden: check-kernel: %s\n", why);
+			log_say("check-kernel: %s\n", why);
 		return 1;
 	}
 	count += (size_t)got;
@@ -134,14 +134,12 @@ int cmd_check_kernel(int argc, char **argv)
 	if (got >= 0)
 		count += (size_t)got;
 	else
-		fprintf(stderr, "kvmwarden: check-kernel: block object: %s\n",
-			strerror(-got));
+		log_say("check-kernel: block object: %s\n", strerror(-got));
 	got = kvm_loader_check(rows + count, CHECK_MAX_ROWS - count);
 	if (got >= 0)
 		count += (size_t)got;
 	else
-		fprintf(stderr, "kvmwarden: check-kernel: KVM object: %s\n",
-			strerror(-got));
+		log_say("check-kernel: KVM object: %s\n", strerror(-got));
 
 	for (size_t i = 0; i < count; i++)
 		pass = pass && prog_check_passes(&rows[i]);

@@ -31,5 +31,9 @@ struct tracker;
 int session_open(struct loader **loader, struct tracker *tracker,
 		 const char *proc_root, uint64_t retain_ns);
 void session_close(struct loader *loader, struct tracker *tracker);
+/* One warning per unavailable feature (its programs and the reason), and
+ * one per name in the test switch that is not a feature that can fail. */
+struct features;
+void session_log_features(const struct features *features);
 
 #endif

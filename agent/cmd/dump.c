@@ -98,8 +98,7 @@ int cmd_dump(int argc, char **argv)
 		case 'd':
 			if (parse_seconds(optarg, MAX_DURATION_S,
 					  &duration_ns)) {
-				fprintf(stderr,
-					"kvmwarden: dump: --duration wants "
+				log_say("dump: --duration wants "
 					"seconds in (0, %.0f], got '%s'\n",
 					MAX_DURATION_S, optarg);
 				return 2;
@@ -112,8 +111,7 @@ int cmd_dump(int argc, char **argv)
 			/* Passes cost an iterator walk; 10 ms is plenty. */
 			if (parse_seconds(optarg, 60000, &discover_ns) ||
 			    discover_ns < 10 * NS_PER_SEC) {
-				fprintf(stderr,
-					"kvmwarden: dump: --discover-ms wants "
+				log_say("dump: --discover-ms wants "
 					"10 to 60000 ms, got '%s'\n",
 					optarg);
 				return 2;
@@ -124,21 +122,18 @@ int cmd_dump(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			fprintf(stderr,
-				"kvmwarden: dump: unknown option or missing "
+			log_say("dump: unknown option or missing "
 				"value: '%s' (see kvmwarden dump --help)\n",
 				argv[optind - 1]);
 			return 2;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "kvmwarden: dump: unexpected argument '%s'\n",
-			argv[optind]);
+		log_say("dump: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
 	if (!duration_ns) {
-		fputs("kvmwarden: dump: --duration SECONDS is required\n",
-		      stderr);
+		log_say("dump: --duration SECONDS is required\n");
 		return 2;
 	}
 
@@ -151,7 +146,7 @@ int cmd_dump(int argc, char **argv)
 	/* I/O is optional: without it the report still has steal. */
 	block = block_collector_open("/proc");
 	features_gather(&features, loader, block, tracker.kvm);
-	features_log(&features, stderr);
+	session_log_features(&features);
 	block_collector_sync(block, &tracker.table);
 	if (block_collector_snapshot(block, &io_names))
 		memset(&io_names, 0, sizeof(io_names));
@@ -171,14 +166,13 @@ int cmd_dump(int argc, char **argv)
 		log_warn("discovery pass failed: %s\n", strerror(-err));
 	err = sample_take(&tracker, block, &before);
 	if (err) {
-		fprintf(stderr, "kvmwarden: dump: %s\n", strerror(-err));
+		log_say("dump: %s\n", strerror(-err));
 		block_collector_close(block);
 		session_close(loader, &tracker);
 		return 1;
 	}
 	start_ns = before->taken_ns;
-	fprintf(stderr, "kvmwarden: measuring for %.3f s\n",
-		(double)duration_ns / NS_PER_SEC);
+	log_say("measuring for %.3f s\n", (double)duration_ns / NS_PER_SEC);
 	fflush(stderr);
 
 	for (;;) {
@@ -210,8 +204,7 @@ int cmd_dump(int argc, char **argv)
 	/* The window is closed: naming cgroups and devices and building the
 	 * document take a while yet, so say so now (tests read ground truth
 	 * at this line). */
-	fprintf(stderr, "kvmwarden: measured %.3f s\n",
-		(double)(end_ns - start_ns) / NS_PER_SEC);
+	log_say("measured %.3f s\n", (double)(end_ns - start_ns) / NS_PER_SEC);
 	fflush(stderr);
 
 	code = 1;
@@ -222,8 +215,7 @@ int cmd_dump(int argc, char **argv)
 	err = json ? report_write_json(stdout, &window.report) :
 		     report_write_table(stdout, &window.report);
 	if (err)
-		fprintf(stderr, "kvmwarden: dump: cannot write: %s\n",
-			strerror(-err));
+		log_say("dump: cannot write: %s\n", strerror(-err));
 	else
 		code = 0;
 	window_free(&window);

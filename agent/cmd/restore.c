@@ -13,13 +13,13 @@
 
 #include <json-c/json.h>
 
+#include "base/log.h"
 #include "base/paths.h"
 #include "actuate/actuate_libvirt.h"
 #include "cmd/commands.h"
 #include "config/config.h"
 #include "actuate/enforce_restore.h"
 #include "actuate/journal.h"
-
 
 /* The state file: --state, else the configuration's. A missing or broken
  * configuration means the default path, with a warning for a broken one:
@@ -38,9 +38,7 @@ int enforce_state_path(const char *config_path, bool config_given,
 	config_defaults(&config);
 	if (config_load(&config, config_path, errors, sizeof(errors))) {
 		if (config_given || !strstr(errors, "cannot open"))
-			fprintf(stderr,
-				"kvmwarden: %sUsing the default state file.\n",
-				errors);
+			log_say("%sUsing the default state file.\n", errors);
 		config_defaults(&config);
 	}
 	snprintf(out, size, "%s", config.enforce.state_file);
@@ -84,7 +82,8 @@ static int parse_options(int argc, char **argv, const char *usage, char *path,
 	}
 	if (optind != argc)
 		goto bad;
-	return enforce_state_path(config, config_given, state, path, size) ? 1 : -1;
+	return enforce_state_path(config, config_given, state, path, size) ? 1 :
+									     -1;
 bad:
 	fprintf(stderr, "%s\n", usage);
 	return 2;
@@ -108,26 +107,23 @@ int cmd_restore(int argc, char **argv)
 	err = journal_open_flags(&journal, path,
 				 skip_unreadable ? JOURNAL_SKIP_UNREADABLE : 0);
 	if (err == -EBUSY) {
-		fprintf(stderr,
-			"kvmwarden: restore: %s: held by a running agent (it "
+		log_say("restore: %s: held by a running agent (it "
 			"undoes its changes when it stops)\n",
 			path);
 		return 1;
 	}
 	if (err) {
 		journal_describe(path, err, &journal.damage, why, sizeof(why));
-		fprintf(stderr, "kvmwarden: restore: %s\n", why);
+		log_say("restore: %s\n", why);
 		return 1;
 	}
 	if (journal.damage.torn_tail)
-		fprintf(stderr,
-			"kvmwarden: restore: %s: its last line was cut short "
+		log_say("restore: %s: its last line was cut short "
 			"(a crash while appending, before the change it "
 			"announced was made); dropped\n",
 			path);
 	if (journal.copy_path[0])
-		fprintf(stderr,
-			"kvmwarden: restore: %s: skipping %zu unreadable "
+		log_say("restore: %s: skipping %zu unreadable "
 			"line%s (the first is line %zu); the file as it was is "
 			"kept in %s\n",
 			path, journal.damage.unreadable,
@@ -139,8 +135,7 @@ int cmd_restore(int argc, char **argv)
 	journal_close(&journal);
 	libvirt_conn_disconnect();
 	if (err) {
-		fprintf(stderr, "kvmwarden: restore: %s: %s\n", path,
-			strerror(-err));
+		log_say("restore: %s: %s\n", path, strerror(-err));
 		return 1;
 	}
 	printf("kvmwarden: restored %zu value%s", restored,

@@ -49,7 +49,7 @@ static size_t settle_features(struct tracker *tracker,
 
 	features_gather(&agent_features, tracker->loader, io_collector,
 			tracker->kvm);
-	features_log(&agent_features, stderr);
+	session_log_features(&agent_features);
 	refused = run_config_refuse_budgets(&config->enforce, &agent_features);
 	obj = features_json(&agent_features);
 	if (obj)
@@ -159,16 +159,14 @@ int cmd_run(int argc, char **argv)
 			     "[--mode monitor|enforce]");
 			return 0;
 		default:
-			fprintf(stderr,
-				"kvmwarden: run: unknown option or missing "
+			log_say("run: unknown option or missing "
 				"value: '%s' (see kvmwarden run --help)\n",
 				argv[optind - 1]);
 			return 2;
 		}
 	}
 	if (mode && strcmp(mode, "monitor") && strcmp(mode, "enforce")) {
-		fprintf(stderr,
-			"kvmwarden: run: --mode wants monitor or enforce, got "
+		log_say("run: --mode wants monitor or enforce, got "
 			"'%s'\n",
 			mode);
 		return 2;

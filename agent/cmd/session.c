@@ -4,6 +4,7 @@
  * tracker that has already found the guests running now.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "base/log.h"
 #include "cmd/commands.h"
 #include "collect/discover.h"
+#include "model/feature_table.h"
 
 int session_open(struct loader **loader, struct tracker *tracker,
 		 const char *proc_root, uint64_t retain_ns)
@@ -21,16 +23,15 @@ int session_open(struct loader **loader, struct tracker *tracker,
 	err = loader_open(loader, why, sizeof(why));
 	if (err) {
 		if ((err == -EPERM || err == -EACCES) && geteuid() != 0)
-			fprintf(stderr,
-				"kvmwarden: must run as root (CAP_BPF and "
+			log_say("must run as root (CAP_BPF and "
 				"CAP_PERFMON) to load its BPF programs\n");
 		else
-			fprintf(stderr, "kvmwarden: %s\n", why);
+			log_say("%s\n", why);
 		return 1;
 	}
 	err = tracker_init(tracker, *loader, proc_root, retain_ns);
 	if (err) {
-		fprintf(stderr, "kvmwarden: %s\n", strerror(-err));
+		log_say("%s\n", strerror(-err));
 		loader_close(*loader);
 		return 1;
 	}
@@ -40,8 +41,7 @@ int session_open(struct loader **loader, struct tracker *tracker,
 	collect_kvm_log_attach(tracker);
 	err = discover_pass(tracker, monotonic_ns());
 	if (err) {
-		fprintf(stderr, "kvmwarden: first discovery pass failed: %s\n",
-			strerror(-err));
+		log_say("first discovery pass failed: %s\n", strerror(-err));
 		session_close(*loader, tracker);
 		return 1;
 	}
@@ -54,4 +54,36 @@ void session_close(struct loader *loader, struct tracker *tracker)
 	tracker->kvm = NULL;
 	tracker_free(tracker);
 	loader_close(loader);
+}
+
+/* A misspelt name in the test switch would leave the feature on and the
+ * test checking nothing: say so. Steal cannot be switched off. */
+static void log_unknown_forced(void)
+{
+	const char *list = getenv(FEATURES_TEST_ENV);
+
+	while (list && *list) {
+		const char *comma = strchr(list, ',');
+		int len = comma ? (int)(comma - list) : (int)strlen(list);
+		bool known = false;
+
+		for (int i = FEATURE_STEAL + 1; i < FEATURE_COUNT; i++)
+			known |= (size_t)len == strlen(feature_name(i)) &&
+				 !strncmp(list, feature_name(i), (size_t)len);
+		if (!known)
+			log_warn("%s: ignoring '%.*s' (not a feature that can "
+				 "fail)",
+				 FEATURES_TEST_ENV, len, list);
+		list = comma ? comma + 1 : NULL;
+	}
+}
+
+void session_log_features(const struct features *features)
+{
+	log_unknown_forced();
+	for (int i = 0; i < FEATURE_COUNT; i++)
+		if (!features->state[i].available)
+			log_warn("feature %s unavailable (%s): %s",
+				 feature_name(i), feature_programs(i),
+				 features->state[i].reason);
 }

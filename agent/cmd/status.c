@@ -14,13 +14,14 @@
 
 #include <json-c/json.h>
 
+#include "base/log.h"
 #include "base/paths.h"
 #include "serve/api.h"
 #include "cmd/commands.h"
 #include "actuate/journal.h"
 #include "top/top_source.h"
 
-#define USAGE                                                            \
+#define USAGE                                                               \
 	"usage: kvmwarden status [--config FILE] [--socket PATH] [--state " \
 	"FILE] [--json]"
 
@@ -67,17 +68,14 @@ static int parse_options(int argc, char **argv, struct status_options *opts)
 			puts(USAGE);
 			return -1;
 		default:
-			fprintf(stderr,
-				"kvmwarden: status: unknown option or missing "
+			log_say("status: unknown option or missing "
 				"value: '%s' (see --help)\n",
 				argv[optind - 1]);
 			return 2;
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr,
-			"kvmwarden: status: unexpected '%s' (see --help)\n",
-			argv[optind]);
+		log_say("status: unexpected '%s' (see --help)\n", argv[optind]);
 		return 2;
 	}
 	return 0;
@@ -87,7 +85,8 @@ static struct json_object *action_json(const struct journal_entry *e)
 {
 	struct json_object *obj = json_object_new_object();
 
-	json_object_object_add(obj, "cgroup", json_object_new_string(e->cgroup));
+	json_object_object_add(obj, "cgroup",
+			       json_object_new_string(e->cgroup));
 	json_object_object_add(obj, "knob", json_object_new_string(e->knob));
 	json_object_object_add(obj, "for", json_object_new_string(e->victim));
 	json_object_object_add(obj, "file", json_object_new_string(e->file));
@@ -109,7 +108,8 @@ static void print_features(struct json_object *status)
 
 	if (!json_object_object_get_ex(status, "features", &features))
 		return;
-	json_object_object_foreach(features, name, state) {
+	json_object_object_foreach(features, name, state)
+	{
 		if (!json_object_object_get_ex(state, "available",
 					       &available) ||
 		    !json_object_get_boolean(available))
@@ -120,7 +120,8 @@ static void print_features(struct json_object *status)
 						 name);
 	}
 	printf("%-16s %s\n", "features", on[0] ? on : "(none)");
-	json_object_object_foreach(features, off_name, off_state) {
+	json_object_object_foreach(features, off_name, off_state)
+	{
 		if (json_object_object_get_ex(off_state, "available",
 					      &available) &&
 		    json_object_get_boolean(available))
@@ -147,7 +148,8 @@ static void print_agent(struct json_object *answer, const char *socket_path,
 		       json_object_to_json_string(answer));
 		return;
 	}
-	json_object_object_foreach(status, key, value) {
+	json_object_object_foreach(status, key, value)
+	{
 		if (!strcmp(key, "features"))
 			continue; /* an object: print_features's */
 		printf("%-16s %s\n", key, json_object_get_string(value));
@@ -192,7 +194,8 @@ int cmd_status(int argc, char **argv)
 	if (opts.socket)
 		snprintf(socket_path, sizeof(socket_path), "%s", opts.socket);
 	else if (top_source_socket_from_config(opts.config, opts.config_given,
-					       socket_path, sizeof(socket_path)))
+					       socket_path,
+					       sizeof(socket_path)))
 		return 2;
 	if (enforce_state_path(opts.config, opts.config_given, opts.state,
 			       state_path, sizeof(state_path)))
@@ -200,13 +203,12 @@ int cmd_status(int argc, char **argv)
 
 	agent_err = api_request(socket_path, "status", TOP_REQUEST_TIMEOUT_MS,
 				&answer);
-	journal_err = journal_load_damage(state_path, &entries, &count,
-					  &damage);
+	journal_err =
+		journal_load_damage(state_path, &entries, &count, &damage);
 	if (journal_err == -ENOENT)
 		journal_err = 0; /* nothing was ever enforced here */
 	else if (journal_err)
-		fprintf(stderr, "kvmwarden: status: %s: %s\n", state_path,
-			strerror(-journal_err));
+		log_say("status: %s: %s\n", state_path, strerror(-journal_err));
 
 	if (opts.json) {
 		struct json_object *doc = json_object_new_object();
@@ -232,11 +234,10 @@ int cmd_status(int argc, char **argv)
 
 		journal_describe(state_path, -EBADMSG, &damage, why,
 				 sizeof(why));
-		fprintf(stderr, "kvmwarden: status: %s\n", why);
+		log_say("status: %s\n", why);
 	}
 	if (damage.torn_tail)
-		fprintf(stderr,
-			"kvmwarden: status: %s: its last line was cut short (a "
+		log_say("status: %s: its last line was cut short (a "
 			"crash while appending); ignored\n",
 			state_path);
 	json_object_put(answer);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/units.h"
 #include "cmd/commands.h"
 #include "cmd/sample.h"
@@ -52,7 +53,7 @@ static int local_open(struct top_local *local)
 	block_collector_sync(local->block, &local->tracker.table);
 	err = sample_feed_init(&local->feed, &local->tracker, local->block);
 	if (err) {
-		fprintf(stderr, "kvmwarden: top: %s\n", strerror(-err));
+		log_say("top: %s\n", strerror(-err));
 		block_collector_close(local->block);
 		session_close(local->loader, &local->tracker);
 		return 1;
@@ -101,13 +102,12 @@ static int source_open(struct top_source *src, struct top_local *local,
 			return 0;
 	}
 	if (agent_only) {
-		fprintf(stderr, "kvmwarden: top: no agent answers on %s: %s\n",
-			socket_path, strerror(-err));
+		log_say("top: no agent answers on %s: %s\n", socket_path,
+			strerror(-err));
 		return 1;
 	}
 	if (!quiet)
-		fprintf(stderr,
-			"kvmwarden: top: no agent on %s; measuring "
+		log_say("top: no agent on %s; measuring "
 			"in-process\n",
 			socket_path);
 	code = local_open(local);

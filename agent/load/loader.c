@@ -19,6 +19,7 @@
 
 #include "load/bpf_maps.h"
 #include "model/feature_table.h"
+#include "base/log.h"
 #include "load/loader.h"
 #include "load/prog_load.h"
 #include "sched.skel.h"
@@ -45,8 +46,8 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 		verbose = getenv("KVMWARDEN_DEBUG") != NULL;
 	if (!verbose || level == LIBBPF_DEBUG)
 		return 0;
-	fputs("<7>kvmwarden: ", stderr);
-	return vfprintf(stderr, fmt, args);
+	log_vline(LOG_PRIO_DEBUG, fmt, args);
+	return 0;
 }
 
 static int map_stats(struct loader *loader)

@@ -13,12 +13,28 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "base/log.h"
 #include "load/prog_load.h"
 
 /* libbpf asks for the log only after a failed load, and then retries with
  * it; kernels from 6.4 on keep its tail when it overflows (the part with
  * the reason), older ones its head and fail with ENOSPC. */
 #define PROG_LOG_SIZE (256 * 1024)
+
+/* A refused program's verifier log, a line each (it runs to hundreds of
+ * lines, past what one log line holds). */
+static void log_verifier(const char *program, const char *text)
+{
+	log_line(LOG_PRIO_DEBUG, "verifier log of %s:", program);
+	while (*text) {
+		const char *end = strchr(text, '\n');
+		int len = end ? (int)(end - text) : (int)strlen(text);
+
+		log_line(LOG_PRIO_DEBUG, "%.*s", len, text);
+		text += len + (end ? 1 : 0);
+	}
+	log_line(LOG_PRIO_DEBUG, "end of the log");
+}
 
 /* Copies line [start, end) into out, without a trailing '.' or spaces. */
 static void copy_line(const char *start, const char *end, char *out,
@@ -126,12 +142,8 @@ int prog_load_object(struct bpf_object *obj, prog_skel_load_fn load, void *skel,
 				/* libbpf prints only the logs it allocates;
 				 * developers still want this one. */
 				if (getenv("KVMWARDEN_DEBUG"))
-					fprintf(stderr,
-						"<7>kvmwarden: verifier log of "
-						"%s:\n%s\n<7>kvmwarden: end of "
-						"the log\n",
-						bpf_program__name(prog),
-						logs[i]);
+					log_verifier(bpf_program__name(prog),
+						     logs[i]);
 				prog_log_reason(logs[i], err, reason,
 						sizeof(reason));
 				snprintf(why, why_size, "cannot load %s: %s",

@@ -109,38 +109,3 @@ size_t features_format_off(const struct features *features, char *buf,
 	}
 	return used;
 }
-
-/* A misspelt name in the test switch would leave the feature on and the
- * test checking nothing: say so. Steal cannot be switched off. */
-static void log_unknown_forced(FILE *out)
-{
-	const char *list = getenv(FEATURES_TEST_ENV);
-
-	while (list && *list) {
-		const char *comma = strchr(list, ',');
-		int len = comma ? (int)(comma - list) : (int)strlen(list);
-		bool known = false;
-
-		for (int i = FEATURE_STEAL + 1; i < FEATURE_COUNT; i++)
-			known |= (size_t)len == strlen(names[i]) &&
-				 !strncmp(list, names[i], (size_t)len);
-		if (!known)
-			fprintf(out,
-				"<4>kvmwarden: %s: ignoring '%.*s' (not a "
-				"feature that can fail)\n",
-				FEATURES_TEST_ENV, len, list);
-		list = comma ? comma + 1 : NULL;
-	}
-}
-
-void features_log(const struct features *features, FILE *out)
-{
-	log_unknown_forced(out);
-	for (int i = 0; i < FEATURE_COUNT; i++)
-		if (!features->state[i].available)
-			fprintf(out,
-				"<4>kvmwarden: feature %s unavailable (%s): "
-				"%s\n",
-				names[i], programs[i],
-				features->state[i].reason);
-}

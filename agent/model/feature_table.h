@@ -64,7 +64,5 @@ bool features_test_forced(const char *name);
  * the length written (cut to size). */
 size_t features_format_off(const struct features *features, char *buf,
 			   size_t size);
-/* One line per unavailable feature: its programs and the reason. */
-void features_log(const struct features *features, FILE *out);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include <json-c/json.h>
 
+#include "base/log.h"
 #include "base/units.h"
 #include "top/top.h"
 #include "top/top_format.h"
@@ -91,13 +92,13 @@ static int run_batch(struct top_source *src, struct top_model *model,
 			top_source_fetch(src, why, sizeof(why));
 
 		if (!doc) {
-			fprintf(stderr, "kvmwarden: top: %s\n", why);
+			log_say("top: %s\n", why);
 			failures++;
 		} else if (opts->json) {
 			puts(json_object_to_json_string_ext(
 				doc, JSON_C_TO_STRING_PLAIN));
 		} else if (top_model_ingest(model, doc, monotonic_ns())) {
-			fputs("kvmwarden: top: window not readable\n", stderr);
+			log_say("top: window not readable\n");
 			failures++;
 		} else {
 			print_frame(model, opts, top_source_label(src));

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/log.h"
 #include "base/paths.h"
 #include "top/top_format.h"
 #include "top/top_model.h"
@@ -105,8 +106,7 @@ int top_options_parse(int argc, char **argv, struct top_options *opts)
 			if (errno || end == optarg || *end ||
 			    opts->iterations < 1 ||
 			    opts->iterations > 100000000) {
-				fprintf(stderr,
-					"kvmwarden: top: -n wants a count "
+				log_say("top: -n wants a count "
 					"from 1, got '%s'\n",
 					optarg);
 				return 2;
@@ -119,8 +119,7 @@ int top_options_parse(int argc, char **argv, struct top_options *opts)
 			    !isfinite(opts->delay_s) ||
 			    opts->delay_s < TOP_MIN_DELAY_S ||
 			    opts->delay_s > TOP_MAX_DELAY_S) {
-				fprintf(stderr,
-					"kvmwarden: top: -d wants seconds "
+				log_say("top: -d wants seconds "
 					"from %.1f to %.0f, got '%s'\n",
 					TOP_MIN_DELAY_S, TOP_MAX_DELAY_S,
 					optarg);
@@ -129,8 +128,7 @@ int top_options_parse(int argc, char **argv, struct top_options *opts)
 			break;
 		case 'o':
 			if (parse_column(optarg, &opts->sort)) {
-				fprintf(stderr,
-					"kvmwarden: top: --sort wants a "
+				log_say("top: --sort wants a "
 					"column name (see --help), got "
 					"'%s'\n",
 					optarg);
@@ -152,8 +150,7 @@ int top_options_parse(int argc, char **argv, struct top_options *opts)
 			opts->width = (int)strtol(optarg, &end, 10);
 			if (errno || end == optarg || *end ||
 			    opts->width < TOP_MIN_WIDTH || opts->width > 400) {
-				fprintf(stderr,
-					"kvmwarden: top: -w wants 80 to 400 "
+				log_say("top: -w wants 80 to 400 "
 					"columns, got '%s'\n",
 					optarg);
 				return 2;
@@ -162,8 +159,7 @@ int top_options_parse(int argc, char **argv, struct top_options *opts)
 		case 's':
 			if (strlen(optarg) >= sizeof(opts->socket_path) ||
 			    !optarg[0]) {
-				fprintf(stderr,
-					"kvmwarden: top: --socket: empty or "
+				log_say("top: --socket: empty or "
 					"too long\n");
 				return 2;
 			}
@@ -185,22 +181,18 @@ int top_options_parse(int argc, char **argv, struct top_options *opts)
 			top_usage(stdout);
 			return -1;
 		default:
-			fprintf(stderr,
-				"kvmwarden: top: unknown option or missing "
+			log_say("top: unknown option or missing "
 				"value: '%s' (see kvmwarden top --help)\n",
 				argv[optind - 1]);
 			return 2;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "kvmwarden: top: unexpected argument '%s'\n",
-			argv[optind]);
+		log_say("top: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
 	if (opts->local && opts->agent_only) {
-		fputs("kvmwarden: top: --local and --agent exclude each "
-		      "other\n",
-		      stderr);
+		log_say("top: --local and --agent exclude each other\n");
 		return 2;
 	}
 	if (!socket_given &&

@@ -13,6 +13,7 @@
 
 #include <json-c/json.h>
 
+#include "base/log.h"
 #include "config/config.h"
 #include "serve/api.h"
 #include "top/top_model.h"
@@ -137,18 +138,17 @@ int top_source_socket_from_config(const char *path, bool explicit_path,
 		return 0;
 	}
 	if (config_load(&config, path, errors, sizeof(errors))) {
-		fprintf(stderr, "kvmwarden: %s", errors);
+		log_say("%s", errors);
 		if (explicit_path)
 			return -EINVAL;
 		/* Only the socket's path was wanted from it: a broken file
 		 * the operator did not name should not block a look. */
-		fprintf(stderr, "kvmwarden: using %s\n", API_DEFAULT_SOCKET);
+		log_say("using %s\n", API_DEFAULT_SOCKET);
 		snprintf(out, size, "%s", API_DEFAULT_SOCKET);
 		return 0;
 	}
 	if (!config.socket_path[0]) {
-		fprintf(stderr,
-			"kvmwarden: %s: socket_path is '' (the agent "
+		log_say("%s: socket_path is '' (the agent "
 			"serves no socket)\n",
 			path);
 		snprintf(out, size, "%s", API_DEFAULT_SOCKET);

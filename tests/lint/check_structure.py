@@ -9,6 +9,8 @@
 3. Exported names carry their module's prefix (checked where PREFIXES says
    what the prefix is), and a constant is #defined in one file only.
 4. No source file is longer than MAX_LINES, unless LONG_FILES says why.
+5. Lines for people go through base/log: no hand-written "<N>kvmwarden:"
+   prefix, and no "kvmwarden: ..." printed to stderr, outside it.
 
 Usage: check_structure.py [OBJ_DIR]   (OBJ_DIR: build/obj; without it, only
 the include graph is checked). Prints one line per check and closes with
@@ -39,7 +41,7 @@ LAYERS = {
     "top": {"base", "model", "config", "exporters", "serve"},
     "cmd": {"base", "config", "load", "collect", "model", "policy",
             "actuate", "exporters", "serve", "top"},
-    "main": {"cmd", "top"},
+    "main": {"base", "cmd", "top"},
 }
 
 MAX_LINES = 600
@@ -227,6 +229,18 @@ def main():
         if count > MAX_LINES and path not in LONG_FILES:
             long_files.append(f"{path}: {count} lines")
     checks.check(f"no file over {MAX_LINES} lines", long_files)
+
+    by_hand = []
+    pattern = re.compile(r'"<[0-7]>kvmwarden:|'
+                         r'(fprintf|fputs)\((stderr,\s*)?"kvmwarden: ')
+    for path in files:
+        if path.startswith("agent/base/"):
+            continue
+        with open(os.path.join(ROOT, path)) as src:
+            for number, line in enumerate(src, 1):
+                if pattern.search(line):
+                    by_hand.append(f"{path}:{number}: {line.strip()}")
+    checks.check("log lines only through base/log.h", by_hand)
 
     print(f"lint: {checks.passed} passed, {checks.failed} failed")
     return 1 if checks.failed else 0
