@@ -7,7 +7,7 @@
 #include "features_out.h"
 #include "prom_write.h"
 
-struct json_object *features_json(const struct features *features)
+struct json_object *features_out_json(const struct features *features)
 {
 	struct json_object *obj = json_object_new_object();
 
@@ -33,7 +33,7 @@ struct json_object *features_json(const struct features *features)
 	return obj;
 }
 
-void prom_write_features(FILE *out, const struct features *features)
+void features_out_prom(FILE *out, const struct features *features)
 {
 	fputs("# HELP kvmwarden_feature_available 1 when the agent's feature "
 	      "(steal, attribution, block_io, kvm, kvm_io_notes) loaded on "

@@ -11,14 +11,14 @@
 
 #include <json-c/json.h>
 
-#include "model/feature_table.h"
+#include "model/features.h"
 
 /* {"steal": {"available": true}, "attribution": {"available": false,
  * "reason": "..."}, ...}: every feature, "reason" only when unavailable.
  * NULL when out of memory. */
-struct json_object *features_json(const struct features *features);
+struct json_object *features_out_json(const struct features *features);
 /* # HELP, # TYPE and one kvmwarden_feature_available{feature="..."}
  * sample (1 or 0) per feature. */
-void prom_write_features(FILE *out, const struct features *features);
+void features_out_prom(FILE *out, const struct features *features);
 
 #endif

@@ -113,7 +113,8 @@ static struct json_object *guest_json(const struct report_guest *guest)
 	json_object_object_add(
 		obj, "vmm", json_object_new_string(vmm_kind_name(guest->vmm)));
 	json_object_object_add(obj, "accel",
-			       json_object_new_string(guest->tcg ? "tcg" : "kvm"));
+			       json_object_new_string(guest->tcg ? "tcg" :
+								   "kvm"));
 	if (guest->uuid[0])
 		json_object_object_add(obj, "uuid",
 				       json_object_new_string(guest->uuid));
@@ -146,7 +147,7 @@ static struct json_object *guest_json(const struct report_guest *guest)
 	return obj;
 }
 
-int report_write_json(FILE *out, const struct report *report)
+int json_write_report(FILE *out, const struct report *report)
 {
 	struct json_object *doc = json_object_new_object();
 	struct json_object *guests, *errors;
@@ -169,7 +170,7 @@ int report_write_json(FILE *out, const struct report *report)
 		json_io_add(doc, guests, report);
 	if (report->features)
 		json_object_object_add(doc, "features",
-				       features_json(report->features));
+				       features_out_json(report->features));
 	json_object_object_add(doc, "guests", guests);
 	json_object_object_add(doc, "cpus", cpus_json(report));
 	for (int i = 0; i < SCHED_ERR_COUNT; i++)

@@ -147,7 +147,7 @@ static void device_line(FILE *out, const char *owner,
 			(double)device->blocked_behind[i].blocked_ns / 1e6);
 }
 
-void table_io_write(FILE *out, const struct report *report)
+void json_io_write_table(FILE *out, const struct report *report)
 {
 	const struct io_report *io = report->io;
 

@@ -21,6 +21,6 @@ void json_io_add(struct json_object *doc, struct json_object *guests,
 /* One JSON object per device of an owner. */
 struct json_object *json_io_devices(const struct io_owner *owner);
 /* The table's I/O section: a line per guest or host cgroup and device. */
-void table_io_write(FILE *out, const struct report *report);
+void json_io_write_table(FILE *out, const struct report *report);
 
 #endif

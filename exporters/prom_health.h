@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "model/feature_table.h"
+#include "model/features.h"
 #include "model/model.h"
 
 /* What the kernel counted for one of the agent's BPF programs (0 unless

@@ -437,9 +437,9 @@ static void write_kvm(FILE *out, const struct guest_table *table,
 	}
 }
 
-int prom_write_metrics(FILE *out, const struct guest_table *table,
-		       const struct prom_health *health,
-		       const struct prom_options *opts)
+int prometheus_write(FILE *out, const struct guest_table *table,
+		     const struct prom_health *health,
+		     const struct prom_options *opts)
 {
 	struct guest_sums *sums = NULL;
 
@@ -455,7 +455,7 @@ int prom_write_metrics(FILE *out, const struct guest_table *table,
 	write_guests(out, table, sums);
 	write_kvm(out, table, sums);
 	if (health->features)
-		prom_write_features(out, health->features);
+		features_out_prom(out, health->features);
 	if (opts && opts->per_vcpu)
 		write_vcpus(out, table, sums);
 	prom_health_write(out, health,

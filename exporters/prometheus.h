@@ -34,12 +34,12 @@ struct prom_options {
  * jump back before they are pruned. Returns 0, -EIO when `out` failed, or
  * -ENOMEM; `out` may then hold part of the text.
  */
-int prom_write_metrics(FILE *out, const struct guest_table *table,
-		       const struct prom_health *health,
-		       const struct prom_options *opts);
+int prometheus_write(FILE *out, const struct guest_table *table,
+		     const struct prom_health *health,
+		     const struct prom_options *opts);
 
 /* The I/O families (prometheus_io.c) of a cumulative report: written
- * after prom_write_metrics()'s, never instead of them. */
-void prom_write_io(FILE *out, const struct io_report *io);
+ * after prometheus_write()'s, never instead of them. */
+void prometheus_io_write(FILE *out, const struct io_report *io);
 
 #endif

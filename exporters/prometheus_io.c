@@ -100,7 +100,7 @@ static void write_blocked(FILE *out, const struct io_report *io)
 	}
 }
 
-void prom_write_io(FILE *out, const struct io_report *io)
+void prometheus_io_write(FILE *out, const struct io_report *io)
 {
 	static const struct {
 		const char *suffix;

@@ -11,7 +11,7 @@
 #include "model/model.h"
 
 /* 0, or a negative errno; writes nothing partial on -ENOMEM. */
-int report_write_json(FILE *out, const struct report *report);
-int report_write_table(FILE *out, const struct report *report);
+int json_write_report(FILE *out, const struct report *report);
+int table_write_report(FILE *out, const struct report *report);
 
 #endif

@@ -31,7 +31,7 @@ static void thread_line(FILE *out, const char *label,
 		row->exited ? "  (exited)" : "");
 }
 
-int report_write_table(FILE *out, const struct report *report)
+int table_write_report(FILE *out, const struct report *report)
 {
 	uint64_t window_ns = report->duration_ns;
 
@@ -73,7 +73,7 @@ int report_write_table(FILE *out, const struct report *report)
 				    &guest->others[i], window_ns);
 	}
 	if (report->io)
-		table_io_write(out, report);
+		json_io_write_table(out, report);
 	if (fflush(out))
 		return -EIO;
 	return 0;

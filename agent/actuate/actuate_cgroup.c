@@ -115,14 +115,13 @@ static bool on_cgroup_fs(const char *path)
 	       st.f_type == CGROUP2_SUPER_MAGIC;
 }
 
-int cgroup_dir_checked(const char *mount,
-		       const struct enforce_config *enforce,
+int cgroup_dir_checked(const char *mount, const struct enforce_config *enforce,
 		       const char *cgroup_path, char *dir, size_t size)
 {
 	char joined[PATH_MAX], real[PATH_MAX], root_real[PATH_MAX];
 	bool inside = false;
 
-	if (!enforce_path_writable(enforce, cgroup_path))
+	if (!enforce_config_path_writable(enforce, cgroup_path))
 		return strstr(cgroup_path, "..") ? -EINVAL : -EPERM;
 	if (snprintf(joined, sizeof(joined), "%s%s", mount, cgroup_path) >=
 	    (int)sizeof(joined))

@@ -26,10 +26,10 @@
  * values go through libvirt's API whenever libvirtd answers. */
 static bool through_libvirt(const struct enforce_config *e, const char *cgroup)
 {
-	const char *manager = enforce_path_manager(cgroup);
+	const char *manager = enforce_config_path_manager(cgroup);
 
 	return manager && !strcmp(manager, "libvirt") &&
-	       enforce_path_allowed(e, cgroup);
+	       enforce_config_path_allowed(e, cgroup);
 }
 
 /* Which backend acts on `cgroup` now (enforce_route.h). */

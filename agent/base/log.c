@@ -28,7 +28,8 @@ static void write_all(const char *text, size_t len)
 }
 
 /* Writes prefix + the formatted text as one line, in one write(2). */
-static void write_line(const char *prefix, const char *format, va_list args)
+__attribute__((format(printf, 2, 0))) static void
+write_line(const char *prefix, const char *format, va_list args)
 {
 	char stack[LOG_LINE_STACK], *line = stack;
 	size_t prefix_len = strlen(prefix), size = sizeof(stack), len;

@@ -21,7 +21,7 @@ int cmd_status(int argc, char **argv);
  * (the default when it is missing or broken; restore.c). Returns 0. */
 #include <stdbool.h>
 #include <stddef.h>
-int enforce_state_path(const char *config_path, bool config_given,
+int restore_state_path(const char *config_path, bool config_given,
 		       const char *state, char *out, size_t size);
 
 /* Shared by commands: a loaded loader and a primed tracker, or an exit code

@@ -22,10 +22,10 @@
 #include "base/units.h"
 #include "cmd/commands.h"
 #include "cmd/sample.h"
-#include "collect/features.h"
+#include "collect/feature_check.h"
 #include "collect/block_collector.h"
 #include "collect/discover.h"
-#include "model/feature_table.h"
+#include "model/features.h"
 #include "model/window.h"
 #include "report_out.h"
 
@@ -145,7 +145,7 @@ int cmd_dump(int argc, char **argv)
 	signal(SIGTERM, on_stop);
 	/* I/O is optional: without it the report still has steal. */
 	block = block_collector_open("/proc");
-	features_gather(&features, loader, block, tracker.kvm);
+	feature_check_gather(&features, loader, block, tracker.kvm);
 	session_log_features(&features);
 	block_collector_sync(block, &tracker.table);
 	if (block_collector_snapshot(block, &io_names))
@@ -212,8 +212,8 @@ int cmd_dump(int argc, char **argv)
 	if (err || window_build(&window, before, after, &io_source))
 		goto cleanup;
 	window.report.features = &features;
-	err = json ? report_write_json(stdout, &window.report) :
-		     report_write_table(stdout, &window.report);
+	err = json ? json_write_report(stdout, &window.report) :
+		     table_write_report(stdout, &window.report);
 	if (err)
 		log_say("dump: cannot write: %s\n", strerror(-err));
 	else

@@ -47,17 +47,18 @@ static void check_state_file(struct config_problems *p,
 
 	err = journal_check_file(enforce->state_file, &damage);
 	if (!err && !parent_makeable(enforce->state_file)) {
-		config_complain(p, enforce->state_file_line ?: 1, "state_file",
-				"%s: its directory cannot be made (only the "
-				"last level is created)",
-				enforce->state_file);
+		config_yaml_complain(
+			p, enforce->state_file_line ?: 1, "state_file",
+			"%s: its directory cannot be made (only the "
+			"last level is created)",
+			enforce->state_file);
 		return;
 	}
 	if (!err || err == -EACCES)
 		return; /* EACCES: check-config run as a user; run is root */
 	journal_describe(enforce->state_file, err, &damage, why, sizeof(why));
-	config_complain(p, enforce->state_file_line ?: 1, "state_file", "%s",
-			why);
+	config_yaml_complain(p, enforce->state_file_line ?: 1, "state_file",
+			     "%s", why);
 }
 
 /* The audit log is appended to: a directory or a FIFO there would make
@@ -70,9 +71,10 @@ static void check_audit_log(struct config_problems *p,
 	if (!enforce->audit_log[0] || lstat(enforce->audit_log, &st))
 		return;
 	if (!S_ISREG(st.st_mode))
-		config_complain(p, enforce->audit_log_line ?: 1, "audit_log",
-				"%s: exists and is not a regular file",
-				enforce->audit_log);
+		config_yaml_complain(p, enforce->audit_log_line ?: 1,
+				     "audit_log",
+				     "%s: exists and is not a regular file",
+				     enforce->audit_log);
 }
 
 static void check_web_config(struct config_problems *p,
@@ -86,15 +88,15 @@ static void check_web_config(struct config_problems *p,
 		return;
 	if (http_check_web_config(config->web_config, &auth_without_tls, why,
 				  sizeof(why))) {
-		config_complain(p, config->web_config_line ?: 1, "web_config",
-				"%s", why);
+		config_yaml_complain(p, config->web_config_line ?: 1,
+				     "web_config", "%s", why);
 		return;
 	}
 	if (auth_without_tls && warn)
-		config_complain(warn, config->web_config_line ?: 1,
-				"web_config",
-				"basic auth without TLS: passwords cross the "
-				"network in clear text");
+		config_yaml_complain(
+			warn, config->web_config_line ?: 1, "web_config",
+			"basic auth without TLS: passwords cross the "
+			"network in clear text");
 }
 
 static void check_socket_group(struct config_problems *p,
@@ -107,9 +109,9 @@ static void check_socket_group(struct config_problems *p,
 		return;
 	if (api_socket_resolve_group(config->socket_group, &gid, why,
 				     sizeof(why)))
-		config_complain(p, config->socket_group_line ?: 1,
-				"socket_group", "no group named '%s'",
-				config->socket_group);
+		config_yaml_complain(p, config->socket_group_line ?: 1,
+				     "socket_group", "no group named '%s'",
+				     config->socket_group);
 }
 
 /* Enforce mode needs the cpu controller somewhere (run says so and stops
@@ -121,13 +123,13 @@ static void check_cgroups(struct config_problems *p,
 
 	if (config->mode == CONFIG_MODE_ENFORCE &&
 	    cgroup_fs_detect(&fs, "/proc/self/mountinfo"))
-		config_complain(
+		config_yaml_complain(
 			p, 1, "mode",
 			"enforce, but this host has no cgroup hierarchy "
 			"with the cpu controller");
 }
 
-int config_preflight(const struct config *config, const char *source,
+int preflight_config(const struct config *config, const char *source,
 		     char *errors, size_t errors_size, char *warnings,
 		     size_t warnings_size)
 {

@@ -21,7 +21,7 @@
 /* 0, or -EINVAL with one line per problem ("SOURCE:LINE: KEY: what") in
  * `errors`. Lines that are warnings only (basic auth over plain HTTP) go
  * to `warnings` (may be NULL) and do not fail. */
-int config_preflight(const struct config *config, const char *source,
+int preflight_config(const struct config *config, const char *source,
 		     char *errors, size_t errors_size, char *warnings,
 		     size_t warnings_size);
 

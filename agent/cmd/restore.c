@@ -25,7 +25,7 @@
  * configuration means the default path, with a warning for a broken one:
  * restore runs after every stop (ExecStopPost), and refusing to undo
  * anything because someone broke the file since would be worse. */
-int enforce_state_path(const char *config_path, bool config_given,
+int restore_state_path(const char *config_path, bool config_given,
 		       const char *state, char *out, size_t size)
 {
 	struct config config;
@@ -82,7 +82,7 @@ static int parse_options(int argc, char **argv, const char *usage, char *path,
 	}
 	if (optind != argc)
 		goto bad;
-	return enforce_state_path(config, config_given, state, path, size) ? 1 :
+	return restore_state_path(config, config_given, state, path, size) ? 1 :
 									     -1;
 bad:
 	fprintf(stderr, "%s\n", usage);

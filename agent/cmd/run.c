@@ -22,11 +22,11 @@
 #include "cmd/run_config.h"
 #include "cmd/run_loop.h"
 #include "cmd/run_servers.h"
-#include "collect/features.h"
+#include "collect/feature_check.h"
 #include "collect/block_collector.h"
 #include "collect/discover.h"
 #include "features_out.h"
-#include "model/feature_table.h"
+#include "model/features.h"
 #include "serve/api.h"
 #include "serve/http.h"
 #include "serve/metrics.h"
@@ -47,11 +47,11 @@ static size_t settle_features(struct tracker *tracker,
 	struct json_object *obj;
 	size_t refused;
 
-	features_gather(&agent_features, tracker->loader, io_collector,
-			tracker->kvm);
+	feature_check_gather(&agent_features, tracker->loader, io_collector,
+			     tracker->kvm);
 	session_log_features(&agent_features);
 	refused = run_config_refuse_budgets(&config->enforce, &agent_features);
-	obj = features_json(&agent_features);
+	obj = features_out_json(&agent_features);
 	if (obj)
 		features_text = strdup(json_object_to_json_string_ext(
 			obj, JSON_C_TO_STRING_PLAIN));

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cmd/preflight.h"
-#include "collect/features.h"
+#include "collect/feature_check.h"
 #include "base/log.h"
 #include "cmd/commands.h"
 #include "cmd/run_config.h"
@@ -27,7 +27,7 @@ int run_config_load(const char *path, bool path_given, struct config *config)
 	err = config_load_or_defaults(config, path, path_given, &defaulted,
 				      errors, sizeof(errors));
 	if (!err)
-		err = config_preflight(config, path, errors, sizeof(errors),
+		err = preflight_config(config, path, errors, sizeof(errors),
 				       warnings, sizeof(warnings));
 	if (err)
 		log_err("invalid configuration:\n%s", errors);
@@ -50,8 +50,8 @@ size_t run_config_refuse_budgets(const struct enforce_config *enforce,
 				 const struct features *features)
 {
 	char lines[2048];
-	size_t refused = features_check_budgets(enforce, features, lines,
-						sizeof(lines));
+	size_t refused =
+		feature_check_budgets(enforce, features, lines, sizeof(lines));
 
 	for (char *line = strtok(lines, "\n"); line; line = strtok(NULL, "\n"))
 		log_err("refusing %s\n", line);

@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 #include "config/config.h"
-#include "model/feature_table.h"
+#include "model/features.h"
 
 /* path_given: --config named the file. 0, or nonzero after logging why. */
 int run_config_load(const char *path, bool path_given, struct config *config);

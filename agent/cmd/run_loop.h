@@ -12,7 +12,7 @@
 #include "collect/block_collector.h"
 #include "collect/discover.h"
 #include "config/config.h"
-#include "model/feature_table.h"
+#include "model/features.h"
 #include "serve/api.h"
 #include "serve/metrics.h"
 

@@ -12,7 +12,7 @@
 #include "base/log.h"
 #include "cmd/commands.h"
 #include "collect/discover.h"
-#include "model/feature_table.h"
+#include "model/features.h"
 
 int session_open(struct loader **loader, struct tracker *tracker,
 		 const char *proc_root, uint64_t retain_ns)

@@ -197,12 +197,12 @@ int cmd_status(int argc, char **argv)
 					       socket_path,
 					       sizeof(socket_path)))
 		return 2;
-	if (enforce_state_path(opts.config, opts.config_given, opts.state,
+	if (restore_state_path(opts.config, opts.config_given, opts.state,
 			       state_path, sizeof(state_path)))
 		return 2;
 
-	agent_err = api_request(socket_path, "status", TOP_REQUEST_TIMEOUT_MS,
-				&answer);
+	agent_err = api_client_request(socket_path, "status",
+				       TOP_REQUEST_TIMEOUT_MS, &answer);
 	journal_err =
 		journal_load_damage(state_path, &entries, &count, &damage);
 	if (journal_err == -ENOENT)

@@ -18,9 +18,9 @@
 #include "cmd/commands.h"
 #include "cmd/sample.h"
 #include "cmd/top.h"
-#include "collect/features.h"
+#include "collect/feature_check.h"
 #include "collect/discover.h"
-#include "model/feature_table.h"
+#include "model/features.h"
 #include "serve/snapshot.h"
 #include "top/top.h"
 #include "top/top_options.h"
@@ -59,8 +59,8 @@ static int local_open(struct top_local *local)
 		return 1;
 	}
 	/* Not logged: the screen shows them, stderr would tear it. */
-	features_gather(&local->features, local->loader, local->block,
-			local->tracker.kvm);
+	feature_check_gather(&local->features, local->loader, local->block,
+			     local->tracker.kvm);
 	local->feed.features = &local->features;
 	return 0;
 }

@@ -119,7 +119,7 @@ static int find(const struct cgroup_names *names, uint64_t id, char *path,
 		/* A tenant names its own cgroups: a culprit's path reaches
 		 * the log, top's terminal and metrics, so no control
 		 * character gets through (and no cgroup write accepts the
-		 * escaped form: enforce_path_allowed refuses control
+		 * escaped form: enforce_config_path_allowed refuses control
 		 * characters, and the escaped path names no such cgroup). */
 		procfs_escape_control(names->entries[i].path, path, size);
 		return 0;

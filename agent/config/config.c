@@ -47,16 +47,17 @@ static void parse_listen(struct config_problems *p, yaml_node_t *node,
 	socklen_t addr_len;
 	int before = p->count;
 
-	config_parse_string(p, node, "listen_address", config->listen_address,
-			    sizeof(config->listen_address));
+	config_yaml_string(p, node, "listen_address", config->listen_address,
+			   sizeof(config->listen_address));
 	if (p->count != before || !config->listen_address[0])
 		return;
 	if (endpoints_parse_address(config->listen_address, &addr, &addr_len) ||
 	    endpoints_address_port(&addr) == 0)
-		config_complain(p, node->start_mark.line + 1, "listen_address",
-				"expected IPv4:PORT, [IPv6]:PORT or :PORT "
-				"with a port from 1 to 65535, got '%s'",
-				config->listen_address);
+		config_yaml_complain(p, node->start_mark.line + 1,
+				     "listen_address",
+				     "expected IPv4:PORT, [IPv6]:PORT or :PORT "
+				     "with a port from 1 to 65535, got '%s'",
+				     config->listen_address);
 }
 
 /* Relative paths would depend on the agent's working directory. */
@@ -65,28 +66,30 @@ static void parse_socket_path(struct config_problems *p, yaml_node_t *node,
 {
 	int before = p->count;
 
-	config_parse_string(p, node, "socket_path", config->socket_path,
-			    sizeof(config->socket_path));
+	config_yaml_string(p, node, "socket_path", config->socket_path,
+			   sizeof(config->socket_path));
 	if (p->count == before && config->socket_path[0] &&
 	    config->socket_path[0] != '/')
-		config_complain(p, node->start_mark.line + 1, "socket_path",
-				"expected an absolute path or '', got '%s'",
-				config->socket_path);
+		config_yaml_complain(
+			p, node->start_mark.line + 1, "socket_path",
+			"expected an absolute path or '', got '%s'",
+			config->socket_path);
 }
 
 static void parse_mode(struct config_problems *p, yaml_node_t *node,
 		       struct config *config)
 {
-	const char *text = config_scalar(node);
+	const char *text = config_yaml_scalar(node);
 
 	if (text && !strcmp(text, "monitor"))
 		config->mode = CONFIG_MODE_MONITOR;
 	else if (text && !strcmp(text, "enforce"))
 		config->mode = CONFIG_MODE_ENFORCE;
 	else
-		config_complain(p, node->start_mark.line + 1, "mode",
-				"expected 'monitor' or 'enforce', got '%s'",
-				text ? text : "(not a scalar)");
+		config_yaml_complain(
+			p, node->start_mark.line + 1, "mode",
+			"expected 'monitor' or 'enforce', got '%s'",
+			text ? text : "(not a scalar)");
 }
 
 static void parse_top(struct config_problems *p, yaml_document_t *doc,
@@ -98,48 +101,48 @@ static void parse_top(struct config_problems *p, yaml_document_t *doc,
 	     pair < root->data.mapping.pairs.top; pair++) {
 		yaml_node_t *key_node = yaml_document_get_node(doc, pair->key);
 		yaml_node_t *value = yaml_document_get_node(doc, pair->value);
-		const char *key = config_scalar(key_node);
+		const char *key = config_yaml_scalar(key_node);
 		size_t line = key_node ? key_node->start_mark.line + 1 : 0;
 
 		if (!key || !value) {
-			config_complain(p, line, NULL,
-					"keys must be plain names");
+			config_yaml_complain(p, line, NULL,
+					     "keys must be plain names");
 			continue;
 		}
 		if (!strcmp(key, "mode"))
 			parse_mode(p, value, config);
 		else if (!strcmp(key, "interval_ms"))
-			config_parse_u32(p, value, key, 100, 3600000,
-					 &config->interval_ms);
+			config_yaml_u32(p, value, key, 100, 3600000,
+					&config->interval_ms);
 		else if (!strcmp(key, "discover_interval_ms"))
-			config_parse_u32(p, value, key, 10, 60000,
-					 &config->discover_interval_ms);
+			config_yaml_u32(p, value, key, 10, 60000,
+					&config->discover_interval_ms);
 		else if (!strcmp(key, "summary_interval_s"))
-			config_parse_u32(p, value, key, 0, 86400,
-					 &config->summary_interval_s);
+			config_yaml_u32(p, value, key, 0, 86400,
+					&config->summary_interval_s);
 		else if (!strcmp(key, "retain_exited_s"))
-			config_parse_u32(p, value, key, 0, 86400,
-					 &config->retain_exited_s);
+			config_yaml_u32(p, value, key, 0, 86400,
+					&config->retain_exited_s);
 		else if (!strcmp(key, "listen_address"))
 			parse_listen(p, value, config);
 		else if (!strcmp(key, "web_config")) {
-			config_parse_string(p, value, key, config->web_config,
-					    sizeof(config->web_config));
+			config_yaml_string(p, value, key, config->web_config,
+					   sizeof(config->web_config));
 			config->web_config_line = line;
 		} else if (!strcmp(key, "per_vcpu_metrics"))
-			config_parse_bool(p, value, key,
-					  &config->per_vcpu_metrics);
-		else if (enforce_config_parse_key(p, doc, key, value,
-						  &config->enforce))
+			config_yaml_bool(p, value, key,
+					 &config->per_vcpu_metrics);
+		else if (enforce_keys_parse(p, doc, key, value,
+					    &config->enforce))
 			continue;
 		else if (!strcmp(key, "socket_path"))
 			parse_socket_path(p, value, config);
 		else if (!strcmp(key, "socket_group")) {
-			config_parse_string(p, value, key, config->socket_group,
-					    sizeof(config->socket_group));
+			config_yaml_string(p, value, key, config->socket_group,
+					   sizeof(config->socket_group));
 			config->socket_group_line = line;
 		} else
-			config_complain(p, line, key, "unknown key");
+			config_yaml_complain(p, line, key, "unknown key");
 	}
 }
 
@@ -161,26 +164,26 @@ int config_parse(struct config *config, const char *text, size_t len,
 		return -ENOMEM;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		config_complain(&p, parser.problem_mark.line + 1, NULL,
-				"not valid YAML: %s",
-				parser.problem ? parser.problem :
-						 "parse error");
+		config_yaml_complain(&p, parser.problem_mark.line + 1, NULL,
+				     "not valid YAML: %s",
+				     parser.problem ? parser.problem :
+						      "parse error");
 		yaml_parser_delete(&parser);
 		return -EINVAL;
 	}
 	root = yaml_document_get_root_node(&doc);
 	/* An empty file (or only comments) means every default. */
 	if (root && root->type != YAML_MAPPING_NODE)
-		config_complain(&p, root->start_mark.line + 1, NULL,
-				"the top level must be a mapping of keys");
+		config_yaml_complain(&p, root->start_mark.line + 1, NULL,
+				     "the top level must be a mapping of keys");
 	else if (root)
 		parse_top(&p, &doc, root, &parsed);
-	config_check_repeated_keys(&p, &doc);
-	enforce_config_check(&p, &parsed.enforce);
+	config_yaml_check_repeated_keys(&p, &doc);
+	enforce_keys_check(&p, &parsed.enforce);
 	if (!p.count && parsed.discover_interval_ms > parsed.interval_ms)
-		config_complain(&p, 1, "discover_interval_ms",
-				"must not exceed interval_ms (%u)",
-				parsed.interval_ms);
+		config_yaml_complain(&p, 1, "discover_interval_ms",
+				     "must not exceed interval_ms (%u)",
+				     parsed.interval_ms);
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
 	if (p.count)
@@ -196,7 +199,7 @@ int config_load(struct config *config, const char *path, char *errors,
 	size_t len;
 	int err;
 
-	err = config_read_text(path, &text, &len, errors, errors_size);
+	err = config_yaml_read_text(path, &text, &len, errors, errors_size);
 	if (err)
 		return err;
 	err = config_parse(config, text, len, path, errors, errors_size);

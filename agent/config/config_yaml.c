@@ -18,8 +18,8 @@
 
 #define MAX_FILE_BYTES (1 << 20)
 
-void config_complain(struct config_problems *p, size_t line, const char *key,
-		     const char *fmt, ...)
+void config_yaml_complain(struct config_problems *p, size_t line,
+			  const char *key, const char *fmt, ...)
 {
 	va_list args;
 	int n;
@@ -46,35 +46,35 @@ void config_complain(struct config_problems *p, size_t line, const char *key,
 	}
 }
 
-const char *config_scalar(yaml_node_t *node)
+const char *config_yaml_scalar(yaml_node_t *node)
 {
 	return node && node->type == YAML_SCALAR_NODE ?
 		       (const char *)node->data.scalar.value :
 		       NULL;
 }
 
-size_t config_line_of(yaml_node_t *node)
+size_t config_yaml_line_of(yaml_node_t *node)
 {
 	return node ? node->start_mark.line + 1 : 0;
 }
 
-int config_parse_u32(struct config_problems *p, yaml_node_t *node,
-		     const char *key, uint32_t min, uint32_t max, uint32_t *out)
+int config_yaml_u32(struct config_problems *p, yaml_node_t *node,
+		    const char *key, uint32_t min, uint32_t max, uint32_t *out)
 {
-	const char *text = config_scalar(node);
+	const char *text = config_yaml_scalar(node);
 	unsigned long long value;
 	char *end;
 
 	if (!text) {
-		config_complain(p, node->start_mark.line + 1, key,
-				"expected a number");
+		config_yaml_complain(p, node->start_mark.line + 1, key,
+				     "expected a number");
 		return -EINVAL;
 	}
 	errno = 0;
 	value = strtoull(text, &end, 10);
 	if (errno || end == text || *end || text[0] == '-' || value < min ||
 	    value > max) {
-		config_complain(
+		config_yaml_complain(
 			p, node->start_mark.line + 1, key,
 			"expected a whole number from %u to %u, got '%s'", min,
 			max, text);
@@ -84,25 +84,25 @@ int config_parse_u32(struct config_problems *p, yaml_node_t *node,
 	return 0;
 }
 
-void config_parse_bool(struct config_problems *p, yaml_node_t *node,
-		       const char *key, bool *out)
+void config_yaml_bool(struct config_problems *p, yaml_node_t *node,
+		      const char *key, bool *out)
 {
-	const char *text = config_scalar(node);
+	const char *text = config_yaml_scalar(node);
 
 	if (text && !strcmp(text, "true"))
 		*out = true;
 	else if (text && !strcmp(text, "false"))
 		*out = false;
 	else
-		config_complain(p, node->start_mark.line + 1, key,
-				"expected true or false, got '%s'",
-				text ? text : "(not a scalar)");
+		config_yaml_complain(p, node->start_mark.line + 1, key,
+				     "expected true or false, got '%s'",
+				     text ? text : "(not a scalar)");
 }
 
-void config_parse_string(struct config_problems *p, yaml_node_t *node,
-			 const char *key, char *out, size_t size)
+void config_yaml_string(struct config_problems *p, yaml_node_t *node,
+			const char *key, char *out, size_t size)
 {
-	const char *text = config_scalar(node);
+	const char *text = config_yaml_scalar(node);
 
 	const char *control = text;
 
@@ -112,21 +112,22 @@ void config_parse_string(struct config_problems *p, yaml_node_t *node,
 	       *control != 0x7f)
 		control++;
 	if (!text)
-		config_complain(p, node->start_mark.line + 1, key,
-				"expected a string");
+		config_yaml_complain(p, node->start_mark.line + 1, key,
+				     "expected a string");
 	else if (*control)
-		config_complain(p, node->start_mark.line + 1, key,
-				"control character (0x%02x) at offset %zu",
-				(unsigned char)*control,
-				(size_t)(control - text));
+		config_yaml_complain(p, node->start_mark.line + 1, key,
+				     "control character (0x%02x) at offset %zu",
+				     (unsigned char)*control,
+				     (size_t)(control - text));
 	else if (strlen(text) >= size)
-		config_complain(p, node->start_mark.line + 1, key,
-				"longer than %zu characters", size - 1);
+		config_yaml_complain(p, node->start_mark.line + 1, key,
+				     "longer than %zu characters", size - 1);
 	else
 		snprintf(out, size, "%s", text);
 }
 
-void config_check_repeated_keys(struct config_problems *p, yaml_document_t *doc)
+void config_yaml_check_repeated_keys(struct config_problems *p,
+				     yaml_document_t *doc)
 {
 	/* YAML leaves a repeated key to the reader; libyaml keeps both
 	 * pairs, and whichever the parser met last would silently win. */
@@ -140,7 +141,7 @@ void config_check_repeated_keys(struct config_problems *p, yaml_document_t *doc)
 		for (yaml_node_pair_t *later = start; later < top; later++) {
 			yaml_node_t *key =
 				yaml_document_get_node(doc, later->key);
-			const char *name = config_scalar(key);
+			const char *name = config_yaml_scalar(key);
 
 			if (!name)
 				continue;
@@ -149,24 +150,24 @@ void config_check_repeated_keys(struct config_problems *p, yaml_document_t *doc)
 				yaml_node_t *other =
 					yaml_document_get_node(doc, first->key);
 
-				if (!config_scalar(other) ||
-				    strcmp(config_scalar(other), name))
+				if (!config_yaml_scalar(other) ||
+				    strcmp(config_yaml_scalar(other), name))
 					continue;
-				config_complain(p, key->start_mark.line + 1,
-						name,
-						"listed twice (lines %zu and "
-						"%zu): refused rather than let "
-						"one silently win",
-						other->start_mark.line + 1,
-						key->start_mark.line + 1);
+				config_yaml_complain(
+					p, key->start_mark.line + 1, name,
+					"listed twice (lines %zu and "
+					"%zu): refused rather than let "
+					"one silently win",
+					other->start_mark.line + 1,
+					key->start_mark.line + 1);
 				break;
 			}
 		}
 	}
 }
 
-int config_read_text(const char *path, char **text, size_t *len, char *errors,
-		     size_t errors_size)
+int config_yaml_read_text(const char *path, char **text, size_t *len,
+			  char *errors, size_t errors_size)
 {
 	FILE *file;
 	int err = 0;

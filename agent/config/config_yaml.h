@@ -28,29 +28,28 @@ struct config_problems {
 	int count;
 };
 
-void config_complain(struct config_problems *p, size_t line, const char *key,
-		     const char *fmt, ...)
+void config_yaml_complain(struct config_problems *p, size_t line,
+			  const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* The whole file, at most 1 MiB, NUL-free by contract of YAML; *text is
  * malloc'd. Errors go to `errors` as one line naming the path. */
-int config_read_text(const char *path, char **text, size_t *len, char *errors,
-		     size_t errors_size);
+int config_yaml_read_text(const char *path, char **text, size_t *len,
+			  char *errors, size_t errors_size);
 
 /* The parsing helpers, for every module that reads keys of a document.
  * Each complains into `p` itself. */
-const char *config_scalar(yaml_node_t *node);
+const char *config_yaml_scalar(yaml_node_t *node);
 /* The node's line, counted from 1; 0 for NULL. */
-size_t config_line_of(yaml_node_t *node);
+size_t config_yaml_line_of(yaml_node_t *node);
 /* Every key that a mapping anywhere in `doc` holds twice, with both
  * lines. */
-void config_check_repeated_keys(struct config_problems *p,
-				yaml_document_t *doc);
-int config_parse_u32(struct config_problems *p, yaml_node_t *node,
-		     const char *key, uint32_t min, uint32_t max,
-		     uint32_t *out);
-void config_parse_bool(struct config_problems *p, yaml_node_t *node,
-		       const char *key, bool *out);
-void config_parse_string(struct config_problems *p, yaml_node_t *node,
-			 const char *key, char *out, size_t size);
+void config_yaml_check_repeated_keys(struct config_problems *p,
+				     yaml_document_t *doc);
+int config_yaml_u32(struct config_problems *p, yaml_node_t *node,
+		    const char *key, uint32_t min, uint32_t max, uint32_t *out);
+void config_yaml_bool(struct config_problems *p, yaml_node_t *node,
+		      const char *key, bool *out);
+void config_yaml_string(struct config_problems *p, yaml_node_t *node,
+			const char *key, char *out, size_t size);
 
 #endif

@@ -41,7 +41,7 @@ void enforce_config_defaults(struct enforce_config *enforce)
 /* A cgroup path we may later join to a mount point: absolute, no empty,
  * "." or ".." component, no control character, and not the root itself (writing the root
  * cgroup's limits is never ours to do). */
-bool enforce_path_valid(const char *path)
+bool enforce_config_path_valid(const char *path)
 {
 	const char *part = path;
 
@@ -63,7 +63,8 @@ bool enforce_path_valid(const char *path)
 	return true;
 }
 
-int enforce_class_index(const struct enforce_config *enforce, const char *name)
+int enforce_config_class_index(const struct enforce_config *enforce,
+			       const char *name)
 {
 	for (size_t i = 0; i < enforce->class_count; i++)
 		if (!strcmp(enforce->classes[i], name))
@@ -71,7 +72,7 @@ int enforce_class_index(const struct enforce_config *enforce, const char *name)
 	return -1;
 }
 
-bool enforce_path_under(const char *path, const char *root)
+bool enforce_config_path_under(const char *path, const char *root)
 {
 	size_t len = strlen(root);
 
@@ -79,13 +80,13 @@ bool enforce_path_under(const char *path, const char *root)
 	       (path[len] == '\0' || path[len] == '/');
 }
 
-bool enforce_path_allowed(const struct enforce_config *enforce,
-			  const char *path)
+bool enforce_config_path_allowed(const struct enforce_config *enforce,
+				 const char *path)
 {
-	if (!enforce_path_valid(path))
+	if (!enforce_config_path_valid(path))
 		return false;
 	for (size_t i = 0; i < enforce->root_count; i++)
-		if (enforce_path_under(path, enforce->roots[i]))
+		if (enforce_config_path_under(path, enforce->roots[i]))
 			return true;
 	return false;
 }
@@ -112,7 +113,7 @@ static bool has_unit_component(const char *path)
 	return false;
 }
 
-const char *enforce_path_manager(const char *path)
+const char *enforce_config_path_manager(const char *path)
 {
 	char name[PROCFS_NAME_LEN];
 
@@ -123,25 +124,27 @@ const char *enforce_path_manager(const char *path)
 	return NULL;
 }
 
-bool enforce_path_is_unit(const char *path)
+bool enforce_config_path_is_unit(const char *path)
 {
 	const char *last;
 
-	if (!enforce_path_valid(path))
+	if (!enforce_config_path_valid(path))
 		return false;
 	last = strrchr(path, '/');
 	return has_unit_component(last);
 }
 
-bool enforce_path_writable(const struct enforce_config *enforce,
-			   const char *path)
+bool enforce_config_path_writable(const struct enforce_config *enforce,
+				  const char *path)
 {
-	return enforce_path_allowed(enforce, path) &&
-	       (enforce->write_managed_cgroups || !enforce_path_manager(path));
+	return enforce_config_path_allowed(enforce, path) &&
+	       (enforce->write_managed_cgroups ||
+		!enforce_config_path_manager(path));
 }
 
-const struct budget *enforce_budget_for(const struct enforce_config *enforce,
-					const char *name, const char *uuid)
+const struct budget *
+enforce_config_budget_for(const struct enforce_config *enforce,
+			  const char *name, const char *uuid)
 {
 	for (size_t i = 0; i < enforce->budget_count; i++) {
 		const struct budget *budget = &enforce->budgets[i];
@@ -153,18 +156,19 @@ const struct budget *enforce_budget_for(const struct enforce_config *enforce,
 	return NULL;
 }
 
-int enforce_class_rank(const struct enforce_config *enforce, const char *name,
-		       const char *uuid)
+int enforce_config_class_rank(const struct enforce_config *enforce,
+			      const char *name, const char *uuid)
 {
-	const struct budget *budget = enforce_budget_for(enforce, name, uuid);
+	const struct budget *budget =
+		enforce_config_budget_for(enforce, name, uuid);
 
 	if (budget && budget->class_rank >= 0)
 		return budget->class_rank;
-	return enforce_class_index(enforce, enforce->default_class);
+	return enforce_config_class_index(enforce, enforce->default_class);
 }
 
-bool enforce_claim_trusted(const struct enforce_config *enforce,
-			   const struct guest_claim *claim)
+bool enforce_config_claim_trusted(const struct enforce_config *enforce,
+				  const struct guest_claim *claim)
 {
 	if (claim->clash)
 		return false;
@@ -180,19 +184,21 @@ bool enforce_claim_trusted(const struct enforce_config *enforce,
 }
 
 const struct budget *
-enforce_budget_for_claim(const struct enforce_config *enforce, const char *name,
-			 const char *uuid, const struct guest_claim *claim)
+enforce_config_budget_for_claim(const struct enforce_config *enforce,
+				const char *name, const char *uuid,
+				const struct guest_claim *claim)
 {
-	if (!enforce_claim_trusted(enforce, claim))
+	if (!enforce_config_claim_trusted(enforce, claim))
 		return NULL;
-	return enforce_budget_for(enforce, name, uuid);
+	return enforce_config_budget_for(enforce, name, uuid);
 }
 
-int enforce_class_rank_claim(const struct enforce_config *enforce,
-			     const char *name, const char *uuid,
-			     const struct guest_claim *claim)
+int enforce_config_class_rank_claim(const struct enforce_config *enforce,
+				    const char *name, const char *uuid,
+				    const struct guest_claim *claim)
 {
-	if (!enforce_claim_trusted(enforce, claim))
-		return enforce_class_index(enforce, enforce->default_class);
-	return enforce_class_rank(enforce, name, uuid);
+	if (!enforce_config_claim_trusted(enforce, claim))
+		return enforce_config_class_index(enforce,
+						  enforce->default_class);
+	return enforce_config_class_rank(enforce, name, uuid);
 }

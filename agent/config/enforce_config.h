@@ -106,49 +106,52 @@ void enforce_config_defaults(struct enforce_config *enforce);
 /* A cgroup path kvmwarden may later join to a mount point: absolute, no
  * empty, "." or ".." component, no control character, and not the root
  * itself. */
-bool enforce_path_valid(const char *path);
+bool enforce_config_path_valid(const char *path);
 /* `name`'s index in classes (0: the most important), or -1. */
-int enforce_class_index(const struct enforce_config *enforce, const char *name);
+int enforce_config_class_index(const struct enforce_config *enforce,
+			       const char *name);
 
 /* The budget for a guest: the first whose match fits its name or UUID,
  * else NULL. */
-const struct budget *enforce_budget_for(const struct enforce_config *enforce,
-					const char *name, const char *uuid);
+const struct budget *
+enforce_config_budget_for(const struct enforce_config *enforce,
+			  const char *name, const char *uuid);
 /* The class rank of a guest: its budget's, else the default class's. */
-int enforce_class_rank(const struct enforce_config *enforce, const char *name,
-		       const char *uuid);
+int enforce_config_class_rank(const struct enforce_config *enforce,
+			      const char *name, const char *uuid);
 
 struct guest_claim; /* model.h */
 /* Whether budgets may match a guest by the name and UUID it has: not when
  * another live guest claims them too; always when a manager or the
  * configuration gave them; for a self-declared one, per
  * trust_self_declared and trusted_vmm_users. */
-bool enforce_claim_trusted(const struct enforce_config *enforce,
-			   const struct guest_claim *claim);
-/* enforce_budget_for and enforce_class_rank for a guest with `claim`: an
+bool enforce_config_claim_trusted(const struct enforce_config *enforce,
+				  const struct guest_claim *claim);
+/* enforce_config_budget_for and enforce_config_class_rank for a guest with `claim`: an
  * untrusted one matches no budget and is of the default class. */
-const struct budget *enforce_budget_for_claim(
-	const struct enforce_config *enforce, const char *name,
-	const char *uuid, const struct guest_claim *claim);
-int enforce_class_rank_claim(const struct enforce_config *enforce,
-			     const char *name, const char *uuid,
-			     const struct guest_claim *claim);
+const struct budget *
+enforce_config_budget_for_claim(const struct enforce_config *enforce,
+				const char *name, const char *uuid,
+				const struct guest_claim *claim);
+int enforce_config_class_rank_claim(const struct enforce_config *enforce,
+				    const char *name, const char *uuid,
+				    const struct guest_claim *claim);
 /* True when cgroup path `path` is `root` or lies below it. */
-bool enforce_path_under(const char *path, const char *root);
+bool enforce_config_path_under(const char *path, const char *root);
 /* True when `path` is under one of the configured roots. */
-bool enforce_path_allowed(const struct enforce_config *enforce,
-			  const char *path);
+bool enforce_config_path_allowed(const struct enforce_config *enforce,
+				 const char *path);
 /* Who owns a cgroup, when a manager does: "libvirt" (a machine's cgroup),
  * "systemd" (a unit's: a component named *.service, *.scope, *.slice),
  * else NULL. */
-const char *enforce_path_manager(const char *path);
+const char *enforce_config_path_manager(const char *path);
 /* Whether `path` is a systemd unit's own cgroup: valid, and its last
  * component is named *.service, *.scope or *.slice (a cgroup below a unit
  * is the unit's delegatee's or systemd's internals, not a unit). */
-bool enforce_path_is_unit(const char *path);
+bool enforce_config_path_is_unit(const char *path);
 /* Allowed, and not a manager's unless write_managed_cgroups says so: the
  * test every cgroup write passes. */
-bool enforce_path_writable(const struct enforce_config *enforce,
-			   const char *path);
+bool enforce_config_path_writable(const struct enforce_config *enforce,
+				  const char *path);
 
 #endif

@@ -25,8 +25,8 @@ static void parse_path_list(struct config_problems *p, yaml_document_t *doc,
 
 	*count = 0;
 	if (node->type != YAML_SEQUENCE_NODE) {
-		config_complain(p, config_line_of(node), key,
-				"expected a list of cgroup paths");
+		config_yaml_complain(p, config_yaml_line_of(node), key,
+				     "expected a list of cgroup paths");
 		return;
 	}
 	for (item = node->data.sequence.items.start;
@@ -36,23 +36,24 @@ static void parse_path_list(struct config_problems *p, yaml_document_t *doc,
 		int before = p->count;
 
 		if (*count == ENFORCE_MAX_ROOTS) {
-			config_complain(p, config_line_of(entry), key,
-					"at most %d entries",
-					ENFORCE_MAX_ROOTS);
+			config_yaml_complain(p, config_yaml_line_of(entry), key,
+					     "at most %d entries",
+					     ENFORCE_MAX_ROOTS);
 			return;
 		}
-		config_parse_string(p, entry, key, path, sizeof(path));
+		config_yaml_string(p, entry, key, path, sizeof(path));
 		if (p->count != before)
 			continue;
 		/* A trailing slash would defeat the prefix match. */
 		if (strlen(path) > 1 && path[strlen(path) - 1] == '/')
 			path[strlen(path) - 1] = '\0';
-		if (!enforce_path_valid(path)) {
-			config_complain(p, config_line_of(entry), key,
-					"'%s' is not a cgroup path below the "
-					"root (absolute, no '.' or '..', not "
-					"'/' itself)",
-					path);
+		if (!enforce_config_path_valid(path)) {
+			config_yaml_complain(
+				p, config_yaml_line_of(entry), key,
+				"'%s' is not a cgroup path below the "
+				"root (absolute, no '.' or '..', not "
+				"'/' itself)",
+				path);
 			continue;
 		}
 		snprintf(out[(*count)++], ENFORCE_PATH_LEN, "%s", path);
@@ -65,31 +66,33 @@ static void parse_throttle(struct config_problems *p, yaml_document_t *doc,
 	yaml_node_pair_t *pair;
 
 	if (node->type != YAML_MAPPING_NODE) {
-		config_complain(p, config_line_of(node), "throttle",
-				"expected a mapping (guests_of_lower_class, "
-				"cgroup_roots)");
+		config_yaml_complain(
+			p, config_yaml_line_of(node), "throttle",
+			"expected a mapping (guests_of_lower_class, "
+			"cgroup_roots)");
 		return;
 	}
 	for (pair = node->data.mapping.pairs.start;
 	     pair < node->data.mapping.pairs.top; pair++) {
 		yaml_node_t *key_node = yaml_document_get_node(doc, pair->key);
 		yaml_node_t *value = yaml_document_get_node(doc, pair->value);
-		const char *key = config_scalar(key_node);
+		const char *key = config_yaml_scalar(key_node);
 
 		if (!key || !value)
-			config_complain(p, config_line_of(key_node), "throttle",
-					"keys must be plain names");
+			config_yaml_complain(p, config_yaml_line_of(key_node),
+					     "throttle",
+					     "keys must be plain names");
 		else if (!strcmp(key, "guests_of_lower_class"))
-			config_parse_bool(p, value,
-					  "throttle.guests_of_lower_class",
-					  &budget->throttle_lower_class_guests);
+			config_yaml_bool(p, value,
+					 "throttle.guests_of_lower_class",
+					 &budget->throttle_lower_class_guests);
 		else if (!strcmp(key, "cgroup_roots"))
 			parse_path_list(p, doc, value, "throttle.cgroup_roots",
 					budget->throttle_roots,
 					&budget->throttle_root_count);
 		else
-			config_complain(p, config_line_of(key_node), key,
-					"unknown key in throttle");
+			config_yaml_complain(p, config_yaml_line_of(key_node),
+					     key, "unknown key in throttle");
 	}
 }
 
@@ -97,15 +100,16 @@ static void parse_throttle(struct config_problems *p, yaml_document_t *doc,
 static int parse_ms_as_us(struct config_problems *p, yaml_node_t *node,
 			  const char *key, uint32_t *us)
 {
-	const char *text = config_scalar(node);
+	const char *text = config_yaml_scalar(node);
 	char *end = NULL;
 	double ms = text ? strtod(text, &end) : 0;
 
 	if (!text || end == text || *end || !(ms >= 0.001 && ms <= 60000)) {
-		config_complain(p, config_line_of(node), key,
-				"expected milliseconds from 0.001 to 60000, "
-				"got '%s'",
-				text ? text : "(not a scalar)");
+		config_yaml_complain(
+			p, config_yaml_line_of(node), key,
+			"expected milliseconds from 0.001 to 60000, "
+			"got '%s'",
+			text ? text : "(not a scalar)");
 		return -EINVAL;
 	}
 	*us = (uint32_t)(ms * 1000 + 0.5);
@@ -119,66 +123,68 @@ static void parse_budget(struct config_problems *p, yaml_document_t *doc,
 	bool has_limit = false;
 
 	memset(budget, 0, sizeof(*budget));
-	budget->line = config_line_of(node);
+	budget->line = config_yaml_line_of(node);
 	budget->class_rank = -1;
 	if (node->type != YAML_MAPPING_NODE) {
-		config_complain(p, config_line_of(node), "budgets",
-				"each budget must be a mapping (match, "
-				"class, max_steal_percent, ...)");
+		config_yaml_complain(p, config_yaml_line_of(node), "budgets",
+				     "each budget must be a mapping (match, "
+				     "class, max_steal_percent, ...)");
 		return;
 	}
 	for (pair = node->data.mapping.pairs.start;
 	     pair < node->data.mapping.pairs.top; pair++) {
 		yaml_node_t *key_node = yaml_document_get_node(doc, pair->key);
 		yaml_node_t *value = yaml_document_get_node(doc, pair->value);
-		const char *key = config_scalar(key_node);
+		const char *key = config_yaml_scalar(key_node);
 
 		if (!key || !value) {
-			config_complain(p, config_line_of(key_node), "budgets",
-					"keys must be plain names");
+			config_yaml_complain(p, config_yaml_line_of(key_node),
+					     "budgets",
+					     "keys must be plain names");
 		} else if (!strcmp(key, "match")) {
-			config_parse_string(p, value, key, budget->match,
-					    sizeof(budget->match));
+			config_yaml_string(p, value, key, budget->match,
+					   sizeof(budget->match));
 		} else if (!strcmp(key, "class")) {
-			config_parse_string(p, value, key, budget->class_name,
-					    sizeof(budget->class_name));
+			config_yaml_string(p, value, key, budget->class_name,
+					   sizeof(budget->class_name));
 		} else if (!strcmp(key, "max_steal_percent")) {
-			if (!config_parse_u32(p, value, key, 1, 100,
-					      &budget->max_steal_percent))
+			if (!config_yaml_u32(p, value, key, 1, 100,
+					     &budget->max_steal_percent))
 				has_limit = true;
 		} else if (!strcmp(key, "max_wait_p99_ms")) {
-			if (!config_parse_u32(p, value, key, 1, 60000,
-					      &budget->max_wait_p99_ms))
+			if (!config_yaml_u32(p, value, key, 1, 60000,
+					     &budget->max_wait_p99_ms))
 				has_limit = true;
 		} else if (!strcmp(key, "max_io_queue_p99_ms")) {
 			if (!parse_ms_as_us(p, value, key,
 					    &budget->max_io_queue_p99_us))
 				has_limit = true;
 		} else if (!strcmp(key, "io_weight")) {
-			config_parse_u32(p, value, key, 1, 10000,
-					 &budget->io_weight);
+			config_yaml_u32(p, value, key, 1, 10000,
+					&budget->io_weight);
 		} else if (!strcmp(key, "cpu_weight")) {
-			config_parse_u32(p, value, key, 1, 10000,
-					 &budget->cpu_weight);
+			config_yaml_u32(p, value, key, 1, 10000,
+					&budget->cpu_weight);
 		} else if (!strcmp(key, "throttle")) {
 			parse_throttle(p, doc, value, budget);
 		} else {
-			config_complain(p, config_line_of(key_node), key,
-					"unknown key in a budget");
+			config_yaml_complain(p, config_yaml_line_of(key_node),
+					     key, "unknown key in a budget");
 		}
 	}
 	if (!budget->match[0])
-		config_complain(p, budget->line, "match",
-				"every budget needs a match (name glob or "
-				"UUID)");
+		config_yaml_complain(p, budget->line, "match",
+				     "every budget needs a match (name glob or "
+				     "UUID)");
 	if (!budget->class_name[0])
-		config_complain(p, budget->line, "class",
-				"every budget needs a class");
+		config_yaml_complain(p, budget->line, "class",
+				     "every budget needs a class");
 	if (!has_limit && budget->match[0])
-		config_complain(p, budget->line, "max_steal_percent",
-				"budget '%s' sets none of max_steal_percent, "
-				"max_wait_p99_ms, max_io_queue_p99_ms",
-				budget->match);
+		config_yaml_complain(
+			p, budget->line, "max_steal_percent",
+			"budget '%s' sets none of max_steal_percent, "
+			"max_wait_p99_ms, max_io_queue_p99_ms",
+			budget->match);
 }
 
 static void parse_budgets(struct config_problems *p, yaml_document_t *doc,
@@ -188,8 +194,8 @@ static void parse_budgets(struct config_problems *p, yaml_document_t *doc,
 
 	enforce->budget_count = 0;
 	if (node->type != YAML_SEQUENCE_NODE) {
-		config_complain(p, config_line_of(node), "budgets",
-				"expected a list of budgets");
+		config_yaml_complain(p, config_yaml_line_of(node), "budgets",
+				     "expected a list of budgets");
 		return;
 	}
 	for (item = node->data.sequence.items.start;
@@ -197,9 +203,9 @@ static void parse_budgets(struct config_problems *p, yaml_document_t *doc,
 		yaml_node_t *entry = yaml_document_get_node(doc, *item);
 
 		if (enforce->budget_count == ENFORCE_MAX_BUDGETS) {
-			config_complain(p, config_line_of(entry), "budgets",
-					"at most %d budgets",
-					ENFORCE_MAX_BUDGETS);
+			config_yaml_complain(p, config_yaml_line_of(entry),
+					     "budgets", "at most %d budgets",
+					     ENFORCE_MAX_BUDGETS);
 			return;
 		}
 		parse_budget(p, doc, entry,
@@ -214,9 +220,9 @@ static void parse_classes(struct config_problems *p, yaml_document_t *doc,
 
 	enforce->class_count = 0;
 	if (node->type != YAML_SEQUENCE_NODE) {
-		config_complain(p, config_line_of(node), "classes",
-				"expected a list of class names, most "
-				"important first");
+		config_yaml_complain(p, config_yaml_line_of(node), "classes",
+				     "expected a list of class names, most "
+				     "important first");
 		return;
 	}
 	for (item = node->data.sequence.items.start;
@@ -226,25 +232,27 @@ static void parse_classes(struct config_problems *p, yaml_document_t *doc,
 		int before = p->count;
 
 		if (enforce->class_count == ENFORCE_MAX_CLASSES) {
-			config_complain(p, config_line_of(entry), "classes",
-					"at most %d classes",
-					ENFORCE_MAX_CLASSES);
+			config_yaml_complain(p, config_yaml_line_of(entry),
+					     "classes", "at most %d classes",
+					     ENFORCE_MAX_CLASSES);
 			return;
 		}
-		config_parse_string(p, entry, "classes", name, sizeof(name));
+		config_yaml_string(p, entry, "classes", name, sizeof(name));
 		if (p->count != before)
 			continue;
 		for (size_t i = 0; i < enforce->class_count; i++)
 			if (!strcmp(enforce->classes[i], name))
-				config_complain(p, config_line_of(entry),
-						"classes",
-						"'%s' is listed twice", name);
+				config_yaml_complain(p,
+						     config_yaml_line_of(entry),
+						     "classes",
+						     "'%s' is listed twice",
+						     name);
 		snprintf(enforce->classes[enforce->class_count++],
 			 ENFORCE_NAME_LEN, "%s", name);
 	}
 	if (!enforce->class_count)
-		config_complain(p, config_line_of(node), "classes",
-				"at least one class is needed");
+		config_yaml_complain(p, config_yaml_line_of(node), "classes",
+				     "at least one class is needed");
 }
 
 static void parse_cgroup_guests(struct config_problems *p, yaml_document_t *doc,
@@ -255,8 +263,9 @@ static void parse_cgroup_guests(struct config_problems *p, yaml_document_t *doc,
 
 	enforce->cgroup_guest_count = 0;
 	if (node->type != YAML_SEQUENCE_NODE) {
-		config_complain(p, config_line_of(node), "cgroup_guests",
-				"expected a list of {name, cgroup}");
+		config_yaml_complain(p, config_yaml_line_of(node),
+				     "cgroup_guests",
+				     "expected a list of {name, cgroup}");
 		return;
 	}
 	for (item = node->data.sequence.items.start;
@@ -266,18 +275,19 @@ static void parse_cgroup_guests(struct config_problems *p, yaml_document_t *doc,
 		yaml_node_pair_t *pair;
 
 		if (enforce->cgroup_guest_count == ENFORCE_MAX_CGROUP_GUESTS) {
-			config_complain(p, config_line_of(entry),
-					"cgroup_guests", "at most %d entries",
-					ENFORCE_MAX_CGROUP_GUESTS);
+			config_yaml_complain(p, config_yaml_line_of(entry),
+					     "cgroup_guests",
+					     "at most %d entries",
+					     ENFORCE_MAX_CGROUP_GUESTS);
 			return;
 		}
 		guest = &enforce->cgroup_guests[enforce->cgroup_guest_count++];
 		memset(guest, 0, sizeof(*guest));
 		if (entry->type != YAML_MAPPING_NODE) {
-			config_complain(p, config_line_of(entry),
-					"cgroup_guests",
-					"each entry must be a mapping (name, "
-					"cgroup)");
+			config_yaml_complain(
+				p, config_yaml_line_of(entry), "cgroup_guests",
+				"each entry must be a mapping (name, "
+				"cgroup)");
 			continue;
 		}
 		for (pair = entry->data.mapping.pairs.start;
@@ -286,26 +296,26 @@ static void parse_cgroup_guests(struct config_problems *p, yaml_document_t *doc,
 				yaml_document_get_node(doc, pair->key);
 			yaml_node_t *value =
 				yaml_document_get_node(doc, pair->value);
-			const char *key = config_scalar(key_node);
+			const char *key = config_yaml_scalar(key_node);
 
 			if (key && value && !strcmp(key, "name"))
-				config_parse_string(p, value, key, guest->name,
-						    sizeof(guest->name));
+				config_yaml_string(p, value, key, guest->name,
+						   sizeof(guest->name));
 			else if (key && value && !strcmp(key, "cgroup"))
-				config_parse_string(p, value, key,
-						    guest->cgroup,
-						    sizeof(guest->cgroup));
+				config_yaml_string(p, value, key, guest->cgroup,
+						   sizeof(guest->cgroup));
 			else
-				config_complain(
-					p, config_line_of(key_node),
+				config_yaml_complain(
+					p, config_yaml_line_of(key_node),
 					key ? key : "cgroup_guests",
 					"unknown key in a cgroup guest");
 		}
-		if (!guest->name[0] || !enforce_path_valid(guest->cgroup))
-			config_complain(p, config_line_of(entry),
-					"cgroup_guests",
-					"each entry needs a name and a cgroup "
-					"path below the root");
+		if (!guest->name[0] ||
+		    !enforce_config_path_valid(guest->cgroup))
+			config_yaml_complain(
+				p, config_yaml_line_of(entry), "cgroup_guests",
+				"each entry needs a name and a cgroup "
+				"path below the root");
 	}
 }
 
@@ -337,10 +347,10 @@ static void parse_trusted_users(struct config_problems *p, yaml_document_t *doc,
 	yaml_node_item_t *item;
 
 	enforce->trusted_vmm_uid_count = 0;
-	enforce->trusted_vmm_users_line = config_line_of(node);
+	enforce->trusted_vmm_users_line = config_yaml_line_of(node);
 	if (node->type != YAML_SEQUENCE_NODE) {
-		config_complain(p, config_line_of(node), key,
-				"expected a list of user names or uids");
+		config_yaml_complain(p, config_yaml_line_of(node), key,
+				     "expected a list of user names or uids");
 		return;
 	}
 	for (item = node->data.sequence.items.start;
@@ -352,17 +362,17 @@ static void parse_trusted_users(struct config_problems *p, yaml_document_t *doc,
 
 		if (enforce->trusted_vmm_uid_count ==
 		    ENFORCE_MAX_TRUSTED_USERS) {
-			config_complain(p, config_line_of(entry), key,
-					"at most %d entries",
-					ENFORCE_MAX_TRUSTED_USERS);
+			config_yaml_complain(p, config_yaml_line_of(entry), key,
+					     "at most %d entries",
+					     ENFORCE_MAX_TRUSTED_USERS);
 			return;
 		}
-		config_parse_string(p, entry, key, name, sizeof(name));
+		config_yaml_string(p, entry, key, name, sizeof(name));
 		if (p->count != before)
 			continue;
 		if (resolve_user(name, &uid)) {
-			config_complain(p, config_line_of(entry), key,
-					"no user named '%s'", name);
+			config_yaml_complain(p, config_yaml_line_of(entry), key,
+					     "no user named '%s'", name);
 			continue;
 		}
 		enforce->trusted_vmm_uids[enforce->trusted_vmm_uid_count++] =
@@ -370,109 +380,109 @@ static void parse_trusted_users(struct config_problems *p, yaml_document_t *doc,
 	}
 }
 
-bool enforce_config_parse_key(struct config_problems *p, yaml_document_t *doc,
-			      const char *key, yaml_node_t *value,
-			      struct enforce_config *enforce)
+bool enforce_keys_parse(struct config_problems *p, yaml_document_t *doc,
+			const char *key, yaml_node_t *value,
+			struct enforce_config *enforce)
 {
 	if (!strcmp(key, "budgets"))
 		parse_budgets(p, doc, value, enforce);
 	else if (!strcmp(key, "classes"))
 		parse_classes(p, doc, value, enforce);
 	else if (!strcmp(key, "default_class")) {
-		config_parse_string(p, value, key, enforce->default_class,
-				    sizeof(enforce->default_class));
-		enforce->default_class_line = config_line_of(value);
+		config_yaml_string(p, value, key, enforce->default_class,
+				   sizeof(enforce->default_class));
+		enforce->default_class_line = config_yaml_line_of(value);
 	} else if (!strcmp(key, "roots")) {
 		parse_path_list(p, doc, value, key, enforce->roots,
 				&enforce->root_count);
-		enforce->roots_line = config_line_of(value);
+		enforce->roots_line = config_yaml_line_of(value);
 	} else if (!strcmp(key, "cgroup_guests"))
 		parse_cgroup_guests(p, doc, value, enforce);
 	else if (!strcmp(key, "min_quota_percent"))
-		config_parse_u32(p, value, key, 1, 100,
-				 &enforce->min_quota_percent);
+		config_yaml_u32(p, value, key, 1, 100,
+				&enforce->min_quota_percent);
 	else if (!strcmp(key, "min_io_iops"))
-		config_parse_u32(p, value, key, 1, 1000000,
-				 &enforce->min_io_iops);
+		config_yaml_u32(p, value, key, 1, 1000000,
+				&enforce->min_io_iops);
 	else if (!strcmp(key, "quota_step_percent"))
-		config_parse_u32(p, value, key, 5, 90,
-				 &enforce->quota_step_percent);
+		config_yaml_u32(p, value, key, 5, 90,
+				&enforce->quota_step_percent);
 	else if (!strcmp(key, "hysteresis_percent"))
-		config_parse_u32(p, value, key, 5, 90,
-				 &enforce->hysteresis_percent);
+		config_yaml_u32(p, value, key, 5, 90,
+				&enforce->hysteresis_percent);
 	else if (!strcmp(key, "cooldown_ms"))
-		config_parse_u32(p, value, key, 100, 3600000,
-				 &enforce->cooldown_ms);
+		config_yaml_u32(p, value, key, 100, 3600000,
+				&enforce->cooldown_ms);
 	else if (!strcmp(key, "write_managed_cgroups"))
-		config_parse_bool(p, value, key,
-				  &enforce->write_managed_cgroups);
+		config_yaml_bool(p, value, key,
+				 &enforce->write_managed_cgroups);
 	else if (!strcmp(key, "separate_cpus"))
-		config_parse_bool(p, value, key, &enforce->separate_cpus);
+		config_yaml_bool(p, value, key, &enforce->separate_cpus);
 	else if (!strcmp(key, "state_file")) {
-		config_parse_string(p, value, key, enforce->state_file,
-				    sizeof(enforce->state_file));
-		enforce->state_file_line = config_line_of(value);
+		config_yaml_string(p, value, key, enforce->state_file,
+				   sizeof(enforce->state_file));
+		enforce->state_file_line = config_yaml_line_of(value);
 	} else if (!strcmp(key, "trust_self_declared")) {
-		config_parse_bool(p, value, key, &enforce->trust_self_declared);
+		config_yaml_bool(p, value, key, &enforce->trust_self_declared);
 	} else if (!strcmp(key, "trusted_vmm_users")) {
 		parse_trusted_users(p, doc, value, enforce);
 	} else if (!strcmp(key, "audit_log")) {
-		config_parse_string(p, value, key, enforce->audit_log,
-				    sizeof(enforce->audit_log));
-		enforce->audit_log_line = config_line_of(value);
+		config_yaml_string(p, value, key, enforce->audit_log,
+				   sizeof(enforce->audit_log));
+		enforce->audit_log_line = config_yaml_line_of(value);
 	} else
 		return false;
 	return true;
 }
 
-void enforce_config_check(struct config_problems *p,
-			  struct enforce_config *enforce)
+void enforce_keys_check(struct config_problems *p,
+			struct enforce_config *enforce)
 {
-	if (enforce_class_index(enforce, enforce->default_class) < 0)
-		config_complain(p,
-				enforce->default_class_line ?
-					enforce->default_class_line :
-					1,
-				"default_class",
-				"'%s' is not one of the classes",
-				enforce->default_class);
+	if (enforce_config_class_index(enforce, enforce->default_class) < 0)
+		config_yaml_complain(p,
+				     enforce->default_class_line ?
+					     enforce->default_class_line :
+					     1,
+				     "default_class",
+				     "'%s' is not one of the classes",
+				     enforce->default_class);
 	if (enforce->state_file[0] != '/')
-		config_complain(p, enforce->state_file_line, "state_file",
-				"must be an absolute path");
+		config_yaml_complain(p, enforce->state_file_line, "state_file",
+				     "must be an absolute path");
 	if (enforce->audit_log[0] && enforce->audit_log[0] != '/')
-		config_complain(p, enforce->audit_log_line, "audit_log",
-				"must be an absolute path or ''");
+		config_yaml_complain(p, enforce->audit_log_line, "audit_log",
+				     "must be an absolute path or ''");
 	/* A unit's own cgroup is no problem: its units are acted on
 	 * through systemd (actuate_systemd.h). */
 	for (size_t i = 0; i < enforce->root_count; i++)
 		if (!enforce->write_managed_cgroups &&
-		    enforce_path_manager(enforce->roots[i]) &&
-		    !(!strcmp(enforce_path_manager(enforce->roots[i]),
+		    enforce_config_path_manager(enforce->roots[i]) &&
+		    !(!strcmp(enforce_config_path_manager(enforce->roots[i]),
 			      "systemd") &&
-		      enforce_path_is_unit(enforce->roots[i])))
-			config_complain(
+		      enforce_config_path_is_unit(enforce->roots[i])))
+			config_yaml_complain(
 				p, enforce->roots_line, "roots",
 				"'%s' is %s's (single-writer rule): nothing "
 				"under it would be written; use a cgroup no "
 				"manager owns, a systemd unit's own, or set "
 				"write_managed_cgroups: true",
 				enforce->roots[i],
-				enforce_path_manager(enforce->roots[i]));
+				enforce_config_path_manager(enforce->roots[i]));
 	for (size_t i = 0; i < enforce->budget_count; i++) {
 		struct budget *budget = &enforce->budgets[i];
 
 		if (!budget->class_name[0])
 			continue;
 		budget->class_rank =
-			enforce_class_index(enforce, budget->class_name);
+			enforce_config_class_index(enforce, budget->class_name);
 		if (budget->class_rank < 0)
-			config_complain(p, budget->line, "class",
-					"'%s' is not one of the classes",
-					budget->class_name);
+			config_yaml_complain(p, budget->line, "class",
+					     "'%s' is not one of the classes",
+					     budget->class_name);
 		for (size_t r = 0; r < budget->throttle_root_count; r++)
-			if (!enforce_path_allowed(enforce,
-						  budget->throttle_roots[r]))
-				config_complain(
+			if (!enforce_config_path_allowed(
+				    enforce, budget->throttle_roots[r]))
+				config_yaml_complain(
 					p, budget->line,
 					"throttle.cgroup_roots",
 					"'%s' is not under any of roots, so "

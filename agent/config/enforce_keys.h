@@ -20,12 +20,12 @@
 
 /* Handles one top-level key when it is enforcement's: returns true when it
  * was (problems, if any, are in `p`), false for a key it does not know. */
-bool enforce_config_parse_key(struct config_problems *p, yaml_document_t *doc,
-			      const char *key, yaml_node_t *value,
-			      struct enforce_config *enforce);
+bool enforce_keys_parse(struct config_problems *p, yaml_document_t *doc,
+			const char *key, yaml_node_t *value,
+			struct enforce_config *enforce);
 /* Cross-key checks once the whole document is read; sets each budget's
  * class_rank. */
-void enforce_config_check(struct config_problems *p,
-			  struct enforce_config *enforce);
+void enforce_keys_check(struct config_problems *p,
+			struct enforce_config *enforce);
 
 #endif

@@ -56,14 +56,14 @@ static bool libcrypt_has_bcrypt(void)
 static void set_path(struct config_problems *p, yaml_node_t *node,
 		     const char *key, char *out)
 {
-	const char *text = config_scalar(node),
+	const char *text = config_yaml_scalar(node),
 		   *slash = strrchr(p->source, '/');
 	int dir_len = slash ? (int)(slash - p->source) : 0;
 	int n;
 
 	if (!text || !text[0]) {
-		config_complain(p, config_line_of(node), key,
-				"expected a file path");
+		config_yaml_complain(p, config_yaml_line_of(node), key,
+				     "expected a file path");
 		return;
 	}
 	if (text[0] == '/' || !slash)
@@ -72,7 +72,8 @@ static void set_path(struct config_problems *p, yaml_node_t *node,
 		n = snprintf(out, WEB_CONFIG_PATH_LEN, "%.*s/%s", dir_len,
 			     p->source, text);
 	if (n < 0 || n >= WEB_CONFIG_PATH_LEN)
-		config_complain(p, config_line_of(node), key, "path too long");
+		config_yaml_complain(p, config_yaml_line_of(node), key,
+				     "path too long");
 }
 
 static void parse_tls(struct config_problems *p, yaml_document_t *doc,
@@ -81,8 +82,8 @@ static void parse_tls(struct config_problems *p, yaml_document_t *doc,
 	yaml_node_pair_t *pair;
 
 	if (node->type != YAML_MAPPING_NODE) {
-		config_complain(p, line, "tls_server_config",
-				"expected cert_file and key_file");
+		config_yaml_complain(p, line, "tls_server_config",
+				     "expected cert_file and key_file");
 		return;
 	}
 	out->tls = true;
@@ -90,63 +91,67 @@ static void parse_tls(struct config_problems *p, yaml_document_t *doc,
 	     pair < node->data.mapping.pairs.top; pair++) {
 		yaml_node_t *key_node = yaml_document_get_node(doc, pair->key);
 		yaml_node_t *value = yaml_document_get_node(doc, pair->value);
-		const char *key = config_scalar(key_node);
+		const char *key = config_yaml_scalar(key_node);
 
 		if (!key || !value)
-			config_complain(p, config_line_of(key_node), NULL,
-					"keys must be plain names");
+			config_yaml_complain(p, config_yaml_line_of(key_node),
+					     NULL, "keys must be plain names");
 		else if (!strcmp(key, "cert_file"))
 			set_path(p, value, key, out->cert_file);
 		else if (!strcmp(key, "key_file"))
 			set_path(p, value, key, out->key_file);
 		else
-			config_complain(p, config_line_of(key_node), key,
-					"not supported (kvmwarden reads "
-					"cert_file and key_file only)");
+			config_yaml_complain(p, config_yaml_line_of(key_node),
+					     key,
+					     "not supported (kvmwarden reads "
+					     "cert_file and key_file only)");
 	}
 	if (!out->cert_file[0] || !out->key_file[0])
-		config_complain(p, line, "tls_server_config",
-				"needs both cert_file and key_file");
+		config_yaml_complain(p, line, "tls_server_config",
+				     "needs both cert_file and key_file");
 }
 
 static void add_user(struct config_problems *p, yaml_node_t *key_node,
 		     yaml_node_t *value, struct web_config *out)
 {
-	const char *name = config_scalar(key_node),
-		   *hash = config_scalar(value);
+	const char *name = config_yaml_scalar(key_node),
+		   *hash = config_yaml_scalar(value);
 	struct web_user *user;
 
 	if (!name || !name[0] || strchr(name, ':') ||
 	    strlen(name) >= WEB_CONFIG_NAME_LEN) {
-		config_complain(p, config_line_of(key_node), "basic_auth_users",
-				"user names must be plain, without ':', "
-				"under %d characters",
-				WEB_CONFIG_NAME_LEN);
+		config_yaml_complain(p, config_yaml_line_of(key_node),
+				     "basic_auth_users",
+				     "user names must be plain, without ':', "
+				     "under %d characters",
+				     WEB_CONFIG_NAME_LEN);
 		return;
 	}
-	/* A name listed twice is config_check_repeated_keys' to refuse. */
+	/* A name listed twice is config_yaml_check_repeated_keys' to refuse. */
 	for (size_t i = 0; i < out->user_count; i++)
 		if (!strcmp(out->users[i].name, name))
 			return;
 	if (!hash || !is_bcrypt_hash(hash)) {
-		config_complain(p, config_line_of(value), name,
-				"expected a bcrypt hash ($2b$..., 60 "
-				"characters, as htpasswd -nB makes)");
+		config_yaml_complain(p, config_yaml_line_of(value), name,
+				     "expected a bcrypt hash ($2b$..., 60 "
+				     "characters, as htpasswd -nB makes)");
 		return;
 	}
 	/* Each step doubles the work: cost 12 takes about 200 ms here, 31
 	 * would take days, and the endpoint has one thread. */
 	if (bcrypt_cost(hash) > WEB_CONFIG_MAX_BCRYPT_COST) {
-		config_complain(p, config_line_of(value), name,
-				"bcrypt cost %d: at most %d is accepted (each "
-				"check costs 2^cost rounds; htpasswd -nBC 10 "
-				"makes cost 10)",
-				bcrypt_cost(hash), WEB_CONFIG_MAX_BCRYPT_COST);
+		config_yaml_complain(
+			p, config_yaml_line_of(value), name,
+			"bcrypt cost %d: at most %d is accepted (each "
+			"check costs 2^cost rounds; htpasswd -nBC 10 "
+			"makes cost 10)",
+			bcrypt_cost(hash), WEB_CONFIG_MAX_BCRYPT_COST);
 		return;
 	}
 	if (out->user_count == WEB_CONFIG_MAX_USERS) {
-		config_complain(p, config_line_of(key_node), name,
-				"more than %d users", WEB_CONFIG_MAX_USERS);
+		config_yaml_complain(p, config_yaml_line_of(key_node), name,
+				     "more than %d users",
+				     WEB_CONFIG_MAX_USERS);
 		return;
 	}
 	user = &out->users[out->user_count++];
@@ -160,15 +165,16 @@ static void parse_users(struct config_problems *p, yaml_document_t *doc,
 	yaml_node_pair_t *pair;
 
 	if (node->type != YAML_MAPPING_NODE) {
-		config_complain(p, line, "basic_auth_users",
-				"expected USER: BCRYPT_HASH pairs");
+		config_yaml_complain(p, line, "basic_auth_users",
+				     "expected USER: BCRYPT_HASH pairs");
 		return;
 	}
 	/* An empty map would turn authentication off without a word. */
 	if (node->data.mapping.pairs.start == node->data.mapping.pairs.top) {
-		config_complain(p, line, "basic_auth_users",
-				"no users: remove the key to serve without "
-				"authentication");
+		config_yaml_complain(
+			p, line, "basic_auth_users",
+			"no users: remove the key to serve without "
+			"authentication");
 		return;
 	}
 	for (pair = node->data.mapping.pairs.start;
@@ -176,9 +182,10 @@ static void parse_users(struct config_problems *p, yaml_document_t *doc,
 		add_user(p, yaml_document_get_node(doc, pair->key),
 			 yaml_document_get_node(doc, pair->value), out);
 	if (out->user_count && !libcrypt_has_bcrypt())
-		config_complain(p, line, "basic_auth_users",
-				"this system's libcrypt cannot check bcrypt "
-				"hashes");
+		config_yaml_complain(
+			p, line, "basic_auth_users",
+			"this system's libcrypt cannot check bcrypt "
+			"hashes");
 }
 
 static void parse_top(struct config_problems *p, yaml_document_t *doc,
@@ -190,22 +197,23 @@ static void parse_top(struct config_problems *p, yaml_document_t *doc,
 	     pair < root->data.mapping.pairs.top; pair++) {
 		yaml_node_t *key_node = yaml_document_get_node(doc, pair->key);
 		yaml_node_t *value = yaml_document_get_node(doc, pair->value);
-		const char *key = config_scalar(key_node);
+		const char *key = config_yaml_scalar(key_node);
 
 		if (!key || !value)
-			config_complain(p, config_line_of(key_node), NULL,
-					"keys must be plain names");
+			config_yaml_complain(p, config_yaml_line_of(key_node),
+					     NULL, "keys must be plain names");
 		else if (!strcmp(key, "tls_server_config"))
-			parse_tls(p, doc, config_line_of(key_node), value, out);
+			parse_tls(p, doc, config_yaml_line_of(key_node), value,
+				  out);
 		else if (!strcmp(key, "basic_auth_users"))
-			parse_users(p, doc, config_line_of(key_node), value,
-				    out);
+			parse_users(p, doc, config_yaml_line_of(key_node),
+				    value, out);
 		else if (!strcmp(key, "http_server_config"))
-			config_complain(p, config_line_of(key_node), key,
-					"not supported by kvmwarden");
+			config_yaml_complain(p, config_yaml_line_of(key_node),
+					     key, "not supported by kvmwarden");
 		else
-			config_complain(p, config_line_of(key_node), key,
-					"unknown key");
+			config_yaml_complain(p, config_yaml_line_of(key_node),
+					     key, "unknown key");
 	}
 }
 
@@ -231,23 +239,23 @@ int web_config_parse(struct web_config *out, const char *text, size_t len,
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		config_complain(&p, parser.problem_mark.line + 1, NULL,
-				"not valid YAML: %s",
-				parser.problem ? parser.problem :
-						 "parse error");
+		config_yaml_complain(&p, parser.problem_mark.line + 1, NULL,
+				     "not valid YAML: %s",
+				     parser.problem ? parser.problem :
+						      "parse error");
 		yaml_parser_delete(&parser);
 		free(parsed);
 		return -EINVAL;
 	}
 	root = yaml_document_get_root_node(&doc);
 	if (root && root->type != YAML_MAPPING_NODE)
-		config_complain(&p, config_line_of(root), NULL,
-				"the top level must be a mapping of keys");
+		config_yaml_complain(&p, config_yaml_line_of(root), NULL,
+				     "the top level must be a mapping of keys");
 	else if (root)
 		parse_top(&p, &doc, root, parsed);
 	/* A second tls_server_config or basic_auth_users would be merged
 	 * into the first or replace it, silently. */
-	config_check_repeated_keys(&p, &doc);
+	config_yaml_check_repeated_keys(&p, &doc);
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
 	if (!p.count)
@@ -263,7 +271,7 @@ int web_config_load(struct web_config *out, const char *path, char *errors,
 	size_t len;
 	int err;
 
-	err = config_read_text(path, &text, &len, errors, errors_size);
+	err = config_yaml_read_text(path, &text, &len, errors, errors_size);
 	if (err)
 		return err;
 	err = web_config_parse(out, text, len, path, errors, errors_size);

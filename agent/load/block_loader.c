@@ -16,7 +16,7 @@
 #include "load/block_loader.h"
 #include "block.skel.h"
 #include "load/bpf_maps.h"
-#include "model/feature_table.h"
+#include "model/features.h"
 #include "load/prog_load.h"
 
 struct block_loader {

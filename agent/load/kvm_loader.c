@@ -19,7 +19,7 @@
 
 #include "kvm.skel.h"
 #include "load/bpf_maps.h"
-#include "model/feature_table.h"
+#include "model/features.h"
 #include "load/prog_load.h"
 #include "load/kvm_tracefs.h"
 #include "load/kvm_loader.h"

@@ -18,7 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "load/bpf_maps.h"
-#include "model/feature_table.h"
+#include "model/features.h"
 #include "base/log.h"
 #include "load/loader.h"
 #include "load/prog_load.h"

@@ -18,7 +18,7 @@
 /* Who said what a guest is called (README "Who a guest is"). A name or
  * UUID that the VMM process gave itself, on its own command line, could
  * be any guest's: budgets match it only where the configuration trusts
- * it (enforce_claim_trusted). */
+ * it (enforce_config_claim_trusted). */
 enum guest_identity {
 	/* Not from discovery: a caller that builds guests itself (tests)
 	 * vouches for them. Discovery always sets one of the others. */

@@ -196,7 +196,7 @@ struct report_kvm {
 
 /* The window's figures of `after` over `before` (NULL: from zero);
  * `vcpu_run_ns` is the guest's vCPU on-CPU time in the window. */
-void report_kvm_build(struct report_kvm *out, const struct guest_kvm *before,
+void model_kvm_report(struct report_kvm *out, const struct guest_kvm *before,
 		      const struct guest_kvm *after, uint64_t vcpu_run_ns);
 
 struct report_guest {

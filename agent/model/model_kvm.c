@@ -87,7 +87,7 @@ static int compare_reasons(const void *a, const void *b)
 	return x->reason < y->reason ? -1 : x->reason > y->reason;
 }
 
-void report_kvm_build(struct report_kvm *out, const struct guest_kvm *before,
+void model_kvm_report(struct report_kvm *out, const struct guest_kvm *before,
 		      const struct guest_kvm *after, uint64_t vcpu_run_ns)
 {
 	static const struct guest_kvm zero;

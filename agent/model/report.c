@@ -185,7 +185,7 @@ static int build_guest(struct report_guest *out, const struct guest *before,
 	pruned_from = out->vcpu_total.run_ns;
 	add_pruned(out, before, after);
 	kvm_run_ns += out->vcpu_total.run_ns - pruned_from;
-	report_kvm_build(&out->kvm, before ? &before->kvm : NULL, &after->kvm,
+	model_kvm_report(&out->kvm, before ? &before->kvm : NULL, &after->kvm,
 			 kvm_run_ns);
 	if (build_culprits(out, before, after))
 		return -ENOMEM;
@@ -215,7 +215,8 @@ int report_build(struct report *out, const struct guest_table *before,
 			minus(after->kvm.events_lost, before->kvm.events_lost);
 		out->kvm.events_fired = minus(after->kvm.events_fired,
 					      before->kvm.events_fired);
-		out->kvm.ns_lost = minus(after->kvm.ns_lost, before->kvm.ns_lost);
+		out->kvm.ns_lost =
+			minus(after->kvm.ns_lost, before->kvm.ns_lost);
 	}
 	if (after->cpu_count > 0) {
 		out->cpu_wait_ns = calloc(after->cpu_count, sizeof(uint64_t));

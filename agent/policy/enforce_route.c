@@ -12,16 +12,16 @@ enum enforce_backend enforce_route(const struct enforce_config *enforce,
 				   const char *cgroup, bool libvirt_up,
 				   bool systemd_up)
 {
-	const char *manager = enforce_path_manager(cgroup);
+	const char *manager = enforce_config_path_manager(cgroup);
 
-	if (!enforce_path_allowed(enforce, cgroup))
+	if (!enforce_config_path_allowed(enforce, cgroup))
 		return ENFORCE_BACKEND_NONE;
 	if (libvirt_up && manager && !strcmp(manager, "libvirt"))
 		return ENFORCE_BACKEND_LIBVIRT;
 	if (systemd_up && !enforce->write_managed_cgroups && manager &&
-	    !strcmp(manager, "systemd") && enforce_path_is_unit(cgroup))
+	    !strcmp(manager, "systemd") && enforce_config_path_is_unit(cgroup))
 		return ENFORCE_BACKEND_SYSTEMD;
-	if (enforce_path_writable(enforce, cgroup))
+	if (enforce_config_path_writable(enforce, cgroup))
 		return ENFORCE_BACKEND_CGROUPFS;
 	return ENFORCE_BACKEND_NONE;
 }

@@ -28,7 +28,7 @@ enum enforce_backend {
  * before systemd had a backend); a systemd unit's own cgroup goes through
  * systemd when it answers and write_managed_cgroups is off (that setting
  * means "write the files directly"); otherwise the files, where
- * enforce_path_writable allows. A cgroup below a unit (a delegated
+ * enforce_config_path_writable allows. A cgroup below a unit (a delegated
  * subtree) is never systemd's to set. */
 enum enforce_backend enforce_route(const struct enforce_config *enforce,
 				   const char *cgroup, bool libvirt_up,

@@ -157,8 +157,8 @@ static const char *culprit_target(const struct policy *policy,
 
 	if (c->kind == ATTR_CULPRIT_CGROUP) {
 		for (size_t r = 0; r < budget->throttle_root_count; r++)
-			if (enforce_path_under(c->name,
-					       budget->throttle_roots[r]))
+			if (enforce_config_path_under(
+				    c->name, budget->throttle_roots[r]))
 				cgroup = c->name;
 	} else if (c->kind == ATTR_CULPRIT_GUEST &&
 		   budget->throttle_lower_class_guests) {
@@ -166,15 +166,15 @@ static const char *culprit_target(const struct policy *policy,
 			guest_named(all, count, c->name);
 
 		if (other &&
-		    enforce_class_rank_claim(config, other->name, other->uuid,
-					     &other->claim) >
-			    enforce_class_rank_claim(config, victim->name,
-						     victim->uuid,
-						     &victim->claim))
+		    enforce_config_class_rank_claim(
+			    config, other->name, other->uuid, &other->claim) >
+			    enforce_config_class_rank_claim(
+				    config, victim->name, victim->uuid,
+				    &victim->claim))
 			cgroup = other->cgroup;
 	}
 	if (!cgroup || !target_writable(policy, cgroup) ||
-	    enforce_path_under(victim->cgroup, cgroup))
+	    enforce_config_path_under(victim->cgroup, cgroup))
 		return NULL;
 	return cgroup;
 }
@@ -473,7 +473,7 @@ void policy_step(struct policy *policy, const struct policy_guest *guests,
 		policy->victims[i].seen = false;
 	for (size_t i = 0; i < guest_count; i++) {
 		const struct policy_guest *guest = &guests[i];
-		const struct budget *budget = enforce_budget_for_claim(
+		const struct budget *budget = enforce_config_budget_for_claim(
 			config, guest->name, guest->uuid, &guest->claim);
 		struct policy_victim *v;
 

@@ -53,8 +53,7 @@ static struct policy_io_ladder *ladder_for(struct policy_io *policy,
 			continue;
 		}
 		if (!strcmp(l->name, guest->name) &&
-		    !strcmp(l->uuid, guest->uuid) &&
-		    !strcmp(l->device, device))
+		    !strcmp(l->uuid, guest->uuid) && !strcmp(l->device, device))
 			return l;
 	}
 	if (!create || !free_slot)
@@ -122,8 +121,7 @@ guest_named(const struct policy_io_guest *all, size_t count, const char *name)
 
 /* The files where no manager owns the cgroup, systemd's properties for a
  * unit when systemd answers (enforce_route.h); libvirt has no I/O knob. */
-static bool target_writable(const struct policy_io *policy,
-			    const char *cgroup)
+static bool target_writable(const struct policy_io *policy, const char *cgroup)
 {
 	return enforce_route(policy->config, cgroup, false,
 			     policy->systemd_backend) != ENFORCE_BACKEND_NONE;
@@ -144,8 +142,8 @@ static const char *culprit_target(const struct policy_io *policy,
 
 	if (c->kind == IO_CULPRIT_CGROUP) {
 		for (size_t r = 0; r < budget->throttle_root_count; r++)
-			if (enforce_path_under(c->name,
-					       budget->throttle_roots[r]))
+			if (enforce_config_path_under(
+				    c->name, budget->throttle_roots[r]))
 				cgroup = c->name;
 	} else if (c->kind == IO_CULPRIT_GUEST &&
 		   budget->throttle_lower_class_guests) {
@@ -153,15 +151,15 @@ static const char *culprit_target(const struct policy_io *policy,
 			guest_named(all, count, c->name);
 
 		if (other && other->cgroup[0] &&
-		    enforce_class_rank_claim(config, other->name, other->uuid,
-					     &other->claim) >
-			    enforce_class_rank_claim(config, victim->name,
-						     victim->uuid,
-						     &victim->claim))
+		    enforce_config_class_rank_claim(
+			    config, other->name, other->uuid, &other->claim) >
+			    enforce_config_class_rank_claim(
+				    config, victim->name, victim->uuid,
+				    &victim->claim))
 			cgroup = other->cgroup;
 	}
 	if (!cgroup || !target_writable(policy, cgroup) ||
-	    enforce_path_under(victim->cgroup, cgroup))
+	    enforce_config_path_under(victim->cgroup, cgroup))
 		return NULL;
 	return cgroup;
 }
@@ -177,18 +175,15 @@ static struct policy_io_cap *cap_on(struct policy_io_ladder *l,
 
 /* The allowed culprit the victim waited behind most that is not capped
  * yet and did I/O in the window; *which is its index. */
-static const char *new_culprit(const struct policy_io *policy,
-			       struct policy_io_ladder *l,
-			       const struct budget *budget,
-			       const struct policy_io_guest *victim,
-			       const struct policy_io_device *d,
-			       const struct policy_io_guest *all, size_t count,
-			       size_t *which)
+static const char *
+new_culprit(const struct policy_io *policy, struct policy_io_ladder *l,
+	    const struct budget *budget, const struct policy_io_guest *victim,
+	    const struct policy_io_device *d, const struct policy_io_guest *all,
+	    size_t count, size_t *which)
 {
 	for (size_t i = 0; i < d->culprit_count; i++) {
-		const char *cgroup = culprit_target(policy, budget, victim,
-						    all, count,
-						    &d->culprits[i]);
+		const char *cgroup = culprit_target(policy, budget, victim, all,
+						    count, &d->culprits[i]);
 
 		if (cgroup && d->culprits[i].blocked_ms > 0 &&
 		    d->culprits[i].iops >= 1.0 && !cap_on(l, cgroup)) {
@@ -210,9 +205,8 @@ static bool actionable(const struct policy_io *policy,
 	size_t which;
 
 	for (size_t i = 0; i < d->culprit_count; i++) {
-		const char *cgroup = culprit_target(policy, budget, victim,
-						    all, count,
-						    &d->culprits[i]);
+		const char *cgroup = culprit_target(policy, budget, victim, all,
+						    count, &d->culprits[i]);
 
 		if (cgroup && cap_on(l, cgroup))
 			return true;
@@ -253,8 +247,7 @@ static void escalate(struct policy_io *policy, struct policy_io_ladder *l,
 	if (!may_turn(policy, l, +1))
 		return;
 	if (budget->io_weight && policy->weight_available &&
-	    !l->weight_cgroup[0] &&
-	    target_writable(policy, victim->cgroup)) {
+	    !l->weight_cgroup[0] && target_writable(policy, victim->cgroup)) {
 		snprintf(l->weight_cgroup, sizeof(l->weight_cgroup), "%s",
 			 victim->cgroup);
 		l->weight = budget->io_weight;
@@ -364,8 +357,8 @@ static void step_ladder(struct policy_io *policy, struct policy_io_ladder *l,
 	double off = (100.0 - policy->config->hysteresis_percent) / 100.0;
 	double limit = budget->max_io_queue_p99_us / 1000.0;
 	bool over = d && d->queue_p99_ms > limit;
-	bool can_help = d && actionable(policy, l, budget, victim, d, all,
-					count);
+	bool can_help = d &&
+			actionable(policy, l, budget, victim, d, all, count);
 
 	if (over && !can_help && !l->blocked_logged) {
 		describe(add_action(result, POLICY_NO_CULPRIT, l, "", 0, 0, ""),
@@ -404,9 +397,8 @@ void policy_io_step(struct policy_io *policy,
 		policy->ladders[i].seen = false;
 	for (size_t i = 0; i < guest_count; i++) {
 		const struct policy_io_guest *g = &guests[i];
-		const struct budget *budget =
-			enforce_budget_for_claim(config, g->name,
-					 g->uuid, &g->claim);
+		const struct budget *budget = enforce_config_budget_for_claim(
+			config, g->name, g->uuid, &g->claim);
 
 		if (!budget || !budget->max_io_queue_p99_us)
 			continue;
@@ -498,9 +490,8 @@ size_t policy_io_guests_from_report(const struct report *report,
 				    struct policy_io_guest *out, size_t cap)
 {
 	const struct io_report *io = report->io;
-	double window_s = report->duration_ns ?
-				  (double)report->duration_ns / 1e9 :
-				  1.0;
+	double window_s =
+		report->duration_ns ? (double)report->duration_ns / 1e9 : 1.0;
 	size_t filled = 0;
 
 	for (size_t i = 0; i < report->guest_count && filled < cap; i++) {
@@ -528,14 +519,13 @@ size_t policy_io_guests_from_report(const struct report *report,
 			pd->dev = d->dev;
 			snprintf(pd->device, sizeof(pd->device), "%s",
 				 d->device);
-			pd->queue_p99_ms =
-				(double)hist_quantile_ns(d->delta.queue_hist,
-							 0.99,
-							 d->delta.queue_max_ns) /
-				1e6;
-			for (size_t c = 0; c < d->blocked_count &&
-					   pd->culprit_count <
-						   POLICY_IO_MAX_CULPRITS;
+			pd->queue_p99_ms = (double)hist_quantile_ns(
+						   d->delta.queue_hist, 0.99,
+						   d->delta.queue_max_ns) /
+					   1e6;
+			for (size_t c = 0;
+			     c < d->blocked_count &&
+			     pd->culprit_count < POLICY_IO_MAX_CULPRITS;
 			     c++) {
 				const struct io_culprit *ic =
 					&d->blocked_behind[c];

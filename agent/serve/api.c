@@ -194,7 +194,7 @@ static void answer_next(struct api_server *server, struct api_client *client)
 
 	if (client->out || client->close_after || client->unread > 0)
 		return;
-	len = api_inbuf_take_line(&client->in, line);
+	len = api_proto_take_line(&client->in, line);
 	if (len == -EAGAIN)
 		return;
 	if (len == -EMSGSIZE) {
@@ -206,7 +206,7 @@ static void answer_next(struct api_server *server, struct api_client *client)
 		server->dropped++;
 		return;
 	}
-	request = api_parse_request(line, (size_t)len, why, sizeof(why));
+	request = api_proto_parse_request(line, (size_t)len, why, sizeof(why));
 	server->served++;
 	if (request == API_REQUEST_SNAPSHOT)
 		queue_answer(client, snapshot_line(server), false);

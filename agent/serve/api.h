@@ -68,8 +68,8 @@ int api_start(struct api_server **out, const struct api_options *opts,
  * drops: its group), then the thread. Capabilities are per thread and a
  * thread keeps what it had when it started, so the agent drops between
  * the two (run.c). api_stop undoes either. */
-int api_open(struct api_server **out, const struct api_options *opts,
-	     char *why, size_t why_size);
+int api_open(struct api_server **out, const struct api_options *opts, char *why,
+	     size_t why_size);
 int api_serve(struct api_server *server, char *why, size_t why_size);
 /* Stops the thread, closes every connection, removes the socket. NULL is
  * fine. */
@@ -84,7 +84,7 @@ int api_publish(struct api_server *server, const char *snapshot,
  * puts it). 0, or a negative errno: -ENOENT/-ECONNREFUSED when no agent
  * serves it, -ETIMEDOUT after timeout_ms, -EPROTO for a garbled answer. */
 struct json_object;
-int api_request(const char *path, const char *request, int timeout_ms,
-		struct json_object **answer);
+int api_client_request(const char *path, const char *request, int timeout_ms,
+		       struct json_object **answer);
 
 #endif

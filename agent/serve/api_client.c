@@ -40,8 +40,8 @@ static int wait_for(int fd, short events, uint64_t deadline_ms)
 	return ready ? 0 : -ETIMEDOUT;
 }
 
-int api_request(const char *path, const char *request, int timeout_ms,
-		struct json_object **answer)
+int api_client_request(const char *path, const char *request, int timeout_ms,
+		       struct json_object **answer)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	uint64_t deadline_ms = clock_ms() + (uint64_t)timeout_ms;

@@ -12,7 +12,7 @@
 
 #include "serve/api_proto.h"
 
-int api_inbuf_take_line(struct api_inbuf *in, char *line)
+int api_proto_take_line(struct api_inbuf *in, char *line)
 {
 	char *newline = memchr(in->data, '\n', in->used);
 	size_t len;
@@ -30,7 +30,8 @@ int api_inbuf_take_line(struct api_inbuf *in, char *line)
 	return (int)len;
 }
 
-int api_parse_request(const char *line, size_t len, char *why, size_t why_size)
+int api_proto_parse_request(const char *line, size_t len, char *why,
+			    size_t why_size)
 {
 	struct json_tokener *tok = json_tokener_new();
 	struct json_object *doc, *request;

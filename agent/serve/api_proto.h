@@ -29,10 +29,11 @@ struct api_inbuf {
  * into line[API_MAX_REQUEST] and drops it from the buffer. Returns its
  * length, -EAGAIN when no line is complete yet, or -EMSGSIZE when the
  * buffer is full without a newline (the peer exceeded the limit). */
-int api_inbuf_take_line(struct api_inbuf *in, char *line);
+int api_proto_take_line(struct api_inbuf *in, char *line);
 
 /* Parses one request line. Returns an enum api_request, or -EINVAL with
  * a short reason in `why` for the error response. */
-int api_parse_request(const char *line, size_t len, char *why, size_t why_size);
+int api_proto_parse_request(const char *line, size_t len, char *why,
+			    size_t why_size);
 
 #endif

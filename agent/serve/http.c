@@ -267,7 +267,7 @@ static int read_pem(const char *path, char **out, char *why, size_t why_size)
 	size_t len;
 	int err;
 
-	err = config_read_text(path, out, &len, why, why_size);
+	err = config_yaml_read_text(path, out, &len, why, why_size);
 	if (err)
 		return err;
 	(*out)[len] = '\0'; /* MHD wants a C string */

@@ -128,7 +128,7 @@ int metrics_publish_io(struct metrics *metrics, const struct io_report *io)
 	mem = open_memstream(&text, &len);
 	if (!mem)
 		return -ENOMEM;
-	prom_write_io(mem, io);
+	prometheus_io_write(mem, io);
 	if (fclose(mem)) {
 		free(text);
 		return -ENOMEM;
@@ -185,8 +185,8 @@ int metrics_render(FILE *out, void *ctx)
 	mtx_unlock(&metrics->lock);
 
 	/* Before the first publish: the health families, no guests. */
-	err = prom_write_metrics(out, snapshot ? &snapshot->table : &empty,
-				 &health, &opts);
+	err = prometheus_write(out, snapshot ? &snapshot->table : &empty,
+			       &health, &opts);
 	write_text(out, metrics, &metrics->io_text);
 	if (!err)
 		write_text(out, metrics, &metrics->actions_text);

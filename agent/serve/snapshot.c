@@ -89,7 +89,7 @@ static struct json_object *report_object(const struct report *report)
 
 	if (!stream)
 		return NULL;
-	if (report_write_json(stream, report) == 0 && fflush(stream) == 0)
+	if (json_write_report(stream, report) == 0 && fflush(stream) == 0)
 		doc = json_tokener_parse(text);
 	fclose(stream);
 	free(text);
@@ -100,8 +100,8 @@ static struct json_object *report_object(const struct report *report)
  * features here; host's duration and errors_total are filled from them. */
 static int write_document(struct report *report,
 			  const uint64_t errors[SCHED_ERR_COUNT],
-			  const struct io_report *io, struct snapshot_host *host,
-			  char **json)
+			  const struct io_report *io,
+			  struct snapshot_host *host, char **json)
 {
 	struct json_object *doc;
 	const char *text;

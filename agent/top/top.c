@@ -37,7 +37,7 @@ static void print_frame(const struct top_model *model,
 	localtime_r(&now, &local);
 	strftime(stamp, sizeof(stamp), "%H:%M:%S", &local);
 	printf("kvmwarden top - %s  sort %s%s%s%s\n", stamp,
-	       top_column_name(model->sort),
+	       top_model_column_name(model->sort),
 	       model->reverse ? " (reversed)" : "",
 	       model->filter[0] ? "  filter " : "", model->filter);
 	top_format_host(line, sizeof(line), model, source, opts->delay_s,
@@ -51,7 +51,7 @@ static void print_frame(const struct top_model *model,
 	for (size_t i = 0; i < model->guest_count; i++) {
 		struct top_guest *guest = &model->guests[i];
 
-		if (!top_guest_matches(guest, model->filter))
+		if (!top_model_guest_matches(guest, model->filter))
 			continue;
 		top_format_guest(line, sizeof(line), guest, opts->width);
 		puts(line);

@@ -25,12 +25,12 @@ static const char *const column_names[TOP_COL_COUNT] = {
 	[TOP_COL_QWAIT] = "QWAIT",     [TOP_COL_BUDGET] = "BUDGET",
 };
 
-const char *top_column_name(enum top_column column)
+const char *top_model_column_name(enum top_column column)
 {
 	return column < TOP_COL_COUNT ? column_names[column] : "?";
 }
 
-double top_percent(uint64_t part, uint64_t whole)
+double top_model_percent(uint64_t part, uint64_t whole)
 {
 	return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
@@ -182,7 +182,8 @@ static void read_features(struct top_host *host, struct json_object *features)
 	if (!features || !json_object_is_type(features, json_type_object))
 		return;
 	host->features_known = true;
-	json_object_object_foreach(features, name, state) {
+	json_object_object_foreach(features, name, state)
+	{
 		int wrote;
 
 		if (get_bool(state, "available"))
@@ -252,10 +253,10 @@ static int read_vcpus(struct top_guest *row, struct json_object *guest,
 		out->index = (int)get_u64(vcpu, "index");
 		out->tid = (int)get_u64(vcpu, "tid");
 		out->cpu = member(vcpu, "cpu") ? (int)get_u64(vcpu, "cpu") : -1;
-		out->steal_pct =
-			top_percent(get_u64(vcpu, "steal_ns"), duration_ns);
+		out->steal_pct = top_model_percent(get_u64(vcpu, "steal_ns"),
+						   duration_ns);
 		out->oncpu_pct =
-			top_percent(get_u64(vcpu, "run_ns"), duration_ns);
+			top_model_percent(get_u64(vcpu, "run_ns"), duration_ns);
 	}
 	return 0;
 }
@@ -304,7 +305,7 @@ static double minute_pct(struct top_history *history, uint64_t seq,
 		steal += history->steal_ns[i];
 		capacity += history->capacity_ns[i];
 	}
-	return top_percent(steal, capacity);
+	return top_model_percent(steal, capacity);
 }
 
 /* Guests not in the window any more lose their history: a minute later
@@ -391,7 +392,7 @@ int top_model_ingest(struct top_model *model, struct json_object *doc,
 			return -ENOMEM;
 		capacity_ns = duration_ns *
 			      (uint64_t)(row->vcpu_count ? row->vcpu_count : 1);
-		row->steal_pct = top_percent(steal_ns, capacity_ns);
+		row->steal_pct = top_model_percent(steal_ns, capacity_ns);
 		row->wait_p99_ns = get_u64(guest, "wait_p99_ns");
 		read_culprit(row, guest, steal_ns);
 		read_io(row, doc, guest, duration_ns);
@@ -406,7 +407,7 @@ int top_model_ingest(struct top_model *model, struct json_object *doc,
 		all_steal += steal_ns;
 		all_capacity += capacity_ns;
 	}
-	model->host.steal_pct = top_percent(all_steal, all_capacity);
+	model->host.steal_pct = top_model_percent(all_steal, all_capacity);
 	forget_missing(model);
 	top_model_sort(model);
 	return 0;
@@ -490,7 +491,7 @@ void top_model_sort(struct top_model *model)
 	}
 }
 
-bool top_guest_matches(const struct top_guest *guest, const char *filter)
+bool top_model_guest_matches(const struct top_guest *guest, const char *filter)
 {
 	return !filter[0] || strcasestr(guest->name, filter);
 }

@@ -113,10 +113,10 @@ int top_model_ingest(struct top_model *model, struct json_object *doc,
  * model->reverse flips it). */
 void top_model_sort(struct top_model *model);
 /* Case-insensitive substring of the name; "" matches every guest. */
-bool top_guest_matches(const struct top_guest *guest, const char *filter);
+bool top_model_guest_matches(const struct top_guest *guest, const char *filter);
 
-const char *top_column_name(enum top_column column);
+const char *top_model_column_name(enum top_column column);
 /* 100 x part / whole, 0 when whole is 0. */
-double top_percent(uint64_t part, uint64_t whole);
+double top_model_percent(uint64_t part, uint64_t whole);
 
 #endif

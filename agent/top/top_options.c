@@ -25,7 +25,7 @@
 static int parse_column(const char *text, enum top_column *out)
 {
 	for (int i = 0; i < TOP_COL_COUNT; i++) {
-		const char *name = top_column_name(i);
+		const char *name = top_model_column_name(i);
 
 		if (!strcasecmp(text, name) ||
 		    (strlen(text) > 1 &&

@@ -88,8 +88,8 @@ static size_t visible_guests(const struct screen *scr, size_t *out, size_t max)
 	size_t count = 0;
 
 	for (size_t i = 0; i < scr->model->guest_count && count < max; i++)
-		if (top_guest_matches(&scr->model->guests[i],
-				      scr->model->filter))
+		if (top_model_guest_matches(&scr->model->guests[i],
+					    scr->model->filter))
 			out[count++] = i;
 	return count;
 }
@@ -186,7 +186,7 @@ static void draw(struct screen *scr)
 	localtime_r(&now, &local);
 	strftime(stamp, sizeof(stamp), "%H:%M:%S", &local);
 	snprintf(line, sizeof(line), "kvmwarden top - %s  sort %s%s%s%s%s",
-		 stamp, top_column_name(model->sort),
+		 stamp, top_model_column_name(model->sort),
 		 model->reverse ? " R" : "",
 		 model->filter[0] ? "  filter: " : "", model->filter,
 		 scr->paused ? "  [paused]" : "");

@@ -30,8 +30,8 @@ int top_source_connect(struct top_source *src)
 	struct json_object *answer = NULL;
 	int err;
 
-	err = api_request(src->socket_path, "status", TOP_REQUEST_TIMEOUT_MS,
-			  &answer);
+	err = api_client_request(src->socket_path, "status",
+				 TOP_REQUEST_TIMEOUT_MS, &answer);
 	json_object_put(answer);
 	if (!err)
 		src->agent = true;
@@ -70,8 +70,8 @@ struct json_object *top_source_fetch(struct top_source *src, char *why,
 			snprintf(why, why_size, "window not readable");
 		return snapshot;
 	}
-	err = api_request(src->socket_path, "snapshot", TOP_REQUEST_TIMEOUT_MS,
-			  &answer);
+	err = api_client_request(src->socket_path, "snapshot",
+				 TOP_REQUEST_TIMEOUT_MS, &answer);
 	if (err) {
 		snprintf(why, why_size, "agent not answering on %s: %s",
 			 src->socket_path, strerror(-err));

@@ -254,7 +254,7 @@ verdict() { # verdict VALUE_MS LIMIT_MS
 	echo "host:    load average $(cut -d' ' -f1-3 /proc/loadavg) at the end;" \
 		"$(pgrep -c -f '^qemu-system' || true) QEMU processes running"
 	echo
-	echo "1. Rendering /metrics without HTTP: prom_write_metrics() into an"
+	echo "1. Rendering /metrics without HTTP: prometheus_write() into an"
 	echo "   open_memstream() buffer, as the HTTP thread does, over a synthetic"
 	echo "   table (per guest: its vCPUs, 1 main loop, 1 iothread, 2 vhost, 4 other"
 	echo "   threads; histograms over 17 buckets). $iterations renders each way,"

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * What one /metrics scrape costs at fleet scale, without HTTP: the time of
- * prom_write_metrics() over a synthetic guest table (GUESTS guests of VCPUS
+ * prometheus_write() over a synthetic guest table (GUESTS guests of VCPUS
  * vCPUs each, with the other threads a QEMU has and wait histograms shaped
  * like real ones), rendered into an open_memstream() buffer as the HTTP
  * thread does, per-vCPU series off and on, alternating. Also times
@@ -172,7 +172,7 @@ static int render_once(const struct guest_table *table,
 
 	if (!out)
 		return -errno;
-	err = prom_write_metrics(out, table, health, &opts);
+	err = prometheus_write(out, table, health, &opts);
 	if (fclose(out) && !err)
 		err = -EIO;
 	took->cpu_ns = cpu_ns() - cpu;

@@ -25,7 +25,7 @@ static int take_and_parse(struct api_inbuf *in)
 	char why[128];
 	int len, request;
 
-	len = api_inbuf_take_line(in, line);
+	len = api_proto_take_line(in, line);
 	if (len == -EAGAIN)
 		return len;
 	if (len == -EMSGSIZE) {
@@ -41,7 +41,7 @@ static int take_and_parse(struct api_inbuf *in)
 	if (in->used > sizeof(in->data))
 		abort();
 	why[0] = '\0';
-	request = api_parse_request(line, (size_t)len, why, sizeof(why));
+	request = api_proto_parse_request(line, (size_t)len, why, sizeof(why));
 	if (request == -EINVAL) {
 		if (!why[0] || !memchr(why, '\0', sizeof(why)))
 			abort(); /* a refusal always says why */
@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int got;
 
 	/* The whole input as one line, with no framing: the parser alone. */
-	got = api_parse_request((const char *)data, size, why, sizeof(why));
+	got = api_proto_parse_request((const char *)data, size, why, sizeof(why));
 	if (got != -EINVAL && got != API_REQUEST_SNAPSHOT &&
 	    got != API_REQUEST_STATUS)
 		abort();

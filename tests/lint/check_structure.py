@@ -6,8 +6,9 @@
 2. No loops between modules. A module is a .c with its .h (a header alone is
    a module too); A depends on B when A includes B's header or, from the
    objects' symbol tables, calls or reads something B defines.
-3. Exported names carry their module's prefix (checked where PREFIXES says
-   what the prefix is), and a constant is #defined in one file only.
+3. A global name that starts with a module's name ("tracker_...") is
+   defined in that module (the longest such name wins), so a name says
+   where it lives; and a constant is #defined in one file only.
 4. No source file is longer than MAX_LINES, unless LONG_FILES says why.
 5. Lines for people go through base/log: no hand-written "<N>kvmwarden:"
    prefix, and no "kvmwarden: ..." printed to stderr, outside it.
@@ -210,6 +211,17 @@ def main():
         cycles = strongly_connected(merged)
         checks.check("no call or include loop between modules",
                      [" <-> ".join(c) for c in cycles])
+        names = {os.path.basename(m) for m in graph}
+        misplaced = []
+        for symbol, module in sorted(defined.items()):
+            owners = [n for n in names if symbol.startswith(n + "_")]
+            if owners and symbol != os.path.basename(module):
+                owner = max(owners, key=len)
+                if owner != os.path.basename(module):
+                    misplaced.append(f"{symbol} is defined in {module}, "
+                                     f"but its prefix names {owner}")
+        checks.check("a name's module prefix is where it is defined",
+                     misplaced)
 
     defines = collections.defaultdict(list)
     for path in files:

@@ -39,15 +39,15 @@ static void lines_come_out_whole(void **state)
 	char line[API_MAX_REQUEST];
 
 	feed(&in, "{\"request\":");
-	assert_int_equal(api_inbuf_take_line(&in, line), -EAGAIN);
+	assert_int_equal(api_proto_take_line(&in, line), -EAGAIN);
 	feed(&in, "\"status\"}\n{\"req");
-	assert_int_equal(api_inbuf_take_line(&in, line), 20);
+	assert_int_equal(api_proto_take_line(&in, line), 20);
 	assert_string_equal(line, "{\"request\":\"status\"}");
 	/* The half of the next request stays for later. */
-	assert_int_equal(api_inbuf_take_line(&in, line), -EAGAIN);
+	assert_int_equal(api_proto_take_line(&in, line), -EAGAIN);
 	assert_int_equal(in.used, 5);
 	feed(&in, "uest\":\"snapshot\"}\r\n");
-	assert_int_equal(api_inbuf_take_line(&in, line), 22);
+	assert_int_equal(api_proto_take_line(&in, line), 22);
 	assert_string_equal(line, "{\"request\":\"snapshot\"}");
 	assert_int_equal(in.used, 0);
 }
@@ -59,17 +59,17 @@ static void oversized_request_is_refused(void **state)
 
 	memset(in.data, 'x', sizeof(in.data));
 	in.used = sizeof(in.data) - 1;
-	assert_int_equal(api_inbuf_take_line(&in, line), -EAGAIN);
+	assert_int_equal(api_proto_take_line(&in, line), -EAGAIN);
 	in.used = sizeof(in.data);
-	assert_int_equal(api_inbuf_take_line(&in, line), -EMSGSIZE);
+	assert_int_equal(api_proto_take_line(&in, line), -EMSGSIZE);
 	/* The largest allowed request: a newline in the last byte. */
 	in.data[sizeof(in.data) - 1] = '\n';
-	assert_int_equal(api_inbuf_take_line(&in, line), API_MAX_REQUEST - 1);
+	assert_int_equal(api_proto_take_line(&in, line), API_MAX_REQUEST - 1);
 }
 
 static int parse(const char *text, char *why)
 {
-	return api_parse_request(text, strlen(text), why, 96);
+	return api_proto_parse_request(text, strlen(text), why, 96);
 }
 
 static void requests_are_parsed(void **state)
@@ -129,7 +129,7 @@ static bool answer_ok(const char *request)
 	struct json_object *answer = NULL, *ok;
 	bool result;
 
-	if (api_request(socket_path, request, 2000, &answer))
+	if (api_client_request(socket_path, request, 2000, &answer))
 		return false;
 	result = json_object_object_get_ex(answer, "ok", &ok) &&
 		 json_object_get_boolean(ok);
@@ -142,7 +142,7 @@ static uint64_t status_field(const char *key)
 	struct json_object *answer = NULL, *status, *value;
 	uint64_t result = UINT64_MAX;
 
-	if (api_request(socket_path, "status", 2000, &answer))
+	if (api_client_request(socket_path, "status", 2000, &answer))
 		return result;
 	if (json_object_object_get_ex(answer, "status", &status) &&
 	    json_object_object_get_ex(status, key, &value))
@@ -195,8 +195,8 @@ static void server_answers_and_cleans_up(void **state)
 	assert_true(answer_ok("status"));
 	assert_int_equal(
 		api_publish(server, "{\"seq\":7,\"guests\":[]}", &status), 0);
-	assert_int_equal(api_request(socket_path, "snapshot", 2000, &answer),
-			 0);
+	assert_int_equal(
+		api_client_request(socket_path, "snapshot", 2000, &answer), 0);
 	assert_true(json_object_object_get_ex(answer, "snapshot", &snapshot));
 	assert_true(json_object_object_get_ex(snapshot, "seq", &value));
 	assert_int_equal(json_object_get_int(value), 7);

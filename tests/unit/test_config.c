@@ -59,8 +59,8 @@ static void shipped_config_offers_enforce_mode(void **state)
 	char *text, errors[256];
 	size_t len;
 
-	assert_int_equal(config_read_text("configs/kvmwarden.conf", &text,
-					  &len, errors, sizeof(errors)),
+	assert_int_equal(config_yaml_read_text("configs/kvmwarden.conf", &text,
+					       &len, errors, sizeof(errors)),
 			 0);
 	text[len] = '\0';
 	assert_null(strstr(text, "not yet"));
@@ -266,9 +266,8 @@ static void socket_keys_are_read_and_checked(void **state)
 	struct config config;
 	char errors[512];
 
-	assert_int_equal(parse(&config, "mode: monitor\n", errors,
-			       sizeof(errors)),
-			 0);
+	assert_int_equal(
+		parse(&config, "mode: monitor\n", errors, sizeof(errors)), 0);
 	assert_string_equal(config.socket_path,
 			    "/run/kvmwarden/kvmwarden.sock");
 	assert_string_equal(config.socket_group, "");
@@ -279,9 +278,8 @@ static void socket_keys_are_read_and_checked(void **state)
 			 0);
 	assert_string_equal(config.socket_path, "/tmp/x.sock");
 	assert_string_equal(config.socket_group, "kvmops");
-	assert_int_equal(parse(&config, "socket_path: ''\n", errors,
-			       sizeof(errors)),
-			 0);
+	assert_int_equal(
+		parse(&config, "socket_path: ''\n", errors, sizeof(errors)), 0);
 	assert_string_equal(config.socket_path, "");
 	assert_int_equal(parse(&config, "socket_path: run/k.sock\n", errors,
 			       sizeof(errors)),
@@ -289,12 +287,13 @@ static void socket_keys_are_read_and_checked(void **state)
 	assert_non_null(strstr(errors, "test.conf:1: socket_path: expected "
 				       "an absolute path"));
 	/* Longer than a Unix socket address holds. */
-	assert_int_equal(parse(&config,
-			       "socket_path: /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-			       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-			       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
-			       errors, sizeof(errors)),
-			 -EINVAL);
+	assert_int_equal(
+		parse(&config,
+		      "socket_path: /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+		      errors, sizeof(errors)),
+		-EINVAL);
 	assert_non_null(strstr(errors, "socket_path: longer than 107"));
 }
 

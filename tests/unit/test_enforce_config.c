@@ -38,7 +38,7 @@ static void good_file_is_read(void **state)
 	assert_string_equal(e->state_file, "/run/kvmwarden/state");
 	assert_string_equal(e->audit_log, "");
 	assert_int_equal(e->budget_count, 2);
-	db = enforce_budget_for(e, "db-1", NULL);
+	db = enforce_config_budget_for(e, "db-1", NULL);
 	assert_non_null(db);
 	assert_int_equal(db->class_rank, 0);
 	assert_int_equal(db->max_steal_percent, 5);
@@ -47,14 +47,14 @@ static void good_file_is_read(void **state)
 	assert_int_equal(db->throttle_root_count, 1);
 	assert_string_equal(db->throttle_roots[0], "/batch/jobs");
 	/* By UUID, whatever the name, and case-insensitively. */
-	assert_ptr_equal(
-		enforce_budget_for(e, "anything",
-				   "6F1C2A9E-0000-4000-8000-00000000ABCD"),
-		&e->budgets[1]);
+	assert_ptr_equal(enforce_config_budget_for(
+				 e, "anything",
+				 "6F1C2A9E-0000-4000-8000-00000000ABCD"),
+			 &e->budgets[1]);
 	assert_int_equal(e->budgets[1].max_wait_p99_ms, 20);
-	assert_null(enforce_budget_for(e, "web-1", ""));
-	assert_int_equal(enforce_class_rank(e, "web-1", ""), 2);
-	assert_int_equal(enforce_class_rank(e, "db-2", ""), 0);
+	assert_null(enforce_config_budget_for(e, "web-1", ""));
+	assert_int_equal(enforce_config_class_rank(e, "web-1", ""), 2);
+	assert_int_equal(enforce_config_class_rank(e, "db-2", ""), 0);
 }
 
 static void every_bad_key_is_named(void **state)
@@ -101,30 +101,36 @@ static void shipped_config_writes_nothing(void **state)
 
 static void managers_are_recognised(void **state)
 {
-	assert_string_equal(enforce_path_manager("/machine.slice/"
-						 "machine-qemu\\x2d1\\x2ddb."
-						 "scope/libvirt/vcpu0"),
+	assert_string_equal(enforce_config_path_manager(
+				    "/machine.slice/"
+				    "machine-qemu\\x2d1\\x2ddb."
+				    "scope/libvirt/vcpu0"),
 			    "libvirt");
-	assert_string_equal(enforce_path_manager("/machine/qemu-1-db.libvirt-"
-						 "qemu/emulator"),
+	assert_string_equal(enforce_config_path_manager(
+				    "/machine/qemu-1-db.libvirt-"
+				    "qemu/emulator"),
 			    "libvirt");
-	assert_string_equal(enforce_path_manager("/system.slice/cron.service"),
+	assert_string_equal(
+		enforce_config_path_manager("/system.slice/cron.service"),
+		"systemd");
+	assert_string_equal(enforce_config_path_manager("/user.slice"),
 			    "systemd");
-	assert_string_equal(enforce_path_manager("/user.slice"), "systemd");
-	assert_null(enforce_path_manager("/kvmwarden/batch"));
-	assert_null(enforce_path_manager("/x.servicex/y"));
+	assert_null(enforce_config_path_manager("/kvmwarden/batch"));
+	assert_null(enforce_config_path_manager("/x.servicex/y"));
 }
 
 static void unit_cgroups_are_told_from_their_insides(void **state)
 {
-	assert_true(enforce_path_is_unit("/system.slice/cron.service"));
-	assert_true(enforce_path_is_unit("/a.slice/a-b.slice"));
-	assert_true(enforce_path_is_unit("/system.slice/foo\\x2dbar.service"));
-	assert_false(enforce_path_is_unit("/system.slice/cron.service/sub"));
-	assert_false(enforce_path_is_unit("/kvmwarden/batch"));
-	assert_false(enforce_path_is_unit("/system.slice/../x.service"));
-	assert_false(enforce_path_is_unit("/"));
-	assert_false(enforce_path_is_unit("/a/.service"));
+	assert_true(enforce_config_path_is_unit("/system.slice/cron.service"));
+	assert_true(enforce_config_path_is_unit("/a.slice/a-b.slice"));
+	assert_true(enforce_config_path_is_unit(
+		"/system.slice/foo\\x2dbar.service"));
+	assert_false(
+		enforce_config_path_is_unit("/system.slice/cron.service/sub"));
+	assert_false(enforce_config_path_is_unit("/kvmwarden/batch"));
+	assert_false(enforce_config_path_is_unit("/system.slice/../x.service"));
+	assert_false(enforce_config_path_is_unit("/"));
+	assert_false(enforce_config_path_is_unit("/a/.service"));
 }
 
 static void managed_roots_are_refused_unless_allowed(void **state)
@@ -159,12 +165,12 @@ static void managed_roots_are_refused_unless_allowed(void **state)
 	assert_int_equal(config_parse(&config, allowed, strlen(allowed),
 				      "a.conf", errors, sizeof(errors)),
 			 0);
-	assert_true(enforce_path_writable(
+	assert_true(enforce_config_path_writable(
 		&config.enforce, "/system.slice/db.service/payload/x"));
 	config.enforce.write_managed_cgroups = false;
-	assert_false(enforce_path_writable(
+	assert_false(enforce_config_path_writable(
 		&config.enforce, "/system.slice/db.service/payload/x"));
-	assert_true(enforce_path_writable(&config.enforce, "/kw/hog"));
+	assert_true(enforce_config_path_writable(&config.enforce, "/kw/hog"));
 }
 
 static void io_budget_takes_decimal_ms(void **state)
@@ -206,10 +212,10 @@ static void io_budget_takes_decimal_ms(void **state)
 
 static void paths_match_whole_components(void **state)
 {
-	assert_true(enforce_path_under("/batch/jobs", "/batch"));
-	assert_true(enforce_path_under("/batch", "/batch"));
-	assert_false(enforce_path_under("/batchy", "/batch"));
-	assert_false(enforce_path_under("/", "/batch"));
+	assert_true(enforce_config_path_under("/batch/jobs", "/batch"));
+	assert_true(enforce_config_path_under("/batch", "/batch"));
+	assert_false(enforce_config_path_under("/batchy", "/batch"));
+	assert_false(enforce_config_path_under("/", "/batch"));
 }
 
 static void trust_keys_are_read(void **state)
@@ -226,11 +232,11 @@ static void trust_keys_are_read(void **state)
 	config_defaults(&config);
 	/* Default: self-declared names of root's VMMs only. */
 	assert_false(config.enforce.trust_self_declared);
-	assert_true(enforce_claim_trusted(
+	assert_true(enforce_config_claim_trusted(
 		&config.enforce,
 		&(struct guest_claim){ .source = GUEST_IDENTITY_SELF,
 				       .uid_known = true }));
-	assert_false(enforce_claim_trusted(&config.enforce, &user));
+	assert_false(enforce_config_claim_trusted(&config.enforce, &user));
 	assert_int_equal(config_parse(&config, yaml, sizeof(yaml) - 1, "t.conf",
 				      errors, sizeof(errors)),
 			 0);
@@ -238,9 +244,9 @@ static void trust_keys_are_read(void **state)
 	assert_int_equal(config.enforce.trusted_vmm_uid_count, 2);
 	assert_int_equal(config.enforce.trusted_vmm_uids[1], 4242);
 	config.enforce.trust_self_declared = false;
-	assert_true(enforce_claim_trusted(&config.enforce, &user));
+	assert_true(enforce_config_claim_trusted(&config.enforce, &user));
 	user.clash = true;
-	assert_false(enforce_claim_trusted(&config.enforce, &user));
+	assert_false(enforce_config_claim_trusted(&config.enforce, &user));
 	assert_int_equal(config_parse(&config, bad_user, strlen(bad_user),
 				      "t.conf", errors, sizeof(errors)),
 			 -EINVAL);

@@ -16,8 +16,8 @@
 #include <json-c/json.h>
 
 #include "config/enforce_config.h"
-#include "collect/features.h"
-#include "model/feature_table.h"
+#include "collect/feature_check.h"
+#include "model/features.h"
 #include "cmd/commands.h"
 #include "features_out.h"
 #include "load/kvm_loader.h"
@@ -183,7 +183,7 @@ static void test_kvm_status(void **state)
 		status.attached[part] = true;
 	snprintf(status.notes, sizeof(status.notes), "kvm_pio, kvm_mmio");
 	features_init(&features);
-	features_from_kvm_status(&features, &status);
+	feature_check_kvm_status(&features, &status);
 	assert_true(features_available(&features, FEATURE_KVM));
 	assert_true(features_available(&features, FEATURE_KVM_IO_NOTES));
 
@@ -191,7 +191,7 @@ static void test_kvm_status(void **state)
 	status.attached[KVM_PART_EXITS] = false;
 	snprintf(status.why[KVM_PART_EXITS], sizeof(status.why[0]),
 		 "tracefs is not mounted");
-	features_from_kvm_status(&features, &status);
+	feature_check_kvm_status(&features, &status);
 	assert_true(features_available(&features, FEATURE_KVM));
 
 	/* Nothing attached, the same reason thrice: said once. */
@@ -201,7 +201,7 @@ static void test_kvm_status(void **state)
 			 "cannot load note_kvm_pio: boom");
 	snprintf(status.notes_why, sizeof(status.notes_why),
 		 "cannot load note_kvm_pio: boom");
-	features_from_kvm_status(&features, &status);
+	feature_check_kvm_status(&features, &status);
 	assert_false(features_available(&features, FEATURE_KVM));
 	assert_string_equal(features.state[FEATURE_KVM].reason,
 			    "cannot load note_kvm_pio: boom");
@@ -214,12 +214,12 @@ static void test_kvm_status(void **state)
 	/* Different reasons are each kept. */
 	snprintf(status.why[KVM_PART_EXITS], sizeof(status.why[0]),
 		 "tracefs is not mounted");
-	features_from_kvm_status(&features, &status);
+	feature_check_kvm_status(&features, &status);
 	assert_string_equal(features.state[FEATURE_KVM].reason,
 			    "tracefs is not mounted; cannot load note_kvm_pio: "
 			    "boom");
 
-	features_from_kvm_status(&features, NULL);
+	feature_check_kvm_status(&features, NULL);
 	assert_false(features_available(&features, FEATURE_KVM));
 	assert_false(features_available(&features, FEATURE_KVM_IO_NOTES));
 }
@@ -232,25 +232,25 @@ static void test_budget_needs(void **state)
 	/* Raising its own weight needs no culprit. */
 	budget.max_steal_percent = 5;
 	budget.cpu_weight = 1000;
-	assert_int_equal(features_budget_needs(&budget), 0);
+	assert_int_equal(feature_check_budget_needs(&budget), 0);
 	budget.throttle_lower_class_guests = true;
-	assert_int_equal(features_budget_needs(&budget),
+	assert_int_equal(feature_check_budget_needs(&budget),
 			 1u << FEATURE_ATTRIBUTION);
 	budget.throttle_lower_class_guests = false;
 	budget.throttle_root_count = 1;
-	assert_int_equal(features_budget_needs(&budget),
+	assert_int_equal(feature_check_budget_needs(&budget),
 			 1u << FEATURE_ATTRIBUTION);
 	budget.max_steal_percent = 0;
 	budget.max_wait_p99_ms = 20;
-	assert_int_equal(features_budget_needs(&budget),
+	assert_int_equal(feature_check_budget_needs(&budget),
 			 1u << FEATURE_ATTRIBUTION);
 	/* An I/O budget's culprits come from the block programs. */
 	budget.max_wait_p99_ms = 0;
 	budget.max_io_queue_p99_us = 5000;
-	assert_int_equal(features_budget_needs(&budget),
+	assert_int_equal(feature_check_budget_needs(&budget),
 			 1u << FEATURE_BLOCK_IO);
 	budget.max_steal_percent = 5;
-	assert_int_equal(features_budget_needs(&budget),
+	assert_int_equal(feature_check_budget_needs(&budget),
 			 (1u << FEATURE_ATTRIBUTION) |
 				 (1u << FEATURE_BLOCK_IO));
 }
@@ -276,14 +276,14 @@ static void test_check_budgets(void **state)
 	enforce.budgets[2].max_steal_percent = 5;
 
 	features_init(&features);
-	assert_int_equal(features_check_budgets(&enforce, &features, lines,
-						sizeof(lines)),
+	assert_int_equal(feature_check_budgets(&enforce, &features, lines,
+					       sizeof(lines)),
 			 0);
 	assert_string_equal(lines, "");
 
 	features_set(&features, FEATURE_ATTRIBUTION, false, "too large");
-	assert_int_equal(features_check_budgets(&enforce, &features, lines,
-						sizeof(lines)),
+	assert_int_equal(feature_check_budgets(&enforce, &features, lines,
+					       sizeof(lines)),
 			 2);
 	assert_string_equal(lines,
 			    "budget 'db-*' (line 9) throttles culprits "
@@ -295,8 +295,8 @@ static void test_check_budgets(void **state)
 
 	/* A budget missing two features is one refusal with two lines. */
 	features_set(&features, FEATURE_BLOCK_IO, false, "no tracepoint");
-	assert_int_equal(features_check_budgets(&enforce, &features, lines,
-						sizeof(lines)),
+	assert_int_equal(feature_check_budgets(&enforce, &features, lines,
+					       sizeof(lines)),
 			 2);
 	assert_int_equal(count_lines(lines, "\n"), 3);
 	assert_non_null(strstr(lines, "budget 'web-*' (line 14) budgets I/O "
@@ -304,7 +304,7 @@ static void test_check_budgets(void **state)
 				      "block_io, unavailable here: no "
 				      "tracepoint\n"));
 	/* A short buffer is cut, the count stays right. */
-	assert_int_equal(features_check_budgets(&enforce, &features, lines, 16),
+	assert_int_equal(feature_check_budgets(&enforce, &features, lines, 16),
 			 2);
 	assert_int_equal(strlen(lines), 15);
 }
@@ -317,7 +317,7 @@ static void test_json(void **state)
 	features_init(&features);
 	features_set(&features, FEATURE_ATTRIBUTION, false,
 		     "cannot load handle_sched_switch: too large");
-	obj = features_json(&features);
+	obj = features_out_json(&features);
 	assert_non_null(obj);
 	assert_int_equal(json_object_object_length(obj), FEATURE_COUNT);
 	for (int i = 0; i < FEATURE_COUNT; i++) {
@@ -341,7 +341,7 @@ static void test_json(void **state)
 
 static void prom_fn(FILE *out, const void *features)
 {
-	prom_write_features(out, features);
+	features_out_prom(out, features);
 }
 
 static void test_prometheus(void **state)
@@ -386,7 +386,7 @@ static struct json_object *dump_doc(const struct features *features)
 	report.duration_ns = 1000;
 	report.features = features;
 	assert_non_null(out);
-	assert_int_equal(report_write_json(out, &report), 0);
+	assert_int_equal(json_write_report(out, &report), 0);
 	fclose(out);
 	doc = json_tokener_parse(text);
 	free(text);

@@ -24,7 +24,7 @@ static struct json_object *write_and_parse(const struct report *report)
 	struct json_object *doc;
 
 	assert_non_null(mem);
-	assert_int_equal(report_write_json(mem, report), 0);
+	assert_int_equal(json_write_report(mem, report), 0);
 	fclose(mem);
 	doc = json_tokener_parse(text);
 	free(text);

@@ -87,7 +87,7 @@ static char *capture_json(const struct report *report)
 	FILE *mem = open_memstream(&text, &len);
 
 	assert_non_null(mem);
-	assert_int_equal(report_write_json(mem, report), 0);
+	assert_int_equal(json_write_report(mem, report), 0);
 	fclose(mem);
 	return text;
 }
@@ -207,7 +207,7 @@ static void prometheus_families(void **state)
 
 	make_io(&io, &report, &guest);
 	mem = open_memstream(&text, &len);
-	prom_write_io(mem, &io);
+	prometheus_io_write(mem, &io);
 	fclose(mem);
 	assert_non_null(strstr(text, "kvmwarden_io_available 1\n"));
 	assert_non_null(strstr(text, "# TYPE kvmwarden_io_ops_total counter"));
@@ -235,7 +235,7 @@ static void prometheus_families(void **state)
 	io.available = false;
 	text = NULL;
 	mem = open_memstream(&text, &len);
-	prom_write_io(mem, &io);
+	prometheus_io_write(mem, &io);
 	fclose(mem);
 	assert_string_equal(text, "# HELP kvmwarden_io_available 1 when the "
 				  "block-layer programs are loaded, else 0.\n"

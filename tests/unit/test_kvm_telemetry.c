@@ -366,7 +366,7 @@ static void test_record_and_delta(void **state)
 	guest_kvm_record(&after, KVM_COUNT_WAKEUP, 5, 1);
 	assert_int_equal(after.reason_count, 3);
 
-	report_kvm_build(&window, &before, &after, 10000);
+	model_kvm_report(&window, &before, &after, 10000);
 	assert_int_equal(window.exits, 450);
 	assert_int_equal(window.userspace_exits, 400);
 	assert_int_equal(window.reason_count, 3);
@@ -384,13 +384,13 @@ static void test_record_and_delta(void **state)
 	assert_int_equal(window.halt_ns[KVM_WAKEUP_SLEPT], 70000);
 
 	/* A new guest counts from zero; host time is clamped, not wrapped. */
-	report_kvm_build(&window, NULL, &after, 1000);
+	model_kvm_report(&window, NULL, &after, 1000);
 	assert_int_equal(window.exits, 550);
 	assert_int_equal(window.guest_ns, 9000);
 	assert_int_equal(window.host_ns, 0);
 
 	/* Reasons without a change in the window are left out. */
-	report_kvm_build(&window, &after, &after, 0);
+	model_kvm_report(&window, &after, &after, 0);
 	assert_int_equal(window.reason_count, 0);
 	assert_int_equal(window.exits, 0);
 }
@@ -428,7 +428,7 @@ static void test_json_parts(void **state)
 	guest_kvm_record(&after, KVM_COUNT_USERSPACE, 2, 10);
 	guest_kvm_record(&after, KVM_COUNT_EXIT_VMX, 30, 10);
 	guest_kvm_record(&after, KVM_COUNT_WAKEUP, KVM_WAKEUP_SLEPT, 4);
-	report_kvm_build(&guest.kvm, NULL, &after, 100);
+	model_kvm_report(&guest.kvm, NULL, &after, 100);
 	report.kvm.parts[KVM_PART_EXITS].state = KVM_STATE_UNAVAILABLE;
 	strcpy(report.kvm.parts[KVM_PART_EXITS].reason, "never fired");
 	report.kvm.parts[KVM_PART_USERSPACE].state = KVM_STATE_AVAILABLE;
@@ -482,7 +482,7 @@ static char *render(const struct guest_table *table)
 	FILE *mem = open_memstream(&text, &len);
 
 	assert_non_null(mem);
-	assert_int_equal(prom_write_metrics(mem, table, &health, &opts), 0);
+	assert_int_equal(prometheus_write(mem, table, &health, &opts), 0);
 	fclose(mem);
 	return text;
 }

@@ -31,7 +31,7 @@ static char *render(const struct guest_table *table,
 	FILE *mem = open_memstream(&text, &len);
 
 	assert_non_null(mem);
-	assert_int_equal(prom_write_metrics(mem, table, health, &opts), 0);
+	assert_int_equal(prometheus_write(mem, table, health, &opts), 0);
 	fclose(mem);
 	return text;
 }
@@ -454,7 +454,7 @@ static void process_figures_come_from_proc(void **state)
 	guest_table_init(&table);
 	mem = open_memstream(&text, &len);
 	assert_non_null(mem);
-	assert_int_equal(prom_write_metrics(mem, &table, &health, &opts), 0);
+	assert_int_equal(prometheus_write(mem, &table, &health, &opts), 0);
 	fclose(mem);
 	assert_line(text, "process_cpu_seconds_total 4.5");
 	snprintf(expected, sizeof(expected),
@@ -474,7 +474,7 @@ static void process_figures_come_from_proc(void **state)
 	assert_line(text, "process_start_time_seconds 1800000000.5");
 	free(text);
 	mem = open_memstream(&text, &len);
-	assert_int_equal(prom_write_metrics(mem, &table, &health, &opts), 0);
+	assert_int_equal(prometheus_write(mem, &table, &health, &opts), 0);
 	fclose(mem);
 	assert_null(strstr(text, "process_max_fds"));
 	free(text);
@@ -531,7 +531,7 @@ static void promtool_finds_nothing_to_fix(void **state)
 	assert_true(fd >= 0);
 	out = fdopen(fd, "w");
 	assert_non_null(out);
-	assert_int_equal(prom_write_metrics(out, &table, &health, &opts), 0);
+	assert_int_equal(prometheus_write(out, &table, &health, &opts), 0);
 	fclose(out);
 	snprintf(command, sizeof(command), "promtool check metrics < '%s' 2>&1",
 		 path);
@@ -556,7 +556,7 @@ static void failed_output_is_an_error(void **state)
 		skip();
 	guest_table_init(&table);
 	add_web(&table);
-	assert_int_equal(prom_write_metrics(full, &table, &health, NULL), -EIO);
+	assert_int_equal(prometheus_write(full, &table, &health, NULL), -EIO);
 	fclose(full);
 	guest_table_free(&table);
 }

@@ -98,8 +98,8 @@ static void percentages_per_vcpu(void **state)
 
 static void zero_duration_is_zero_percent(void **state)
 {
-	assert_true(top_percent(5, 0) == 0.0);
-	assert_true(top_percent(1, 4) == 25.0);
+	assert_true(top_model_percent(5, 0) == 0.0);
+	assert_true(top_model_percent(1, 4) == 25.0);
 }
 
 static void minute_averages_recent_windows(void **state)
@@ -175,10 +175,10 @@ static void filtering_by_name(void **state)
 {
 	struct top_guest guest = { .name = "Prod-Web-01" };
 
-	assert_true(top_guest_matches(&guest, ""));
-	assert_true(top_guest_matches(&guest, "web"));
-	assert_true(top_guest_matches(&guest, "PROD"));
-	assert_false(top_guest_matches(&guest, "db"));
+	assert_true(top_model_guest_matches(&guest, ""));
+	assert_true(top_model_guest_matches(&guest, "web"));
+	assert_true(top_model_guest_matches(&guest, "PROD"));
+	assert_false(top_model_guest_matches(&guest, "db"));
 }
 
 static void io_and_budget_when_present(void **state)

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "collect/block_collector.h"
-#include "collect/features.h"
+#include "collect/feature_check.h"
 #include "config/enforce_config.h"
 #include "load/loader.h"
 #include "load/kvm_loader.h"
@@ -26,7 +26,7 @@ static void append_reason(char *buf, size_t size, const char *text)
 	snprintf(buf + used, size - used, "%s%s", used ? "; " : "", text);
 }
 
-void features_from_kvm_status(struct features *features,
+void feature_check_kvm_status(struct features *features,
 			      const struct kvm_attach_status *status)
 {
 	char reason[FEATURE_REASON_LEN] = "";
@@ -59,9 +59,10 @@ void features_from_kvm_status(struct features *features,
 	features_set(features, FEATURE_KVM_IO_NOTES, false, reason);
 }
 
-void features_gather(struct features *features, const struct loader *loader,
-		     const struct block_collector *block,
-		     struct kvm_loader *kvm)
+void feature_check_gather(struct features *features,
+			  const struct loader *loader,
+			  const struct block_collector *block,
+			  struct kvm_loader *kvm)
 {
 	features_init(features);
 	/* No loader, no agent: callers only get here with the core loaded. */
@@ -73,10 +74,10 @@ void features_gather(struct features *features, const struct loader *loader,
 	features_set(features, FEATURE_BLOCK_IO,
 		     block_collector_available(block),
 		     block_collector_why(block));
-	features_from_kvm_status(features, kvm ? kvm_loader_status(kvm) : NULL);
+	feature_check_kvm_status(features, kvm ? kvm_loader_status(kvm) : NULL);
 }
 
-unsigned int features_budget_needs(const struct budget *budget)
+unsigned int feature_check_budget_needs(const struct budget *budget)
 {
 	unsigned int needs = 0;
 	bool cpu_limit = budget->max_steal_percent || budget->max_wait_p99_ms;
@@ -101,9 +102,9 @@ static const char *need_text(enum feature feature)
 		       "budgets I/O (max_io_queue_p99_ms), which needs";
 }
 
-size_t features_check_budgets(const struct enforce_config *enforce,
-			      const struct features *features, char *lines,
-			      size_t size)
+size_t feature_check_budgets(const struct enforce_config *enforce,
+			     const struct features *features, char *lines,
+			     size_t size)
 {
 	size_t refused = 0, used = 0;
 
@@ -111,7 +112,7 @@ size_t features_check_budgets(const struct enforce_config *enforce,
 		lines[0] = '\0';
 	for (size_t i = 0; i < enforce->budget_count; i++) {
 		const struct budget *budget = &enforce->budgets[i];
-		unsigned int needs = features_budget_needs(budget);
+		unsigned int needs = feature_check_budget_needs(budget);
 		bool counted = false;
 
 		for (int f = 0; f < FEATURE_COUNT; f++) {

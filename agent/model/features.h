@@ -6,8 +6,8 @@
  * feature). Steal needs only the core scheduler programs; every other
  * feature may be missing on its own. No libbpf here.
  */
-#ifndef KVMWARDEN_MODEL_FEATURE_TABLE_H
-#define KVMWARDEN_MODEL_FEATURE_TABLE_H
+#ifndef KVMWARDEN_MODEL_FEATURES_H
+#define KVMWARDEN_MODEL_FEATURES_H
 
 #ifdef __bpf__
 #error "userspace-only header"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/feature_table.h"
+#include "model/features.h"
 
 static const char *const names[FEATURE_COUNT] = {
 	[FEATURE_STEAL] = "steal",
