@@ -52,4 +52,34 @@ void config_yaml_bool(struct config_problems *p, yaml_node_t *node,
 void config_yaml_string(struct config_problems *p, yaml_node_t *node,
 			const char *key, char *out, size_t size);
 
+/* A whole-number key of a mapping: its name, its bounds, and where it
+ * lands as an offset into the struct being filled. */
+struct config_yaml_u32_key {
+	const char *name;
+	uint32_t min, max;
+	size_t offset;
+};
+/* When `key` is one of `keys`, reads it into its field of `out` and
+ * returns true; false leaves it to the caller. */
+bool config_yaml_u32_keys(struct config_problems *p,
+			  const struct config_yaml_u32_key *keys, size_t count,
+			  const char *key, yaml_node_t *value, void *out);
+
+/* The key's name and value of a mapping's pair; NULL (complained as "keys
+ * must be plain names", under `where`) when either is not there. */
+const char *config_yaml_pair(struct config_problems *p, yaml_document_t *doc,
+			     yaml_node_pair_t *pair, const char *where,
+			     yaml_node_t **key_node, yaml_node_t **value);
+
+/* One document of `text`, parsed: *root is its top-level mapping, NULL for
+ * an empty document or (complained) one that is not a mapping. -ENOMEM, or
+ * -EINVAL with the YAML error complained; on 0, config_yaml_close. */
+struct config_yaml_doc {
+	yaml_parser_t parser;
+	yaml_document_t doc;
+};
+int config_yaml_open(struct config_problems *p, struct config_yaml_doc *yd,
+		     const char *text, size_t len, yaml_node_t **root);
+void config_yaml_close(struct config_yaml_doc *yd);
+
 #endif

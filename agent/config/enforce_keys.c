@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,15 +75,13 @@ static void parse_throttle(struct config_problems *p, yaml_document_t *doc,
 	}
 	for (pair = node->data.mapping.pairs.start;
 	     pair < node->data.mapping.pairs.top; pair++) {
-		yaml_node_t *key_node = yaml_document_get_node(doc, pair->key);
-		yaml_node_t *value = yaml_document_get_node(doc, pair->value);
-		const char *key = config_yaml_scalar(key_node);
+		yaml_node_t *key_node, *value;
+		const char *key = config_yaml_pair(p, doc, pair, "throttle",
+						   &key_node, &value);
 
-		if (!key || !value)
-			config_yaml_complain(p, config_yaml_line_of(key_node),
-					     "throttle",
-					     "keys must be plain names");
-		else if (!strcmp(key, "guests_of_lower_class"))
+		if (!key)
+			continue;
+		if (!strcmp(key, "guests_of_lower_class"))
 			config_yaml_bool(p, value,
 					 "throttle.guests_of_lower_class",
 					 &budget->throttle_lower_class_guests);
@@ -133,15 +132,13 @@ static void parse_budget(struct config_problems *p, yaml_document_t *doc,
 	}
 	for (pair = node->data.mapping.pairs.start;
 	     pair < node->data.mapping.pairs.top; pair++) {
-		yaml_node_t *key_node = yaml_document_get_node(doc, pair->key);
-		yaml_node_t *value = yaml_document_get_node(doc, pair->value);
-		const char *key = config_yaml_scalar(key_node);
+		yaml_node_t *key_node, *value;
+		const char *key = config_yaml_pair(p, doc, pair, "budgets",
+						   &key_node, &value);
 
-		if (!key || !value) {
-			config_yaml_complain(p, config_yaml_line_of(key_node),
-					     "budgets",
-					     "keys must be plain names");
-		} else if (!strcmp(key, "match")) {
+		if (!key)
+			continue;
+		if (!strcmp(key, "match")) {
 			config_yaml_string(p, value, key, budget->match,
 					   sizeof(budget->match));
 		} else if (!strcmp(key, "class")) {
@@ -380,6 +377,19 @@ static void parse_trusted_users(struct config_problems *p, yaml_document_t *doc,
 	}
 }
 
+static const struct config_yaml_u32_key u32_keys[] = {
+	{ "min_quota_percent", 1, 100,
+	  offsetof(struct enforce_config, min_quota_percent) },
+	{ "min_io_iops", 1, 1000000,
+	  offsetof(struct enforce_config, min_io_iops) },
+	{ "quota_step_percent", 5, 90,
+	  offsetof(struct enforce_config, quota_step_percent) },
+	{ "hysteresis_percent", 5, 90,
+	  offsetof(struct enforce_config, hysteresis_percent) },
+	{ "cooldown_ms", 100, 3600000,
+	  offsetof(struct enforce_config, cooldown_ms) },
+};
+
 bool enforce_keys_parse(struct config_problems *p, yaml_document_t *doc,
 			const char *key, yaml_node_t *value,
 			struct enforce_config *enforce)
@@ -398,21 +408,10 @@ bool enforce_keys_parse(struct config_problems *p, yaml_document_t *doc,
 		enforce->roots_line = config_yaml_line_of(value);
 	} else if (!strcmp(key, "cgroup_guests"))
 		parse_cgroup_guests(p, doc, value, enforce);
-	else if (!strcmp(key, "min_quota_percent"))
-		config_yaml_u32(p, value, key, 1, 100,
-				&enforce->min_quota_percent);
-	else if (!strcmp(key, "min_io_iops"))
-		config_yaml_u32(p, value, key, 1, 1000000,
-				&enforce->min_io_iops);
-	else if (!strcmp(key, "quota_step_percent"))
-		config_yaml_u32(p, value, key, 5, 90,
-				&enforce->quota_step_percent);
-	else if (!strcmp(key, "hysteresis_percent"))
-		config_yaml_u32(p, value, key, 5, 90,
-				&enforce->hysteresis_percent);
-	else if (!strcmp(key, "cooldown_ms"))
-		config_yaml_u32(p, value, key, 100, 3600000,
-				&enforce->cooldown_ms);
+	else if (config_yaml_u32_keys(p, u32_keys,
+				      sizeof(u32_keys) / sizeof(u32_keys[0]),
+				      key, value, enforce))
+		return true;
 	else if (!strcmp(key, "write_managed_cgroups"))
 		config_yaml_bool(p, value, key,
 				 &enforce->write_managed_cgroups);

@@ -89,14 +89,13 @@ static void parse_tls(struct config_problems *p, yaml_document_t *doc,
 	out->tls = true;
 	for (pair = node->data.mapping.pairs.start;
 	     pair < node->data.mapping.pairs.top; pair++) {
-		yaml_node_t *key_node = yaml_document_get_node(doc, pair->key);
-		yaml_node_t *value = yaml_document_get_node(doc, pair->value);
-		const char *key = config_yaml_scalar(key_node);
+		yaml_node_t *key_node, *value;
+		const char *key =
+			config_yaml_pair(p, doc, pair, NULL, &key_node, &value);
 
-		if (!key || !value)
-			config_yaml_complain(p, config_yaml_line_of(key_node),
-					     NULL, "keys must be plain names");
-		else if (!strcmp(key, "cert_file"))
+		if (!key)
+			continue;
+		if (!strcmp(key, "cert_file"))
 			set_path(p, value, key, out->cert_file);
 		else if (!strcmp(key, "key_file"))
 			set_path(p, value, key, out->key_file);
@@ -195,14 +194,13 @@ static void parse_top(struct config_problems *p, yaml_document_t *doc,
 
 	for (pair = root->data.mapping.pairs.start;
 	     pair < root->data.mapping.pairs.top; pair++) {
-		yaml_node_t *key_node = yaml_document_get_node(doc, pair->key);
-		yaml_node_t *value = yaml_document_get_node(doc, pair->value);
-		const char *key = config_yaml_scalar(key_node);
+		yaml_node_t *key_node, *value;
+		const char *key =
+			config_yaml_pair(p, doc, pair, NULL, &key_node, &value);
 
-		if (!key || !value)
-			config_yaml_complain(p, config_yaml_line_of(key_node),
-					     NULL, "keys must be plain names");
-		else if (!strcmp(key, "tls_server_config"))
+		if (!key)
+			continue;
+		if (!strcmp(key, "tls_server_config"))
 			parse_tls(p, doc, config_yaml_line_of(key_node), value,
 				  out);
 		else if (!strcmp(key, "basic_auth_users"))
@@ -223,41 +221,27 @@ int web_config_parse(struct web_config *out, const char *text, size_t len,
 	struct config_problems p = { .source = source,
 				     .text = errors,
 				     .size = errors_size };
+	struct config_yaml_doc yd;
 	struct web_config *parsed;
-	yaml_parser_t parser;
-	yaml_document_t doc;
 	yaml_node_t *root;
+	int err;
 
 	if (errors_size)
 		errors[0] = '\0';
 	parsed = calloc(1, sizeof(*parsed));
 	if (!parsed)
 		return -ENOMEM;
-	if (!yaml_parser_initialize(&parser)) {
+	err = config_yaml_open(&p, &yd, text, len, &root);
+	if (err) {
 		free(parsed);
-		return -ENOMEM;
+		return err;
 	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		config_yaml_complain(&p, parser.problem_mark.line + 1, NULL,
-				     "not valid YAML: %s",
-				     parser.problem ? parser.problem :
-						      "parse error");
-		yaml_parser_delete(&parser);
-		free(parsed);
-		return -EINVAL;
-	}
-	root = yaml_document_get_root_node(&doc);
-	if (root && root->type != YAML_MAPPING_NODE)
-		config_yaml_complain(&p, config_yaml_line_of(root), NULL,
-				     "the top level must be a mapping of keys");
-	else if (root)
-		parse_top(&p, &doc, root, parsed);
+	if (root)
+		parse_top(&p, &yd.doc, root, parsed);
 	/* A second tls_server_config or basic_auth_users would be merged
 	 * into the first or replace it, silently. */
-	config_yaml_check_repeated_keys(&p, &doc);
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
+	config_yaml_check_repeated_keys(&p, &yd.doc);
+	config_yaml_close(&yd);
 	if (!p.count)
 		*out = *parsed;
 	free(parsed);
