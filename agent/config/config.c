@@ -149,49 +149,42 @@ static void parse_top(struct config_problems *p, yaml_document_t *doc,
 int config_parse(struct config *config, const char *text, size_t len,
 		 const char *source, char *errors, size_t errors_size)
 {
-	struct config_problems p = { .source = source,
-				     .text = errors,
-				     .size = errors_size };
 	struct config_yaml_doc yd;
 	struct config parsed;
 	yaml_node_t *root;
 	int err;
 
-	if (errors_size)
-		errors[0] = '\0';
 	config_defaults(&parsed);
-	err = config_yaml_open(&p, &yd, text, len, &root);
+	err = config_yaml_open(&yd, text, len, source, errors, errors_size,
+			       &root);
 	if (err)
 		return err;
 	/* An empty file (or only comments) means every default. */
 	if (root)
-		parse_top(&p, &yd.doc, root, &parsed);
-	config_yaml_check_repeated_keys(&p, &yd.doc);
-	enforce_keys_check(&p, &parsed.enforce);
-	if (!p.count && parsed.discover_interval_ms > parsed.interval_ms)
-		config_yaml_complain(&p, 1, "discover_interval_ms",
+		parse_top(&yd.problems, &yd.doc, root, &parsed);
+	config_yaml_close(&yd);
+	enforce_keys_check(&yd.problems, &parsed.enforce);
+	if (!yd.problems.count &&
+	    parsed.discover_interval_ms > parsed.interval_ms)
+		config_yaml_complain(&yd.problems, 1, "discover_interval_ms",
 				     "must not exceed interval_ms (%u)",
 				     parsed.interval_ms);
-	config_yaml_close(&yd);
-	if (p.count)
+	if (yd.problems.count)
 		return -EINVAL;
 	*config = parsed;
 	return 0;
 }
 
+static int parse_into(void *config, const char *text, size_t len,
+		      const char *source, char *errors, size_t errors_size)
+{
+	return config_parse(config, text, len, source, errors, errors_size);
+}
+
 int config_load(struct config *config, const char *path, char *errors,
 		size_t errors_size)
 {
-	char *text;
-	size_t len;
-	int err;
-
-	err = config_yaml_read_text(path, &text, &len, errors, errors_size);
-	if (err)
-		return err;
-	err = config_parse(config, text, len, path, errors, errors_size);
-	free(text);
-	return err;
+	return config_yaml_load(path, parse_into, config, errors, errors_size);
 }
 
 int config_load_or_defaults(struct config *config, const char *path,

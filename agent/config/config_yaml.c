@@ -156,10 +156,18 @@ const char *config_yaml_pair(struct config_problems *p, yaml_document_t *doc,
 	return NULL;
 }
 
-int config_yaml_open(struct config_problems *p, struct config_yaml_doc *yd,
-		     const char *text, size_t len, yaml_node_t **root)
+int config_yaml_open(struct config_yaml_doc *yd, const char *text, size_t len,
+		     const char *source, char *errors, size_t errors_size,
+		     yaml_node_t **root)
 {
+	struct config_problems *p = &yd->problems;
+
+	*p = (struct config_problems){ .source = source,
+				       .text = errors,
+				       .size = errors_size };
 	*root = NULL;
+	if (errors_size)
+		errors[0] = '\0';
 	if (!yaml_parser_initialize(&yd->parser))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&yd->parser, (const unsigned char *)text,
@@ -183,8 +191,26 @@ int config_yaml_open(struct config_problems *p, struct config_yaml_doc *yd,
 
 void config_yaml_close(struct config_yaml_doc *yd)
 {
+	/* A second mapping under one key would be merged into the first or
+	 * replace it, silently. */
+	config_yaml_check_repeated_keys(&yd->problems, &yd->doc);
 	yaml_document_delete(&yd->doc);
 	yaml_parser_delete(&yd->parser);
+}
+
+int config_yaml_load(const char *path, config_yaml_parse_fn *parse, void *out,
+		     char *errors, size_t errors_size)
+{
+	char *text;
+	size_t len;
+	int err;
+
+	err = config_yaml_read_text(path, &text, &len, errors, errors_size);
+	if (err)
+		return err;
+	err = parse(out, text, len, path, errors, errors_size);
+	free(text);
+	return err;
 }
 
 void config_yaml_check_repeated_keys(struct config_problems *p,

@@ -71,15 +71,26 @@ const char *config_yaml_pair(struct config_problems *p, yaml_document_t *doc,
 			     yaml_node_pair_t *pair, const char *where,
 			     yaml_node_t **key_node, yaml_node_t **value);
 
-/* One document of `text`, parsed: *root is its top-level mapping, NULL for
- * an empty document or (complained) one that is not a mapping. -ENOMEM, or
- * -EINVAL with the YAML error complained; on 0, config_yaml_close. */
+/* One document of `text`, parsed, with the problems found in it: *root is
+ * its top-level mapping, NULL for an empty document or (complained) one
+ * that is not a mapping. -ENOMEM, or -EINVAL with the YAML error in
+ * `errors`; on 0, config_yaml_close, which also refuses repeated keys. */
 struct config_yaml_doc {
+	struct config_problems problems;
 	yaml_parser_t parser;
 	yaml_document_t doc;
 };
-int config_yaml_open(struct config_problems *p, struct config_yaml_doc *yd,
-		     const char *text, size_t len, yaml_node_t **root);
+int config_yaml_open(struct config_yaml_doc *yd, const char *text, size_t len,
+		     const char *source, char *errors, size_t errors_size,
+		     yaml_node_t **root);
 void config_yaml_close(struct config_yaml_doc *yd);
+
+/* Reads `path` and hands its text to `parse` with `out`: the shape of
+ * every *_load of a YAML file. */
+typedef int config_yaml_parse_fn(void *out, const char *text, size_t len,
+				 const char *source, char *errors,
+				 size_t errors_size);
+int config_yaml_load(const char *path, config_yaml_parse_fn *parse, void *out,
+		     char *errors, size_t errors_size);
 
 #endif

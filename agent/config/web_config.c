@@ -218,49 +218,42 @@ static void parse_top(struct config_problems *p, yaml_document_t *doc,
 int web_config_parse(struct web_config *out, const char *text, size_t len,
 		     const char *source, char *errors, size_t errors_size)
 {
-	struct config_problems p = { .source = source,
-				     .text = errors,
-				     .size = errors_size };
 	struct config_yaml_doc yd;
 	struct web_config *parsed;
 	yaml_node_t *root;
 	int err;
 
-	if (errors_size)
-		errors[0] = '\0';
 	parsed = calloc(1, sizeof(*parsed));
-	if (!parsed)
+	if (!parsed) {
+		if (errors_size)
+			errors[0] = '\0';
 		return -ENOMEM;
-	err = config_yaml_open(&p, &yd, text, len, &root);
+	}
+	err = config_yaml_open(&yd, text, len, source, errors, errors_size,
+			       &root);
 	if (err) {
 		free(parsed);
 		return err;
 	}
 	if (root)
-		parse_top(&p, &yd.doc, root, parsed);
-	/* A second tls_server_config or basic_auth_users would be merged
-	 * into the first or replace it, silently. */
-	config_yaml_check_repeated_keys(&p, &yd.doc);
+		parse_top(&yd.problems, &yd.doc, root, parsed);
 	config_yaml_close(&yd);
-	if (!p.count)
+	if (!yd.problems.count)
 		*out = *parsed;
 	free(parsed);
-	return p.count ? -EINVAL : 0;
+	return yd.problems.count ? -EINVAL : 0;
+}
+
+static int parse_into(void *out, const char *text, size_t len,
+		      const char *source, char *errors, size_t errors_size)
+{
+	return web_config_parse(out, text, len, source, errors, errors_size);
 }
 
 int web_config_load(struct web_config *out, const char *path, char *errors,
 		    size_t errors_size)
 {
-	char *text;
-	size_t len;
-	int err;
-
-	err = config_yaml_read_text(path, &text, &len, errors, errors_size);
-	if (err)
-		return err;
-	err = web_config_parse(out, text, len, path, errors, errors_size);
-	free(text);
-	return err;
+	return config_yaml_load(path, parse_into, out, errors, errors_size);
 }
 
 bool web_config_check_password(const struct web_config *config,
