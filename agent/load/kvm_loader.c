@@ -338,14 +338,19 @@ static int map_fd(struct kvm_loader *loader, struct bpf_map *map)
 	return fd >= 0 ? fd : -ENODEV;
 }
 
+/* The guest list, written by add and prune alike. */
+static int guests_fd(struct kvm_loader *loader)
+{
+	if (!loader->skel)
+		return -ENODEV;
+	return map_fd(loader, loader->skel->maps.kvm_guests);
+}
+
 int kvm_loader_add_guest(struct kvm_loader *loader, uint32_t tgid,
 			 uint32_t group)
 {
-	int fd;
+	int fd = guests_fd(loader);
 
-	if (!loader->skel)
-		return -ENODEV;
-	fd = map_fd(loader, loader->skel->maps.kvm_guests);
 	if (fd < 0)
 		return fd;
 	return bpf_map_update_elem(fd, &tgid, &group, BPF_ANY) ? -errno : 0;
@@ -357,12 +362,9 @@ int kvm_loader_prune_guests(struct kvm_loader *loader,
 			    void *ctx)
 {
 	uint32_t key, next, group;
+	int fd = guests_fd(loader);
 	bool more;
-	int fd;
 
-	if (!loader->skel)
-		return -ENODEV;
-	fd = map_fd(loader, loader->skel->maps.kvm_guests);
 	if (fd < 0)
 		return fd;
 	more = bpf_map_get_next_key(fd, NULL, &next) == 0;
