@@ -106,21 +106,19 @@ static const struct config_yaml_u32_key u32_keys[] = {
 static void parse_top(struct config_problems *p, yaml_document_t *doc,
 		      yaml_node_t *root, struct config *config)
 {
-	yaml_node_pair_t *pair;
+	yaml_node_t *key_node, *value;
+	yaml_node_pair_t *pair = NULL;
+	const char *key;
 
-	for (pair = root->data.mapping.pairs.start;
-	     pair < root->data.mapping.pairs.top; pair++) {
-		yaml_node_t *key_node, *value;
-		const char *key =
-			config_yaml_pair(p, doc, pair, NULL, &key_node, &value);
+	while ((key = config_yaml_next(p, doc, root, NULL, &pair, &key_node,
+				       &value))) {
 		size_t line = config_yaml_line_of(key_node);
 
-		if (!key)
-			continue;
 		if (!strcmp(key, "mode"))
 			parse_mode(p, value, config);
 		else if (config_yaml_u32_keys(p, u32_keys,
-					      sizeof(u32_keys) / sizeof(u32_keys[0]),
+					      sizeof(u32_keys) /
+						      sizeof(u32_keys[0]),
 					      key, value, config))
 			continue;
 		else if (!strcmp(key, "listen_address"))

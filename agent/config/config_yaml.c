@@ -132,27 +132,31 @@ bool config_yaml_u32_keys(struct config_problems *p,
 {
 	for (size_t i = 0; i < count; i++)
 		if (!strcmp(key, keys[i].name)) {
-			config_yaml_u32(p, value, key, keys[i].min, keys[i].max,
-					(uint32_t *)((char *)out +
-						     keys[i].offset));
+			config_yaml_u32(
+				p, value, key, keys[i].min, keys[i].max,
+				(uint32_t *)((char *)out + keys[i].offset));
 			return true;
 		}
 	return false;
 }
 
-const char *config_yaml_pair(struct config_problems *p, yaml_document_t *doc,
-			     yaml_node_pair_t *pair, const char *where,
-			     yaml_node_t **key_node, yaml_node_t **value)
+const char *config_yaml_next(struct config_problems *p, yaml_document_t *doc,
+			     yaml_node_t *mapping, const char *where,
+			     yaml_node_pair_t **pair, yaml_node_t **key_node,
+			     yaml_node_t **value)
 {
-	const char *key;
+	*pair = *pair ? *pair + 1 : mapping->data.mapping.pairs.start;
+	for (; *pair < mapping->data.mapping.pairs.top; (*pair)++) {
+		const char *key;
 
-	*key_node = yaml_document_get_node(doc, pair->key);
-	*value = yaml_document_get_node(doc, pair->value);
-	key = config_yaml_scalar(*key_node);
-	if (key && *value)
-		return key;
-	config_yaml_complain(p, config_yaml_line_of(*key_node), where,
-			     "keys must be plain names");
+		*key_node = yaml_document_get_node(doc, (*pair)->key);
+		*value = yaml_document_get_node(doc, (*pair)->value);
+		key = config_yaml_scalar(*key_node);
+		if (key && *value)
+			return key;
+		config_yaml_complain(p, config_yaml_line_of(*key_node), where,
+				     "keys must be plain names");
+	}
 	return NULL;
 }
 

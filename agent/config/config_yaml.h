@@ -65,11 +65,14 @@ bool config_yaml_u32_keys(struct config_problems *p,
 			  const struct config_yaml_u32_key *keys, size_t count,
 			  const char *key, yaml_node_t *value, void *out);
 
-/* The key's name and value of a mapping's pair; NULL (complained as "keys
- * must be plain names", under `where`) when either is not there. */
-const char *config_yaml_pair(struct config_problems *p, yaml_document_t *doc,
-			     yaml_node_pair_t *pair, const char *where,
-			     yaml_node_t **key_node, yaml_node_t **value);
+/* Steps *pair through the pairs of `mapping` (start with *pair NULL),
+ * complaining "keys must be plain names" under `where` about each whose
+ * key is not a name or that has no value; returns the next key that is,
+ * with its nodes, or NULL after the last. */
+const char *config_yaml_next(struct config_problems *p, yaml_document_t *doc,
+			     yaml_node_t *mapping, const char *where,
+			     yaml_node_pair_t **pair, yaml_node_t **key_node,
+			     yaml_node_t **value);
 
 /* One document of `text`, parsed, with the problems found in it: *root is
  * its top-level mapping, NULL for an empty document or (complained) one

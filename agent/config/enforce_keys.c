@@ -64,7 +64,9 @@ static void parse_path_list(struct config_problems *p, yaml_document_t *doc,
 static void parse_throttle(struct config_problems *p, yaml_document_t *doc,
 			   yaml_node_t *node, struct budget *budget)
 {
-	yaml_node_pair_t *pair;
+	yaml_node_t *key_node, *value;
+	yaml_node_pair_t *pair = NULL;
+	const char *key;
 
 	if (node->type != YAML_MAPPING_NODE) {
 		config_yaml_complain(
@@ -73,14 +75,8 @@ static void parse_throttle(struct config_problems *p, yaml_document_t *doc,
 			"cgroup_roots)");
 		return;
 	}
-	for (pair = node->data.mapping.pairs.start;
-	     pair < node->data.mapping.pairs.top; pair++) {
-		yaml_node_t *key_node, *value;
-		const char *key = config_yaml_pair(p, doc, pair, "throttle",
-						   &key_node, &value);
-
-		if (!key)
-			continue;
+	while ((key = config_yaml_next(p, doc, node, "throttle", &pair,
+				       &key_node, &value))) {
 		if (!strcmp(key, "guests_of_lower_class"))
 			config_yaml_bool(p, value,
 					 "throttle.guests_of_lower_class",
@@ -118,7 +114,9 @@ static int parse_ms_as_us(struct config_problems *p, yaml_node_t *node,
 static void parse_budget(struct config_problems *p, yaml_document_t *doc,
 			 yaml_node_t *node, struct budget *budget)
 {
-	yaml_node_pair_t *pair;
+	yaml_node_t *key_node, *value;
+	yaml_node_pair_t *pair = NULL;
+	const char *key;
 	bool has_limit = false;
 
 	memset(budget, 0, sizeof(*budget));
@@ -130,14 +128,8 @@ static void parse_budget(struct config_problems *p, yaml_document_t *doc,
 				     "class, max_steal_percent, ...)");
 		return;
 	}
-	for (pair = node->data.mapping.pairs.start;
-	     pair < node->data.mapping.pairs.top; pair++) {
-		yaml_node_t *key_node, *value;
-		const char *key = config_yaml_pair(p, doc, pair, "budgets",
-						   &key_node, &value);
-
-		if (!key)
-			continue;
+	while ((key = config_yaml_next(p, doc, node, "budgets", &pair,
+				       &key_node, &value))) {
 		if (!strcmp(key, "match")) {
 			config_yaml_string(p, value, key, budget->match,
 					   sizeof(budget->match));

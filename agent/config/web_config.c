@@ -79,7 +79,9 @@ static void set_path(struct config_problems *p, yaml_node_t *node,
 static void parse_tls(struct config_problems *p, yaml_document_t *doc,
 		      size_t line, yaml_node_t *node, struct web_config *out)
 {
-	yaml_node_pair_t *pair;
+	yaml_node_t *key_node, *value;
+	yaml_node_pair_t *pair = NULL;
+	const char *key;
 
 	if (node->type != YAML_MAPPING_NODE) {
 		config_yaml_complain(p, line, "tls_server_config",
@@ -87,14 +89,8 @@ static void parse_tls(struct config_problems *p, yaml_document_t *doc,
 		return;
 	}
 	out->tls = true;
-	for (pair = node->data.mapping.pairs.start;
-	     pair < node->data.mapping.pairs.top; pair++) {
-		yaml_node_t *key_node, *value;
-		const char *key =
-			config_yaml_pair(p, doc, pair, NULL, &key_node, &value);
-
-		if (!key)
-			continue;
+	while ((key = config_yaml_next(p, doc, node, NULL, &pair, &key_node,
+				       &value))) {
 		if (!strcmp(key, "cert_file"))
 			set_path(p, value, key, out->cert_file);
 		else if (!strcmp(key, "key_file"))
@@ -190,16 +186,12 @@ static void parse_users(struct config_problems *p, yaml_document_t *doc,
 static void parse_top(struct config_problems *p, yaml_document_t *doc,
 		      yaml_node_t *root, struct web_config *out)
 {
-	yaml_node_pair_t *pair;
+	yaml_node_t *key_node, *value;
+	yaml_node_pair_t *pair = NULL;
+	const char *key;
 
-	for (pair = root->data.mapping.pairs.start;
-	     pair < root->data.mapping.pairs.top; pair++) {
-		yaml_node_t *key_node, *value;
-		const char *key =
-			config_yaml_pair(p, doc, pair, NULL, &key_node, &value);
-
-		if (!key)
-			continue;
+	while ((key = config_yaml_next(p, doc, root, NULL, &pair, &key_node,
+				       &value))) {
 		if (!strcmp(key, "tls_server_config"))
 			parse_tls(p, doc, config_yaml_line_of(key_node), value,
 				  out);
