@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,37 +93,34 @@ static void parse_mode(struct config_problems *p, yaml_node_t *node,
 			text ? text : "(not a scalar)");
 }
 
+static const struct config_yaml_u32_key u32_keys[] = {
+	{ "interval_ms", 100, 3600000, offsetof(struct config, interval_ms) },
+	{ "discover_interval_ms", 10, 60000,
+	  offsetof(struct config, discover_interval_ms) },
+	{ "summary_interval_s", 0, 86400,
+	  offsetof(struct config, summary_interval_s) },
+	{ "retain_exited_s", 0, 86400,
+	  offsetof(struct config, retain_exited_s) },
+};
+
 static void parse_top(struct config_problems *p, yaml_document_t *doc,
 		      yaml_node_t *root, struct config *config)
 {
-	yaml_node_pair_t *pair;
+	yaml_node_t *key_node, *value;
+	yaml_node_pair_t *pair = NULL;
+	const char *key;
 
-	for (pair = root->data.mapping.pairs.start;
-	     pair < root->data.mapping.pairs.top; pair++) {
-		yaml_node_t *key_node = yaml_document_get_node(doc, pair->key);
-		yaml_node_t *value = yaml_document_get_node(doc, pair->value);
-		const char *key = config_yaml_scalar(key_node);
-		size_t line = key_node ? key_node->start_mark.line + 1 : 0;
+	while ((key = config_yaml_next(p, doc, root, NULL, &pair, &key_node,
+				       &value))) {
+		size_t line = config_yaml_line_of(key_node);
 
-		if (!key || !value) {
-			config_yaml_complain(p, line, NULL,
-					     "keys must be plain names");
-			continue;
-		}
 		if (!strcmp(key, "mode"))
 			parse_mode(p, value, config);
-		else if (!strcmp(key, "interval_ms"))
-			config_yaml_u32(p, value, key, 100, 3600000,
-					&config->interval_ms);
-		else if (!strcmp(key, "discover_interval_ms"))
-			config_yaml_u32(p, value, key, 10, 60000,
-					&config->discover_interval_ms);
-		else if (!strcmp(key, "summary_interval_s"))
-			config_yaml_u32(p, value, key, 0, 86400,
-					&config->summary_interval_s);
-		else if (!strcmp(key, "retain_exited_s"))
-			config_yaml_u32(p, value, key, 0, 86400,
-					&config->retain_exited_s);
+		else if (config_yaml_u32_keys(p, u32_keys,
+					      sizeof(u32_keys) /
+						      sizeof(u32_keys[0]),
+					      key, value, config))
+			continue;
 		else if (!strcmp(key, "listen_address"))
 			parse_listen(p, value, config);
 		else if (!strcmp(key, "web_config")) {
@@ -149,62 +147,42 @@ static void parse_top(struct config_problems *p, yaml_document_t *doc,
 int config_parse(struct config *config, const char *text, size_t len,
 		 const char *source, char *errors, size_t errors_size)
 {
-	struct config_problems p = { .source = source,
-				     .text = errors,
-				     .size = errors_size };
+	struct config_yaml_doc yd;
 	struct config parsed;
-	yaml_parser_t parser;
-	yaml_document_t doc;
 	yaml_node_t *root;
+	int err;
 
-	if (errors_size)
-		errors[0] = '\0';
 	config_defaults(&parsed);
-	if (!yaml_parser_initialize(&parser))
-		return -ENOMEM;
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		config_yaml_complain(&p, parser.problem_mark.line + 1, NULL,
-				     "not valid YAML: %s",
-				     parser.problem ? parser.problem :
-						      "parse error");
-		yaml_parser_delete(&parser);
-		return -EINVAL;
-	}
-	root = yaml_document_get_root_node(&doc);
+	err = config_yaml_open(&yd, text, len, source, errors, errors_size,
+			       &root);
+	if (err)
+		return err;
 	/* An empty file (or only comments) means every default. */
-	if (root && root->type != YAML_MAPPING_NODE)
-		config_yaml_complain(&p, root->start_mark.line + 1, NULL,
-				     "the top level must be a mapping of keys");
-	else if (root)
-		parse_top(&p, &doc, root, &parsed);
-	config_yaml_check_repeated_keys(&p, &doc);
-	enforce_keys_check(&p, &parsed.enforce);
-	if (!p.count && parsed.discover_interval_ms > parsed.interval_ms)
-		config_yaml_complain(&p, 1, "discover_interval_ms",
+	if (root)
+		parse_top(&yd.problems, &yd.doc, root, &parsed);
+	config_yaml_close(&yd);
+	enforce_keys_check(&yd.problems, &parsed.enforce);
+	if (!yd.problems.count &&
+	    parsed.discover_interval_ms > parsed.interval_ms)
+		config_yaml_complain(&yd.problems, 1, "discover_interval_ms",
 				     "must not exceed interval_ms (%u)",
 				     parsed.interval_ms);
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-	if (p.count)
+	if (yd.problems.count)
 		return -EINVAL;
 	*config = parsed;
 	return 0;
 }
 
+static int parse_into(void *config, const char *text, size_t len,
+		      const char *source, char *errors, size_t errors_size)
+{
+	return config_parse(config, text, len, source, errors, errors_size);
+}
+
 int config_load(struct config *config, const char *path, char *errors,
 		size_t errors_size)
 {
-	char *text;
-	size_t len;
-	int err;
-
-	err = config_yaml_read_text(path, &text, &len, errors, errors_size);
-	if (err)
-		return err;
-	err = config_parse(config, text, len, path, errors, errors_size);
-	free(text);
-	return err;
+	return config_yaml_load(path, parse_into, config, errors, errors_size);
 }
 
 int config_load_or_defaults(struct config *config, const char *path,

@@ -126,6 +126,97 @@ void config_yaml_string(struct config_problems *p, yaml_node_t *node,
 		snprintf(out, size, "%s", text);
 }
 
+bool config_yaml_u32_keys(struct config_problems *p,
+			  const struct config_yaml_u32_key *keys, size_t count,
+			  const char *key, yaml_node_t *value, void *out)
+{
+	for (size_t i = 0; i < count; i++)
+		if (!strcmp(key, keys[i].name)) {
+			config_yaml_u32(
+				p, value, key, keys[i].min, keys[i].max,
+				(uint32_t *)((char *)out + keys[i].offset));
+			return true;
+		}
+	return false;
+}
+
+const char *config_yaml_next(struct config_problems *p, yaml_document_t *doc,
+			     yaml_node_t *mapping, const char *where,
+			     yaml_node_pair_t **pair, yaml_node_t **key_node,
+			     yaml_node_t **value)
+{
+	*pair = *pair ? *pair + 1 : mapping->data.mapping.pairs.start;
+	for (; *pair < mapping->data.mapping.pairs.top; (*pair)++) {
+		const char *key;
+
+		*key_node = yaml_document_get_node(doc, (*pair)->key);
+		*value = yaml_document_get_node(doc, (*pair)->value);
+		key = config_yaml_scalar(*key_node);
+		if (key && *value)
+			return key;
+		config_yaml_complain(p, config_yaml_line_of(*key_node), where,
+				     "keys must be plain names");
+	}
+	return NULL;
+}
+
+int config_yaml_open(struct config_yaml_doc *yd, const char *text, size_t len,
+		     const char *source, char *errors, size_t errors_size,
+		     yaml_node_t **root)
+{
+	struct config_problems *p = &yd->problems;
+
+	*p = (struct config_problems){ .source = source,
+				       .text = errors,
+				       .size = errors_size };
+	*root = NULL;
+	if (errors_size)
+		errors[0] = '\0';
+	if (!yaml_parser_initialize(&yd->parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&yd->parser, (const unsigned char *)text,
+				     len);
+	if (!yaml_parser_load(&yd->parser, &yd->doc)) {
+		config_yaml_complain(p, yd->parser.problem_mark.line + 1, NULL,
+				     "not valid YAML: %s",
+				     yd->parser.problem ? yd->parser.problem :
+							  "parse error");
+		yaml_parser_delete(&yd->parser);
+		return -EINVAL;
+	}
+	*root = yaml_document_get_root_node(&yd->doc);
+	if (*root && (*root)->type != YAML_MAPPING_NODE) {
+		config_yaml_complain(p, config_yaml_line_of(*root), NULL,
+				     "the top level must be a mapping of keys");
+		*root = NULL;
+	}
+	return 0;
+}
+
+void config_yaml_close(struct config_yaml_doc *yd)
+{
+	/* A second mapping under one key would be merged into the first or
+	 * replace it, silently. */
+	config_yaml_check_repeated_keys(&yd->problems, &yd->doc);
+	yaml_document_delete(&yd->doc);
+	yaml_parser_delete(&yd->parser);
+}
+
+int config_yaml_load(const char *path, config_yaml_parse_fn *parse, void *out,
+		     char *errors, size_t errors_size)
+{
+	char *text;
+	size_t len;
+	int err;
+
+	err = config_yaml_read_text(path, &text, &len, errors, errors_size);
+	if (err)
+		return err;
+	err = parse(out, text, len, path, errors, errors_size);
+	free(text);
+	return err;
+}
+
 void config_yaml_check_repeated_keys(struct config_problems *p,
 				     yaml_document_t *doc)
 {

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +64,9 @@ static void parse_path_list(struct config_problems *p, yaml_document_t *doc,
 static void parse_throttle(struct config_problems *p, yaml_document_t *doc,
 			   yaml_node_t *node, struct budget *budget)
 {
-	yaml_node_pair_t *pair;
+	yaml_node_t *key_node, *value;
+	yaml_node_pair_t *pair = NULL;
+	const char *key;
 
 	if (node->type != YAML_MAPPING_NODE) {
 		config_yaml_complain(
@@ -72,17 +75,9 @@ static void parse_throttle(struct config_problems *p, yaml_document_t *doc,
 			"cgroup_roots)");
 		return;
 	}
-	for (pair = node->data.mapping.pairs.start;
-	     pair < node->data.mapping.pairs.top; pair++) {
-		yaml_node_t *key_node = yaml_document_get_node(doc, pair->key);
-		yaml_node_t *value = yaml_document_get_node(doc, pair->value);
-		const char *key = config_yaml_scalar(key_node);
-
-		if (!key || !value)
-			config_yaml_complain(p, config_yaml_line_of(key_node),
-					     "throttle",
-					     "keys must be plain names");
-		else if (!strcmp(key, "guests_of_lower_class"))
+	while ((key = config_yaml_next(p, doc, node, "throttle", &pair,
+				       &key_node, &value))) {
+		if (!strcmp(key, "guests_of_lower_class"))
 			config_yaml_bool(p, value,
 					 "throttle.guests_of_lower_class",
 					 &budget->throttle_lower_class_guests);
@@ -119,7 +114,9 @@ static int parse_ms_as_us(struct config_problems *p, yaml_node_t *node,
 static void parse_budget(struct config_problems *p, yaml_document_t *doc,
 			 yaml_node_t *node, struct budget *budget)
 {
-	yaml_node_pair_t *pair;
+	yaml_node_t *key_node, *value;
+	yaml_node_pair_t *pair = NULL;
+	const char *key;
 	bool has_limit = false;
 
 	memset(budget, 0, sizeof(*budget));
@@ -131,17 +128,9 @@ static void parse_budget(struct config_problems *p, yaml_document_t *doc,
 				     "class, max_steal_percent, ...)");
 		return;
 	}
-	for (pair = node->data.mapping.pairs.start;
-	     pair < node->data.mapping.pairs.top; pair++) {
-		yaml_node_t *key_node = yaml_document_get_node(doc, pair->key);
-		yaml_node_t *value = yaml_document_get_node(doc, pair->value);
-		const char *key = config_yaml_scalar(key_node);
-
-		if (!key || !value) {
-			config_yaml_complain(p, config_yaml_line_of(key_node),
-					     "budgets",
-					     "keys must be plain names");
-		} else if (!strcmp(key, "match")) {
+	while ((key = config_yaml_next(p, doc, node, "budgets", &pair,
+				       &key_node, &value))) {
+		if (!strcmp(key, "match")) {
 			config_yaml_string(p, value, key, budget->match,
 					   sizeof(budget->match));
 		} else if (!strcmp(key, "class")) {
@@ -380,6 +369,19 @@ static void parse_trusted_users(struct config_problems *p, yaml_document_t *doc,
 	}
 }
 
+static const struct config_yaml_u32_key u32_keys[] = {
+	{ "min_quota_percent", 1, 100,
+	  offsetof(struct enforce_config, min_quota_percent) },
+	{ "min_io_iops", 1, 1000000,
+	  offsetof(struct enforce_config, min_io_iops) },
+	{ "quota_step_percent", 5, 90,
+	  offsetof(struct enforce_config, quota_step_percent) },
+	{ "hysteresis_percent", 5, 90,
+	  offsetof(struct enforce_config, hysteresis_percent) },
+	{ "cooldown_ms", 100, 3600000,
+	  offsetof(struct enforce_config, cooldown_ms) },
+};
+
 bool enforce_keys_parse(struct config_problems *p, yaml_document_t *doc,
 			const char *key, yaml_node_t *value,
 			struct enforce_config *enforce)
@@ -398,21 +400,10 @@ bool enforce_keys_parse(struct config_problems *p, yaml_document_t *doc,
 		enforce->roots_line = config_yaml_line_of(value);
 	} else if (!strcmp(key, "cgroup_guests"))
 		parse_cgroup_guests(p, doc, value, enforce);
-	else if (!strcmp(key, "min_quota_percent"))
-		config_yaml_u32(p, value, key, 1, 100,
-				&enforce->min_quota_percent);
-	else if (!strcmp(key, "min_io_iops"))
-		config_yaml_u32(p, value, key, 1, 1000000,
-				&enforce->min_io_iops);
-	else if (!strcmp(key, "quota_step_percent"))
-		config_yaml_u32(p, value, key, 5, 90,
-				&enforce->quota_step_percent);
-	else if (!strcmp(key, "hysteresis_percent"))
-		config_yaml_u32(p, value, key, 5, 90,
-				&enforce->hysteresis_percent);
-	else if (!strcmp(key, "cooldown_ms"))
-		config_yaml_u32(p, value, key, 100, 3600000,
-				&enforce->cooldown_ms);
+	else if (config_yaml_u32_keys(p, u32_keys,
+				      sizeof(u32_keys) / sizeof(u32_keys[0]),
+				      key, value, enforce))
+		return true;
 	else if (!strcmp(key, "write_managed_cgroups"))
 		config_yaml_bool(p, value, key,
 				 &enforce->write_managed_cgroups);

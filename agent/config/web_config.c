@@ -79,7 +79,9 @@ static void set_path(struct config_problems *p, yaml_node_t *node,
 static void parse_tls(struct config_problems *p, yaml_document_t *doc,
 		      size_t line, yaml_node_t *node, struct web_config *out)
 {
-	yaml_node_pair_t *pair;
+	yaml_node_t *key_node, *value;
+	yaml_node_pair_t *pair = NULL;
+	const char *key;
 
 	if (node->type != YAML_MAPPING_NODE) {
 		config_yaml_complain(p, line, "tls_server_config",
@@ -87,16 +89,9 @@ static void parse_tls(struct config_problems *p, yaml_document_t *doc,
 		return;
 	}
 	out->tls = true;
-	for (pair = node->data.mapping.pairs.start;
-	     pair < node->data.mapping.pairs.top; pair++) {
-		yaml_node_t *key_node = yaml_document_get_node(doc, pair->key);
-		yaml_node_t *value = yaml_document_get_node(doc, pair->value);
-		const char *key = config_yaml_scalar(key_node);
-
-		if (!key || !value)
-			config_yaml_complain(p, config_yaml_line_of(key_node),
-					     NULL, "keys must be plain names");
-		else if (!strcmp(key, "cert_file"))
+	while ((key = config_yaml_next(p, doc, node, NULL, &pair, &key_node,
+				       &value))) {
+		if (!strcmp(key, "cert_file"))
 			set_path(p, value, key, out->cert_file);
 		else if (!strcmp(key, "key_file"))
 			set_path(p, value, key, out->key_file);
@@ -191,18 +186,13 @@ static void parse_users(struct config_problems *p, yaml_document_t *doc,
 static void parse_top(struct config_problems *p, yaml_document_t *doc,
 		      yaml_node_t *root, struct web_config *out)
 {
-	yaml_node_pair_t *pair;
+	yaml_node_t *key_node, *value;
+	yaml_node_pair_t *pair = NULL;
+	const char *key;
 
-	for (pair = root->data.mapping.pairs.start;
-	     pair < root->data.mapping.pairs.top; pair++) {
-		yaml_node_t *key_node = yaml_document_get_node(doc, pair->key);
-		yaml_node_t *value = yaml_document_get_node(doc, pair->value);
-		const char *key = config_yaml_scalar(key_node);
-
-		if (!key || !value)
-			config_yaml_complain(p, config_yaml_line_of(key_node),
-					     NULL, "keys must be plain names");
-		else if (!strcmp(key, "tls_server_config"))
+	while ((key = config_yaml_next(p, doc, root, NULL, &pair, &key_node,
+				       &value))) {
+		if (!strcmp(key, "tls_server_config"))
 			parse_tls(p, doc, config_yaml_line_of(key_node), value,
 				  out);
 		else if (!strcmp(key, "basic_auth_users"))
@@ -220,63 +210,42 @@ static void parse_top(struct config_problems *p, yaml_document_t *doc,
 int web_config_parse(struct web_config *out, const char *text, size_t len,
 		     const char *source, char *errors, size_t errors_size)
 {
-	struct config_problems p = { .source = source,
-				     .text = errors,
-				     .size = errors_size };
+	struct config_yaml_doc yd;
 	struct web_config *parsed;
-	yaml_parser_t parser;
-	yaml_document_t doc;
 	yaml_node_t *root;
+	int err;
 
-	if (errors_size)
-		errors[0] = '\0';
 	parsed = calloc(1, sizeof(*parsed));
-	if (!parsed)
-		return -ENOMEM;
-	if (!yaml_parser_initialize(&parser)) {
-		free(parsed);
+	if (!parsed) {
+		if (errors_size)
+			errors[0] = '\0';
 		return -ENOMEM;
 	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		config_yaml_complain(&p, parser.problem_mark.line + 1, NULL,
-				     "not valid YAML: %s",
-				     parser.problem ? parser.problem :
-						      "parse error");
-		yaml_parser_delete(&parser);
+	err = config_yaml_open(&yd, text, len, source, errors, errors_size,
+			       &root);
+	if (err) {
 		free(parsed);
-		return -EINVAL;
+		return err;
 	}
-	root = yaml_document_get_root_node(&doc);
-	if (root && root->type != YAML_MAPPING_NODE)
-		config_yaml_complain(&p, config_yaml_line_of(root), NULL,
-				     "the top level must be a mapping of keys");
-	else if (root)
-		parse_top(&p, &doc, root, parsed);
-	/* A second tls_server_config or basic_auth_users would be merged
-	 * into the first or replace it, silently. */
-	config_yaml_check_repeated_keys(&p, &doc);
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-	if (!p.count)
+	if (root)
+		parse_top(&yd.problems, &yd.doc, root, parsed);
+	config_yaml_close(&yd);
+	if (!yd.problems.count)
 		*out = *parsed;
 	free(parsed);
-	return p.count ? -EINVAL : 0;
+	return yd.problems.count ? -EINVAL : 0;
+}
+
+static int parse_into(void *out, const char *text, size_t len,
+		      const char *source, char *errors, size_t errors_size)
+{
+	return web_config_parse(out, text, len, source, errors, errors_size);
 }
 
 int web_config_load(struct web_config *out, const char *path, char *errors,
 		    size_t errors_size)
 {
-	char *text;
-	size_t len;
-	int err;
-
-	err = config_yaml_read_text(path, &text, &len, errors, errors_size);
-	if (err)
-		return err;
-	err = web_config_parse(out, text, len, path, errors, errors_size);
-	free(text);
-	return err;
+	return config_yaml_load(path, parse_into, out, errors, errors_size);
 }
 
 bool web_config_check_password(const struct web_config *config,

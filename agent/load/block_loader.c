@@ -209,46 +209,11 @@ int block_loader_unwatch(struct block_loader *loader, uint32_t tgid)
 	return 0;
 }
 
-/* Every key of a hash map; *keys is malloc'd (key_size each). */
-static int read_keys(int fd, size_t key_size, void **keys, size_t *count)
-{
-	char *list = NULL, *bigger, key[64], next[64];
-	size_t used = 0, cap = 0;
-	const void *prev = NULL;
-
-	*keys = NULL;
-	*count = 0;
-	if (key_size > sizeof(key))
-		return -EINVAL;
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		if (used == cap) {
-			cap = cap ? cap * 2 : 64;
-			bigger = realloc(list, cap * key_size);
-			if (!bigger) {
-				free(list);
-				return -ENOMEM;
-			}
-			list = bigger;
-		}
-		memcpy(list + used * key_size, next, key_size);
-		memcpy(key, next, key_size);
-		prev = key;
-		used++;
-	}
-	if (errno != ENOENT) {
-		free(list);
-		return -errno;
-	}
-	*keys = list;
-	*count = used;
-	return 0;
-}
-
 int block_loader_watched(struct block_loader *loader, uint32_t **tgids,
 			 size_t *count)
 {
-	return read_keys(bpf_map__fd(loader->skel->maps.watched_tgids),
-			 sizeof(**tgids), (void **)tgids, count);
+	return bpf_maps_read_keys(bpf_map__fd(loader->skel->maps.watched_tgids),
+				  sizeof(**tgids), (void **)tgids, count);
 }
 
 /* owner_stats is a per-CPU map: each entry comes as one copy per possible
@@ -264,7 +229,7 @@ static int read_owners(struct block_loader *loader, struct io_snapshot *out)
 	size_t count;
 	int err;
 
-	err = read_keys(fd, sizeof(*keys), (void **)&keys, &count);
+	err = bpf_maps_read_keys(fd, sizeof(*keys), (void **)&keys, &count);
 	if (err)
 		return err;
 	per_cpu = calloc((size_t)loader->cpu_count, sizeof(*per_cpu));
@@ -297,7 +262,7 @@ static int read_blocked(struct block_loader *loader, struct io_snapshot *out)
 	size_t count;
 	int err;
 
-	err = read_keys(fd, sizeof(*keys), (void **)&keys, &count);
+	err = bpf_maps_read_keys(fd, sizeof(*keys), (void **)&keys, &count);
 	if (err)
 		return err;
 	out->blocked = calloc(count + 1, sizeof(*out->blocked));
@@ -367,15 +332,16 @@ int block_loader_forget_tgid(struct block_loader *loader, uint32_t tgid)
 	size_t count;
 	int err;
 
-	err = read_keys(owners_fd, sizeof(*owners), (void **)&owners, &count);
+	err = bpf_maps_read_keys(owners_fd, sizeof(*owners), (void **)&owners,
+				 &count);
 	if (err)
 		return err;
 	for (size_t i = 0; i < count; i++)
 		if (owners[i].tgid == tgid)
 			bpf_map_delete_elem(owners_fd, &owners[i]);
 	free(owners);
-	err = read_keys(blocked_fd, sizeof(*blocked), (void **)&blocked,
-			&count);
+	err = bpf_maps_read_keys(blocked_fd, sizeof(*blocked),
+				 (void **)&blocked, &count);
 	if (err)
 		return err;
 	for (size_t i = 0; i < count; i++)
@@ -398,22 +364,7 @@ int block_loader_read_program_stats(struct block_loader *loader,
 		loader->skel->progs.block_requeue,
 		loader->skel->progs.block_merge,
 	};
-	size_t count = 0;
 
-	for (size_t i = 0; i < BLOCK_LOADER_PROGRAMS && count < max; i++) {
-		struct bpf_prog_info info;
-		__u32 info_len = sizeof(info);
-
-		if (bpf_program__fd(programs[i]) < 0)
-			continue; /* not loaded on this kernel */
-		memset(&info, 0, sizeof(info));
-		if (bpf_obj_get_info_by_fd(bpf_program__fd(programs[i]), &info,
-					   &info_len))
-			return -errno;
-		out[count].name = bpf_program__name(programs[i]);
-		out[count].run_time_ns = info.run_time_ns;
-		out[count].run_count = info.run_cnt;
-		count++;
-	}
-	return (int)count;
+	/* A program not loaded on this kernel has no row. */
+	return prog_read_stats(programs, BLOCK_LOADER_PROGRAMS, out, max);
 }

@@ -69,3 +69,57 @@ bool bpf_maps_test_shrink(struct bpf_map *map, const char *env, uint32_t max)
 		 env);
 	return true;
 }
+
+/* The walk both readers share; `complete` refuses a walk the kernel ended
+ * on an error other than ENOENT (the end). A NULL `fill` keeps the keys. */
+static int read_all(int fd, size_t key_size, size_t entry_size,
+		    bpf_maps_fill_fn *fill, void *ctx, bool complete,
+		    void **entries, size_t *count)
+{
+	char *list = NULL, *bigger, key[64], next[64];
+	size_t used = 0, cap = 0;
+
+	*entries = NULL;
+	*count = 0;
+	if (key_size > sizeof(key))
+		return -EINVAL;
+	if (bpf_map_get_next_key(fd, NULL, next))
+		return errno == ENOENT ? 0 : -errno;
+	do {
+		memcpy(key, next, key_size);
+		if (used == cap) {
+			cap = cap ? cap * 2 : 64;
+			bigger = realloc(list, cap * entry_size);
+			if (!bigger) {
+				free(list);
+				return -ENOMEM;
+			}
+			list = bigger;
+		}
+		/* An entry deleted between the two calls is simply gone. */
+		if (!fill)
+			memcpy(list + used++ * entry_size, key, key_size);
+		else if (fill(fd, key, list + used * entry_size, ctx) == 0)
+			used++;
+	} while (bpf_map_get_next_key(fd, key, next) == 0);
+	if (complete && errno != ENOENT) {
+		free(list);
+		return -errno;
+	}
+	*entries = list;
+	*count = used;
+	return 0;
+}
+
+int bpf_maps_read_entries(int fd, size_t key_size, size_t entry_size,
+			  bpf_maps_fill_fn *fill, void *ctx, void **entries,
+			  size_t *count)
+{
+	return read_all(fd, key_size, entry_size, fill, ctx, false, entries,
+			count);
+}
+
+int bpf_maps_read_keys(int fd, size_t key_size, void **keys, size_t *count)
+{
+	return read_all(fd, key_size, key_size, NULL, NULL, true, keys, count);
+}

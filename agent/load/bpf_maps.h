@@ -24,6 +24,20 @@ int bpf_maps_sum_percpu(int fd, int cpu_count, uint64_t *totals,
  * with one line for the operator in `why` when they cannot be counted. */
 int bpf_maps_possible_cpus(char *why, size_t why_size);
 
+/* Every entry of the hash map `fd`, into *entries (malloc'd, entry_size
+ * bytes each): `fill` reads the value of `key` into `entry` and returns 0,
+ * or nonzero for a key deleted since it was listed (then skipped). An
+ * empty map gives 0 entries; the walk ends where the kernel's does.
+ * Returns 0 or a negative errno. */
+typedef int bpf_maps_fill_fn(int fd, const void *key, void *entry,
+			     void *ctx);
+int bpf_maps_read_entries(int fd, size_t key_size, size_t entry_size,
+			  bpf_maps_fill_fn *fill, void *ctx, void **entries,
+			  size_t *count);
+/* Every key of the hash map `fd`; *keys is malloc'd (key_size each). A
+ * walk the kernel cut short with an error returns that error. */
+int bpf_maps_read_keys(int fd, size_t key_size, void **keys, size_t *count);
+
 struct bpf_map;
 
 /* Tests fill maps to check that every loss is counted: when environment

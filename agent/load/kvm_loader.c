@@ -338,14 +338,19 @@ static int map_fd(struct kvm_loader *loader, struct bpf_map *map)
 	return fd >= 0 ? fd : -ENODEV;
 }
 
+/* The guest list, written by add and prune alike. */
+static int guests_fd(struct kvm_loader *loader)
+{
+	if (!loader->skel)
+		return -ENODEV;
+	return map_fd(loader, loader->skel->maps.kvm_guests);
+}
+
 int kvm_loader_add_guest(struct kvm_loader *loader, uint32_t tgid,
 			 uint32_t group)
 {
-	int fd;
+	int fd = guests_fd(loader);
 
-	if (!loader->skel)
-		return -ENODEV;
-	fd = map_fd(loader, loader->skel->maps.kvm_guests);
 	if (fd < 0)
 		return fd;
 	return bpf_map_update_elem(fd, &tgid, &group, BPF_ANY) ? -errno : 0;
@@ -357,12 +362,9 @@ int kvm_loader_prune_guests(struct kvm_loader *loader,
 			    void *ctx)
 {
 	uint32_t key, next, group;
+	int fd = guests_fd(loader);
 	bool more;
-	int fd;
 
-	if (!loader->skel)
-		return -ENODEV;
-	fd = map_fd(loader, loader->skel->maps.kvm_guests);
 	if (fd < 0)
 		return fd;
 	more = bpf_map_get_next_key(fd, NULL, &next) == 0;
@@ -387,14 +389,31 @@ void kvm_loader_guests_changed(struct kvm_loader *loader)
 				 __ATOMIC_RELEASE);
 }
 
+/* kvm_counts is per-CPU: one value per possible CPU, summed here. */
+struct counts_walk {
+	uint64_t *per_cpu;
+	int cpu_count;
+};
+
+static int fill_count(int fd, const void *key, void *entry, void *ctx)
+{
+	struct counts_walk *walk = ctx;
+	struct kvm_loader_count *out = entry;
+
+	if (bpf_map_lookup_elem(fd, key, walk->per_cpu))
+		return -errno;
+	memcpy(&out->key, key, sizeof(out->key));
+	out->value = 0;
+	for (int cpu = 0; cpu < walk->cpu_count; cpu++)
+		out->value += walk->per_cpu[cpu];
+	return 0;
+}
+
 int kvm_loader_read_counts(struct kvm_loader *loader,
 			   struct kvm_loader_count **entries, size_t *count)
 {
-	struct kvm_loader_count *list = NULL, *bigger;
-	struct kvm_count_key key, next;
-	size_t used = 0, cap = 0;
-	uint64_t *per_cpu;
-	int fd, err = 0;
+	struct counts_walk walk = { .cpu_count = loader->cpu_count };
+	int fd, err;
 
 	*entries = NULL;
 	*count = 0;
@@ -403,39 +422,13 @@ int kvm_loader_read_counts(struct kvm_loader *loader,
 	fd = map_fd(loader, loader->skel->maps.kvm_counts);
 	if (fd < 0)
 		return fd;
-	per_cpu = calloc(loader->cpu_count, sizeof(*per_cpu));
-	if (!per_cpu)
+	walk.per_cpu = calloc(loader->cpu_count, sizeof(*walk.per_cpu));
+	if (!walk.per_cpu)
 		return -ENOMEM;
-	if (bpf_map_get_next_key(fd, NULL, &next)) {
-		err = errno == ENOENT ? 0 : -errno;
-		goto cleanup;
-	}
-	do {
-		key = next;
-		if (used == cap) {
-			cap = cap ? cap * 2 : 64;
-			bigger = realloc(list, cap * sizeof(*list));
-			if (!bigger) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			list = bigger;
-		}
-		/* An entry deleted between the two calls is simply gone. */
-		if (bpf_map_lookup_elem(fd, &key, per_cpu))
-			continue;
-		list[used].key = key;
-		list[used].value = 0;
-		for (int cpu = 0; cpu < loader->cpu_count; cpu++)
-			list[used].value += per_cpu[cpu];
-		used++;
-	} while (bpf_map_get_next_key(fd, &key, &next) == 0);
-	*entries = list;
-	*count = used;
-	list = NULL;
-cleanup:
-	free(list);
-	free(per_cpu);
+	err = bpf_maps_read_entries(fd, sizeof(struct kvm_count_key),
+				    sizeof(**entries), fill_count, &walk,
+				    (void **)entries, count);
+	free(walk.per_cpu);
 	return err;
 }
 
@@ -503,33 +496,20 @@ int kvm_loader_read_stats(struct kvm_loader *loader,
 int kvm_loader_read_program_stats(struct kvm_loader *loader,
 				  struct loader_program_stats *out, size_t max)
 {
-	struct bpf_program *programs[8];
-	size_t count = 0;
-
 	if (!loader->skel)
 		return 0;
-	programs[0] = loader->skel->progs.kvm_exit;
-	programs[1] = loader->skel->progs.kvm_entry;
-	programs[2] = loader->skel->progs.kvm_userspace_exit;
-	programs[3] = loader->skel->progs.kvm_vcpu_wakeup;
-	programs[4] = loader->skel->progs.raw_kvm_userspace_exit;
-	programs[5] = loader->skel->progs.raw_kvm_vcpu_wakeup;
-	programs[6] = loader->skel->progs.note_kvm_pio;
-	programs[7] = loader->skel->progs.note_kvm_mmio;
-	for (size_t i = 0; i < 8 && count < max; i++) {
-		struct bpf_prog_info info;
-		__u32 info_len = sizeof(info);
-		int fd = bpf_program__fd(programs[i]);
+	struct bpf_program *programs[] = {
+		loader->skel->progs.kvm_exit,
+		loader->skel->progs.kvm_entry,
+		loader->skel->progs.kvm_userspace_exit,
+		loader->skel->progs.kvm_vcpu_wakeup,
+		loader->skel->progs.raw_kvm_userspace_exit,
+		loader->skel->progs.raw_kvm_vcpu_wakeup,
+		loader->skel->progs.note_kvm_pio,
+		loader->skel->progs.note_kvm_mmio,
+	};
 
-		if (fd < 0)
-			continue; /* not loaded: its twin was */
-		memset(&info, 0, sizeof(info));
-		if (bpf_obj_get_info_by_fd(fd, &info, &info_len))
-			return -errno;
-		out[count].name = bpf_program__name(programs[i]);
-		out[count].run_time_ns = info.run_time_ns;
-		out[count].run_count = info.run_cnt;
-		count++;
-	}
-	return (int)count;
+	/* Of each classic and raw twin, only the loaded one has a row. */
+	return prog_read_stats(programs, sizeof(programs) / sizeof(programs[0]),
+			       out, max);
 }

@@ -370,60 +370,29 @@ int loader_read_program_stats(struct loader *loader,
 			loader->skel->progs.handle_sched_switch_core,
 		loader->skel->progs.discover_threads,
 	};
-	size_t count = 0;
 
-	for (size_t i = 0; i < LOADER_PROGRAMS && count < max; i++) {
-		struct bpf_prog_info info;
-		__u32 info_len = sizeof(info);
+	/* Both are loaded: the sched_switch program the agent runs and the
+	 * iterator, so each has a row. */
+	return prog_read_stats(programs, LOADER_PROGRAMS, out, max);
+}
 
-		memset(&info, 0, sizeof(info));
-		if (bpf_obj_get_info_by_fd(bpf_program__fd(programs[i]), &info,
-					   &info_len))
-			return -errno;
-		out[count].name = bpf_program__name(programs[i]);
-		out[count].run_time_ns = info.run_time_ns;
-		out[count].run_count = info.run_cnt;
-		count++;
-	}
-	return (int)count;
+static int fill_attribution(int fd, const void *key, void *entry, void *ctx)
+{
+	struct loader_attribution *out = entry;
+
+	if (bpf_map_lookup_elem(fd, key, &out->steal_ns))
+		return -errno;
+	memcpy(&out->key, key, sizeof(out->key));
+	return 0;
 }
 
 int loader_read_attribution(struct loader *loader,
 			    struct loader_attribution **entries, size_t *count)
 {
-	int fd = bpf_map__fd(loader->skel->maps.attribution);
-	struct loader_attribution *list = NULL, *bigger;
-	struct attr_key key, next;
-	size_t used = 0, cap = 0;
-	int err = 0;
-
-	*entries = NULL;
-	*count = 0;
-	if (bpf_map_get_next_key(fd, NULL, &next))
-		return errno == ENOENT ? 0 : -errno;
-	do {
-		key = next;
-		if (used == cap) {
-			cap = cap ? cap * 2 : 64;
-			bigger = realloc(list, cap * sizeof(*list));
-			if (!bigger) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			list = bigger;
-		}
-		/* An entry deleted between the two calls is simply gone. */
-		if (bpf_map_lookup_elem(fd, &key, &list[used].steal_ns) == 0) {
-			list[used].key = key;
-			used++;
-		}
-	} while (bpf_map_get_next_key(fd, &key, &next) == 0);
-	*entries = list;
-	*count = used;
-	return 0;
-cleanup:
-	free(list);
-	return err;
+	return bpf_maps_read_entries(
+		bpf_map__fd(loader->skel->maps.attribution),
+		sizeof(struct attr_key), sizeof(**entries), fill_attribution,
+		NULL, (void **)entries, count);
 }
 
 int loader_forget_group(struct loader *loader, uint32_t group)

@@ -15,6 +15,7 @@
 
 #include "base/log.h"
 #include "load/prog_load.h"
+#include "model/health.h"
 
 /* libbpf asks for the log only after a failed load, and then retries with
  * it; kernels from 6.4 on keep its tail when it overflows (the part with
@@ -246,4 +247,27 @@ bool prog_check_passes(const struct prog_check *row)
 	if (!row->needed)
 		return true;
 	return row->loaded && row->verified_insns <= PROG_VERIFIER_BUDGET;
+}
+
+int prog_read_stats(struct bpf_program *const *programs, size_t count,
+		    struct loader_program_stats *out, size_t max)
+{
+	size_t filled = 0;
+
+	for (size_t i = 0; i < count && filled < max; i++) {
+		struct bpf_prog_info info;
+		__u32 info_len = sizeof(info);
+		int fd = bpf_program__fd(programs[i]);
+
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &info_len))
+			return -errno;
+		out[filled].name = bpf_program__name(programs[i]);
+		out[filled].run_time_ns = info.run_time_ns;
+		out[filled].run_count = info.run_cnt;
+		filled++;
+	}
+	return (int)filled;
 }

@@ -76,4 +76,14 @@ int prog_check_target(const struct prog_check_target *target,
 /* Whether a row passes: loaded within the budget, or not needed. */
 bool prog_check_passes(const struct prog_check *row);
 
+struct bpf_program;
+struct loader_program_stats;
+
+/* The kernel's run count and run time of each of `programs` that is
+ * loaded (one left out on this kernel, or the twin not chosen, has no fd
+ * and no row), up to `max` rows. Returns the rows filled or the negative
+ * errno of bpf_obj_get_info_by_fd. */
+int prog_read_stats(struct bpf_program *const *programs, size_t count,
+		    struct loader_program_stats *out, size_t max);
+
 #endif

@@ -66,13 +66,12 @@ struct api_server {
 
 /* ------------------------------------------------------------ answers */
 
-static char *error_line(const char *why)
+/* One answer line: `doc` as plain JSON and a newline, malloc'd (NULL when
+ * out of memory). Takes `doc`. */
+static char *json_line(struct json_object *doc)
 {
-	struct json_object *doc = json_object_new_object();
 	char *line = NULL;
 
-	json_object_object_add(doc, "ok", json_object_new_boolean(false));
-	json_object_object_add(doc, "error", json_object_new_string(why));
 	if (asprintf(&line, "%s\n",
 		     json_object_to_json_string_ext(
 			     doc, JSON_C_TO_STRING_PLAIN)) < 0)
@@ -81,11 +80,19 @@ static char *error_line(const char *why)
 	return line;
 }
 
+static char *error_line(const char *why)
+{
+	struct json_object *doc = json_object_new_object();
+
+	json_object_object_add(doc, "ok", json_object_new_boolean(false));
+	json_object_object_add(doc, "error", json_object_new_string(why));
+	return json_line(doc);
+}
+
 static char *status_line(struct api_server *server)
 {
 	struct json_object *doc = json_object_new_object();
 	struct json_object *status = json_object_new_object();
-	char *line = NULL;
 
 	mtx_lock(&server->lock);
 	json_object_object_add(
@@ -118,12 +125,7 @@ static char *status_line(struct api_server *server)
 	json_object_object_add(doc, "request",
 			       json_object_new_string("status"));
 	json_object_object_add(doc, "status", status);
-	if (asprintf(&line, "%s\n",
-		     json_object_to_json_string_ext(
-			     doc, JSON_C_TO_STRING_PLAIN)) < 0)
-		line = NULL;
-	json_object_put(doc);
-	return line;
+	return json_line(doc);
 }
 
 /* The window is already JSON text: wrap it without reparsing. */

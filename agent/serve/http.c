@@ -186,11 +186,31 @@ static enum MHD_Result queue_unauthorized(struct MHD_Connection *conn)
 	return result;
 }
 
+/* A 200 of `content_type`; a MUST_FREE body is freed even when no
+ * response can be made. */
+static enum MHD_Result queue_ok(struct MHD_Connection *conn, size_t len,
+				void *body, enum MHD_ResponseMemoryMode mode,
+				const char *content_type)
+{
+	struct MHD_Response *response =
+		MHD_create_response_from_buffer(len, body, mode);
+	enum MHD_Result result;
+
+	if (!response) {
+		if (mode == MHD_RESPMEM_MUST_FREE)
+			free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
+				content_type);
+	result = MHD_queue_response(conn, MHD_HTTP_OK, response);
+	MHD_destroy_response(response);
+	return result;
+}
+
 static enum MHD_Result queue_metrics(struct http_server *server,
 				     struct MHD_Connection *conn)
 {
-	struct MHD_Response *response;
-	enum MHD_Result result;
 	char *body = NULL;
 	size_t len = 0;
 	FILE *out;
@@ -208,17 +228,8 @@ static enum MHD_Result queue_metrics(struct http_server *server,
 		return queue_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				  "cannot render the metrics\n");
 	}
-	response = MHD_create_response_from_buffer(len, body,
-						   MHD_RESPMEM_MUST_FREE);
-	if (!response) {
-		free(body);
-		return MHD_NO;
-	}
-	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
-				"text/plain; version=0.0.4; charset=utf-8");
-	result = MHD_queue_response(conn, MHD_HTTP_OK, response);
-	MHD_destroy_response(response);
-	return result;
+	return queue_ok(conn, len, body, MHD_RESPMEM_MUST_FREE,
+			"text/plain; version=0.0.4; charset=utf-8");
 }
 
 /* Answers on the first call, before any body arrives: nothing served here
@@ -229,8 +240,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  size_t *upload_data_size, void **req_cls)
 {
 	struct http_server *server = cls;
-	struct MHD_Response *response;
-	enum MHD_Result result;
 
 	/* Authentication first, so that not even a 404 or 405 tells an
 	 * unauthenticated client which paths exist. */
@@ -250,16 +259,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		return queue_metrics(server, conn);
 	if (strcmp(url, "/"))
 		return queue_text(conn, MHD_HTTP_NOT_FOUND, "Not Found\n");
-	response = MHD_create_response_from_buffer(sizeof(landing_page) - 1,
-						   (void *)landing_page,
-						   MHD_RESPMEM_PERSISTENT);
-	if (!response)
-		return MHD_NO;
-	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
-				"text/html; charset=utf-8");
-	result = MHD_queue_response(conn, MHD_HTTP_OK, response);
-	MHD_destroy_response(response);
-	return result;
+	return queue_ok(conn, sizeof(landing_page) - 1, (void *)landing_page,
+			MHD_RESPMEM_PERSISTENT, "text/html; charset=utf-8");
 }
 
 static int read_pem(const char *path, char **out, char *why, size_t why_size)
