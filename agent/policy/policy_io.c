@@ -17,6 +17,7 @@
 #include "policy/ladder.h"
 #include "model/hist.h"
 #include "model/io_model.h"
+#include "policy/policy_guests.h"
 #include "policy/policy_io.h"
 
 void policy_io_set_config(struct policy_io *policy,
@@ -482,6 +483,14 @@ static double ops_per_s(const struct io_device *d, double window_s)
 	return (double)ops / window_s;
 }
 
+_Static_assert(sizeof(((struct policy_io_guest *)0)->name) ==
+			       PROCFS_NAME_LEN &&
+		       sizeof(((struct policy_io_guest *)0)->uuid) ==
+			       PROCFS_UUID_LEN &&
+		       sizeof(((struct policy_io_guest *)0)->cgroup) ==
+			       PROCFS_PATH_LEN,
+	       "policy_guests_identity fills these buffers");
+
 size_t policy_io_guests_from_report(const struct report *report,
 				    struct policy_io_guest *out, size_t cap)
 {
@@ -498,10 +507,8 @@ size_t policy_io_guests_from_report(const struct report *report,
 		if (guest->exited)
 			continue;
 		memset(pg, 0, sizeof(*pg));
-		snprintf(pg->name, sizeof(pg->name), "%s", guest->name);
-		snprintf(pg->uuid, sizeof(pg->uuid), "%s", guest->uuid);
-		pg->claim = guest->claim;
-		snprintf(pg->cgroup, sizeof(pg->cgroup), "%s", guest->cgroup);
+		policy_guests_identity(guest, pg->name, pg->uuid, pg->cgroup,
+				       &pg->claim);
 		filled++;
 		if (io && io->available)
 			owner = io_report_guest(io, guest->pid);
