@@ -47,3 +47,23 @@ void ladder_turn(int *direction, uint64_t *since, uint64_t interval, int to)
 		*since = interval;
 	*direction = to;
 }
+
+enum ladder_move ladder_next_move(bool over, bool under_off, bool can_help,
+				  uint32_t cooldown_intervals,
+				  uint32_t *held_intervals,
+				  bool *blocked_logged)
+{
+	if (over && can_help) {
+		*held_intervals = 0;
+		return LADDER_CLIMB;
+	}
+	if (under_off || !can_help) {
+		(*held_intervals)++;
+		if (!over)
+			*blocked_logged = false;
+		return *held_intervals >= cooldown_intervals ? LADDER_RELAX :
+							       LADDER_HOLD;
+	}
+	*held_intervals = 0; /* dead band: hold */
+	return LADDER_HOLD;
+}

@@ -41,6 +41,22 @@ bool ladder_relax_lifts(uint32_t value, uint32_t lift_at, uint32_t *next);
 bool ladder_may_turn(int direction, uint64_t since, uint64_t interval,
 		     uint32_t cooldown_intervals, int to);
 
+/* Where a ladder goes this interval. */
+enum ladder_move {
+	LADDER_HOLD, /* in the dead band, or held too briefly */
+	LADDER_CLIMB, /* over budget, and the ladder can help */
+	LADDER_RELAX, /* held for the cool-down: one rung down, if any */
+};
+
+/* The hysteresis both ladders follow. `over`: above the budget;
+ * `under_off`: at or below the off line; `can_help`: an action left could
+ * help. Counts *held_intervals (below the off line, or nothing to do) and
+ * clears *blocked_logged once the budget is met again. */
+enum ladder_move ladder_next_move(bool over, bool under_off, bool can_help,
+				  uint32_t cooldown_intervals,
+				  uint32_t *held_intervals,
+				  bool *blocked_logged);
+
 /* Records a move towards `to` at `interval`. */
 void ladder_turn(int *direction, uint64_t *since, uint64_t interval, int to);
 

@@ -507,21 +507,21 @@ void policy_step(struct policy *policy, const struct policy_guest *guests,
 				 guest, budget);
 			v->blocked_logged = true;
 		}
-		if (over && can_help) {
-			v->held_intervals = 0;
+		switch (ladder_next_move(over, !over_line(guest, budget, off),
+					 can_help, policy->cooldown_intervals,
+					 &v->held_intervals,
+					 &v->blocked_logged)) {
+		case LADDER_CLIMB:
 			escalate(policy, v, budget, guest, guests, guest_count,
 				 min_share, result);
-		} else if (!over_line(guest, budget, off) || !can_help) {
-			v->held_intervals++;
-			if (!over)
-				v->blocked_logged = false;
-			if (has_actions(v) &&
-			    v->held_intervals >= policy->cooldown_intervals &&
-			    may_turn(policy, v, -1))
+			break;
+		case LADDER_RELAX:
+			if (has_actions(v) && may_turn(policy, v, -1))
 				relax(policy, v, result,
 				      "budget held for the cool-down");
-		} else {
-			v->held_intervals = 0; /* dead band: hold */
+			break;
+		case LADDER_HOLD:
+			break;
 		}
 	}
 	for (size_t i = 0; i < POLICY_MAX_GUESTS; i++) {

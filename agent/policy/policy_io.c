@@ -364,20 +364,19 @@ static void step_ladder(struct policy_io *policy, struct policy_io_ladder *l,
 			 d, budget);
 		l->blocked_logged = true;
 	}
-	if (over && can_help) {
-		l->held_intervals = 0;
+	switch (ladder_next_move(over, !d || d->queue_p99_ms <= off * limit,
+				 can_help, policy->cooldown_intervals,
+				 &l->held_intervals, &l->blocked_logged)) {
+	case LADDER_CLIMB:
 		escalate(policy, l, budget, victim, d, all, count, result);
-	} else if (!d || d->queue_p99_ms <= off * limit || !can_help) {
-		l->held_intervals++;
-		if (!over)
-			l->blocked_logged = false;
-		if (has_actions(l) &&
-		    l->held_intervals >= policy->cooldown_intervals &&
-		    may_turn(policy, l, -1))
+		break;
+	case LADDER_RELAX:
+		if (has_actions(l) && may_turn(policy, l, -1))
 			relax(policy, l, result,
 			      "I/O budget held for the cool-down");
-	} else {
-		l->held_intervals = 0; /* dead band: hold */
+		break;
+	case LADDER_HOLD:
+		break;
 	}
 }
 

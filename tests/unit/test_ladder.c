@@ -2,7 +2,8 @@
 /*
  * The arithmetic the CPU and I/O ladders share: the cool-down rounded up
  * to whole intervals, the off line, a cut to a floor, a relax step that
- * lifts at the start, and at most one change of direction per cool-down.
+ * lifts at the start, at most one change of direction per cool-down, and
+ * the dead band between the budget and the off line.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -70,6 +71,35 @@ static void direction_changes_once_per_cooldown(void **state)
 	assert_int_equal(since, 4);
 }
 
+static void held_for_the_cooldown_then_relax(void **state)
+{
+	uint32_t held = 0;
+	bool logged = true;
+
+	(void)state;
+	/* Over with nothing to do counts as held, but keeps the note. */
+	assert_int_equal(ladder_next_move(true, false, false, 2, &held,
+					  &logged),
+			 LADDER_HOLD);
+	assert_int_equal(held, 1);
+	assert_true(logged);
+	assert_int_equal(ladder_next_move(false, true, true, 2, &held,
+					  &logged),
+			 LADDER_RELAX);
+	assert_int_equal(held, 2);
+	assert_false(logged);
+	/* The dead band starts the count again, as does a climb. */
+	assert_int_equal(ladder_next_move(false, false, true, 2, &held,
+					  &logged),
+			 LADDER_HOLD);
+	assert_int_equal(held, 0);
+	held = 5;
+	assert_int_equal(ladder_next_move(true, false, true, 2, &held,
+					  &logged),
+			 LADDER_CLIMB);
+	assert_int_equal(held, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -78,6 +108,7 @@ int main(void)
 		cmocka_unit_test(a_cut_stops_at_the_floor),
 		cmocka_unit_test(relaxing_lifts_at_the_start),
 		cmocka_unit_test(direction_changes_once_per_cooldown),
+		cmocka_unit_test(held_for_the_cooldown_then_relax),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
