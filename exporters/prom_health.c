@@ -11,6 +11,15 @@
 #include "prom_health.h"
 #include "prom_write.h"
 
+/* Opens a program's sample of `family`, up to its value. */
+static void open_program_sample(FILE *out, const char *family,
+				const char *program)
+{
+	fprintf(out, "%s{program=\"", family);
+	prom_write_label_value(out, program);
+	fputs("\"} ", out);
+}
+
 static void write_programs(FILE *out, const struct prom_health *health)
 {
 	static const char run_seconds[] =
@@ -21,9 +30,7 @@ static void write_programs(FILE *out, const struct prom_health *health)
 			  "Time the kernel spent in the agent's BPF program (0 "
 			  "unless kernel.bpf_stats_enabled is 1).");
 	for (size_t i = 0; i < health->program_count; i++) {
-		fprintf(out, "%s{program=\"", run_seconds);
-		prom_write_label_value(out, health->programs[i].name);
-		fputs("\"} ", out);
+		open_program_sample(out, run_seconds, health->programs[i].name);
 		prom_write_seconds(out, health->programs[i].run_time_ns);
 		fputc('\n', out);
 	}
@@ -31,10 +38,8 @@ static void write_programs(FILE *out, const struct prom_health *health)
 			  "Runs of the agent's BPF program (0 unless "
 			  "kernel.bpf_stats_enabled is 1).");
 	for (size_t i = 0; i < health->program_count; i++) {
-		fprintf(out, "%s{program=\"", runs);
-		prom_write_label_value(out, health->programs[i].name);
-		fprintf(out, "\"} %" PRIu64 "\n",
-			health->programs[i].run_count);
+		open_program_sample(out, runs, health->programs[i].name);
+		fprintf(out, "%" PRIu64 "\n", health->programs[i].run_count);
 	}
 }
 

@@ -2,7 +2,8 @@
 /*
  * The agent's own figures as /metrics shows them. The caller gathers them
  * at publish or scrape time (serve/metrics.c, from the loaders and the
- * tracker) into these plain structs, so this writer knows neither.
+ * tracker) into struct prom_health, in the model's own types
+ * (model/health.h), so this writer knows neither.
  */
 #ifndef KVMWARDEN_PROM_HEALTH_H
 #define KVMWARDEN_PROM_HEALTH_H
@@ -16,36 +17,18 @@
 #include <stdio.h>
 
 #include "model/features.h"
+#include "model/health.h"
 #include "model/model.h"
-
-/* What the kernel counted for one of the agent's BPF programs (0 unless
- * kernel.bpf_stats_enabled is 1). */
-struct prom_program {
-	const char *name; /* must outlive the prom_health that points at it */
-	uint64_t run_time_ns;
-	uint64_t run_count;
-};
-
-/* Discovery's counters since the agent started. */
-struct prom_discovery {
-	uint64_t passes;
-	uint64_t guests_found;
-	uint64_t guests_gone;
-	uint64_t threads_registered;
-	uint64_t no_slot; /* a thread went untracked: every slot was taken */
-	uint64_t register_failed;
-	uint64_t identity_clashes; /* live guests whose name/UUID clashes now */
-};
 
 /* The agent's own figures, gathered by the caller at scrape time. */
 struct prom_health {
 	const char *version; /* kvmwarden_build_info{version} */
 	/* process_start_time_seconds; 0: read it from /proc */
 	uint64_t start_time_unix_ns;
-	const struct prom_program *programs;
+	const struct loader_program_stats *programs; /* must outlive this */
 	size_t program_count;
 	uint64_t errors[SCHED_ERR_COUNT]; /* BPF side, since load */
-	struct prom_discovery tracker;
+	struct tracker_stats tracker; /* discovery's, since the start */
 	uint64_t slots_in_use;
 	uint64_t slots_max;
 	uint64_t last_discovery_ns; /* how long the last pass took */

@@ -143,25 +143,44 @@ static bool is_newest_of_index(const struct guest *guest,
 	return true;
 }
 
-enum guest_figure { STEAL, RUN, WAITS };
+/* What a family of the vCPUs' counters shows: a counter or the waits'
+ * histogram. */
+enum guest_figure { STEAL, RUN, WAITS, WAIT_HIST };
 
+static const char *figure_type(enum guest_figure figure)
+{
+	return figure == WAIT_HIST ? "histogram" : "counter";
+}
+
+/* A counter sample's value, then the line's end: a count, or seconds. */
+static void write_figure(FILE *out, const struct thread_counters *c,
+			 enum guest_figure figure)
+{
+	if (figure == WAITS)
+		fprintf(out, "%" PRIu64, c->waits);
+	else
+		prom_write_seconds(out,
+				   figure == STEAL ? c->steal_ns : c->run_ns);
+	fputc('\n', out);
+}
+
+/* A family of each guest's vCPUs summed. */
 static void write_guest_counter(FILE *out, const struct guest_table *table,
 				const struct guest_sums *sums, const char *name,
 				enum guest_figure figure, const char *help)
 {
-	prom_write_family(out, name, "counter", help);
+	prom_write_family(out, name, figure_type(figure), help);
 	for (size_t i = 0; i < table->guest_count; i++) {
 		const struct thread_counters *c = &sums[i].vcpus;
 
 		if (!sums[i].exported)
 			continue;
+		if (figure == WAIT_HIST) {
+			write_histogram(out, name, &table->guests[i], NULL, c);
+			continue;
+		}
 		write_guest_sample(out, name, &table->guests[i], NULL);
-		if (figure == WAITS)
-			fprintf(out, "%" PRIu64, c->waits);
-		else
-			prom_write_seconds(out, figure == STEAL ? c->steal_ns :
-								  c->run_ns);
-		fputc('\n', out);
+		write_figure(out, c, figure);
 	}
 }
 
@@ -182,9 +201,7 @@ static void write_other_counter(FILE *out, const struct guest_table *table,
 				 thread_kind_name(kind));
 			write_guest_sample(out, name, &table->guests[i],
 					   kind_label);
-			prom_write_seconds(out, figure == STEAL ? c->steal_ns :
-								  c->run_ns);
-			fputc('\n', out);
+			write_figure(out, c, figure);
 		}
 	}
 }
@@ -245,15 +262,10 @@ static void write_guests(FILE *out, const struct guest_table *table,
 				   &table->guests[i], NULL);
 		fprintf(out, "%" PRIu64 "\n", sums[i].running_vcpus);
 	}
-	prom_write_family(
-		out, "kvmwarden_guest_wait_seconds", "histogram",
-		"Lengths of the guest's vCPU waits for a CPU; the sum is "
-		"its steal time.");
-	for (size_t i = 0; i < table->guest_count; i++)
-		if (sums[i].exported)
-			write_histogram(out, "kvmwarden_guest_wait_seconds",
-					&table->guests[i], NULL,
-					&sums[i].vcpus);
+	write_guest_counter(out, table, sums, "kvmwarden_guest_wait_seconds",
+			    WAIT_HIST,
+			    "Lengths of the guest's vCPU waits for a CPU; the "
+			    "sum is its steal time.");
 	write_other_counter(out, table, sums,
 			    "kvmwarden_guest_other_steal_seconds_total", STEAL,
 			    "Time the guest's other threads (by kind) were "
@@ -271,7 +283,7 @@ static void write_vcpu_counter(FILE *out, const struct guest_table *table,
 {
 	char vcpu_label[32];
 
-	prom_write_family(out, name, "counter", help);
+	prom_write_family(out, name, figure_type(figure), help);
 	for (size_t i = 0; i < table->guest_count; i++) {
 		const struct guest *guest = &table->guests[i];
 
@@ -284,14 +296,13 @@ static void write_vcpu_counter(FILE *out, const struct guest_table *table,
 				continue;
 			write_vcpu_label(vcpu_label, sizeof(vcpu_label),
 					 thread->vcpu_index);
+			if (figure == WAIT_HIST) {
+				write_histogram(out, name, guest, vcpu_label,
+						c);
+				continue;
+			}
 			write_guest_sample(out, name, guest, vcpu_label);
-			if (figure == WAITS)
-				fprintf(out, "%" PRIu64, c->waits);
-			else
-				prom_write_seconds(out, figure == STEAL ?
-								c->steal_ns :
-								c->run_ns);
-			fputc('\n', out);
+			write_figure(out, c, figure);
 		}
 	}
 }
@@ -299,8 +310,6 @@ static void write_vcpu_counter(FILE *out, const struct guest_table *table,
 static void write_vcpus(FILE *out, const struct guest_table *table,
 			const struct guest_sums *sums)
 {
-	char vcpu_label[32];
-
 	write_vcpu_counter(
 		out, table, sums, "kvmwarden_vcpu_steal_seconds_total", STEAL,
 		"Time the vCPU thread was runnable but not running.");
@@ -308,25 +317,10 @@ static void write_vcpus(FILE *out, const struct guest_table *table,
 			   RUN, "Time the vCPU thread ran on a CPU.");
 	write_vcpu_counter(out, table, sums, "kvmwarden_vcpu_waits_total",
 			   WAITS, "Waits for a CPU that ended, of the vCPU.");
-	prom_write_family(
-		out, "kvmwarden_vcpu_wait_seconds", "histogram",
-		"Lengths of the vCPU's waits for a CPU; the sum is its "
-		"steal time.");
-	for (size_t i = 0; i < table->guest_count; i++) {
-		const struct guest *guest = &table->guests[i];
-
-		for (size_t t = 0; sums[i].exported && t < guest->thread_count;
-		     t++) {
-			const struct thread *thread = &guest->threads[t];
-
-			if (!is_newest_of_index(guest, thread))
-				continue;
-			write_vcpu_label(vcpu_label, sizeof(vcpu_label),
-					 thread->vcpu_index);
-			write_histogram(out, "kvmwarden_vcpu_wait_seconds",
-					guest, vcpu_label, &thread->counters);
-		}
-	}
+	write_vcpu_counter(out, table, sums, "kvmwarden_vcpu_wait_seconds",
+			   WAIT_HIST,
+			   "Lengths of the vCPU's waits for a CPU; the sum is "
+			   "its steal time.");
 }
 
 /* KVM telemetry. A part this host does not provide has no series at all

@@ -126,19 +126,17 @@ void prometheus_io_write(FILE *out, const struct io_report *io)
 	fprintf(out, "kvmwarden_io_available %d\n", io->available ? 1 : 0);
 	if (!io->available)
 		return;
+	/* Each figure for the guests, then for the host's cgroups. */
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
-		snprintf(name, sizeof(name), "kvmwarden_io_%s",
-			 families[i].suffix);
-		prom_write_family(out, name, families[i].type,
-				  families[i].help);
-		write_owners(out, io->guests, io->guest_count, name,
-			     families[i].figure);
-		snprintf(name, sizeof(name), "kvmwarden_host_io_%s",
-			 families[i].suffix);
-		prom_write_family(out, name, families[i].type,
-				  families[i].help);
-		write_owners(out, io->hosts, io->host_count, name,
-			     families[i].figure);
+		for (int host = 0; host < 2; host++) {
+			snprintf(name, sizeof(name), "kvmwarden_%sio_%s",
+				 host ? "host_" : "", families[i].suffix);
+			prom_write_family(out, name, families[i].type,
+					  families[i].help);
+			write_owners(out, host ? io->hosts : io->guests,
+				     host ? io->host_count : io->guest_count,
+				     name, families[i].figure);
+		}
 	}
 	write_blocked(out, io);
 	prom_write_family(

@@ -236,21 +236,8 @@ static void apply(struct enforce_cpu *cpu, const struct policy_setting *setting,
 				       sizeof(text));
 	if (err || !strcmp(text, current))
 		return;
-	if (!m->active) {
-		/* The original reaches the disk before the change does. */
-		err = journal_record_before(&cpu->writer->journal, m->file,
-					    m->cgroup,
-					    policy_knob_name(m->knob), current,
-					    victim_of(cpu, m->cgroup));
-		if (err) {
-			enforce_write_failed(cpu->writer, m, "journaling", text,
-					     err);
-			return;
-		}
-		snprintf(m->original, sizeof(m->original), "%s", current);
-	}
-	err = enforce_write_journaled(cpu->writer, m->file, text);
-	enforce_write_settle(cpu->writer, m, text, err);
+	enforce_write_change(cpu->writer, m, policy_knob_name(m->knob), current,
+			     victim_of(cpu, m->cgroup), text);
 }
 
 static bool mask_any(const struct cpu_mask *mask)
@@ -259,6 +246,15 @@ static bool mask_any(const struct cpu_mask *mask)
 		if (mask->bits[w])
 			return true;
 	return false;
+}
+
+/* The online CPUs outside the victim's into *rest: whether any. */
+static bool other_cpus(const struct cpu_mask *online,
+		       const struct cpu_mask *victim, struct cpu_mask *rest)
+{
+	for (size_t w = 0; w < AFFINITY_MAX_CPUS / 64; w++)
+		rest->bits[w] = online->bits[w] & ~victim->bits[w];
+	return mask_any(rest);
 }
 
 /* The CPUs the victim's vCPUs may run on, and the online ones. */
@@ -306,9 +302,7 @@ static void apply_managed_separation(struct enforce_cpu *cpu,
 
 	if (victim_cpus(setting, &victim, &online))
 		return;
-	for (size_t w = 0; w < AFFINITY_MAX_CPUS / 64; w++)
-		rest.bits[w] = online.bits[w] & ~victim.bits[w];
-	if (!mask_any(&rest))
+	if (!other_cpus(&online, &victim, &rest))
 		return; /* the victim may run everywhere: nowhere to go */
 	m = managed(cpu, setting->cgroup, POLICY_KNOB_SEPARATE);
 	if (!m || (!m->active && now_ms < m->hands_off_until_ms))
@@ -329,16 +323,8 @@ static void apply_managed_separation(struct enforce_cpu *cpu,
 					    sizeof(text));
 	if (err || !strcmp(text, current))
 		return;
-	err = journal_record_before(&cpu->writer->journal, m->file, m->cgroup,
-				    "cpus", current, victim_of(cpu, m->cgroup));
-	if (err) {
-		enforce_write_failed(cpu->writer, m, "journaling", text, err);
-		return;
-	}
-	snprintf(m->original, sizeof(m->original), "%s", current);
-	enforce_write_settle(cpu->writer, m, text,
-			     enforce_write_journaled(cpu->writer, m->file,
-						     text));
+	enforce_write_change(cpu->writer, m, "cpus", current,
+			     victim_of(cpu, m->cgroup), text);
 }
 
 /* Keeps every task of the culprit's cgroup off the victim's CPUs: each
@@ -363,9 +349,7 @@ static void apply_separation(struct enforce_cpu *cpu,
 			     setting->cgroup, POLICY_KNOB_CPU_QUOTA, quota_file,
 			     sizeof(quota_file)))
 		return;
-	for (size_t w = 0; w < AFFINITY_MAX_CPUS / 64; w++)
-		rest.bits[w] = online.bits[w] & ~victim.bits[w];
-	if (!mask_any(&rest))
+	if (!other_cpus(&online, &victim, &rest))
 		return; /* the victim may run everywhere: nowhere to go */
 	slash = strrchr(quota_file, '/');
 	*slash = '\0';
@@ -375,7 +359,6 @@ static void apply_separation(struct enforce_cpu *cpu,
 		struct cpu_mask mask, wanted_mask;
 		struct managed_file *m;
 		bool overlaps = false;
-		int err;
 
 		if (affinity_task_name(tids[i], name, sizeof(name)) ||
 		    affinity_read(name, current, sizeof(current)) ||
@@ -400,18 +383,9 @@ static void apply_separation(struct enforce_cpu *cpu,
 			wanted_mask = rest;
 		if (affinity_format(&wanted_mask, text, sizeof(text)))
 			continue;
-		err = journal_record_before(&cpu->writer->journal, name,
-					    m->cgroup, "cpus", current,
-					    victim_of(cpu, m->cgroup));
-		if (err) {
-			enforce_write_failed(cpu->writer, m, "journaling", text,
-					     err);
-			continue;
-		}
-		snprintf(m->original, sizeof(m->original), "%s", current);
-		enforce_write_settle(cpu->writer, m, text,
-				     enforce_write_journaled(cpu->writer, name,
-							     text));
+		/* m->file is the task's name (managed_task). */
+		enforce_write_change(cpu->writer, m, "cpus", current,
+				     victim_of(cpu, m->cgroup), text);
 	}
 }
 

@@ -138,22 +138,8 @@ static void apply_file(struct enforce_io *io, const char *file,
 				   current, text, sizeof(text));
 	if (err || !strcmp(text, current))
 		return;
-	if (!m->active) {
-		/* The original reaches the disk before the change does. */
-		err = journal_record_before(&io->writer->journal, m->file,
-					    m->cgroup,
-					    policy_knob_name(m->knob), current,
-					    victim_of(io, m->cgroup));
-		if (err) {
-			enforce_write_failed(io->writer, m, "journaling", text,
-					     err);
-			return;
-		}
-		snprintf(m->original, sizeof(m->original), "%s", current);
-	}
-	enforce_write_settle(io->writer, m, text,
-			     enforce_write_journaled(io->writer, m->file,
-						     text));
+	enforce_write_change(io->writer, m, policy_knob_name(m->knob), current,
+			     victim_of(io, m->cgroup), text);
 }
 
 _Static_assert(IO_MAX_FILES == SYSTEMD_MAX_PROPERTIES &&

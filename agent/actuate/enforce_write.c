@@ -72,6 +72,27 @@ void enforce_write_settle(struct enforce_writer *writer, struct managed_file *m,
 	m->active = true;
 }
 
+void enforce_write_change(struct enforce_writer *writer, struct managed_file *m,
+			  const char *knob, const char *current,
+			  const char *victim, const char *text)
+{
+	int err;
+
+	if (!m->active) {
+		/* The original reaches the disk before the change does. */
+		err = journal_record_before(&writer->journal, m->file,
+					    m->cgroup, knob, current, victim);
+		if (err) {
+			enforce_write_failed(writer, m, "journaling", text,
+					     err);
+			return;
+		}
+		snprintf(m->original, sizeof(m->original), "%s", current);
+	}
+	enforce_write_settle(writer, m, text,
+			     enforce_write_journaled(writer, m->file, text));
+}
+
 int enforce_write_put_back(struct enforce_writer *writer,
 			   struct managed_file *m, uint64_t now_ms)
 {

@@ -59,6 +59,13 @@ void enforce_write_failed(struct enforce_writer *writer, struct managed_file *m,
  * keeps what is in force, or audits the failure. */
 void enforce_write_settle(struct enforce_writer *writer, struct managed_file *m,
 			  const char *text, int err);
+/* Changes m's entry to `text`, which reads `current` now. When m is not
+ * ours yet, `current` is journaled first (as `knob`, for `victim`) and
+ * kept as the original; a journal that fails stops the write. Then
+ * enforce_write_journaled and enforce_write_settle. */
+void enforce_write_change(struct enforce_writer *writer, struct managed_file *m,
+			  const char *knob, const char *current,
+			  const char *victim, const char *text);
 /* Puts m's original back if our value is still there. Returns 0 when m
  * is no longer ours either way, else a negative errno. */
 int enforce_write_put_back(struct enforce_writer *writer,

@@ -156,33 +156,58 @@ int64_t libvirt_quota_us(uint64_t period_us, uint32_t percent,
 					     (int64_t)quota;
 }
 
+/* A token of a space-separated `name=value` list, pointing into it. */
+struct pair_token {
+	const char *name, *value;
+	size_t name_len, value_len;
+};
+
+/* The next token at *at, which moves past it: 1, 0 at the end of the
+ * text, or -EINVAL for a token with no '=' or an empty name. */
+static int next_pair(const char **at, struct pair_token *token)
+{
+	const char *eq, *end;
+
+	while (**at == ' ')
+		(*at)++;
+	if (!**at)
+		return 0;
+	end = strchrnul(*at, ' ');
+	eq = memchr(*at, '=', (size_t)(end - *at));
+	if (!eq || eq == *at)
+		return -EINVAL;
+	token->name = *at;
+	token->name_len = (size_t)(eq - *at);
+	token->value = eq + 1;
+	token->value_len = (size_t)(end - eq - 1);
+	*at = end;
+	return 1;
+}
+
 int libvirt_params_parse(const char *text, char names[][32], int64_t *values,
 			 int max)
 {
 	const char *at = text;
-	int count = 0;
+	struct pair_token token;
+	int count = 0, found;
 
-	while (*at) {
-		const char *eq, *end;
+	while ((found = next_pair(&at, &token)) > 0) {
 		char *num_end;
 		long long value;
 
-		while (*at == ' ')
-			at++;
-		if (!*at)
-			break;
-		end = strchrnul(at, ' ');
-		eq = memchr(at, '=', (size_t)(end - at));
-		if (!eq || eq == at || eq - at >= 32 || count == max)
+		if (token.name_len >= 32 || count == max)
 			return -EINVAL;
 		errno = 0;
-		value = strtoll(eq + 1, &num_end, 10);
-		if (errno || num_end == eq + 1 || num_end != end)
+		value = strtoll(token.value, &num_end, 10);
+		if (errno || num_end == token.value ||
+		    num_end != token.value + token.value_len)
 			return -EINVAL;
-		snprintf(names[count], 32, "%.*s", (int)(eq - at), at);
+		snprintf(names[count], 32, "%.*s", (int)token.name_len,
+			 token.name);
 		values[count++] = value;
-		at = end;
 	}
+	if (found < 0)
+		return found;
 	return count ? count : -EINVAL;
 }
 
@@ -211,33 +236,29 @@ int libvirt_text_for_each_pin(const char *text,
 			      void *data)
 {
 	const char *at = text;
-	int count = 0, err;
+	struct pair_token token;
+	int count = 0, found, err;
 
-	while (*at) {
+	while ((found = next_pair(&at, &token)) > 0) {
 		char name[32], list[512];
-		const char *eq, *end;
 		struct cpu_mask mask;
 
-		while (*at == ' ')
-			at++;
-		if (!*at)
-			break;
-		end = strchrnul(at, ' ');
-		eq = memchr(at, '=', (size_t)(end - at));
-		if (!eq || eq == at || eq - at >= (long)sizeof(name) ||
-		    end - eq - 1 >= (long)sizeof(list))
+		if (token.name_len >= sizeof(name) ||
+		    token.value_len >= sizeof(list))
 			return -EINVAL;
-		snprintf(name, sizeof(name), "%.*s", (int)(eq - at), at);
-		snprintf(list, sizeof(list), "%.*s", (int)(end - eq - 1),
-			 eq + 1);
+		snprintf(name, sizeof(name), "%.*s", (int)token.name_len,
+			 token.name);
+		snprintf(list, sizeof(list), "%.*s", (int)token.value_len,
+			 token.value);
 		if (affinity_parse(list, &mask))
 			return -EINVAL;
 		err = each(name, &mask, data);
 		if (err)
 			return err;
 		count++;
-		at = end;
 	}
+	if (found < 0)
+		return found;
 	return count ? 0 : -EINVAL;
 }
 

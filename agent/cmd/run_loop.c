@@ -96,32 +96,19 @@ static void publish(const struct run_loop_agent *agent,
 		    uint64_t lag_ns)
 {
 	struct tracker *tracker = agent->tracker;
-	const struct tracker_stats *stats = &tracker->stats;
-	struct prom_program programs[WINDOW_PROGRAMS_MAX];
 	struct prom_health health = {
-		.tracker = { .passes = stats->passes,
-			     .guests_found = stats->guests_found,
-			     .guests_gone = stats->guests_gone,
-			     .threads_registered = stats->threads_registered,
-			     .no_slot = stats->no_slot,
-			     .register_failed = stats->register_failed,
-			     .identity_clashes = stats->identity_clashes },
+		.tracker = tracker->stats,
 		.slots_in_use = slot_pool_in_use(&tracker->slots),
 		.slots_max = tracker->slots.capacity,
 		.last_discovery_ns = discovery_ns,
 		.loop_lag_ns = lag_ns,
-		.programs = programs,
+		.programs = sample->programs,
 		.program_count = sample->program_count,
 	};
 	struct io_report io;
 	int err;
 
 	memcpy(health.errors, sample->errors, sizeof(health.errors));
-	for (size_t i = 0; i < sample->program_count; i++) {
-		programs[i].name = sample->programs[i].name;
-		programs[i].run_time_ns = sample->programs[i].run_time_ns;
-		programs[i].run_count = sample->programs[i].run_count;
-	}
 	if (metrics_publish(agent->metrics, &sample->table, &health))
 		log_warn("metrics not updated: out of memory\n");
 	if (!agent->io_collector)

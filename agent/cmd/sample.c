@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * cmd/sample.h: the counters read once per tick. The model keeps no
- * loader types, so the programs' statistics are copied into its own.
+ * cmd/sample.h: the counters read once per tick. The loaders write the
+ * programs' statistics straight into the sample (model/health.h's type).
  */
 #include <errno.h>
 #include <string.h>
@@ -14,25 +14,19 @@ _Static_assert(LOADER_PROGRAMS + KVM_LOADER_PROGRAMS <= WINDOW_PROGRAMS_MAX,
 static size_t read_programs(struct tracker *tracker,
 			    struct window_sample *sample)
 {
-	struct loader_program_stats
-		programs[LOADER_PROGRAMS + KVM_LOADER_PROGRAMS];
 	size_t total;
 	int count;
 
 	/* Failures leave figures out rather than fail the sample. */
-	count = loader_read_program_stats(tracker->loader, programs,
+	count = loader_read_program_stats(tracker->loader, sample->programs,
 					  LOADER_PROGRAMS);
 	total = count > 0 ? (size_t)count : 0;
 	sample->sched_program_count = total;
 	if (tracker->kvm) {
-		count = kvm_loader_read_program_stats(
-			tracker->kvm, programs + total, KVM_LOADER_PROGRAMS);
+		count = kvm_loader_read_program_stats(tracker->kvm,
+						      sample->programs + total,
+						      KVM_LOADER_PROGRAMS);
 		total += count > 0 ? (size_t)count : 0;
-	}
-	for (size_t i = 0; i < total; i++) {
-		sample->programs[i].name = programs[i].name;
-		sample->programs[i].run_time_ns = programs[i].run_time_ns;
-		sample->programs[i].run_count = programs[i].run_count;
 	}
 	return total;
 }

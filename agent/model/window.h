@@ -19,20 +19,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/health.h"
 #include "model/io_model.h"
 #include "model/model.h"
 
 /* The BPF programs whose kernel statistics a sample keeps: the scheduler
  * object's and the KVM object's, with room to spare. */
 #define WINDOW_PROGRAMS_MAX 16
-
-/* One BPF program's kernel statistics (run_time_ns and run_count stay 0
- * unless kernel.bpf_stats_enabled is 1). */
-struct window_program {
-	const char *name; /* the loader's: valid while it is open */
-	uint64_t run_time_ns;
-	uint64_t run_count;
-};
 
 /* Everything the windows need, cumulative, at one instant. */
 struct window_sample {
@@ -46,7 +39,7 @@ struct window_sample {
 	uint64_t errors[SCHED_ERR_COUNT]; /* the scheduler programs' */
 	/* The scheduler object's programs first (sched_program_count of
 	 * them), then the KVM object's. */
-	struct window_program programs[WINDOW_PROGRAMS_MAX];
+	struct loader_program_stats programs[WINDOW_PROGRAMS_MAX];
 	size_t program_count;
 	size_t sched_program_count;
 	int refs; /* holders: the loop and each window that starts here */

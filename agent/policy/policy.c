@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "policy/enforce_route.h"
+#include "policy/ladder.h"
 #include "policy/policy.h"
 
 static const char *const verb_names[] = {
@@ -47,9 +48,7 @@ void policy_set_config(struct policy *policy,
 {
 	policy->config = config;
 	policy->cooldown_intervals =
-		(config->cooldown_ms + interval_ms - 1) / interval_ms;
-	if (policy->cooldown_intervals < 1)
-		policy->cooldown_intervals = 1;
+		ladder_cooldown_intervals(config->cooldown_ms, interval_ms);
 }
 
 void policy_init(struct policy *policy, const struct enforce_config *config,
@@ -246,18 +245,17 @@ actionable(const struct policy *policy, const struct policy_victim *v,
 
 static void turn(struct policy *policy, struct policy_victim *v, int direction)
 {
-	if (v->direction != direction)
-		v->direction_since = policy->interval;
-	v->direction = direction;
+	ladder_turn(&v->direction, &v->direction_since, policy->interval,
+		    direction);
 	v->changed_at = policy->interval;
 }
 
 static bool may_turn(const struct policy *policy, const struct policy_victim *v,
 		     int direction)
 {
-	return v->direction == 0 || v->direction == direction ||
-	       policy->interval - v->direction_since >=
-		       policy->cooldown_intervals;
+	return ladder_may_turn(v->direction, v->direction_since,
+			       policy->interval, policy->cooldown_intervals,
+			       direction);
 }
 
 static void escalate(struct policy *policy, struct policy_victim *v,
@@ -319,9 +317,8 @@ static void escalate(struct policy *policy, struct policy_victim *v,
 			cap->quota_percent =
 				(uint32_t)guest->culprit_percent[which] + 1;
 	}
-	next = cap->quota_percent * (100 - config->quota_step_percent) / 100;
-	if (next < config->min_quota_percent)
-		next = config->min_quota_percent;
+	next = ladder_cut(cap->quota_percent, config->quota_step_percent,
+			  config->min_quota_percent);
 	action = add_action(result, POLICY_CAP_QUOTA, v, cap->cgroup,
 			    cap->quota_percent == POLICY_QUOTA_NONE ?
 				    0 :
@@ -349,7 +346,7 @@ static void relax(struct policy *policy, struct policy_victim *v,
 	 * separation goes with its cap's first step up from the floor. */
 	for (size_t c = 0; c < v->cap_count; c++) {
 		struct policy_cap *cap = &v->caps[c];
-		uint32_t next = cap->quota_percent * POLICY_RELAX_FACTOR;
+		uint32_t next = 0;
 
 		if (cap->separated) {
 			action = add_action(result, POLICY_JOIN_CPUS, v,
@@ -359,7 +356,8 @@ static void relax(struct policy *policy, struct policy_victim *v,
 					 "%s", why);
 			cap->separated = false;
 		}
-		if (next >= POLICY_QUOTA_NONE) {
+		if (ladder_relax_lifts(cap->quota_percent, POLICY_QUOTA_NONE,
+				       &next)) {
 			action = add_action(result, POLICY_LIFT_QUOTA, v,
 					    cap->cgroup, cap->quota_percent, 0);
 		} else {
@@ -464,7 +462,7 @@ void policy_step(struct policy *policy, const struct policy_guest *guests,
 		 size_t guest_count, struct policy_result *result)
 {
 	const struct enforce_config *config = policy->config;
-	double off = (100.0 - config->hysteresis_percent) / 100.0;
+	double off = ladder_off_factor(config->hysteresis_percent);
 
 	result->setting_count = 0;
 	result->action_count = 0;
@@ -509,21 +507,21 @@ void policy_step(struct policy *policy, const struct policy_guest *guests,
 				 guest, budget);
 			v->blocked_logged = true;
 		}
-		if (over && can_help) {
-			v->held_intervals = 0;
+		switch (ladder_next_move(over, !over_line(guest, budget, off),
+					 can_help, policy->cooldown_intervals,
+					 &v->held_intervals,
+					 &v->blocked_logged)) {
+		case LADDER_CLIMB:
 			escalate(policy, v, budget, guest, guests, guest_count,
 				 min_share, result);
-		} else if (!over_line(guest, budget, off) || !can_help) {
-			v->held_intervals++;
-			if (!over)
-				v->blocked_logged = false;
-			if (has_actions(v) &&
-			    v->held_intervals >= policy->cooldown_intervals &&
-			    may_turn(policy, v, -1))
+			break;
+		case LADDER_RELAX:
+			if (has_actions(v) && may_turn(policy, v, -1))
 				relax(policy, v, result,
 				      "budget held for the cool-down");
-		} else {
-			v->held_intervals = 0; /* dead band: hold */
+			break;
+		case LADDER_HOLD:
+			break;
 		}
 	}
 	for (size_t i = 0; i < POLICY_MAX_GUESTS; i++) {

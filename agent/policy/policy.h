@@ -31,11 +31,6 @@
 #define POLICY_REASON_LEN 768
 /* A cap at or above one whole CPU is no cap: it is lifted instead. */
 #define POLICY_QUOTA_NONE 100
-/* Relaxing multiplies a cap by this, the CPU ladder's quota and the I/O
- * ladder's IOPS alike: from a 1 % quota floor a cap is gone in four steps
- * (4, 16, 64, lifted) and the weight in a fifth, so every action is gone
- * within the cool-down plus 5 intervals. */
-#define POLICY_RELAX_FACTOR 4
 
 /* One guest's figures over a window, as the controller sees them. */
 struct policy_guest {

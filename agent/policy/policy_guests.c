@@ -10,6 +10,23 @@
 #include "model/hist.h"
 #include "policy/policy_guests.h"
 
+_Static_assert(sizeof(((struct policy_guest *)0)->name) == PROCFS_NAME_LEN &&
+		       sizeof(((struct policy_guest *)0)->uuid) ==
+			       PROCFS_UUID_LEN &&
+		       sizeof(((struct policy_guest *)0)->cgroup) ==
+			       PROCFS_PATH_LEN,
+	       "policy_guests_identity fills these buffers");
+
+void policy_guests_identity(const struct report_guest *guest, char *name,
+			    char *uuid, char *cgroup,
+			    struct guest_claim *claim)
+{
+	snprintf(name, PROCFS_NAME_LEN, "%s", guest->name);
+	snprintf(uuid, PROCFS_UUID_LEN, "%s", guest->uuid);
+	*claim = guest->claim;
+	snprintf(cgroup, PROCFS_PATH_LEN, "%s", guest->cgroup);
+}
+
 size_t policy_guests_from_report(const struct report *report,
 				 struct policy_guest *out, size_t cap)
 {
@@ -25,10 +42,8 @@ size_t policy_guests_from_report(const struct report *report,
 		if (guest->exited)
 			continue;
 		memset(pg, 0, sizeof(*pg));
-		snprintf(pg->name, sizeof(pg->name), "%s", guest->name);
-		snprintf(pg->uuid, sizeof(pg->uuid), "%s", guest->uuid);
-		pg->claim = guest->claim;
-		snprintf(pg->cgroup, sizeof(pg->cgroup), "%s", guest->cgroup);
+		policy_guests_identity(guest, pg->name, pg->uuid, pg->cgroup,
+				       &pg->claim);
 		for (size_t v = 0; v < guest->vcpu_count; v++)
 			if (guest->vcpus[v].delta.steal_ns > worst_ns)
 				worst_ns = guest->vcpus[v].delta.steal_ns;

@@ -17,4 +17,11 @@
 size_t policy_guests_from_report(const struct report *report,
 				 struct policy_guest *out, size_t cap);
 
+/* What identifies a guest to either controller (policy.h, policy_io.h),
+ * copied from the report: its name, UUID and cgroup (buffers of
+ * PROCFS_NAME_LEN, PROCFS_UUID_LEN and PROCFS_PATH_LEN) and its claim. */
+void policy_guests_identity(const struct report_guest *guest, char *name,
+			    char *uuid, char *cgroup,
+			    struct guest_claim *claim);
+
 #endif

@@ -14,8 +14,10 @@
 #include <string.h>
 
 #include "policy/enforce_route.h"
+#include "policy/ladder.h"
 #include "model/hist.h"
 #include "model/io_model.h"
+#include "policy/policy_guests.h"
 #include "policy/policy_io.h"
 
 void policy_io_set_config(struct policy_io *policy,
@@ -24,9 +26,7 @@ void policy_io_set_config(struct policy_io *policy,
 {
 	policy->config = config;
 	policy->cooldown_intervals =
-		(config->cooldown_ms + interval_ms - 1) / interval_ms;
-	if (policy->cooldown_intervals < 1)
-		policy->cooldown_intervals = 1;
+		ladder_cooldown_intervals(config->cooldown_ms, interval_ms);
 }
 
 void policy_io_init(struct policy_io *policy,
@@ -218,17 +218,16 @@ static bool actionable(const struct policy_io *policy,
 static void turn(struct policy_io *policy, struct policy_io_ladder *l,
 		 int direction)
 {
-	if (l->direction != direction)
-		l->direction_since = policy->interval;
-	l->direction = direction;
+	ladder_turn(&l->direction, &l->direction_since, policy->interval,
+		    direction);
 }
 
 static bool may_turn(const struct policy_io *policy,
 		     const struct policy_io_ladder *l, int direction)
 {
-	return l->direction == 0 || l->direction == direction ||
-	       policy->interval - l->direction_since >=
-		       policy->cooldown_intervals;
+	return ladder_may_turn(l->direction, l->direction_since,
+			       policy->interval, policy->cooldown_intervals,
+			       direction);
 }
 
 static void escalate(struct policy_io *policy, struct policy_io_ladder *l,
@@ -272,10 +271,8 @@ static void escalate(struct policy_io *policy, struct policy_io_ladder *l,
 		cap->start_iops = (uint32_t)d->culprits[which].iops + 1;
 		cap->iops = cap->start_iops;
 	}
-	next = (uint32_t)((uint64_t)cap->iops *
-			  (100 - config->quota_step_percent) / 100);
-	if (next < config->min_io_iops)
-		next = config->min_io_iops;
+	next = ladder_cut(cap->iops, config->quota_step_percent,
+			  config->min_io_iops);
 	describe(add_action(result, POLICY_CAP_QUOTA, l, cap->cgroup,
 			    cap->iops == cap->start_iops ? 0 : cap->iops, next,
 			    ""),
@@ -296,15 +293,15 @@ static void relax(struct policy_io *policy, struct policy_io_ladder *l,
 
 	for (size_t c = 0; c < l->cap_count; c++) {
 		struct policy_io_cap *cap = &l->caps[c];
-		uint64_t next = (uint64_t)cap->iops * POLICY_RELAX_FACTOR;
+		uint32_t next = 0;
 
-		if (next >= cap->start_iops) {
+		if (ladder_relax_lifts(cap->iops, cap->start_iops, &next)) {
 			add_action(result, POLICY_LIFT_QUOTA, l, cap->cgroup,
 				   cap->iops, 0, why);
 		} else {
 			add_action(result, POLICY_RELAX_QUOTA, l, cap->cgroup,
-				   cap->iops, (uint32_t)next, why);
-			cap->iops = (uint32_t)next;
+				   cap->iops, next, why);
+			cap->iops = next;
 			l->caps[kept++] = *cap;
 		}
 	}
@@ -354,7 +351,7 @@ static void step_ladder(struct policy_io *policy, struct policy_io_ladder *l,
 			const struct policy_io_guest *all, size_t count,
 			struct policy_io_result *result)
 {
-	double off = (100.0 - policy->config->hysteresis_percent) / 100.0;
+	double off = ladder_off_factor(policy->config->hysteresis_percent);
 	double limit = budget->max_io_queue_p99_us / 1000.0;
 	bool over = d && d->queue_p99_ms > limit;
 	bool can_help = d &&
@@ -367,20 +364,19 @@ static void step_ladder(struct policy_io *policy, struct policy_io_ladder *l,
 			 d, budget);
 		l->blocked_logged = true;
 	}
-	if (over && can_help) {
-		l->held_intervals = 0;
+	switch (ladder_next_move(over, !d || d->queue_p99_ms <= off * limit,
+				 can_help, policy->cooldown_intervals,
+				 &l->held_intervals, &l->blocked_logged)) {
+	case LADDER_CLIMB:
 		escalate(policy, l, budget, victim, d, all, count, result);
-	} else if (!d || d->queue_p99_ms <= off * limit || !can_help) {
-		l->held_intervals++;
-		if (!over)
-			l->blocked_logged = false;
-		if (has_actions(l) &&
-		    l->held_intervals >= policy->cooldown_intervals &&
-		    may_turn(policy, l, -1))
+		break;
+	case LADDER_RELAX:
+		if (has_actions(l) && may_turn(policy, l, -1))
 			relax(policy, l, result,
 			      "I/O budget held for the cool-down");
-	} else {
-		l->held_intervals = 0; /* dead band: hold */
+		break;
+	case LADDER_HOLD:
+		break;
 	}
 }
 
@@ -486,6 +482,14 @@ static double ops_per_s(const struct io_device *d, double window_s)
 	return (double)ops / window_s;
 }
 
+_Static_assert(sizeof(((struct policy_io_guest *)0)->name) ==
+			       PROCFS_NAME_LEN &&
+		       sizeof(((struct policy_io_guest *)0)->uuid) ==
+			       PROCFS_UUID_LEN &&
+		       sizeof(((struct policy_io_guest *)0)->cgroup) ==
+			       PROCFS_PATH_LEN,
+	       "policy_guests_identity fills these buffers");
+
 size_t policy_io_guests_from_report(const struct report *report,
 				    struct policy_io_guest *out, size_t cap)
 {
@@ -502,10 +506,8 @@ size_t policy_io_guests_from_report(const struct report *report,
 		if (guest->exited)
 			continue;
 		memset(pg, 0, sizeof(*pg));
-		snprintf(pg->name, sizeof(pg->name), "%s", guest->name);
-		snprintf(pg->uuid, sizeof(pg->uuid), "%s", guest->uuid);
-		pg->claim = guest->claim;
-		snprintf(pg->cgroup, sizeof(pg->cgroup), "%s", guest->cgroup);
+		policy_guests_identity(guest, pg->name, pg->uuid, pg->cgroup,
+				       &pg->claim);
 		filled++;
 		if (io && io->available)
 			owner = io_report_guest(io, guest->pid);

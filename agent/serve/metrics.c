@@ -20,7 +20,7 @@
 struct metrics_snapshot {
 	struct guest_table table;
 	struct prom_health health;
-	struct prom_program programs[METRICS_PROGRAMS_MAX];
+	struct loader_program_stats programs[METRICS_PROGRAMS_MAX];
 	int readers; /* scrapes rendering it now */
 	bool retired; /* replaced: the last reader frees it */
 };

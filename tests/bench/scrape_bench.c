@@ -222,7 +222,7 @@ int main(int argc, char **argv)
 	size_t iterations = argc > 1 ? strtoul(argv[1], NULL, 10) : 300;
 	int guests = argc > 2 ? atoi(argv[2]) : 125;
 	int vcpus = argc > 3 ? atoi(argv[3]) : 8;
-	struct prom_program programs[] = {
+	struct loader_program_stats programs[] = {
 		{ "handle_sched_switch", 123456789012ULL, 987654321ULL },
 		{ "handle_sched_wakeup", 23456789012ULL, 198765432ULL },
 	};

@@ -66,7 +66,7 @@ static void scrape_before_first_publish(void **state)
 
 static void scrapes_see_the_published_copy(void **state)
 {
-	struct prom_program programs[1] = {
+	struct loader_program_stats programs[1] = {
 		{ .name = "handle_sched_switch", .run_count = 5 },
 	};
 	struct prom_health health = { .programs = programs,

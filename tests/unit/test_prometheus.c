@@ -302,7 +302,7 @@ static void same_name_and_pid_is_exported_once(void **state)
 /* Every sample belongs to a family announced by # HELP and # TYPE. */
 static void every_family_has_help_and_type(void **state)
 {
-	struct prom_program programs[1] = {
+	struct loader_program_stats programs[1] = {
 		{ .name = "handle_sched_switch",
 		  .run_time_ns = 2500000000,
 		  .run_count = 9 },
@@ -502,7 +502,7 @@ static void stat_parser_refuses_short_lines(void **state)
  * process_* included: no error and no warning. */
 static void promtool_finds_nothing_to_fix(void **state)
 {
-	struct prom_program programs[1] = {
+	struct loader_program_stats programs[1] = {
 		{ .name = "handle_sched_switch",
 		  .run_time_ns = 7,
 		  .run_count = 1 },
