@@ -61,6 +61,10 @@ trap 'exit 130' INT TERM
 # --- part 1: rendering a synthetic table -----------------------------------
 objs=()
 for obj in "$build"/obj/agent/*/*.o "$build"/obj/exporters/*.o; do
+	# Only objects whose source is still in the tree: a renamed file
+	# leaves its old object behind, which would link twice.
+	src=${obj#"$build"/obj/}
+	[ -f "$top/${src%.o}.c" ] || continue
 	[ "${obj##*/}" = main.o ] || objs+=("$obj")
 done
 if ! [ -x "$agent" ] || [ ${#objs[@]} -eq 0 ]; then

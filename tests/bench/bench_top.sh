@@ -20,6 +20,10 @@ mkdir -p "$work"
 
 objs=()
 for obj in "$build"/obj/agent/*/*.o "$build"/obj/exporters/*.o; do
+	# Only objects whose source is still in the tree: a renamed file
+	# leaves its old object behind, which would link twice.
+	src=${obj#"$build"/obj/}
+	[ -f "$top/${src%.o}.c" ] || continue
 	[ "${obj##*/}" = main.o ] || objs+=("$obj")
 done
 if [ ${#objs[@]} -eq 0 ]; then
