@@ -356,6 +356,7 @@ cp "$newer_deb" "$overlay/root/debs/newer/"
 if ! cc -O2 -std=gnu11 -D_GNU_SOURCE -I"$repo/agent" -I"$repo/bpf" \
 	"$repo/tests/integration/sdbus_check.c" "$repo/agent/actuate/actuate_systemd.c" \
 	"$repo/agent/actuate/actuate_affinity.c" "$repo/agent/collect/procfs.c" \
+	"$repo/agent/collect/procfs_cmdline.c" "$repo/agent/model/text_fields.c" \
 	-o "$overlay/usr/local/libexec/kvmw-sdbus" -lsystemd 2>"$work/sdbus-cc.log"; then
 	note "kvmw-sdbus did not build: $(head -n 3 "$work/sdbus-cc.log" | tr '\n' ' ')"
 fi
