@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * libFuzzer harness for the local socket's request path (agent/api.c):
+ * libFuzzer harness for the local socket's request path (agent/serve/api.c):
  * the bytes a peer sends go through the same framing (api_inbuf) and
  * request parser the server uses, fed in pieces the way recv() hands them
  * over, so a request split anywhere, a line over the limit, CRLF, NULs

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * test_systemd.sh's helper inside the TCG systemd boot: one value of the
- * systemd backend (agent/actuate_systemd.c), read or written (and read
+ * systemd backend (agent/actuate/actuate_systemd.c), read or written (and read
  * back) through systemd's D-Bus API, as the agent would.
  * Usage: kvmw-sdbus systemd:UNIT/PROPERTY[#MAJ:MIN] [VALUE]
  * Prints the value (after the write, what reads back); exit 1 on error.

@@ -7,7 +7,7 @@ with basic auth configured every path wants the right user and password.
 After all of it the agent still measures: the guest's steal counter keeps
 rising. Usage: test_endpoint_limits.py [BUILD_DIR]
 
-The limits are agent/http.c's: 64 connections in all, 32 per client
+The limits are agent/serve/http.c's: 64 connections in all, 32 per client
 address, 10 s idle, 16 KiB of request line and headers. Slow clients come
 from 127.0.0.2 and 127.0.0.3 (loopback answers to all of 127/8), 30 each,
 so they stay under both limits and the scrapes from 127.0.0.1 measure what
@@ -32,7 +32,7 @@ import kvmprom as kp  # noqa: E402
 
 GUEST = "kvmw-limits"
 STEAL = "kvmwarden_guest_steal_seconds_total"
-IDLE_TIMEOUT_S = 10  # agent/http.c: DEFAULT_TIMEOUT_S
+IDLE_TIMEOUT_S = 10  # agent/serve/http.c: DEFAULT_TIMEOUT_S
 PER_ADDRESS_LIMIT = 32  # half of DEFAULT_CONNECTION_LIMIT (64)
 SLOW_SOURCES = ("127.0.0.2", "127.0.0.3")
 SLOW_CONNECTIONS = 60

@@ -17,7 +17,7 @@
 # holds only its two capabilities, serves /metrics, can write the cgroup
 # tree and its state directory from its sandbox, reloads, is kept alive by
 # its watchdog pings and restarted when they stop, and runs ExecStopPost on
-# stop, and that the systemd backend (agent/actuate_systemd.c, through a
+# stop, and that the systemd backend (agent/actuate/actuate_systemd.c, through a
 # small helper) sets a transient unit's CPUQuotaPerSecUSec and CPUWeight
 # from root without capabilities, systemctl shows them, and puts them
 # back. Then the agent itself, in enforce mode, acts on real units through

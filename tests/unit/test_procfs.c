@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Unit tests of agent/procfs.c: the pure parsers on hand-made edge cases,
+ * Unit tests of agent/collect/procfs.c: the pure parsers on hand-made edge cases,
  * the readers on the fake /proc under tests/fixtures/proc (described in
  * tests/fixtures/README.md).
  * Run from the repo root, or set KVMWARDEN_FIXTURES to the fixtures dir.
