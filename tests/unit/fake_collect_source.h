@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/units.h"
+#include "collect/tracker.h"
 #include "load/collect_source.h"
 
 #define FAKE_MAX 64
@@ -248,6 +250,17 @@ static const char *fake_proc_root(void)
 
 	snprintf(path, sizeof(path), "%s/proc", dir ? dir : "tests/fixtures");
 	return path;
+}
+
+/* A tracker on the fixture /proc that reaches the fake BPF side, its
+ * state cleared: what each test's setup starts from. 0 or -1. */
+static int fake_tracker_init(struct tracker *tracker)
+{
+	memset(&fake, 0, sizeof(fake));
+	if (tracker_init(tracker, NULL, fake_proc_root(), 60 * NS_PER_SEC))
+		return -1;
+	tracker->source = &fake_source;
+	return 0;
 }
 
 #endif

@@ -38,10 +38,8 @@ static int setup(void **state)
 {
 	static struct tracker tracker;
 
-	memset(&fake, 0, sizeof(fake));
-	if (tracker_init(&tracker, NULL, fake_proc_root(), 60 * NS_PER_SEC))
+	if (fake_tracker_init(&tracker))
 		return -1;
-	tracker.source = &fake_source;
 	tracker.notify = keep_note;
 	memset(&notes, 0, sizeof(notes));
 	fake.in_kvm_run[0] = (struct sched_vcpu_record){

@@ -35,10 +35,8 @@ static int setup(void **state)
 {
 	static struct tracker tracker;
 
-	memset(&fake, 0, sizeof(fake));
-	if (tracker_init(&tracker, NULL, fake_proc_root(), 60 * NS_PER_SEC))
+	if (fake_tracker_init(&tracker))
 		return -1;
-	tracker.source = &fake_source;
 	*state = &tracker;
 	return 0;
 }
