@@ -50,7 +50,7 @@ static int local_open(struct top_local *local)
 		return code;
 	/* I/O is optional, as in dump: without it the columns show "-". */
 	local->block = block_collector_open("/proc");
-	block_collector_sync(local->block, &local->tracker.table);
+	/* Each sample syncs the block collector's watched guests itself. */
 	err = sample_feed_init(&local->feed, &local->tracker, local->block);
 	if (err) {
 		log_say("top: %s\n", strerror(-err));
@@ -72,7 +72,6 @@ static int local_measure(void *measurer, char **text)
 	int err;
 
 	err = discover_pass(&local->tracker, monotonic_ns());
-	block_collector_sync(local->block, &local->tracker.table);
 	if (!err)
 		err = sample_feed_next(&local->feed, &local->tracker,
 				       local->block, text);
