@@ -40,9 +40,11 @@ void guest_table_free(struct guest_table *table)
 	for (size_t i = 0; i < table->guest_count; i++) {
 		free(table->guests[i].threads);
 		free(table->guests[i].culprits);
+		free(table->guests[i].hidden_culprits);
 	}
 	free(table->guests);
 	free(table->cpu_wait_ns);
+	free(table->cpu_irq);
 	guest_table_init(table);
 }
 
@@ -153,6 +155,7 @@ void guest_table_prune(struct guest_table *table, uint64_t now_ns,
 		    guest->thread_count == 0) {
 			free(guest->threads);
 			free(guest->culprits);
+			free(guest->hidden_culprits);
 			continue;
 		}
 		table->guests[kept++] = *guest;
@@ -170,6 +173,7 @@ void thread_counters_add(struct thread_counters *sum,
 		sum->wait_max_ns = add->wait_max_ns;
 	for (int i = 0; i < SCHED_WAIT_SLOTS; i++)
 		sum->wait_hist[i] += add->wait_hist[i];
+	hidden_counts_add(&sum->hidden, &add->hidden);
 }
 
 static uint64_t sub_clamped(uint64_t after, uint64_t before)
@@ -190,6 +194,7 @@ void thread_counters_delta(struct thread_counters *out,
 	for (int i = 0; i < SCHED_WAIT_SLOTS; i++)
 		out->wait_hist[i] =
 			sub_clamped(after->wait_hist[i], before->wait_hist[i]);
+	hidden_counts_delta(&out->hidden, &after->hidden, &before->hidden);
 }
 
 struct culprit_total *guest_culprit(struct guest *guest, uint32_t kind,
@@ -256,6 +261,16 @@ int guest_table_copy(struct guest_table *dst, const struct guest_table *src)
 			return -ENOMEM;
 		dst->cpu_count = src->cpu_count;
 	}
+	if (src->cpu_irq_count > 0 && src->cpu_irq) {
+		dst->cpu_irq = duplicate(src->cpu_irq,
+					 src->cpu_irq_count *
+						 sizeof(*src->cpu_irq));
+		if (!dst->cpu_irq) {
+			guest_table_free(dst);
+			return -ENOMEM;
+		}
+		dst->cpu_irq_count = src->cpu_irq_count;
+	}
 	if (!src->guest_count)
 		return 0;
 	dst->guests = calloc(src->guest_count, sizeof(*dst->guests));
@@ -273,8 +288,15 @@ int guest_table_copy(struct guest_table *dst, const struct guest_table *src)
 					 from->culprit_count *
 						 sizeof(*from->culprits));
 		to->culprit_cap = from->culprit_count;
-		if (from->culprit_count && !to->culprits) {
+		to->hidden_culprits = duplicate(
+			from->hidden_culprits,
+			from->hidden_culprit_count *
+				sizeof(*from->hidden_culprits));
+		to->hidden_culprit_cap = from->hidden_culprit_count;
+		if ((from->culprit_count && !to->culprits) ||
+		    (from->hidden_culprit_count && !to->hidden_culprits)) {
 			to->culprit_count = 0;
+			to->hidden_culprit_count = 0;
 			to->thread_count = 0;
 			dst->guest_count = i + 1;
 			guest_table_free(dst);

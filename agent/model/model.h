@@ -18,6 +18,8 @@
 #include "attrib.h"
 #include "model/kvm_telemetry.h"
 #include "model/guest_claim.h"
+#include "model/hidden.h"
+#include "model/net.h"
 #include "model/vmm_identity.h"
 #include "sched.h"
 
@@ -28,6 +30,9 @@ struct thread_counters {
 	uint64_t waits;
 	uint64_t wait_max_ns;
 	uint64_t wait_hist[SCHED_WAIT_SLOTS];
+	/* Interrupt time taken while the thread was current (hidden steal);
+	 * zero when the interrupt programs are not loaded. */
+	struct irq_counts hidden;
 };
 
 struct thread {
@@ -108,6 +113,14 @@ struct guest {
 	size_t culprit_count;
 	size_t culprit_cap;
 	struct guest_kvm kvm;
+	/* Who took its threads' hidden steal, per thread (model/hidden.h). */
+	struct hidden_culprit_total *hidden_culprits;
+	size_t hidden_culprit_count;
+	size_t hidden_culprit_cap;
+	/* Its network devices (model/net.h). */
+	struct guest_net_device net[GUEST_NET_MAX];
+	size_t net_count;
+	uint64_t net_dropped_devices; /* found beyond GUEST_NET_MAX */
 	/* A cgroup declared as a guest (cgroup_guests): every thread of its
 	 * first process is measured as a vCPU. */
 	bool declared;
@@ -127,6 +140,10 @@ struct guest_table {
 	/* vCPU-ns spent waiting on each host CPU, cumulative. */
 	uint64_t *cpu_wait_ns;
 	int cpu_count;
+	/* Interrupt time on each host CPU in every context, cumulative; NULL
+	 * when the interrupt programs are not loaded. */
+	struct irq_counts *cpu_irq;
+	int cpu_irq_count;
 	/* Which parts of the KVM telemetry this host provides. */
 	struct kvm_availability kvm;
 };
@@ -174,6 +191,10 @@ struct report_thread {
 	int vcpu_index;
 	bool exited;
 	struct thread_counters delta;
+	/* Who took delta.hidden, largest first, none at 0; freed with the
+	 * report. */
+	struct report_hidden_culprit *hidden_culprits;
+	size_t hidden_culprit_count;
 };
 
 struct report_culprit {
@@ -217,6 +238,9 @@ struct report_guest {
 	struct report_culprit *culprits; /* largest first, none at 0 */
 	size_t culprit_count;
 	struct report_kvm kvm;
+	/* Its network devices' figures in the window (model/net.h). */
+	struct report_net_device net[GUEST_NET_MAX];
+	size_t net_count;
 };
 
 struct features;
@@ -227,6 +251,10 @@ struct report {
 	size_t guest_count;
 	uint64_t *cpu_wait_ns; /* per host CPU, in the window */
 	int cpu_count;
+	/* Interrupt time per host CPU in the window, every context; NULL
+	 * when not measured. */
+	struct irq_counts *cpu_irq;
+	int cpu_irq_count;
 	uint64_t errors[SCHED_ERR_COUNT];
 	struct kvm_availability kvm; /* as at the end of the window */
 	/* Block I/O of the same window (io_model.h); NULL when not measured.

@@ -257,11 +257,18 @@ void report_free(struct report *report)
 	if (!report)
 		return;
 	for (size_t i = 0; i < report->guest_count; i++) {
-		free(report->guests[i].vcpus);
-		free(report->guests[i].others);
-		free(report->guests[i].culprits);
+		struct report_guest *guest = &report->guests[i];
+
+		for (size_t t = 0; t < guest->vcpu_count; t++)
+			free(guest->vcpus[t].hidden_culprits);
+		for (size_t t = 0; t < guest->other_count; t++)
+			free(guest->others[t].hidden_culprits);
+		free(guest->vcpus);
+		free(guest->others);
+		free(guest->culprits);
 	}
 	free(report->guests);
 	free(report->cpu_wait_ns);
+	free(report->cpu_irq);
 	memset(report, 0, sizeof(*report));
 }
