@@ -75,6 +75,12 @@ struct hidden_culprit_total {
 	char owner[PROCFS_NAME_LEN]; /* the guest owning the device, or "" */
 	uint64_t ns;
 	uint64_t count;
+	/* The slot's entry when this record took the slot over from an
+	 * earlier record of the same thread (a reclassification,
+	 * collect/thread_record.c): ns and count are the entry's minus
+	 * these, so the two records never count the same time twice. */
+	uint64_t base_ns;
+	uint64_t base_count;
 };
 
 /* One culprit of one thread in a window, as every output shows it;
