@@ -39,6 +39,9 @@ import kvmtest as kt  # noqa: E402
 import kvmprom as kp  # noqa: E402
 
 NOISY, VICTIM = "top-b-noisy", "top-c-victim"
+# The CULPRIT column's width at 80 columns (top_format.c): a longer name
+# is cut to it, as the neighbour's is.
+CULPRIT_WIDTH = 9
 # Two spinning vCPUs on one CPU wait about half the time each; a fifth is
 # far above noise and far below what contention gives.
 MIN_STEAL_PCT = 20.0
@@ -155,6 +158,12 @@ def agent_window(sock_path):
     return (answer or {}).get("snapshot", {})
 
 
+def names_culprit(fields, culprit):
+    """Whether a guest row's CULPRIT column shows `culprit`."""
+    return bool(fields) and len(fields) > 5 and \
+        fields[5] == culprit[:CULPRIT_WIDTH]
+
+
 def culprit_shown(results, label, fields, windows, name, culprit,
                   same_time=True):
     """`name`'s row names `culprit` as main culprit. On a shared machine
@@ -163,12 +172,12 @@ def culprit_shown(results, label, fields, windows, name, culprit,
     documents) with a real share of a window, and, when those windows are
     of the same time as the row (same_time), the row must show one of
     their culprits."""
-    if fields and culprit in fields:
+    if names_culprit(fields, culprit):
         results.check(label, True, "row: %s" % (fields,))
         return
     culprits = [c for w in windows for c in window_culprits(w, name)]
     shown = fields[5] if fields and len(fields) > 5 else ""
-    known = any(n and n[:12] == shown for n, _ in culprits) or \
+    known = any(n and n[:CULPRIT_WIDTH] == shown for n, _ in culprits) or \
         (not same_time and shown not in ("", "-"))
     measured = any(n == culprit and share >= 0.10 for n, share in culprits)
     results.check(label + " (or, out-stolen by another load here, among "
@@ -177,10 +186,17 @@ def culprit_shown(results, label, fields, windows, name, culprit,
                       (n, round(share, 3)) for n, share in culprits[:5]]))
 
 
+def is_share(text):
+    try:
+        return 0.0 <= float(text) <= 100.0
+    except ValueError:
+        return False
+
+
 def shows_victim(lines):
     fields = row(lines, VICTIM)
     return bool(fields) and steal_of(fields) >= MIN_STEAL_PCT and \
-        NOISY in fields
+        names_culprit(fields, NOISY)
 
 
 def layout_ok(results, lines, width, height, label):
@@ -500,7 +516,7 @@ def test_batch(results, binary, sock_path, label, victim_pid):
         # neighbour for a short window: one frame of three must name it,
         # or what it names must be a measured culprit (the --json windows
         # just after), the neighbour among them.
-        named = [r for r in rows if r and NOISY in r]
+        named = [r for r in rows if names_culprit(r, NOISY)]
         culprit_shown(results, "%s: a batch frame names the culprit %s"
                       % (label, NOISY), named[0] if named else rows[-1],
                       docs, VICTIM, NOISY, same_time=False)
@@ -522,6 +538,17 @@ def test_batch(results, binary, sock_path, label, victim_pid):
             results.check("%s: --json has the victim's steal" % label,
                           share >= MIN_STEAL_PCT,
                           "victim steal %.1f%%" % share)
+        # HIDDEN% is a share when the windows measure hidden steal, and
+        # "-" when they do not (the interrupt programs not loaded).
+        measured = any("hidden" in g for w in docs
+                       for g in w.get("guests", []))
+        hidden = [r[6] for r in rows if r and len(r) > 6]
+        results.check("%s: HIDDEN%% column %s" % (
+            label, "shows a share" if measured else "shows - (not measured)"),
+            "HIDDEN%" in (last[3] if len(last) > 3 else "") and hidden and
+            all(is_share(v) if measured else v == "-" for v in hidden),
+            "hidden in the windows: %s; column values %s" % (measured,
+                                                             hidden))
         if len(docs) == 2:
             results.check("%s: --json frames are successive windows" % label,
                           docs[1].get("seq", 0) > docs[0].get("seq", 0),
