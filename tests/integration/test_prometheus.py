@@ -410,10 +410,9 @@ def hidden_excused(exported):
     return HIDDEN
 
 
-def check_names(results, dashboard, rules, scrape_text):
+def check_names(results, dashboard, rules, scrape_text, excused):
     exported = kp.series_names(scrape_text)
     recorded = {r["name"] for r in rules if r["type"] == "recording"}
-    excused = hidden_excused(exported)
 
     named = set()
     for rule in rules:
@@ -512,10 +511,10 @@ def test(results):
     compare_with_dump(results, prom, binary, guest)
     rules = check_server_state(results, prom, agent, guest.pid)
     scrape_text = check_live_scrape(results, agent)
-    check_names(results, dashboard, rules, scrape_text)
+    excused = hidden_excused(kp.series_names(scrape_text))
+    check_names(results, dashboard, rules, scrape_text, excused)
     if dashboard is not None:
-        check_dashboard_queries(results, prom, dashboard, agent,
-                                hidden_excused(kp.series_names(scrape_text)))
+        check_dashboard_queries(results, prom, dashboard, agent, excused)
     results.check("agent and Prometheus still running",
                   agent.alive() and prom.proc.poll() is None,
                   "agent %s, prometheus %s" % (agent.proc.poll(),
