@@ -155,8 +155,9 @@ static void draw_help(struct screen *scr)
 		"",
 		"Columns: STEAL% per vCPU now, 1MIN% over the last minute,",
 		"WAIT99 the 99th percentile of waits for a CPU, CULPRIT who",
-		"took most of the steal, IOPS MB/s QWAIT the guest's I/O, BUDGET",
-		"its budget state (\"-\" until the agent reports them).",
+		"took most of the steal, HIDDEN% host interrupt time on its",
+		"vCPUs per vCPU, IOPS MB/s QWAIT the guest's I/O, BUDGET its",
+		"budget state (\"-\" until the agent reports them).",
 	};
 	int width = COLS;
 
