@@ -9,6 +9,7 @@
 
 #include "features_out.h"
 #include "model/hist.h"
+#include "json_hidden.h"
 #include "json_io.h"
 #include "json_kvm.h"
 #include "report_out.h"
@@ -150,7 +151,7 @@ static struct json_object *guest_json(const struct report_guest *guest)
 int json_write_report(FILE *out, const struct report *report)
 {
 	struct json_object *doc = json_object_new_object();
-	struct json_object *guests, *errors;
+	struct json_object *guests, *cpus, *errors;
 	const char *text;
 	int err = 0;
 
@@ -171,8 +172,10 @@ int json_write_report(FILE *out, const struct report *report)
 	if (report->features)
 		json_object_object_add(doc, "features",
 				       features_out_json(report->features));
+	cpus = cpus_json(report);
+	json_hidden_add(guests, cpus, report);
 	json_object_object_add(doc, "guests", guests);
-	json_object_object_add(doc, "cpus", cpus_json(report));
+	json_object_object_add(doc, "cpus", cpus);
 	for (int i = 0; i < SCHED_ERR_COUNT; i++)
 		put_u64(errors, sched_error_name(i), report->errors[i]);
 	put_u64(errors, "kvm_events_lost", report->kvm.events_lost);

@@ -61,3 +61,11 @@ void prom_write_seconds_family(FILE *out, const char *name, const char *type,
 	prom_write_seconds(out, ns);
 	fputc('\n', out);
 }
+
+void prom_write_guest_labels(FILE *out, const struct guest *guest)
+{
+	fputs("guest=\"", out);
+	prom_write_label_value(out, guest->name);
+	fprintf(out, "\",vmm=\"%s\",pid=\"%d\"", vmm_kind_name(guest->vmm),
+		guest->pid);
+}

@@ -7,11 +7,16 @@
 #define KVMWARDEN_PROM_WRITE_H
 
 #ifdef __bpf__
-#error "userspace-only header"
+#error "userspace-only header"/* A guest's labels, guest="..",vmm="..",pid="..", which every guest series
+ * starts with. */
+void prom_write_guest_labels(FILE *out, const struct guest *guest);
+
 #endif
 
 #include <stdint.h>
 #include <stdio.h>
+
+#include "model/model.h"
 
 /* "# HELP name help" and "# TYPE name type". */
 void prom_write_family(FILE *out, const char *name, const char *type,
@@ -27,5 +32,8 @@ void prom_write_u64_family(FILE *out, const char *name, const char *type,
 			   const char *help, uint64_t value);
 void prom_write_seconds_family(FILE *out, const char *name, const char *type,
 			       const char *help, uint64_t ns);
+/* A guest's labels, guest="..",vmm="..",pid="..", which every guest series
+ * starts with. */
+void prom_write_guest_labels(FILE *out, const struct guest *guest);
 
 #endif

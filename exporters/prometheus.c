@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "features_out.h"
+#include "prom_hidden.h"
 #include "prom_write.h"
 #include "prometheus.h"
 
@@ -33,21 +34,13 @@ struct guest_sums {
 	bool exported; /* false: a newer entry has the same labels */
 };
 
-static void write_guest_labels(FILE *out, const struct guest *guest)
-{
-	fputs("guest=\"", out);
-	prom_write_label_value(out, guest->name);
-	fprintf(out, "\",vmm=\"%s\",pid=\"%d\"", vmm_kind_name(guest->vmm),
-		guest->pid);
-}
-
 /* Opens a sample of a guest's series, up to its last label; `extra` is a
  * ready label pair or NULL. */
 static void open_guest_sample(FILE *out, const char *name, const char *suffix,
 			      const struct guest *guest, const char *extra)
 {
 	fprintf(out, "%s%s{", name, suffix);
-	write_guest_labels(out, guest);
+	prom_write_guest_labels(out, guest);
 	if (extra)
 		fprintf(out, ",%s", extra);
 }
@@ -436,17 +429,30 @@ int prometheus_write(FILE *out, const struct guest_table *table,
 		     const struct prom_options *opts)
 {
 	struct guest_sums *sums = NULL;
+	bool *exported = NULL;
+	struct prom_hidden_view hidden = { 0 };
+	int err;
 
 	if (table->guest_count) {
 		sums = calloc(table->guest_count, sizeof(*sums));
-		if (!sums)
-			return -ENOMEM;
+		exported = calloc(table->guest_count, sizeof(*exported));
+		if (!sums || !exported) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
 	}
 	for (size_t i = 0; i < table->guest_count; i++) {
 		sum_guest(&table->guests[i], &sums[i]);
 		sums[i].exported = !has_newer_twin(table, i);
+		exported[i] = sums[i].exported;
 	}
 	write_guests(out, table, sums);
+	hidden.exported = exported;
+	if (opts && opts->per_vcpu)
+		hidden.vcpu_shown = is_newest_of_index;
+	err = prom_hidden_write(out, table, &hidden);
+	if (err)
+		goto cleanup;
 	write_kvm(out, table, sums);
 	if (health->features)
 		features_out_prom(out, health->features);
@@ -454,6 +460,9 @@ int prometheus_write(FILE *out, const struct guest_table *table,
 		write_vcpus(out, table, sums);
 	prom_health_write(out, health,
 			  opts && opts->proc_root ? opts->proc_root : "/proc");
+	err = ferror(out) || fflush(out) ? -EIO : 0;
+cleanup:
+	free(exported);
 	free(sums);
-	return ferror(out) || fflush(out) ? -EIO : 0;
+	return err;
 }

@@ -58,9 +58,14 @@ static void print_frame(const struct top_model *model,
 		if (!opts->expand_all)
 			continue;
 		top_source_fill_cpus(guest);
+		if (guest->has_hidden) {
+			top_format_hidden(line, sizeof(line), guest,
+					  opts->width);
+			puts(line);
+		}
 		for (size_t v = 0; v < guest->vcpus_len; v++) {
 			top_format_vcpu(line, sizeof(line), &guest->vcpus[v],
-					opts->width);
+					guest->has_hidden, opts->width);
 			puts(line);
 		}
 	}

@@ -4,6 +4,7 @@
  * that top_model.c builds. Pure formatting: no JSON, no terminal, so the
  * unit tests check every line at every width.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +15,10 @@
  * takes what a wider terminal adds, up to NAME_MAX_WIDTH. */
 #define NAME_WIDTH 12
 #define NAME_MAX_WIDTH 40
+/* Cut from 12 to 9 to make room for HIDDEN% within 80 columns (with
+ * 1MIN%, IOPS and QWAIT at the width of their widest values); the
+ * expanded view and `dump` keep the whole name. */
+#define CULPRIT_WIDTH 9
 
 void top_format_duration(char *buf, size_t size, uint64_t ns)
 {
@@ -104,33 +109,41 @@ size_t top_format_header(char *buf, size_t size, const struct top_model *model,
 	char line[512];
 
 	snprintf(line, sizeof(line),
-		 "%-*s %4s %6s %6s %6s %-12s %6s %5s %6s %-6s",
+		 "%-*s %4s %6s %5s %6s %-*s %7s %5s %5s %5s %-6s",
 		 name_width(width), "NAME", "VCPU", "STEAL%", "1MIN%", "WAIT99",
-		 "CULPRIT", "IOPS", "MB/s", "QWAIT", "BUDGET");
+		 CULPRIT_WIDTH, "CULPRIT", "HIDDEN%", "IOPS", "MB/s", "QWAIT",
+		 "BUDGET");
 	return finish_line(buf, size, line, width);
 }
 
 size_t top_format_guest(char *buf, size_t size, const struct top_guest *guest,
 			int width)
 {
-	char line[512], name[NAME_MAX_WIDTH + 1], culprit[13], budget[7];
-	char wait[16], iops[16], mbps[16], qwait[16];
+	char line[512], name[NAME_MAX_WIDTH + 1], culprit[CULPRIT_WIDTH + 1];
+	char budget[7], wait[16], hidden[16], iops[16], mbps[16], qwait[16];
 	int name_w = name_width(width);
 
 	fit(name, sizeof(name), guest->name, name_w);
-	fit(culprit, sizeof(culprit), guest->culprit, 12);
+	fit(culprit, sizeof(culprit), guest->culprit, CULPRIT_WIDTH);
 	fit(budget, sizeof(budget), guest->budget, 6);
 	if (guest->wait_p99_ns)
 		top_format_duration(wait, sizeof(wait), guest->wait_p99_ns);
 	else
 		snprintf(wait, sizeof(wait), "-");
+	if (guest->has_hidden)
+		snprintf(hidden, sizeof(hidden), "%.1f", guest->hidden_pct);
+	else
+		snprintf(hidden, sizeof(hidden), "-");
 	if (guest->has_io) {
-		if (guest->io_ops_per_s < 100000)
+		if (guest->io_ops_per_s < 99999.5)
 			snprintf(iops, sizeof(iops), "%.0f",
 				 guest->io_ops_per_s);
-		else
+		else if (guest->io_ops_per_s < 9999499.5)
 			snprintf(iops, sizeof(iops), "%.0fk",
 				 guest->io_ops_per_s / 1000);
+		else
+			snprintf(iops, sizeof(iops), "%.0fM",
+				 guest->io_ops_per_s / 1000000);
 		snprintf(mbps, sizeof(mbps), "%.1f", guest->io_mb_per_s);
 		if (guest->io_mb_per_s >= 1000)
 			snprintf(mbps, sizeof(mbps), "%.0f",
@@ -146,14 +159,14 @@ size_t top_format_guest(char *buf, size_t size, const struct top_guest *guest,
 		snprintf(qwait, sizeof(qwait), "-");
 	}
 	snprintf(line, sizeof(line),
-		 "%s %4d %6.1f %6.1f %6.6s %s %6.6s %5.5s %6.6s %s", name,
+		 "%s %4d %6.1f %5.1f %6.6s %s %7.7s %5.5s %5.5s %5.5s %s", name,
 		 guest->vcpu_count, guest->steal_pct, guest->steal_min_pct,
-		 wait, culprit, iops, mbps, qwait, budget);
+		 wait, culprit, hidden, iops, mbps, qwait, budget);
 	return finish_line(buf, size, line, width);
 }
 
 size_t top_format_vcpu(char *buf, size_t size, const struct top_vcpu *vcpu,
-		       int width)
+		       bool has_hidden, int width)
 {
 	char line[256], cpu[16];
 
@@ -164,5 +177,27 @@ size_t top_format_vcpu(char *buf, size_t size, const struct top_vcpu *vcpu,
 	snprintf(line, sizeof(line),
 		 "  vcpu%-3d tid %-7d cpu %-3s steal %5.1f%%  on-cpu %5.1f%%",
 		 vcpu->index, vcpu->tid, cpu, vcpu->steal_pct, vcpu->oncpu_pct);
+	if (has_hidden)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line),
+			 "  hidden %5.1f%%", vcpu->hidden_pct);
+	return finish_line(buf, size, line, width);
+}
+
+size_t top_format_hidden(char *buf, size_t size, const struct top_guest *guest,
+			 int width)
+{
+	char line[256];
+	int used;
+
+	if (!guest->has_hidden)
+		return finish_line(buf, size, "", width);
+	used = snprintf(line, sizeof(line),
+			"  hidden  irq %5.1f%%  softirq %5.1f%%",
+			guest->hidden_irq_pct, guest->hidden_softirq_pct);
+	if (guest->hidden_culprit[0] && used > 0 && (size_t)used < sizeof(line))
+		snprintf(line + used, sizeof(line) - (size_t)used,
+			 "  by %s %s (%.0f%%)", guest->hidden_culprit_kind,
+			 guest->hidden_culprit,
+			 100.0 * guest->hidden_culprit_share);
 	return finish_line(buf, size, line, width);
 }

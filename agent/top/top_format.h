@@ -12,6 +12,7 @@
 #error "userspace-only header"
 #endif
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,8 +32,13 @@ size_t top_format_header(char *buf, size_t size, const struct top_model *model,
 			 int width);
 size_t top_format_guest(char *buf, size_t size, const struct top_guest *guest,
 			int width);
+/* A vCPU's line; its hidden share only when its guest's was measured. */
 size_t top_format_vcpu(char *buf, size_t size, const struct top_vcpu *vcpu,
-		       int width);
+		       bool has_hidden, int width);
+/* An expanded guest's hidden steal: irq and softirq shares and the
+ * largest culprit ("" when not measured). */
+size_t top_format_hidden(char *buf, size_t size, const struct top_guest *guest,
+			 int width);
 /* "1.2ms", "850us", "3.1s": five characters at most. */
 void top_format_duration(char *buf, size_t size, uint64_t ns);
 

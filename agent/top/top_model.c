@@ -21,8 +21,9 @@ static const char *const column_names[TOP_COL_COUNT] = {
 	[TOP_COL_NAME] = "NAME",       [TOP_COL_VCPUS] = "VCPU",
 	[TOP_COL_STEAL] = "STEAL%",    [TOP_COL_STEAL_MIN] = "1MIN%",
 	[TOP_COL_WAIT_P99] = "WAIT99", [TOP_COL_CULPRIT] = "CULPRIT",
-	[TOP_COL_IOPS] = "IOPS",       [TOP_COL_MBPS] = "MB/s",
-	[TOP_COL_QWAIT] = "QWAIT",     [TOP_COL_BUDGET] = "BUDGET",
+	[TOP_COL_HIDDEN] = "HIDDEN%",  [TOP_COL_IOPS] = "IOPS",
+	[TOP_COL_MBPS] = "MB/s",       [TOP_COL_QWAIT] = "QWAIT",
+	[TOP_COL_BUDGET] = "BUDGET",
 };
 
 const char *top_model_column_name(enum top_column column)
@@ -234,6 +235,36 @@ static void read_culprit(struct top_guest *row, struct json_object *guest,
 					0;
 }
 
+/* "hidden" (json_hidden.c): the vCPUs' totals and culprits, largest
+ * first; absent when the interrupt programs did not measure the window. */
+static void read_hidden(struct top_guest *row, struct json_object *guest,
+			uint64_t capacity_ns)
+{
+	struct json_object *hidden = member(guest, "hidden");
+	struct json_object *first;
+	uint64_t irq_ns, softirq_ns;
+
+	if (!hidden || !json_object_is_type(hidden, json_type_object))
+		return;
+	irq_ns = get_u64(hidden, "irq_ns");
+	softirq_ns = get_u64(hidden, "softirq_ns");
+	row->has_hidden = true;
+	row->hidden_irq_pct = top_model_percent(irq_ns, capacity_ns);
+	row->hidden_softirq_pct = top_model_percent(softirq_ns, capacity_ns);
+	row->hidden_pct = top_model_percent(irq_ns + softirq_ns, capacity_ns);
+	if (!array_len(member(hidden, "culprits")))
+		return;
+	first = json_object_array_get_idx(member(hidden, "culprits"), 0);
+	snprintf(row->hidden_culprit, sizeof(row->hidden_culprit), "%s",
+		 get_string(first, "name"));
+	snprintf(row->hidden_culprit_kind, sizeof(row->hidden_culprit_kind),
+		 "%s", get_string(first, "kind"));
+	row->hidden_culprit_share =
+		irq_ns + softirq_ns ? (double)get_u64(first, "ns") /
+					      (double)(irq_ns + softirq_ns) :
+				      0;
+}
+
 static int read_vcpus(struct top_guest *row, struct json_object *guest,
 		      uint64_t duration_ns)
 {
@@ -257,6 +288,10 @@ static int read_vcpus(struct top_guest *row, struct json_object *guest,
 						   duration_ns);
 		out->oncpu_pct =
 			top_model_percent(get_u64(vcpu, "run_ns"), duration_ns);
+		out->hidden_pct = top_model_percent(
+			get_u64(member(vcpu, "hidden"), "irq_ns") +
+				get_u64(member(vcpu, "hidden"), "softirq_ns"),
+			duration_ns);
 	}
 	return 0;
 }
@@ -395,6 +430,7 @@ int top_model_ingest(struct top_model *model, struct json_object *doc,
 		row->steal_pct = top_model_percent(steal_ns, capacity_ns);
 		row->wait_p99_ns = get_u64(guest, "wait_p99_ns");
 		read_culprit(row, guest, steal_ns);
+		read_hidden(row, guest, capacity_ns);
 		read_io(row, doc, guest, duration_ns);
 		read_budget(row, guest);
 		history = history_for(model, row->name, row->pid);
@@ -445,6 +481,8 @@ static int compare_rows(const struct top_guest *x, const struct top_guest *y,
 				       (double)y->wait_p99_ns);
 	case TOP_COL_CULPRIT:
 		return compare_strings(x->culprit, y->culprit);
+	case TOP_COL_HIDDEN:
+		return compare_numbers(x->hidden_pct, y->hidden_pct);
 	case TOP_COL_IOPS:
 		return compare_numbers(x->io_ops_per_s, y->io_ops_per_s);
 	case TOP_COL_MBPS:
@@ -494,4 +532,9 @@ void top_model_sort(struct top_model *model)
 bool top_model_guest_matches(const struct top_guest *guest, const char *filter)
 {
 	return !filter[0] || strcasestr(guest->name, filter);
+}
+
+size_t top_model_detail_lines(const struct top_guest *guest)
+{
+	return (guest->has_hidden ? 1 : 0) + guest->vcpus_len;
 }

@@ -28,6 +28,7 @@ enum top_column {
 	TOP_COL_STEAL_MIN,
 	TOP_COL_WAIT_P99,
 	TOP_COL_CULPRIT,
+	TOP_COL_HIDDEN,
 	TOP_COL_IOPS,
 	TOP_COL_MBPS,
 	TOP_COL_QWAIT,
@@ -41,6 +42,7 @@ struct top_vcpu {
 	int cpu; /* last CPU it ran on, -1: unknown */
 	double steal_pct; /* of the window */
 	double oncpu_pct;
+	double hidden_pct; /* interrupt time while current, of the window */
 };
 
 struct top_guest {
@@ -52,6 +54,16 @@ struct top_guest {
 	uint64_t wait_p99_ns;
 	char culprit[TOP_NAME_LEN]; /* "" when nothing stole */
 	double culprit_share; /* of the guest's steal, 0..1 */
+	/* Hidden steal: hardirq and softirq time taken on its vCPUs while
+	 * they were current, per vCPU like steal_pct; has_hidden is false
+	 * when the document has none (not measured: "-", not 0). */
+	bool has_hidden;
+	double hidden_pct;
+	double hidden_irq_pct;
+	double hidden_softirq_pct;
+	char hidden_culprit[TOP_NAME_LEN]; /* the largest, "" when none */
+	char hidden_culprit_kind[8]; /* "guest", "device" or "irq" */
+	double hidden_culprit_share; /* of the guest's hidden time, 0..1 */
 	bool has_io;
 	double io_ops_per_s;
 	double io_mb_per_s;
@@ -112,6 +124,9 @@ int top_model_ingest(struct top_model *model, struct json_object *doc,
 /* Orders the rows by model->sort (numbers largest first, names A to Z;
  * model->reverse flips it). */
 void top_model_sort(struct top_model *model);
+/* Lines an expanded guest shows under its row: its hidden steal's, when
+ * measured, and one per vCPU. */
+size_t top_model_detail_lines(const struct top_guest *guest);
 /* Case-insensitive substring of the name; "" matches every guest. */
 bool top_model_guest_matches(const struct top_guest *guest, const char *filter);
 

@@ -155,8 +155,9 @@ static void draw_help(struct screen *scr)
 		"",
 		"Columns: STEAL% per vCPU now, 1MIN% over the last minute,",
 		"WAIT99 the 99th percentile of waits for a CPU, CULPRIT who",
-		"took most of the steal, IOPS MB/s QWAIT the guest's I/O, BUDGET",
-		"its budget state (\"-\" until the agent reports them).",
+		"took most of the steal, HIDDEN% host interrupt time on its",
+		"vCPUs per vCPU, IOPS MB/s QWAIT the guest's I/O, BUDGET its",
+		"budget state (\"-\" until the agent reports them).",
 	};
 	int width = COLS;
 
@@ -222,7 +223,8 @@ static void draw(struct screen *scr)
 			line_of_selected +=
 				1 +
 				(is_expanded(scr, &model->guests[shown[i]]) ?
-					 (int)model->guests[shown[i]].vcpus_len :
+					 (int)top_model_detail_lines(
+						 &model->guests[shown[i]]) :
 					 0);
 		if (line_of_selected < rows || scr->scroll >= position)
 			break;
@@ -245,10 +247,14 @@ static void draw(struct screen *scr)
 		if (!is_expanded(scr, guest))
 			continue;
 		top_source_fill_cpus(guest);
+		if (guest->has_hidden && y < height - 1) {
+			top_format_hidden(line, sizeof(line), guest, width);
+			put_line(y++, line, width, 0);
+		}
 		for (size_t v = 0; v < guest->vcpus_len && y < height - 1;
 		     v++) {
 			top_format_vcpu(line, sizeof(line), &guest->vcpus[v],
-					width);
+					guest->has_hidden, width);
 			put_line(y++, line, width, 0);
 		}
 	}

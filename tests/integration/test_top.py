@@ -12,6 +12,8 @@ its socket in a temporary directory.
   and 120x30 keeps the header row and never wraps a line; q quits.
 - Batch and --json, from the agent and in-process (no agent on the path);
   without a terminal top prints batch frames; `status` answers.
+- Hidden steal: HIDDEN% against the windows' "hidden" fields, and, from a
+  replayed window that has them, exact figures and the expanded culprit.
 - Bad peers: garbage, a half message left open, an oversized request, a
   client that sends requests and never reads, and a burst of connections:
   another client still gets answers promptly and /metrics still serves;
@@ -39,6 +41,9 @@ import kvmtest as kt  # noqa: E402
 import kvmprom as kp  # noqa: E402
 
 NOISY, VICTIM = "top-b-noisy", "top-c-victim"
+# The CULPRIT column's width at 80 columns (top_format.c): a longer name
+# is cut to it, as the neighbour's is.
+CULPRIT_WIDTH = 9
 # Two spinning vCPUs on one CPU wait about half the time each; a fifth is
 # far above noise and far below what contention gives.
 MIN_STEAL_PCT = 20.0
@@ -155,6 +160,12 @@ def agent_window(sock_path):
     return (answer or {}).get("snapshot", {})
 
 
+def names_culprit(fields, culprit):
+    """Whether a guest row's CULPRIT column shows `culprit`."""
+    return bool(fields) and len(fields) > 5 and \
+        fields[5] == culprit[:CULPRIT_WIDTH]
+
+
 def culprit_shown(results, label, fields, windows, name, culprit,
                   same_time=True):
     """`name`'s row names `culprit` as main culprit. On a shared machine
@@ -163,12 +174,12 @@ def culprit_shown(results, label, fields, windows, name, culprit,
     documents) with a real share of a window, and, when those windows are
     of the same time as the row (same_time), the row must show one of
     their culprits."""
-    if fields and culprit in fields:
+    if names_culprit(fields, culprit):
         results.check(label, True, "row: %s" % (fields,))
         return
     culprits = [c for w in windows for c in window_culprits(w, name)]
     shown = fields[5] if fields and len(fields) > 5 else ""
-    known = any(n and n[:12] == shown for n, _ in culprits) or \
+    known = any(n and n[:CULPRIT_WIDTH] == shown for n, _ in culprits) or \
         (not same_time and shown not in ("", "-"))
     measured = any(n == culprit and share >= 0.10 for n, share in culprits)
     results.check(label + " (or, out-stolen by another load here, among "
@@ -177,10 +188,17 @@ def culprit_shown(results, label, fields, windows, name, culprit,
                       (n, round(share, 3)) for n, share in culprits[:5]]))
 
 
+def is_share(text):
+    try:
+        return 0.0 <= float(text) <= 100.0
+    except ValueError:
+        return False
+
+
 def shows_victim(lines):
     fields = row(lines, VICTIM)
     return bool(fields) and steal_of(fields) >= MIN_STEAL_PCT and \
-        NOISY in fields
+        names_culprit(fields, NOISY)
 
 
 def layout_ok(results, lines, width, height, label):
@@ -348,8 +366,9 @@ class Replay:
 
     TID = 4000001
 
-    def __init__(self, path):
+    def __init__(self, path, hidden=False):
         self.path = path
+        self.hidden = hidden
         self.seq = 0
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.bind(path)
@@ -374,10 +393,25 @@ class Replay:
                                "steal_ns": steal,
                                "run_ns": 500000000 - steal}],
                     "other_threads": []}
+        guests = [guest(NOISY, 4000000, 4000002, 200000000, VICTIM),
+                  guest(VICTIM, 4000003, self.TID, 225000000, NOISY)]
+        if self.hidden:
+            # As json_hidden.c writes it: the noisy guest's tap took
+            # 150 ms of the victim's 200 ms of interrupt time.
+            for entry, irq_ns, softirq_ns, culprits in (
+                    (guests[0], 5000000, 0, []),
+                    (guests[1], 10000000, 190000000, [
+                        {"kind": "guest", "name": NOISY, "ns": 150000000,
+                         "count": 12000},
+                        {"kind": "irq", "name": "local_timer",
+                         "ns": 10000000, "count": 125}])):
+                hidden = {"irq_ns": irq_ns, "irq_count": 1,
+                          "softirq_ns": softirq_ns, "softirq_count": 1,
+                          "culprits": culprits}
+                entry["hidden"] = hidden
+                entry["vcpus"][0]["hidden"] = dict(hidden)
         return {"duration_ns": 500000000, "seq": self.seq,
-                "guests": [guest(NOISY, 4000000, 4000002, 200000000, VICTIM),
-                           guest(VICTIM, 4000003, self.TID, 225000000,
-                                 NOISY)],
+                "guests": guests,
                 "cpus": [], "errors": {},
                 "host": {"online_cpus": 2, "bpf_stats_enabled": False,
                          "errors_total": 0}}
@@ -409,6 +443,42 @@ class Replay:
         self.stopping = True
         self.sock.close()
         self.thread.join(5)
+
+
+def test_replayed_hidden(results, binary, work):
+    """HIDDEN% and the expanded hidden line, from a replayed window with
+    the "hidden" objects json_hidden.c writes (they need the interrupt
+    programs, which this host's agent may lack): figures exact, the
+    culprit named, lines within 80 columns, sortable."""
+    path = os.path.join(work, "replay-hidden.sock")
+    Replay(path, hidden=True)
+    proc, _ = run_top([binary, "top", "-b", "-e", "-n", "1", "-d", "0.5",
+                       "-o", "HIDDEN%", "-R", "--agent", "--socket", path])
+    lines = proc.stdout.split("\n")
+    rows = guest_rows(lines)
+    victim, noisy = row(lines, VICTIM), row(lines, NOISY)
+    # victim: 10 ms + 190 ms of a 500 ms window on 1 vCPU; noisy: 5 ms.
+    # Sorted by HIDDEN% reversed, the noisy guest comes first, unlike by
+    # steal (the default).
+    results.check("replayed hidden: HIDDEN% is the vCPUs' interrupt time "
+                  "per vCPU, sorted by it (-o HIDDEN% -R)",
+                  proc.returncode == 0 and victim and noisy and
+                  len(victim) > 6 and victim[6] == "40.0" and
+                  len(noisy) > 6 and noisy[6] == "1.0" and
+                  [n for n, _ in rows] == [NOISY, VICTIM],
+                  "exit %d; rows %s; stderr %r" % (
+                      proc.returncode, rows, proc.stderr.strip()[-200:]))
+    at = next((i for i, l in enumerate(lines) if l.startswith(VICTIM)), -1)
+    detail = lines[at + 1:at + 3] if at >= 0 else []
+    want = "  hidden  irq   2.0%%  softirq  38.0%%  by guest %s (75%%)" % NOISY
+    results.check("replayed hidden: the expanded victim names its largest "
+                  "culprit and each vCPU's share",
+                  len(detail) == 2 and detail[0] == want and
+                  detail[1].endswith("hidden  40.0%"),
+                  "lines under the victim: %r" % (detail,))
+    results.check("replayed hidden: lines fit 80 columns",
+                  all(len(l) <= 80 for l in lines),
+                  "longest %d" % max(len(l) for l in lines))
 
 
 def test_local_screen(results, binary, work):
@@ -500,7 +570,7 @@ def test_batch(results, binary, sock_path, label, victim_pid):
         # neighbour for a short window: one frame of three must name it,
         # or what it names must be a measured culprit (the --json windows
         # just after), the neighbour among them.
-        named = [r for r in rows if r and NOISY in r]
+        named = [r for r in rows if names_culprit(r, NOISY)]
         culprit_shown(results, "%s: a batch frame names the culprit %s"
                       % (label, NOISY), named[0] if named else rows[-1],
                       docs, VICTIM, NOISY, same_time=False)
@@ -522,6 +592,17 @@ def test_batch(results, binary, sock_path, label, victim_pid):
             results.check("%s: --json has the victim's steal" % label,
                           share >= MIN_STEAL_PCT,
                           "victim steal %.1f%%" % share)
+        # HIDDEN% is a share when the windows measure hidden steal, and
+        # "-" when they do not (the interrupt programs not loaded).
+        measured = any("hidden" in g for w in docs
+                       for g in w.get("guests", []))
+        hidden = [r[6] for r in rows if r and len(r) > 6]
+        results.check("%s: HIDDEN%% column %s" % (
+            label, "shows a share" if measured else "shows - (not measured)"),
+            "HIDDEN%" in (last[3] if len(last) > 3 else "") and hidden and
+            all(is_share(v) if measured else v == "-" for v in hidden),
+            "hidden in the windows: %s; column values %s" % (measured,
+                                                             hidden))
         if len(docs) == 2:
             results.check("%s: --json frames are successive windows" % label,
                           docs[1].get("seq", 0) > docs[0].get("seq", 0),
@@ -676,6 +757,7 @@ def test(results):
         Replay(replay_path)
         test_screen(results, binary, replay_path, "replayed window",
                     Replay.TID)
+    test_replayed_hidden(results, binary, work)
     test_bad_peers(results, sock_path, port, agent)
 
     kt.stop_child(agent, grace_s=5.0)

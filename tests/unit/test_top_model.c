@@ -246,8 +246,70 @@ static void missing_io_shows_dashes(void **state)
 	top_format_guest(line, sizeof(line), &guest, 80);
 	for (char *p = line; (p = strstr(p, " -")); p++)
 		dashes++;
-	/* WAIT99, CULPRIT, IOPS, MB/s, QWAIT, BUDGET. */
-	assert_int_equal(dashes, 6);
+	/* WAIT99, CULPRIT, HIDDEN%, IOPS, MB/s, QWAIT, BUDGET. */
+	assert_int_equal(dashes, 7);
+}
+
+/* HIDDEN%: the vCPUs' interrupt time per vCPU, like STEAL%; the largest
+ * culprit for the expanded view; "-" when the window has no "hidden". */
+static void hidden_steal_per_vcpu(void **state)
+{
+	struct top_model model;
+	struct json_object *doc = window(
+		1, SEC,
+		"{\"name\":\"victim\",\"pid\":1,"
+		"\"hidden\":{\"irq_ns\":100000000,\"softirq_ns\":700000000,"
+		"\"culprits\":[{\"kind\":\"device\",\"name\":\"veth0\","
+		"\"ns\":600000000},{\"kind\":\"irq\",\"name\":\"x\","
+		"\"ns\":1}]},"
+		"\"vcpus\":[{\"index\":0,\"tid\":5,\"hidden\":{\"irq_ns\":"
+		"100000000,\"softirq_ns\":300000000}},{\"index\":1,\"tid\":6,"
+		"\"hidden\":{\"irq_ns\":0,\"softirq_ns\":400000000}}]},"
+		"{\"name\":\"old\",\"pid\":2,\"vcpus\":[{\"index\":0}]}");
+	struct top_guest *victim, *old;
+	char line[256];
+
+	top_model_init(&model);
+	assert_int_equal(top_model_ingest(&model, doc, SEC), 0);
+	victim = find(&model, "victim");
+	assert_true(victim->has_hidden);
+	/* 0.8 s over 2 vCPUs x 1 s: 40 %; irq 5 %, softirq 35 %. */
+	assert_true(victim->hidden_pct > 39.99 && victim->hidden_pct < 40.01);
+	assert_true(victim->hidden_irq_pct > 4.99 &&
+		    victim->hidden_irq_pct < 5.01);
+	assert_true(victim->hidden_softirq_pct > 34.99 &&
+		    victim->hidden_softirq_pct < 35.01);
+	assert_true(victim->vcpus[0].hidden_pct > 39.99 &&
+		    victim->vcpus[0].hidden_pct < 40.01);
+	assert_string_equal(victim->hidden_culprit, "veth0");
+	assert_string_equal(victim->hidden_culprit_kind, "device");
+	assert_true(victim->hidden_culprit_share > 0.74 &&
+		    victim->hidden_culprit_share < 0.76);
+	assert_int_equal(top_model_detail_lines(victim), 3);
+	top_format_guest(line, sizeof(line), victim, 80);
+	assert_non_null(strstr(line, "   40.0 "));
+	top_format_hidden(line, sizeof(line), victim, 80);
+	assert_string_equal(line, "  hidden  irq   5.0%  softirq  35.0%  by "
+				  "device veth0 (75%)");
+	top_format_vcpu(line, sizeof(line), &victim->vcpus[1], true, 80);
+	assert_non_null(strstr(line, "hidden  40.0%"));
+
+	old = find(&model, "old");
+	assert_false(old->has_hidden);
+	assert_int_equal(top_model_detail_lines(old), 1);
+	top_format_vcpu(line, sizeof(line), &old->vcpus[0], false, 80);
+	assert_null(strstr(line, "hidden"));
+	top_format_hidden(line, sizeof(line), old, 80);
+	assert_string_equal(line, "");
+
+	model.sort = TOP_COL_HIDDEN;
+	top_model_sort(&model);
+	assert_string_equal(model.guests[0].name, "victim");
+	model.reverse = true;
+	top_model_sort(&model);
+	assert_string_equal(model.guests[0].name, "old");
+	json_object_put(doc);
+	top_model_free(&model);
 }
 
 static void not_a_window_is_refused(void **state)
@@ -279,6 +341,12 @@ static void lines_fit_the_width(void **state)
 		.io_ops_per_s = 123456789.0,
 		.io_mb_per_s = 98765.4,
 		.io_qwait_ns = 99999999999ULL,
+		.has_hidden = true,
+		.hidden_pct = 100.0,
+		.hidden_irq_pct = 100.0,
+		.hidden_softirq_pct = 100.0,
+		.hidden_culprit_kind = "device",
+		.hidden_culprit_share = 1.0,
 	};
 	struct top_vcpu vcpu = { .index = 255,
 				 .tid = 4194304,
@@ -294,6 +362,7 @@ static void lines_fit_the_width(void **state)
 	model.host.errors_total = UINT64_MAX;
 	memset(guest.name, 'n', sizeof(guest.name) - 1);
 	memset(guest.culprit, 'c', sizeof(guest.culprit) - 1);
+	memset(guest.hidden_culprit, 'h', sizeof(guest.hidden_culprit) - 1);
 	snprintf(guest.budget, sizeof(guest.budget), "throttled/limit");
 	for (size_t i = 0; i < sizeof(widths) / sizeof(widths[0]); i++) {
 		int w = widths[i];
@@ -306,9 +375,12 @@ static void lines_fit_the_width(void **state)
 		assert_true(top_format_guest(line, sizeof(line), &guest, w) <=
 			    (size_t)w);
 		assert_true(strlen(line) <= (size_t)w);
-		assert_true(top_format_vcpu(line, sizeof(line), &vcpu, w) <=
-			    (size_t)w);
+		assert_true(top_format_vcpu(line, sizeof(line), &vcpu, true,
+					    w) <= (size_t)w);
 		assert_null(strchr(line, '\n'));
+		assert_true(top_format_hidden(line, sizeof(line), &guest, w) <=
+			    (size_t)w);
+		assert_true(strlen(line) <= (size_t)w);
 	}
 	/* At 80 every column is there: the header's last one included, and
 	 * a row's columns line up under the header's. */
@@ -321,6 +393,10 @@ static void lines_fit_the_width(void **state)
 	top_format_guest(row_80, sizeof(row_80), &guest, 80);
 	assert_int_equal(strstr(header_80, "VCPU") + 4 - header_80,
 			 strstr(row_80, "   4 ") + 4 - row_80);
+	/* HIDDEN% ends where its figure ends: 100.0 after the culprit. */
+	assert_non_null(strstr(row_80, " 100.0 "));
+	assert_int_equal(strstr(header_80, "HIDDEN%") + 7 - header_80,
+			 strstr(row_80, "ccccccccc   100.0") + 17 - row_80);
 	top_model_free(&model);
 }
 
@@ -357,6 +433,7 @@ int main(void)
 		cmocka_unit_test(io_and_budget_when_present),
 		cmocka_unit_test(unavailable_io_is_not_zero),
 		cmocka_unit_test(missing_io_shows_dashes),
+		cmocka_unit_test(hidden_steal_per_vcpu),
 		cmocka_unit_test(not_a_window_is_refused),
 		cmocka_unit_test(lines_fit_the_width),
 		cmocka_unit_test(durations_are_short),
