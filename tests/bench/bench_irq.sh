@@ -171,14 +171,16 @@ def tracepoint(config, name):
     """The tracepoint a program sits on, from its name."""
     if config == "floor":
         return name[len("floor_"):]
-    if name.startswith("handle_irq_"):
+    # The irq object's programs only: the agent also holds the
+    # scheduler's, KVM's and the block layer's.
+    if name in ("handle_irq_entry", "handle_irq_exit"):
         return "irq_handler_" + name[len("handle_irq_"):]
-    if name.startswith("handle_"):
+    if name in ("handle_softirq_entry", "handle_softirq_exit"):
         return name[len("handle_"):]
     if name.startswith("vector_"):
         return name[len("vector_"):]
-    if name.startswith("note_"):
-        return name[len("note_"):]
+    if name == "note_netif_receive_skb":
+        return "netif_receive_skb"
     return None
 
 for line in open(raw):
