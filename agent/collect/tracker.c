@@ -19,6 +19,7 @@ int tracker_init(struct tracker *tracker, struct loader *loader,
 	tracker->loader = loader;
 	tracker->source = &collect_source_bpf;
 	tracker->proc_root = proc_root;
+	tracker->sys_root = "/sys";
 	tracker->retain_ns = retain_ns;
 	tracker->notify = tracker_notify_log;
 	guest_table_init(&tracker->table);
