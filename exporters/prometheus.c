@@ -12,6 +12,7 @@
 #include "features_out.h"
 #include "prom_write.h"
 #include "prometheus.h"
+#include "prometheus_net.h"
 
 /*
  * Wait histograms: BPF slot k holds waits in [2^k, 2^(k+1)) ns, so its upper
@@ -448,6 +449,7 @@ int prometheus_write(FILE *out, const struct guest_table *table,
 	}
 	write_guests(out, table, sums);
 	write_kvm(out, table, sums);
+	prometheus_net_write(out, table);
 	if (health->features)
 		features_out_prom(out, health->features);
 	if (opts && opts->per_vcpu)

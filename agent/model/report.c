@@ -189,6 +189,9 @@ static int build_guest(struct report_guest *out, const struct guest *before,
 			 kvm_run_ns);
 	if (build_culprits(out, before, after))
 		return -ENOMEM;
+	out->net_count = net_report_build(out->net, before ? before->net : NULL,
+					  before ? before->net_count : 0,
+					  after->net, after->net_count);
 	qsort(out->vcpus, out->vcpu_count, sizeof(*out->vcpus), compare_vcpus);
 	qsort(out->others, out->other_count, sizeof(*out->others),
 	      compare_tids);
