@@ -3,7 +3,9 @@
  * Which host network devices are a guest's own, and their counters
  * (net_devices.h). The sources, in the order they are read:
  *  1. the VMM's command line (`-netdev tap,ifname=N`), world-readable;
- *  2. its /dev/net/tun descriptors' fdinfo (`iff:`), and its /dev/tapN
+ *  2. for a libvirt domain, libvirt's status file (its interface targets),
+ *     which the agent reads as root;
+ *  3. its /dev/net/tun descriptors' fdinfo (`iff:`), and its /dev/tapN
  *     descriptors (a macvtap, N its ifindex). Listing another process's
  *     descriptors needs the same uid or CAP_SYS_PTRACE, which the shipped
  *     unit does not keep, so this finds only what the agent's own uid
@@ -20,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "collect/libvirt_status.h"
 #include "collect/net_devices.h"
 
 /* /proc/PID/cmdline is read up to this; QEMU's from libvirt is ~10 KiB. */
@@ -356,6 +359,23 @@ static int read_cmdline(const char *proc_root, int pid, char **buf)
 	return got;
 }
 
+/* A libvirt domain's taps: libvirt opens them itself and hands QEMU the
+ * descriptors (fd=N), so its command line names none, and QEMU runs as
+ * another user whose descriptors the agent may not list. */
+static int add_libvirt_targets(const struct tracker *tracker,
+			       const struct guest *guest, net_name *names,
+			       int count, int max)
+{
+	net_name targets[GUEST_NET_MAX];
+	int found;
+
+	found = libvirt_status_read(tracker->libvirt_status_dir, guest->name,
+				    guest->pid, targets, GUEST_NET_MAX);
+	for (int i = 0; i < found; i++)
+		count = add_name(names, count, max, targets[i]);
+	return count;
+}
+
 void net_devices_discover(struct tracker *tracker, struct guest *guest)
 {
 	net_name found[NET_SCAN_MAX];
@@ -370,6 +390,9 @@ void net_devices_discover(struct tracker *tracker, struct guest *guest)
 	count = net_devices_parse_cmdline(cmdline, (size_t)len, found,
 					  NET_SCAN_MAX);
 	free(cmdline);
+	if (guest->claim.source == GUEST_IDENTITY_LIBVIRT)
+		count = add_libvirt_targets(tracker, guest, found, count,
+					    NET_SCAN_MAX);
 	count = scan_descriptors(tracker, guest->pid, found, count,
 				 NET_SCAN_MAX);
 	for (int f = 0; f < count; f++) {

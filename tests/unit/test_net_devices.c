@@ -236,6 +236,27 @@ static void discovery_finds_taps_by_command_line_and_descriptors(void **state)
 	assert_int_equal(guest->net_count, 3);
 }
 
+static void a_libvirt_domain_adds_its_interface_targets(void **state)
+{
+	struct net_state *s = *state;
+	struct guest *guest = fixture_guest(s);
+	char status_dir[512];
+
+	snprintf(status_dir, sizeof(status_dir), "%s/net/libvirt",
+		 fixture_dir());
+	s->tracker.libvirt_status_dir = status_dir;
+	snprintf(guest->name, sizeof(guest->name), "web-01");
+	/* Only a guest libvirt's cgroup named is looked up there. */
+	net_devices_discover(&s->tracker, guest);
+	assert_null(device_named(guest, "vnet0"));
+	guest->claim.source = GUEST_IDENTITY_LIBVIRT;
+	net_devices_discover(&s->tracker, guest);
+	assert_int_equal(guest->net_count, 5);
+	assert_non_null(device_named(guest, "vnet0"));
+	assert_non_null(device_named(guest, "tap-eth"));
+	assert_null(device_named(guest, "../../etc"));
+}
+
 static void a_vanished_vmm_changes_nothing(void **state)
 {
 	struct net_state *s = *state;
@@ -391,6 +412,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			discovery_finds_taps_by_command_line_and_descriptors,
 			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			a_libvirt_domain_adds_its_interface_targets, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(a_vanished_vmm_changes_nothing,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
