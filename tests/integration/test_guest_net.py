@@ -13,8 +13,11 @@ queue overflows (tap tx drops), then lets it go on. The guest's one net
 entry must name the tap and its ifindex, and each of the six counters must
 equal the tap's sysfs delta between the window's edges (read the moment
 the agent announces each snapshot) exactly. A second TCG guest with no
-network device must list none. The tap, the guests and the files are
-removed at the end, whatever happens.
+network device must list none. Then `kvmwarden run` serves /metrics: the tap's
+six kvmwarden_guest_net_* series must move exactly as its sysfs counters
+between two quiet moments around ten pings, and the text must pass
+`promtool check metrics`. The tap, the guests and the files are removed at
+the end, whatever happens.
 
 The host has no ping(8) here, so echo requests go out through a raw ICMP
 socket; IPv6 is off on the tap and in the guest so that neither sends
@@ -32,6 +35,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kvmtest as kt  # noqa: E402
+import kvmprom as kp  # noqa: E402
 
 SERIES = os.environ.get("KVMWARDEN_NET_KERNEL", "6.12")
 WINDOW_S = 10
@@ -302,6 +306,7 @@ def run(results):
     kt.require_guests()
     kt.require_command("cpio")
     kt.require_command("ip")
+    kt.require_command("promtool")
     if not os.path.exists("/dev/net/tun"):
         raise kt.Skip("no /dev/net/tun")
     binary = kt.require_binary()
@@ -396,6 +401,77 @@ def run(results):
     results.check("a guest without a tap lists no device",
                   len(others) == 1 and others[0].get("net") == [],
                   "entries %s" % [g.get("net") for g in others])
+    metrics_phase(results, binary, work, name, tap, pinger)
+
+
+# The six families, by the sysfs counter each carries.
+FAMILIES = {
+    "rx_packets": "kvmwarden_guest_net_receive_packets_total",
+    "rx_bytes": "kvmwarden_guest_net_receive_bytes_total",
+    "rx_dropped": "kvmwarden_guest_net_receive_drops_total",
+    "tx_packets": "kvmwarden_guest_net_transmit_packets_total",
+    "tx_bytes": "kvmwarden_guest_net_transmit_bytes_total",
+    "tx_dropped": "kvmwarden_guest_net_transmit_drops_total",
+}
+
+
+def scrape_net(agent, name, tap):
+    """(text, {counter: value}) of one scrape, the values None when
+    missing."""
+    text = agent.get().text()
+    samples = kp.parse_samples(text)
+    return text, {c: kp.value(samples, family, guest=name, device=tap)
+                  for c, family in FAMILIES.items()}
+
+
+def settled_scrape(agent, name, tap, timeout_s=15):
+    """A scrape taken once the tap is quiet and the agent has published
+    since (its loop publishes every 100 ms): two scrapes 0.5 s apart that
+    agree, with the tap's counters unchanged across them."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        before = tap_counters(tap)
+        text, first = scrape_net(agent, name, tap)
+        time.sleep(0.5)
+        _, second = scrape_net(agent, name, tap)
+        if (first == second and None not in first.values()
+                and tap_counters(tap) == before):
+            return text, first, before
+    return None, None, None
+
+
+def metrics_phase(results, binary, work, name, tap, pinger):
+    """/metrics of `kvmwarden run`: the six families for the tap, which
+    move exactly as the tap's sysfs counters between two quiet moments,
+    and the text promtool-clean."""
+    agent = kp.Agent(binary, work, label="agent-net",
+                     discover_interval_ms=100)
+    try:
+        agent.wait_guest(name, timeout_s=30)
+        text, first, sys_first = settled_scrape(agent, name, tap)
+        if not results.check("/metrics has the tap's six series",
+                             first is not None, "no settled scrape"):
+            return
+        for _ in range(10):
+            pinger.send()
+            pinger.replied(1.0)
+        wait_quiet(tap, quiet_s=1.0)
+        text, second, sys_second = settled_scrape(agent, name, tap)
+        ok = second is not None
+        for counter in COUNTERS:
+            moved = second[counter] - first[counter] if ok else None
+            truth = sys_second[counter] - sys_first[counter] if ok else None
+            results.check("/metrics %s moves as the tap's" % counter,
+                          ok and moved == truth,
+                          "agent +%s, sysfs +%s" % (moved, truth))
+        proc = subprocess.run(["promtool", "check", "metrics"],
+                              input=text or "", capture_output=True,
+                              text=True)
+        results.check("promtool check metrics", proc.returncode == 0 and
+                      not (proc.stdout + proc.stderr).strip(),
+                      (proc.stdout + proc.stderr).strip()[-300:])
+    finally:
+        agent.stop()
 
 
 if __name__ == "__main__":
