@@ -450,7 +450,9 @@ def metrics_phase(results, binary, work, name, tap, pinger):
         agent.wait_guest(name, timeout_s=30)
         text, first, sys_first = settled_scrape(agent, name, tap)
         if not results.check("/metrics has the tap's six series",
-                             first is not None, "no settled scrape"):
+                             first is not None,
+                             "" if first else "no settled scrape with all "
+                             "six in 15 s"):
             return
         for _ in range(10):
             pinger.send()
