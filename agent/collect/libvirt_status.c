@@ -33,8 +33,7 @@ static bool tag_attribute(const char *tag, const char *name, char *out,
 		char quote;
 
 		if (strncmp(p, name, name_len) || p[name_len] != '=' ||
-		    (p > tag && p[-1] != ' ' && p[-1] != '\t' &&
-		     p[-1] != '\n'))
+		    (p > tag && p[-1] != ' ' && p[-1] != '\t' && p[-1] != '\n'))
 			continue;
 		quote = p[name_len + 1];
 		if (quote != '\'' && quote != '"')

@@ -75,8 +75,8 @@ static int add_name(net_name *names, int count, int max, const char *name)
 /* One element of a QEMU option string from *pos, unescaped (",," is a
  * comma), cut to fit `out` (a cut name is still too long to be valid).
  * Leaves *pos past its ','. */
-static void next_element(const char *opts, size_t len, size_t *pos,
-			 char *out, size_t size)
+static void next_element(const char *opts, size_t len, size_t *pos, char *out,
+			 size_t size)
 {
 	size_t used = 0, p = *pos;
 
@@ -243,8 +243,7 @@ static int read_ifindex(const char *sys_root, const char *name, int *ifindex)
 
 	if (!net_devices_name_valid(name))
 		return -EINVAL;
-	snprintf(path, sizeof(path), "%s/class/net/%s/ifindex", sys_root,
-		 name);
+	snprintf(path, sizeof(path), "%s/class/net/%s/ifindex", sys_root, name);
 	err = read_u64(path, &value);
 	if (err)
 		return err;
@@ -281,8 +280,8 @@ static int name_by_ifindex(const char *sys_root, int ifindex, char *name)
 
 /* What one descriptor of the VMM's is attached to, when it is a tap:
  * its name into `name` (IRQ_NAME_LEN + 1). */
-static int descriptor_device(const struct tracker *tracker, int pid,
-			     int dir_fd, const char *fd_name, char *name)
+static int descriptor_device(const struct tracker *tracker, int pid, int dir_fd,
+			     const char *fd_name, char *name)
 {
 	char target[64], path[PROCFS_PATH_LEN], info[1024];
 	ssize_t len;

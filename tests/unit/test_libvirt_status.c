@@ -32,15 +32,13 @@ static void interface_targets_only(void **state)
 
 	/* vda is a disk's target, the console's has no dev; "../../etc" is
 	 * passed on for the caller to refuse. */
-	assert_int_equal(libvirt_status_read(status_dir(), "web-01", 9000,
-					     names, 8),
-			 3);
+	assert_int_equal(
+		libvirt_status_read(status_dir(), "web-01", 9000, names, 8), 3);
 	assert_string_equal(names[0], "vnet0");
 	assert_string_equal(names[1], "tap-eth");
 	assert_string_equal(names[2], "../../etc");
-	assert_int_equal(libvirt_status_read(status_dir(), "web-01", 9000,
-					     names, 1),
-			 1);
+	assert_int_equal(
+		libvirt_status_read(status_dir(), "web-01", 9000, names, 1), 1);
 }
 
 static void stale_missing_and_bad_names(void **state)
@@ -51,8 +49,8 @@ static void stale_missing_and_bad_names(void **state)
 	assert_int_equal(libvirt_status_read(status_dir(), "web-01", 9001,
 					     names, 8),
 			 -ESRCH);
-	assert_int_equal(libvirt_status_read(status_dir(), "db-02", 9000,
-					     names, 8),
+	assert_int_equal(libvirt_status_read(status_dir(), "db-02", 9000, names,
+					     8),
 			 -ENOENT);
 	assert_int_equal(libvirt_status_read(status_dir(), "../libvirt/web-01",
 					     9000, names, 8),
@@ -68,8 +66,7 @@ static void hostile_documents(void **state)
 
 	assert_int_equal(libvirt_status_parse("<domain/>", 1, names, 4),
 			 -EINVAL);
-	assert_int_equal(libvirt_status_parse("<domstatus pid=1>", 1, names,
-					      4),
+	assert_int_equal(libvirt_status_parse("<domstatus pid=1>", 1, names, 4),
 			 -EINVAL);
 	/* No closing tag, an unterminated value, a name too long to fit,
 	 * an entity left undecoded: nothing named. */
@@ -77,14 +74,15 @@ static void hostile_documents(void **state)
 					      "<interface><target dev='a'/>",
 					      1, names, 4),
 			 0);
-	assert_int_equal(libvirt_status_parse(
-				 "<domstatus pid='1'><interface>"
-				 "<target dev='abc/></interface>"
-				 "<interface><target dev='0123456789abcdefg'/>"
-				 "</interface><interface><target dev='a&amp;b'/>"
-				 "</interface>",
-				 1, names, 4),
-			 0);
+	assert_int_equal(
+		libvirt_status_parse(
+			"<domstatus pid='1'><interface>"
+			"<target dev='abc/></interface>"
+			"<interface><target dev='0123456789abcdefg'/>"
+			"</interface><interface><target dev='a&amp;b'/>"
+			"</interface>",
+			1, names, 4),
+		0);
 	/* "xdev=" is not "dev=". */
 	assert_int_equal(libvirt_status_parse("<domstatus pid='1'><interface>"
 					      "<target xdev='t0'/></interface>",

@@ -86,7 +86,8 @@ static void set_sys(struct net_state *s, const char *device, const char *file,
 
 static struct guest *fixture_guest(struct net_state *s)
 {
-	struct guest *guest = guest_table_add(&s->tracker.table, FIXTURE_PID, 1);
+	struct guest *guest =
+		guest_table_add(&s->tracker.table, FIXTURE_PID, 1);
 
 	assert_non_null(guest);
 	snprintf(guest->name, sizeof(guest->name), "netg");
@@ -151,11 +152,12 @@ static void command_lines_name_their_taps(void **state)
 				 names, 8),
 			 1);
 	assert_string_equal(names[0], "t9");
-	assert_int_equal(net_devices_parse_cmdline(
-				 CMDLINE("qemu\0-netdev\0tap,ifname=t0\0-netdev\0"
-					 "tap,ifname=t1\0"),
-				 names, 1),
-			 1);
+	assert_int_equal(
+		net_devices_parse_cmdline(
+			CMDLINE("qemu\0-netdev\0tap,ifname=t0\0-netdev\0"
+				"tap,ifname=t1\0"),
+			names, 1),
+		1);
 	assert_string_equal(names[0], "t0");
 	/* "ifname=" only as an option of -netdev, not an argument of its own. */
 	assert_int_equal(net_devices_parse_cmdline(
@@ -181,10 +183,10 @@ static void fdinfo_gives_the_attached_device(void **state)
 	assert_int_equal(net_devices_parse_fdinfo("iff:\t..\n", name,
 						  sizeof(name)),
 			 -EINVAL);
-	assert_int_equal(net_devices_parse_fdinfo(
-				 "iff:\tmuch-too-long-a-name\n", name,
-				 sizeof(name)),
-			 -EINVAL);
+	assert_int_equal(
+		net_devices_parse_fdinfo("iff:\tmuch-too-long-a-name\n", name,
+					 sizeof(name)),
+		-EINVAL);
 }
 
 static void counters_start_at_first_sight_and_never_go_back(void **state)
@@ -293,8 +295,8 @@ static void collection_counts_since_first_sight(void **state)
 	assert_int_equal(tap->counters[NET_RX_BYTES], 0);
 }
 
-static void a_deleted_device_keeps_its_totals_and_a_new_one_starts_over(
-	void **state)
+static void
+a_deleted_device_keeps_its_totals_and_a_new_one_starts_over(void **state)
 {
 	struct net_state *s = *state;
 	struct guest *guest = fixture_guest(s);
@@ -391,12 +393,14 @@ static void outputs_give_the_windows_figures(void **state)
 	fclose(out);
 	assert_non_null(strstr(text, "# TYPE kvmwarden_guest_net_receive_"
 				     "packets_total counter\n"));
-	assert_non_null(strstr(text, "kvmwarden_guest_net_receive_packets_total"
-				     "{guest=\"netg\",vmm=\"qemu\",pid=\"9000\","
-				     "device=\"tap-cmd\"} 12\n"));
-	assert_non_null(strstr(text, "kvmwarden_guest_net_transmit_drops_total"
-				     "{guest=\"netg\",vmm=\"qemu\",pid=\"9000\","
-				     "device=\"tap-cmd\"} 2\n"));
+	assert_non_null(strstr(text,
+			       "kvmwarden_guest_net_receive_packets_total"
+			       "{guest=\"netg\",vmm=\"qemu\",pid=\"9000\","
+			       "device=\"tap-cmd\"} 12\n"));
+	assert_non_null(strstr(text,
+			       "kvmwarden_guest_net_transmit_drops_total"
+			       "{guest=\"netg\",vmm=\"qemu\",pid=\"9000\","
+			       "device=\"tap-cmd\"} 2\n"));
 	free(text);
 	report_free(&report);
 	guest_table_free(&before);
@@ -408,7 +412,8 @@ int main(void)
 		cmocka_unit_test(names_are_checked_like_the_kernel),
 		cmocka_unit_test(command_lines_name_their_taps),
 		cmocka_unit_test(fdinfo_gives_the_attached_device),
-		cmocka_unit_test(counters_start_at_first_sight_and_never_go_back),
+		cmocka_unit_test(
+			counters_start_at_first_sight_and_never_go_back),
 		cmocka_unit_test_setup_teardown(
 			discovery_finds_taps_by_command_line_and_descriptors,
 			setup, teardown),
@@ -422,10 +427,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			a_deleted_device_keeps_its_totals_and_a_new_one_starts_over,
 			setup, teardown),
-		cmocka_unit_test_setup_teardown(an_exited_guests_devices_are_gone,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(outputs_give_the_windows_figures,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			an_exited_guests_devices_are_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			outputs_give_the_windows_figures, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
