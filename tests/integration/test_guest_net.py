@@ -26,6 +26,7 @@ anything (router solicitations, MLD) on its own.
 
 import os
 import select
+import shutil
 import signal
 import socket
 import struct
@@ -306,7 +307,6 @@ def run(results):
     kt.require_guests()
     kt.require_command("cpio")
     kt.require_command("ip")
-    kt.require_command("promtool")
     if not os.path.exists("/dev/net/tun"):
         raise kt.Skip("no /dev/net/tun")
     binary = kt.require_binary()
@@ -466,6 +466,9 @@ def metrics_phase(results, binary, work, name, tap, pinger):
             results.check("/metrics %s moves as the tap's" % counter,
                           ok and moved == truth,
                           "agent +%s, sysfs +%s" % (moved, truth))
+        if not shutil.which("promtool"):
+            results.skip("promtool check metrics", "promtool not installed")
+            return
         proc = subprocess.run(["promtool", "check", "metrics"],
                               input=text or "", capture_output=True,
                               text=True)
