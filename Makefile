@@ -59,6 +59,8 @@ FUZZ_LIB  := agent/config/config.c agent/config/config_yaml.c agent/config/endpo
 	agent/model/systemd_names.c agent/collect/thread_class.c \
 	agent/model/text_fields.c agent/model/vmm_identity.c \
 	agent/config/enforce_config.c agent/config/enforce_keys.c \
+	agent/collect/net_devices.c agent/collect/libvirt_status.c \
+	agent/model/net.c \
 	$(wildcard agent/base/*.c)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -139,7 +141,7 @@ test:
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_FLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE -Iagent $^ \
+	$(CLANG) $(FUZZ_FLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE -Iagent -iquote bpf $^ \
 		-o $@ -lyaml -lmicrohttpd -lcrypt -ljson-c -lgnutls
 
 fuzz: $(FUZZ_BINS)

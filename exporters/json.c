@@ -12,6 +12,7 @@
 #include "json_hidden.h"
 #include "json_io.h"
 #include "json_kvm.h"
+#include "json_net.h"
 #include "report_out.h"
 
 static void put_u64(struct json_object *obj, const char *key, uint64_t value)
@@ -139,6 +140,7 @@ static struct json_object *guest_json(const struct report_guest *guest)
 	put_u64(obj, "other_steal_ns", guest->other_total.steal_ns);
 	put_u64(obj, "other_run_ns", guest->other_total.run_ns);
 	json_object_object_add(obj, "culprits", culprits_json(guest));
+	json_object_object_add(obj, "net", json_net_list(guest));
 	for (size_t i = 0; i < guest->vcpu_count; i++)
 		json_object_array_add(vcpus, vcpu_json(&guest->vcpus[i]));
 	for (size_t i = 0; i < guest->other_count; i++)

@@ -13,6 +13,7 @@
 #include "prom_hidden.h"
 #include "prom_write.h"
 #include "prometheus.h"
+#include "prometheus_net.h"
 
 /*
  * Wait histograms: BPF slot k holds waits in [2^k, 2^(k+1)) ns, so its upper
@@ -454,6 +455,7 @@ int prometheus_write(FILE *out, const struct guest_table *table,
 	if (err)
 		goto cleanup;
 	write_kvm(out, table, sums);
+	prometheus_net_write(out, table);
 	if (health->features)
 		features_out_prom(out, health->features);
 	if (opts && opts->per_vcpu)

@@ -10,6 +10,7 @@
 #include "collect/collect.h"
 #include "collect/collect_irq.h"
 #include "collect/collect_kvm.h"
+#include "collect/net_devices.h"
 #include "collect/thread_record.h"
 
 static struct guest *guest_by_group(struct guest_table *table, uint32_t group)
@@ -151,6 +152,8 @@ void collect_pass(struct tracker *tracker)
 	apply_cpu_waits(&tracker->table, &sched);
 	apply_threads(tracker);
 	collect_kvm_apply(tracker, &kvm);
+	/* Devices first: the culprits name the guests that own them. */
+	net_devices_collect(tracker);
 	collect_irq_apply(tracker, &irq);
 	free(sched.attribution);
 	collect_kvm_reading_free(&kvm);

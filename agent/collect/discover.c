@@ -14,6 +14,7 @@
 
 #include "collect/collect_kvm.h"
 #include "collect/discover.h"
+#include "collect/net_devices.h"
 #include "collect/procfs.h"
 #include "collect/thread_record.h"
 
@@ -551,6 +552,7 @@ int discover_pass(struct tracker *tracker, uint64_t now_ns)
 		if (guest->exited)
 			continue;
 		scan_threads(tracker, guest, &idx, now_ns);
+		net_devices_discover(tracker, guest);
 		if (guest->vhost_scanned_pass == 0 ||
 		    tracker->stats.passes - guest->vhost_scanned_pass >=
 			    VHOST_SCAN_PASSES) {

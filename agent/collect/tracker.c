@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collect/libvirt_status.h"
 #include "collect/thread_record.h"
 #include "collect/tracker.h"
 
@@ -19,6 +20,8 @@ int tracker_init(struct tracker *tracker, struct loader *loader,
 	tracker->loader = loader;
 	tracker->source = &collect_source_bpf;
 	tracker->proc_root = proc_root;
+	tracker->sys_root = "/sys";
+	tracker->libvirt_status_dir = LIBVIRT_STATUS_DIR;
 	tracker->retain_ns = retain_ns;
 	tracker->notify = tracker_notify_log;
 	guest_table_init(&tracker->table);

@@ -38,6 +38,10 @@ struct tracker {
 	 * sets its own after tracker_init. */
 	const struct collect_source *source;
 	const char *proc_root;
+	/* Where sysfs is: "/sys", or a test's fixture tree. */
+	const char *sys_root;
+	/* libvirt's running domains' status files (LIBVIRT_STATUS_DIR). */
+	const char *libvirt_status_dir;
 	uint64_t retain_ns; /* how long exited threads and guests stay listed */
 	struct guest_table table;
 	struct slot_pool slots;
