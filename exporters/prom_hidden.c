@@ -129,16 +129,23 @@ static void shown_as(const struct hidden_culprit_total *entry,
 		return;
 	}
 	shown->kind = HIDDEN_CULPRIT_IRQ;
-	if (entry->device[0]) {
-		snprintf(shown->name, sizeof(shown->name), "%s", entry->device);
-	} else if (entry->bpf_kind == IRQ_CULPRIT_VECTOR &&
-		   hidden_hard_kind_name((int)entry->id)) {
-		/* "local_timer", as /proc/interrupts' rows read */
-		const char *kind = hidden_hard_kind_name((int)entry->id);
+	if (entry->bpf_kind == IRQ_CULPRIT_VECTOR) {
+		/* A system vector reads "local_timer" (model/hidden.h), in
+		 * lower case whether collection named it or not, so the
+		 * label never changes with who spelt it. */
+		const char *kind =
+			entry->device[0] ?
+				entry->device :
+				hidden_hard_kind_name((int)entry->id);
 		size_t i = 0;
 
-		for (; kind[i] && i + 1 < sizeof(shown->name); i++)
+		for (; kind && kind[i] && i + 1 < sizeof(shown->name); i++)
 			shown->name[i] = (char)tolower((unsigned char)kind[i]);
+		if (!i)
+			snprintf(shown->name, sizeof(shown->name), "vector%u",
+				 entry->id);
+	} else if (entry->device[0]) {
+		snprintf(shown->name, sizeof(shown->name), "%s", entry->device);
 	} else {
 		snprintf(shown->name, sizeof(shown->name), "irq%u", entry->id);
 	}
