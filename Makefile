@@ -173,6 +173,7 @@ bench:
 	tests/bench/bench_block.sh $(BUILD)
 	tests/bench/bench_top.sh $(BUILD)
 	tests/bench/bench_waiters.sh $(BUILD)
+	tests/bench/bench_irq.sh $(BUILD)
 
 # DESTDIR stages a package. The configuration lives at the path the binary
 # defaults to, /etc/kvmwarden, whatever the prefix, and an existing one is

@@ -26,35 +26,9 @@
 #include "sched_errors.bpf.h"
 #include "attrib.h"
 #include "kvm_vcpu.bpf.h"
+#include "thread_state.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-/* Per-thread state; lives and dies with the task, so a recycled tid starts
- * untracked. Figures are taken from the kernel's own per-task accounting
- * (sched_info, sum_exec_runtime), so they agree with /proc's schedstat to
- * the nanosecond: only the increments since registration are counted. */
-struct thread_state {
-	__u64 seen_delay_ns; /* run_delay (+ pending wait) already counted */
-	__u64 base_exec_ns; /* sum_exec_runtime when registered */
-	__u32 slot;
-	__u32 kind;
-	__u32 group;
-	__u32 _pad;
-	/* CPU + 1 whose culprit table the current wait is marked on, 0
-	 * when none; `watched` when that CPU also checks it for throttling. */
-	__u32 wait_cpu;
-	__u32 watched;
-	struct attr_marks marks;
-	/* Culprits of the current wait carried across a migration. */
-	struct attr_parts carried;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct thread_state);
-} thread_state SEC(".maps");
 
 /* Mapped by the agent, which reads counters without a syscall per thread. */
 struct {

@@ -22,8 +22,9 @@ run="$build"
 # openssl makes test_http.c's certificate and curl fetches over it (a
 # minbase root has neither: tls_serves_https skipped there without them).
 test="$build build-essential libcmocka-dev libclang-rt-14-dev python3 qemu-system-x86 qemu-utils stress-ng libvirt-daemon-system libvirt-clients prometheus apache2-utils debootstrap cpio fio tmux xz-utils zstd systemd man-db debhelper lintian gnutls-bin openssl curl"
-# procps: pgrep and sysctl in the benchmarks.
-bench="$build stress-ng bpftrace qemu-system-x86 python3 curl fio procps"
+# procps: pgrep and sysctl in the benchmarks; iproute2: the interrupt
+# bench's veth pair and namespace.
+bench="$build stress-ng bpftrace qemu-system-x86 python3 curl fio procps iproute2"
 # dpkg-buildpackage comes with debhelper (dpkg-dev); debian/control's
 # Build-Depends are the build set and cmocka (the unit tests run at build
 # time); lintian checks the result.

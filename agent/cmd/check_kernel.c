@@ -18,11 +18,12 @@
 #include "cmd/commands.h"
 #include "load/loader.h"
 #include "load/block_loader.h"
+#include "load/irq_loader.h"
 #include "load/kvm_loader.h"
 #include "load/prog_load.h"
 
-/* Every program of the three objects, with room to spare. */
-#define CHECK_MAX_ROWS 48
+/* Every program of the four objects, with room to spare. */
+#define CHECK_MAX_ROWS 80
 
 static void print_json(const char *kernel, const struct prog_check *rows,
 		       size_t count)
@@ -140,6 +141,13 @@ int cmd_check_kernel(int argc, char **argv)
 		count += (size_t)got;
 	else
 		log_say("check-kernel: KVM object: %s\n", strerror(-got));
+	/* An optional object that cannot even open fails the check too. */
+	pass = got >= 0;
+	got = irq_loader_check(rows + count, CHECK_MAX_ROWS - count);
+	if (got >= 0)
+		count += (size_t)got;
+	else
+		log_say("check-kernel: interrupt object: %s\n", strerror(-got));
 
 	for (size_t i = 0; i < count; i++)
 		pass = pass && prog_check_passes(&rows[i]);

@@ -145,7 +145,8 @@ int cmd_dump(int argc, char **argv)
 	signal(SIGTERM, on_stop);
 	/* I/O is optional: without it the report still has steal. */
 	block = block_collector_open("/proc");
-	feature_check_gather(&features, loader, block, tracker.kvm);
+	feature_check_gather(&features, loader, block, tracker.kvm,
+			     tracker.irq);
 	session_log_features(&features);
 	block_collector_sync(block, &tracker.table);
 	if (block_collector_snapshot(block, &io_names))

@@ -48,7 +48,7 @@ static size_t settle_features(struct tracker *tracker,
 	size_t refused;
 
 	feature_check_gather(&agent_features, tracker->loader, io_collector,
-			     tracker->kvm);
+			     tracker->kvm, tracker->irq);
 	session_log_features(&agent_features);
 	refused = run_config_refuse_budgets(&config->enforce, &agent_features);
 	obj = features_out_json(&agent_features);

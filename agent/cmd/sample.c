@@ -8,7 +8,8 @@
 
 #include "cmd/sample.h"
 
-_Static_assert(LOADER_PROGRAMS + KVM_LOADER_PROGRAMS <= WINDOW_PROGRAMS_MAX,
+_Static_assert(LOADER_PROGRAMS + KVM_LOADER_PROGRAMS + IRQ_LOADER_PROGRAMS <=
+		       WINDOW_PROGRAMS_MAX,
 	       "a sample keeps every program's statistics");
 
 static size_t read_programs(struct tracker *tracker,
@@ -26,6 +27,12 @@ static size_t read_programs(struct tracker *tracker,
 		count = kvm_loader_read_program_stats(tracker->kvm,
 						      sample->programs + total,
 						      KVM_LOADER_PROGRAMS);
+		total += count > 0 ? (size_t)count : 0;
+	}
+	if (tracker->irq) {
+		count = irq_loader_read_program_stats(tracker->irq,
+						      sample->programs + total,
+						      IRQ_LOADER_PROGRAMS);
 		total += count > 0 ? (size_t)count : 0;
 	}
 	return total;

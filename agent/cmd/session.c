@@ -39,6 +39,10 @@ int session_open(struct loader **loader, struct tracker *tracker,
 	if (kvm_loader_open(&tracker->kvm, NULL))
 		log_warn("KVM telemetry not loaded: out of memory\n");
 	collect_kvm_log_attach(tracker);
+	/* Optional too, and on the scheduler's task storage: without it
+	 * hidden steal says why it is missing, steal is measured as ever. */
+	if (irq_loader_open(&tracker->irq, *loader))
+		log_warn("interrupt programs not loaded: out of memory\n");
 	err = discover_pass(tracker, monotonic_ns());
 	if (err) {
 		log_say("first discovery pass failed: %s\n", strerror(-err));
@@ -50,6 +54,8 @@ int session_open(struct loader **loader, struct tracker *tracker,
 
 void session_close(struct loader *loader, struct tracker *tracker)
 {
+	irq_loader_close(tracker->irq);
+	tracker->irq = NULL;
 	kvm_loader_close(tracker->kvm);
 	tracker->kvm = NULL;
 	tracker_free(tracker);

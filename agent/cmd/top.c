@@ -60,7 +60,7 @@ static int local_open(struct top_local *local)
 	}
 	/* Not logged: the screen shows them, stderr would tear it. */
 	feature_check_gather(&local->features, local->loader, local->block,
-			     local->tracker.kvm);
+			     local->tracker.kvm, local->tracker.irq);
 	local->feed.features = &local->features;
 	return 0;
 }

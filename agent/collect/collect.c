@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "collect/collect.h"
+#include "collect/collect_irq.h"
 #include "collect/collect_kvm.h"
 #include "collect/thread_record.h"
 
@@ -136,6 +137,7 @@ void collect_pass(struct tracker *tracker)
 {
 	struct sched_reading sched = { 0 };
 	struct collect_kvm_reading kvm;
+	struct collect_irq_reading irq;
 	uint64_t now_ns = monotonic_ns();
 
 	/* Who the KVM programs count, before what they counted is read. */
@@ -143,11 +145,14 @@ void collect_pass(struct tracker *tracker)
 	/* The maps, read into plain structs... */
 	read_sched(tracker, &sched);
 	collect_kvm_read(tracker, &kvm);
+	collect_irq_read(tracker, &irq);
 	/* ...then the model, updated from them. */
 	apply_attribution(tracker, &sched, now_ns);
 	apply_cpu_waits(&tracker->table, &sched);
 	apply_threads(tracker);
 	collect_kvm_apply(tracker, &kvm);
+	collect_irq_apply(tracker, &irq);
 	free(sched.attribution);
 	collect_kvm_reading_free(&kvm);
+	collect_irq_reading_free(&irq);
 }

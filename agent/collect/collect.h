@@ -14,7 +14,7 @@
 #include "collect/tracker.h"
 
 /* Copies the live BPF counters into the table: attribution, CPU waits,
- * every live thread's counters and the KVM telemetry. */
+ * every live thread's counters, the KVM telemetry and hidden steal. */
 void collect_pass(struct tracker *tracker);
 
 #endif

@@ -147,6 +147,8 @@ static void register_thread(struct tracker *tracker, struct guest *guest,
 		return;
 	}
 	tracker->source->reset_slot(tracker->loader, (uint32_t)slot);
+	if (tracker->irq)
+		tracker->source->irq_reset_slot(tracker->irq, (uint32_t)slot);
 	reg.slot = (uint32_t)slot;
 	reg.tgid = (uint32_t)thread->tgid;
 	reg.kind = thread->kind;
@@ -400,6 +402,9 @@ static void release_slot(int slot, void *ctx)
 {
 	struct tracker *tracker = ctx;
 
+	/* Its thread is gone from the table: so are its culprits. */
+	if (tracker->irq)
+		tracker->source->irq_forget_slot(tracker->irq, (uint32_t)slot);
 	slot_pool_release(&tracker->slots, (uint32_t)slot, monotonic_ns());
 }
 

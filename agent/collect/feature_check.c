@@ -13,6 +13,7 @@
 #include "collect/feature_check.h"
 #include "config/enforce_config.h"
 #include "load/loader.h"
+#include "load/irq_loader.h"
 #include "load/kvm_loader.h"
 
 /* Appends `text` to `buf` unless it is there already: the parts of the KVM
@@ -62,7 +63,7 @@ void feature_check_kvm_status(struct features *features,
 void feature_check_gather(struct features *features,
 			  const struct loader *loader,
 			  const struct block_collector *block,
-			  struct kvm_loader *kvm)
+			  struct kvm_loader *kvm, const struct irq_loader *irq)
 {
 	features_init(features);
 	/* No loader, no agent: callers only get here with the core loaded. */
@@ -75,6 +76,9 @@ void feature_check_gather(struct features *features,
 		     block_collector_available(block),
 		     block_collector_why(block));
 	feature_check_kvm_status(features, kvm ? kvm_loader_status(kvm) : NULL);
+	/* Optional like the rest: steal is measured without it. */
+	features_set(features, FEATURE_HIDDEN_STEAL,
+		     irq_loader_available(irq), irq_loader_why(irq));
 }
 
 unsigned int feature_check_budget_needs(const struct budget *budget)

@@ -23,12 +23,13 @@ void feature_check_kvm_status(struct features *features,
 struct loader;
 struct block_collector;
 struct kvm_loader;
+struct irq_loader;
 /* Everything, from what the loaders achieved; any of them may be NULL
  * (not loaded at all). */
 void feature_check_gather(struct features *features,
 			  const struct loader *loader,
 			  const struct block_collector *block,
-			  struct kvm_loader *kvm);
+			  struct kvm_loader *kvm, const struct irq_loader *irq);
 
 struct budget;
 struct enforce_config;

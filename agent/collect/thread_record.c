@@ -30,6 +30,18 @@ void thread_record_take_stats(struct thread *thread,
 		out->run_ns = now.run_ns;
 }
 
+void thread_record_take_hidden(struct thread *thread,
+			       const struct irq_counts *live)
+{
+	struct irq_counts now;
+
+	/* Copied field by field like the scheduler's counts: each an aligned
+	 * 64-bit load, so none is torn. */
+	memcpy(&now, live, sizeof(now));
+	hidden_counts_delta(&thread->counters.hidden, &now,
+			    &thread->base.hidden);
+}
+
 struct thread *thread_record_became_vcpu(struct guest *guest, size_t index,
 					 int vcpu_index, uint64_t now_ns)
 {

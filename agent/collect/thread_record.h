@@ -23,6 +23,10 @@
  * an older value last. */
 void thread_record_take_stats(struct thread *thread,
 			      const struct sched_thread_stats *live);
+/* Sets thread->counters.hidden to the interrupt slot's counts minus
+ * thread->base.hidden. */
+void thread_record_take_hidden(struct thread *thread,
+			       const struct irq_counts *live);
 
 /*
  * guest->threads[index], a non-vCPU record whose counters are current, is

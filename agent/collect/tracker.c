@@ -51,6 +51,14 @@ void tracker_collect_thread(struct tracker *tracker, struct thread *thread)
 					     (uint32_t)thread->slot);
 	if (live)
 		thread_record_take_stats(thread, live);
+	if (tracker->irq) {
+		const struct irq_counts *hidden =
+			tracker->source->irq_thread_counts(
+				tracker->irq, (uint32_t)thread->slot);
+
+		if (hidden)
+			thread_record_take_hidden(thread, hidden);
+	}
 }
 
 void tracker_notify_log(enum log_priority priority, const char *line, void *ctx)

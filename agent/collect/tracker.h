@@ -20,6 +20,7 @@
 #include "collect/cgroup_names.h"
 #include "collect/slots.h"
 #include "load/collect_source.h"
+#include "load/irq_loader.h"
 #include "load/loader.h"
 #include "load/kvm_loader.h"
 #include "model/health.h"
@@ -43,6 +44,10 @@ struct tracker {
 	struct tracker_stats stats;
 	struct cgroup_names *cgroup_names; /* culprit cgroup ids -> paths */
 	struct kvm_loader *kvm; /* KVM telemetry; NULL: not loaded */
+	struct irq_loader *irq; /* interrupt programs; NULL: not loaded */
+	/* The host's network namespace inode (its devices can be guests'
+	 * taps); 0 until collect_irq.c reads it. */
+	uint32_t host_netns;
 	/* Cgroups declared as guests: name and cgroup.procs file each. */
 	const struct tracker_declared *declared;
 	size_t declared_count;

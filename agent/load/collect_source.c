@@ -23,6 +23,11 @@ const struct collect_source collect_source_bpf = {
 	.kvm_vcpu_thread = kvm_loader_vcpu_thread,
 	.kvm_forget_vcpu_thread = kvm_loader_forget_vcpu_thread,
 	.kvm_read_stats = kvm_loader_read_stats,
+	.irq_thread_counts = irq_loader_thread_counts,
+	.irq_reset_slot = irq_loader_reset_slot,
+	.irq_read_cpu_counts = irq_loader_read_cpu_counts,
+	.irq_read_culprits = irq_loader_read_culprits,
+	.irq_forget_slot = irq_loader_forget_slot,
 };
 
 const struct block_source collect_source_block = {

@@ -18,12 +18,14 @@
 #include <stdint.h>
 
 #include "load/block_loader.h"
+#include "load/irq_loader.h"
 #include "load/loader.h"
 #include "load/kvm_loader.h"
 
 /* Each member has the signature of the loader function it stands for
- * (loader.h, kvm_loader.h), which says what it does. The kvm_* ones are
- * called only when the tracker has a KVM loader. */
+ * (loader.h, kvm_loader.h, irq_loader.h), which says what it does. The
+ * kvm_* ones are called only when the tracker has a KVM loader, the irq_*
+ * ones only when it has an interrupt loader. */
 struct collect_source {
 	/* The scheduler programs. */
 	int (*discover)(struct loader *loader,
@@ -60,6 +62,16 @@ struct collect_source {
 	void (*kvm_forget_vcpu_thread)(struct kvm_loader *kvm, uint32_t tid);
 	int (*kvm_read_stats)(struct kvm_loader *kvm,
 			      uint64_t totals[KVM_STAT_COUNT]);
+	/* The interrupt programs (hidden steal). */
+	const struct irq_counts *(*irq_thread_counts)(struct irq_loader *irq,
+						      uint32_t slot);
+	void (*irq_reset_slot)(struct irq_loader *irq, uint32_t slot);
+	int (*irq_read_cpu_counts)(struct irq_loader *irq,
+				   struct irq_counts *per_cpu, int max_cpus);
+	int (*irq_read_culprits)(struct irq_loader *irq,
+				 struct irq_loader_culprit **entries,
+				 size_t *count);
+	int (*irq_forget_slot)(struct irq_loader *irq, uint32_t slot);
 };
 
 /* The real BPF side: the loaders' own functions. */

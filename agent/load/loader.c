@@ -355,6 +355,16 @@ int loader_probe_map_fd(struct loader *loader)
 	return bpf_map__fd(loader->skel->maps.sched_errors);
 }
 
+int loader_thread_state_fd(struct loader *loader)
+{
+	int fd;
+
+	if (!loader || !loader->skel)
+		return -ENODEV;
+	fd = bpf_map__fd(loader->skel->maps.thread_state);
+	return fd >= 0 ? fd : -ENODEV;
+}
+
 int loader_read_errors(struct loader *loader, uint64_t totals[SCHED_ERR_COUNT])
 {
 	return bpf_maps_sum_percpu(bpf_map__fd(loader->skel->maps.sched_errors),

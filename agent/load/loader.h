@@ -76,6 +76,11 @@ int loader_read_cpu_waits(struct loader *loader, uint64_t *vcpu_wait_ns,
  * on held descriptors need (privilege.h); owned by the loader. */
 int loader_probe_map_fd(struct loader *loader);
 
+/* The scheduler's task storage map (bpf/thread_state.bpf.h), which says
+ * which threads are tracked: other objects reuse it (bpf_map__reuse_fd
+ * duplicates it). A negative errno when not loaded. */
+int loader_thread_state_fd(struct loader *loader);
+
 /* Error counters summed over CPUs. */
 int loader_read_errors(struct loader *loader, uint64_t totals[SCHED_ERR_COUNT]);
 

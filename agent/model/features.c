@@ -15,6 +15,7 @@ static const char *const names[FEATURE_COUNT] = {
 	[FEATURE_BLOCK_IO] = "block_io",
 	[FEATURE_KVM] = "kvm",
 	[FEATURE_KVM_IO_NOTES] = "kvm_io_notes",
+	[FEATURE_HIDDEN_STEAL] = "hidden_steal",
 };
 
 /* What an operator looks for in `bpftool prog` or the verifier's output. */
@@ -27,6 +28,8 @@ static const char *const programs[FEATURE_COUNT] = {
 	[FEATURE_KVM] = "kvm.bpf.c: kvm_exit, kvm_entry, kvm_userspace_exit, "
 			"kvm_vcpu_wakeup",
 	[FEATURE_KVM_IO_NOTES] = "kvm.bpf.c: note_kvm_pio, note_kvm_mmio",
+	[FEATURE_HIDDEN_STEAL] = "irq.bpf.c: handle_irq_entry/exit, "
+				 "handle_softirq_entry/exit",
 };
 
 const char *feature_name(enum feature feature)

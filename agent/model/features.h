@@ -23,7 +23,9 @@ enum feature {
 	FEATURE_BLOCK_IO = 2, /* the block-layer programs */
 	FEATURE_KVM = 3, /* KVM exit telemetry (some part of it attached) */
 	FEATURE_KVM_IO_NOTES = 4, /* vCPUs noted at kvm_pio / kvm_mmio */
-	FEATURE_COUNT = 5,
+	/* Interrupt time taken from tracked threads (irq.bpf.c) */
+	FEATURE_HIDDEN_STEAL = 5,
+	FEATURE_COUNT = 6,
 };
 
 #define FEATURE_REASON_LEN 256
@@ -37,7 +39,8 @@ struct features {
 	struct feature_state state[FEATURE_COUNT];
 };
 
-/* "steal", "attribution", "block_io", "kvm", "kvm_io_notes": the JSON keys
+/* "steal", "attribution", "block_io", "kvm", "kvm_io_notes",
+ * "hidden_steal": the JSON keys
  * and the metric's label every output uses. NULL out of range. */
 const char *feature_name(enum feature feature);
 /* The BPF programs behind a feature, for the log line. */

@@ -10,6 +10,21 @@
 
 #ifdef __bpf__
 #error "userspace-only header"
+/* The culprits of thread `thread_seq` in a window: each of its entries in
+ * `after` over the same entry in `before` (from zero when missing), shown
+ * as model/hidden.h says and merged by (kind, name, netns), largest first,
+ * none at 0. *out is malloc'd (NULL when none); 0 or -ENOMEM. */
+int hidden_culprits_build(struct report_hidden_culprit **out, size_t *count,
+			  const struct hidden_culprit_total *before,
+			  size_t before_count,
+			  const struct hidden_culprit_total *after,
+			  size_t after_count, uint64_t thread_seq);
+
+/* How one cumulative entry is shown: its kind and name. */
+void hidden_culprit_show(const struct hidden_culprit_total *entry,
+			 enum hidden_culprit_kind *kind, char *name,
+			 size_t name_size);
+
 #endif
 
 #include <stddef.h>
@@ -60,6 +75,12 @@ struct hidden_culprit_total {
 	char owner[PROCFS_NAME_LEN]; /* the guest owning the device, or "" */
 	uint64_t ns;
 	uint64_t count;
+	/* The slot's entry when this record took the slot over from an
+	 * earlier record of the same thread (a reclassification,
+	 * collect/thread_record.c): ns and count are the entry's minus
+	 * these, so the two records never count the same time twice. */
+	uint64_t base_ns;
+	uint64_t base_count;
 };
 
 /* One culprit of one thread in a window, as every output shows it;
@@ -73,5 +94,20 @@ struct report_hidden_culprit {
 	uint64_t ns;
 	uint64_t count; /* packets (guest, device) or interrupts (irq) */
 };
+
+/* The culprits of thread `thread_seq` in a window: each of its entries in
+ * `after` over the same entry in `before` (from zero when missing), shown
+ * as model/hidden.h says and merged by (kind, name, netns), largest first,
+ * none at 0. *out is malloc'd (NULL when none); 0 or -ENOMEM. */
+int hidden_culprits_build(struct report_hidden_culprit **out, size_t *count,
+			  const struct hidden_culprit_total *before,
+			  size_t before_count,
+			  const struct hidden_culprit_total *after,
+			  size_t after_count, uint64_t thread_seq);
+
+/* How one cumulative entry is shown: its kind and name. */
+void hidden_culprit_show(const struct hidden_culprit_total *entry,
+			 enum hidden_culprit_kind *kind, char *name,
+			 size_t name_size);
 
 #endif

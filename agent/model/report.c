@@ -176,6 +176,13 @@ static int build_guest(struct report_guest *out, const struct guest *before,
 		thread_counters_add(is_vcpu ? &out->vcpu_total :
 					      &out->other_total,
 				    &row->delta);
+		if (hidden_culprits_build(
+			    &row->hidden_culprits, &row->hidden_culprit_count,
+			    before ? before->hidden_culprits : NULL,
+			    before ? before->hidden_culprit_count : 0,
+			    after->hidden_culprits,
+			    after->hidden_culprit_count, now->seq))
+			return -ENOMEM;
 		/* A vCPU entered KVM_RUN up to a discovery pass before its
 		 * record was split off: that part of its guest mode sits in
 		 * the record it left. */
@@ -189,6 +196,10 @@ static int build_guest(struct report_guest *out, const struct guest *before,
 			 kvm_run_ns);
 	if (build_culprits(out, before, after))
 		return -ENOMEM;
+	out->net_count = net_report_build(out->net,
+					  before ? before->net : NULL,
+					  before ? before->net_count : 0,
+					  after->net, after->net_count);
 	qsort(out->vcpus, out->vcpu_count, sizeof(*out->vcpus), compare_vcpus);
 	qsort(out->others, out->other_count, sizeof(*out->others),
 	      compare_tids);
@@ -198,6 +209,29 @@ static int build_guest(struct report_guest *out, const struct guest *before,
 static uint64_t minus(uint64_t after, uint64_t before)
 {
 	return after > before ? after - before : 0;
+}
+
+/* Interrupt time per CPU in the window; none when `after` has none. */
+static int build_cpu_irq(struct report *out, const struct guest_table *before,
+			 const struct guest_table *after)
+{
+	static const struct irq_counts zero;
+
+	if (!after->cpu_irq || after->cpu_irq_count <= 0)
+		return 0;
+	out->cpu_irq = calloc(after->cpu_irq_count, sizeof(*out->cpu_irq));
+	if (!out->cpu_irq) {
+		report_free(out);
+		return -ENOMEM;
+	}
+	out->cpu_irq_count = after->cpu_irq_count;
+	for (int cpu = 0; cpu < after->cpu_irq_count; cpu++)
+		hidden_counts_delta(&out->cpu_irq[cpu], &after->cpu_irq[cpu],
+				    before && before->cpu_irq &&
+						    cpu < before->cpu_irq_count ?
+					    &before->cpu_irq[cpu] :
+					    &zero);
+	return 0;
 }
 
 int report_build(struct report *out, const struct guest_table *before,
@@ -232,6 +266,9 @@ int report_build(struct report *out, const struct guest_table *before,
 			out->cpu_wait_ns[cpu] = now > then ? now - then : 0;
 		}
 	}
+	err = build_cpu_irq(out, before, after);
+	if (err)
+		return err;
 	if (!after->guest_count)
 		return 0;
 	out->guests = calloc(after->guest_count, sizeof(*out->guests));

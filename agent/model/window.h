@@ -23,9 +23,9 @@
 #include "model/io_model.h"
 #include "model/model.h"
 
-/* The BPF programs whose kernel statistics a sample keeps: the scheduler
- * object's and the KVM object's, with room to spare. */
-#define WINDOW_PROGRAMS_MAX 16
+/* The BPF programs whose kernel statistics a sample keeps: the scheduler,
+ * KVM and interrupt objects', with room to spare. */
+#define WINDOW_PROGRAMS_MAX 40
 
 /* Everything the windows need, cumulative, at one instant. */
 struct window_sample {

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Features that degrade one by one: each of attribution, block_io, kvm and
-kvm_io_notes is forced to fail to load (KVMWARDEN_TEST_FAIL_FEATURES, which
+"""Features that degrade one by one: each of attribution, block_io, kvm,
+kvm_io_notes and hidden_steal is forced to fail to load (KVMWARDEN_TEST_FAIL_FEATURES, which
 fails the real load or attach with the reason "forced by ..."), and then
 - steal still matches run_delay (/proc/PID/task/TID/schedstat) within the
   bound of test_steal_accuracy.py, for a vCPU sharing CPU 1 with a hog;
@@ -32,7 +32,8 @@ import test_steal_accuracy as accuracy  # noqa: E402
 
 ENV = "KVMWARDEN_TEST_FAIL_FEATURES"
 FORCED = "forced by KVMWARDEN_TEST_FAIL_FEATURES"
-ALL = ("steal", "attribution", "block_io", "kvm", "kvm_io_notes")
+ALL = ("steal", "attribution", "block_io", "kvm", "kvm_io_notes",
+       "hidden_steal")
 FORCIBLE = ALL[1:]
 GUEST = "kvmw-feat-a"
 WINDOW_S = 2

@@ -2,7 +2,7 @@
 /*
  * A fake BPF side for discovery and collection tests (load/collect_source.h):
  * the iterator's records, the registrations, the slots' counters and the
- * attribution and KVM maps are plain arrays a test fills. Included by one
+ * attribution, KVM and interrupt maps are plain arrays a test fills. Included by one
  * test file each (static state).
  */
 #ifndef KVMWARDEN_FAKE_COLLECT_SOURCE_H
@@ -48,6 +48,15 @@ static struct fake_bpf {
 	uint64_t kvm_stats[KVM_STAT_COUNT];
 	uint32_t kvm_guests[FAKE_MAX];
 	size_t kvm_guest_count;
+	/* Interrupt programs: counts by slot and by CPU and the culprit
+	 * entries (test-filled), the slots whose culprits were forgotten. */
+	struct irq_counts irq_slots[FAKE_MAX];
+	struct irq_counts irq_cpus[4];
+	int irq_cpu_count;
+	struct irq_loader_culprit irq_culprits[FAKE_MAX];
+	size_t irq_culprit_count;
+	uint32_t irq_forgotten[FAKE_MAX];
+	size_t irq_forgotten_count;
 } fake;
 
 static bool fake_never_attaches(uint32_t tid)
@@ -219,6 +228,50 @@ static int fake_kvm_read_stats(struct kvm_loader *kvm,
 	return 0;
 }
 
+static const struct irq_counts *fake_irq_thread_counts(struct irq_loader *irq,
+						       uint32_t slot)
+{
+	return slot < FAKE_MAX ? &fake.irq_slots[slot] : NULL;
+}
+
+static void fake_irq_reset_slot(struct irq_loader *irq, uint32_t slot)
+{
+	if (slot < FAKE_MAX)
+		memset(&fake.irq_slots[slot], 0, sizeof(fake.irq_slots[slot]));
+}
+
+static int fake_irq_read_cpu_counts(struct irq_loader *irq,
+				    struct irq_counts *per_cpu, int max_cpus)
+{
+	int cpus = fake.irq_cpu_count < max_cpus ? fake.irq_cpu_count :
+						   max_cpus;
+
+	if (cpus <= 0)
+		return -ENODEV;
+	memcpy(per_cpu, fake.irq_cpus, (size_t)cpus * sizeof(*per_cpu));
+	return cpus;
+}
+
+static int fake_irq_read_culprits(struct irq_loader *irq,
+				  struct irq_loader_culprit **entries,
+				  size_t *count)
+{
+	*entries = calloc(FAKE_MAX, sizeof(**entries));
+	if (!*entries)
+		return -ENOMEM;
+	memcpy(*entries, fake.irq_culprits,
+	       fake.irq_culprit_count * sizeof(**entries));
+	*count = fake.irq_culprit_count;
+	return 0;
+}
+
+static int fake_irq_forget_slot(struct irq_loader *irq, uint32_t slot)
+{
+	if (fake.irq_forgotten_count < FAKE_MAX)
+		fake.irq_forgotten[fake.irq_forgotten_count++] = slot;
+	return 0;
+}
+
 static const struct collect_source fake_source = {
 	.discover = fake_discover,
 	.thread_stats = fake_thread_stats,
@@ -237,10 +290,17 @@ static const struct collect_source fake_source = {
 	.kvm_vcpu_thread = fake_kvm_vcpu_thread,
 	.kvm_forget_vcpu_thread = fake_kvm_forget_vcpu_thread,
 	.kvm_read_stats = fake_kvm_read_stats,
+	.irq_thread_counts = fake_irq_thread_counts,
+	.irq_reset_slot = fake_irq_reset_slot,
+	.irq_read_cpu_counts = fake_irq_read_cpu_counts,
+	.irq_read_culprits = fake_irq_read_culprits,
+	.irq_forget_slot = fake_irq_forget_slot,
 };
 
 /* A stand-in for "KVM telemetry loaded": never dereferenced. */
 #define FAKE_KVM ((struct kvm_loader *)&fake)
+/* A stand-in for "interrupt programs loaded": never dereferenced. */
+#define FAKE_IRQ ((struct irq_loader *)&fake)
 
 /* The fixture /proc: $KVMWARDEN_FIXTURES/proc, else tests/fixtures/proc. */
 static const char *fake_proc_root(void)

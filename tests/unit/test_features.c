@@ -51,7 +51,8 @@ static void test_names(void **state)
 {
 	static const char *const want[FEATURE_COUNT] = { "steal", "attribution",
 							 "block_io", "kvm",
-							 "kvm_io_notes" };
+							 "kvm_io_notes",
+							 "hidden_steal" };
 
 	for (int i = 0; i < FEATURE_COUNT; i++) {
 		assert_string_equal(feature_name(i), want[i]);
