@@ -5,7 +5,6 @@
  * written exactly from nanoseconds; counts are plain. Per guest the
  * figures are its vCPUs' (retired ones included), like its steal.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -112,45 +111,6 @@ static void write_guest_figures(FILE *out, const struct guest_table *table,
 	}
 }
 
-/* How an entry is shown: a device a guest owns is that guest; a device no
- * guest owns is the device; a handler or a system vector is an irq. */
-static void shown_as(const struct hidden_culprit_total *entry,
-		     struct shown_culprit *shown)
-{
-	memset(shown, 0, sizeof(*shown));
-	shown->ns = entry->ns;
-	if (entry->bpf_kind == IRQ_CULPRIT_DEVICE) {
-		shown->kind = entry->owner[0] ? HIDDEN_CULPRIT_GUEST :
-						HIDDEN_CULPRIT_DEVICE;
-		snprintf(shown->name, sizeof(shown->name), "%s",
-			 entry->owner[0]  ? entry->owner :
-			 entry->device[0] ? entry->device :
-					    "other");
-		return;
-	}
-	shown->kind = HIDDEN_CULPRIT_IRQ;
-	if (entry->bpf_kind == IRQ_CULPRIT_VECTOR) {
-		/* A system vector reads "local_timer" (model/hidden.h), in
-		 * lower case whether collection named it or not, so the
-		 * label never changes with who spelt it. */
-		const char *kind =
-			entry->device[0] ?
-				entry->device :
-				hidden_hard_kind_name((int)entry->id);
-		size_t i = 0;
-
-		for (; kind && kind[i] && i + 1 < sizeof(shown->name); i++)
-			shown->name[i] = (char)tolower((unsigned char)kind[i]);
-		if (!i)
-			snprintf(shown->name, sizeof(shown->name), "vector%u",
-				 entry->id);
-	} else if (entry->device[0]) {
-		snprintf(shown->name, sizeof(shown->name), "%s", entry->device);
-	} else {
-		snprintf(shown->name, sizeof(shown->name), "irq%u", entry->id);
-	}
-}
-
 /* The guest's vCPUs' culprits summed by shown (kind, name); returns how
  * many, or -ENOMEM. */
 static int guest_culprits(const struct guest *guest, struct shown_culprit **out)
@@ -169,7 +129,11 @@ static int guest_culprits(const struct guest *guest, struct shown_culprit **out)
 			&guest->hidden_culprits[i];
 		size_t at = 0;
 
-		shown_as(total, &entry);
+		/* Named as dump --json names it (model/hidden.c). */
+		memset(&entry, 0, sizeof(entry));
+		hidden_culprit_show(total, &entry.kind, entry.name,
+				    sizeof(entry.name));
+		entry.ns = total->ns;
 		while (at < used && (list[at].kind != entry.kind ||
 				     strcmp(list[at].name, entry.name)))
 			at++;
