@@ -111,8 +111,10 @@ static void write_guest_figures(FILE *out, const struct guest_table *table,
 	}
 }
 
-/* The guest's vCPUs' culprits summed by shown (kind, name); returns how
- * many, or -ENOMEM. */
+/* The culprits of all the guest's threads, summed by shown (kind, name);
+ * returns how many, or -ENOMEM. Entries of any thread_seq count, so
+ * entries kept for pruned threads (were collection to keep them, as
+ * guest->retired keeps their counters) would keep the sum from falling. */
 static int guest_culprits(const struct guest *guest, struct shown_culprit **out)
 {
 	struct shown_culprit *list, entry;
