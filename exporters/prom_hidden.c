@@ -5,7 +5,6 @@
  * written exactly from nanoseconds; counts are plain. Per guest the
  * figures are its vCPUs' (retired ones included), like its steal.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -112,40 +111,10 @@ static void write_guest_figures(FILE *out, const struct guest_table *table,
 	}
 }
 
-/* How an entry is shown: a device a guest owns is that guest; a device no
- * guest owns is the device; a handler or a system vector is an irq. */
-static void shown_as(const struct hidden_culprit_total *entry,
-		     struct shown_culprit *shown)
-{
-	memset(shown, 0, sizeof(*shown));
-	shown->ns = entry->ns;
-	if (entry->bpf_kind == IRQ_CULPRIT_DEVICE) {
-		shown->kind = entry->owner[0] ? HIDDEN_CULPRIT_GUEST :
-						HIDDEN_CULPRIT_DEVICE;
-		snprintf(shown->name, sizeof(shown->name), "%s",
-			 entry->owner[0]  ? entry->owner :
-			 entry->device[0] ? entry->device :
-					    "other");
-		return;
-	}
-	shown->kind = HIDDEN_CULPRIT_IRQ;
-	if (entry->device[0]) {
-		snprintf(shown->name, sizeof(shown->name), "%s", entry->device);
-	} else if (entry->bpf_kind == IRQ_CULPRIT_VECTOR &&
-		   hidden_hard_kind_name((int)entry->id)) {
-		/* "local_timer", as /proc/interrupts' rows read */
-		const char *kind = hidden_hard_kind_name((int)entry->id);
-		size_t i = 0;
-
-		for (; kind[i] && i + 1 < sizeof(shown->name); i++)
-			shown->name[i] = (char)tolower((unsigned char)kind[i]);
-	} else {
-		snprintf(shown->name, sizeof(shown->name), "irq%u", entry->id);
-	}
-}
-
-/* The guest's vCPUs' culprits summed by shown (kind, name); returns how
- * many, or -ENOMEM. */
+/* The culprits of all the guest's threads, summed by shown (kind, name);
+ * returns how many, or -ENOMEM. Entries of any thread_seq count, so
+ * entries kept for pruned threads (were collection to keep them, as
+ * guest->retired keeps their counters) would keep the sum from falling. */
 static int guest_culprits(const struct guest *guest, struct shown_culprit **out)
 {
 	struct shown_culprit *list, entry;
@@ -162,7 +131,11 @@ static int guest_culprits(const struct guest *guest, struct shown_culprit **out)
 			&guest->hidden_culprits[i];
 		size_t at = 0;
 
-		shown_as(total, &entry);
+		/* Named as dump --json names it (model/hidden.c). */
+		memset(&entry, 0, sizeof(entry));
+		hidden_culprit_show(total, &entry.kind, entry.name,
+				    sizeof(entry.name));
+		entry.ns = total->ns;
 		while (at < used && (list[at].kind != entry.kind ||
 				     strcmp(list[at].name, entry.name)))
 			at++;

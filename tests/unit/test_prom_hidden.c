@@ -122,6 +122,9 @@ static void fill(struct guest_table *table)
 		    1500000000);
 	add_culprit(guest, IRQ_CULPRIT_VECTOR, 0, IRQ_HARD_LOCAL_TIMER, "", "",
 		    5);
+	/* the same vector as collection may name it: one series */
+	add_culprit(guest, IRQ_CULPRIT_VECTOR, 0, IRQ_HARD_LOCAL_TIMER,
+		    "LOCAL_TIMER", "", 2);
 	add_culprit(guest, IRQ_CULPRIT_DEVICE, 0, 0, "", "", 9);
 
 	table->cpu_irq = calloc(2, sizeof(*table->cpu_irq));
@@ -181,7 +184,8 @@ static void culprits_are_summed_as_shown(void **state)
 			  "1.5");
 	assert_line(text, "kvmwarden_guest_hidden_by_culprit_seconds_total{" WEB
 			  ",culprit_kind=\"irq\",culprit=\"local_timer\"} "
-			  "0.000000005");
+			  "0.000000007");
+	assert_null(strstr(text, "culprit=\"LOCAL_TIMER\""));
 	assert_line(text, "kvmwarden_guest_hidden_by_culprit_seconds_total{" WEB
 			  ",culprit_kind=\"device\",culprit=\"other\"} "
 			  "0.000000009");
