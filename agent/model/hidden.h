@@ -10,21 +10,6 @@
 
 #ifdef __bpf__
 #error "userspace-only header"
-/* The culprits of thread `thread_seq` in a window: each of its entries in
- * `after` over the same entry in `before` (from zero when missing), shown
- * as model/hidden.h says and merged by (kind, name, netns), largest first,
- * none at 0. *out is malloc'd (NULL when none); 0 or -ENOMEM. */
-int hidden_culprits_build(struct report_hidden_culprit **out, size_t *count,
-			  const struct hidden_culprit_total *before,
-			  size_t before_count,
-			  const struct hidden_culprit_total *after,
-			  size_t after_count, uint64_t thread_seq);
-
-/* How one cumulative entry is shown: its kind and name. */
-void hidden_culprit_show(const struct hidden_culprit_total *entry,
-			 enum hidden_culprit_kind *kind, char *name,
-			 size_t name_size);
-
 #endif
 
 #include <stddef.h>
