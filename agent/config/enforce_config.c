@@ -202,3 +202,25 @@ int enforce_config_class_rank_claim(const struct enforce_config *enforce,
 						  enforce->default_class);
 	return enforce_config_class_rank(enforce, name, uuid);
 }
+
+bool enforce_config_steerable(const struct enforce_config *enforce, bool irq,
+			      const char *name)
+{
+	const struct steering_config *s = &enforce->steering;
+	size_t count = irq ? s->irq_count : s->device_count;
+
+	if (!name[0])
+		return false;
+	for (size_t i = 0; i < count; i++)
+		if (!fnmatch(irq ? s->irqs[i] : s->devices[i], name, 0))
+			return true;
+	return false;
+}
+
+bool enforce_config_has_hidden_budget(const struct enforce_config *enforce)
+{
+	for (size_t i = 0; i < enforce->budget_count; i++)
+		if (enforce->budgets[i].max_hidden_steal_percent)
+			return true;
+	return false;
+}

@@ -24,6 +24,9 @@
 #define ENFORCE_PATH_LEN 256
 #define ENFORCE_MAX_CGROUP_GUESTS 16
 #define ENFORCE_MAX_TRUSTED_USERS 16
+/* Names or globs in each of steering's lists. */
+#define ENFORCE_MAX_STEER_NAMES 16
+#define ENFORCE_STEER_NAME_LEN 64
 
 struct budget {
 	/* A shell glob on the guest's name, or its UUID (exact). */
@@ -48,6 +51,22 @@ struct budget {
 	 * has a weight file (0: skip that rung). */
 	uint32_t max_io_queue_p99_us;
 	uint32_t io_weight;
+	/* Hidden steal (interrupt and softirq time taken while a vCPU was
+	 * current), the worst vCPU's, percent of wall time like
+	 * max_steal_percent; 0: not budgeted. Acted on by steering the
+	 * culprits the steering allow-list names (policy_steer.h). */
+	uint32_t max_hidden_steal_percent;
+};
+
+/* What steering may move off a protected guest's CPUs: network devices
+ * (their receive steering, rps_cpus) and IRQs (by action name), each a
+ * name or a shell glob. Nothing else is ever moved. */
+struct steering_config {
+	char devices[ENFORCE_MAX_STEER_NAMES][ENFORCE_STEER_NAME_LEN];
+	size_t device_count;
+	char irqs[ENFORCE_MAX_STEER_NAMES][ENFORCE_STEER_NAME_LEN];
+	size_t irq_count;
+	size_t line; /* where it is, for the cross-key checks */
 };
 
 /* A container or service protected like a VM: its processes' threads are
@@ -98,7 +117,15 @@ struct enforce_config {
 	uint32_t trusted_vmm_uids[ENFORCE_MAX_TRUSTED_USERS];
 	size_t trusted_vmm_uid_count;
 	size_t trusted_vmm_users_line;
+	struct steering_config steering;
 };
+
+/* Whether steering may move device `name`'s receive steering, or IRQ
+ * action `name` (irq true): it matches an entry of the allow-list. */
+bool enforce_config_steerable(const struct enforce_config *enforce, bool irq,
+			      const char *name);
+/* Whether some budget sets max_hidden_steal_percent. */
+bool enforce_config_has_hidden_budget(const struct enforce_config *enforce);
 
 /* Every default: three classes (high, normal, low), the default one
  * normal, no budget, no root, root the only trusted VMM user. */

@@ -17,6 +17,7 @@
 #include "config/config_yaml.h"
 #include "config/enforce_config.h"
 #include "config/enforce_keys.h"
+#include "config/steering_keys.h"
 
 static void parse_path_list(struct config_problems *p, yaml_document_t *doc,
 			    yaml_node_t *node, const char *key,
@@ -140,6 +141,10 @@ static void parse_budget(struct config_problems *p, yaml_document_t *doc,
 			if (!config_yaml_u32(p, value, key, 1, 100,
 					     &budget->max_steal_percent))
 				has_limit = true;
+		} else if (!strcmp(key, "max_hidden_steal_percent")) {
+			if (!config_yaml_u32(p, value, key, 1, 100,
+					     &budget->max_hidden_steal_percent))
+				has_limit = true;
 		} else if (!strcmp(key, "max_wait_p99_ms")) {
 			if (!config_yaml_u32(p, value, key, 1, 60000,
 					     &budget->max_wait_p99_ms))
@@ -172,7 +177,8 @@ static void parse_budget(struct config_problems *p, yaml_document_t *doc,
 		config_yaml_complain(
 			p, budget->line, "max_steal_percent",
 			"budget '%s' sets none of max_steal_percent, "
-			"max_wait_p99_ms, max_io_queue_p99_ms",
+			"max_wait_p99_ms, max_io_queue_p99_ms, "
+			"max_hidden_steal_percent",
 			budget->match);
 }
 
@@ -413,6 +419,8 @@ bool enforce_keys_parse(struct config_problems *p, yaml_document_t *doc,
 		config_yaml_string(p, value, key, enforce->state_file,
 				   sizeof(enforce->state_file));
 		enforce->state_file_line = config_yaml_line_of(value);
+	} else if (!strcmp(key, "steering")) {
+		steering_keys_parse(p, doc, value, &enforce->steering);
 	} else if (!strcmp(key, "trust_self_declared")) {
 		config_yaml_bool(p, value, key, &enforce->trust_self_declared);
 	} else if (!strcmp(key, "trusted_vmm_users")) {
@@ -470,6 +478,15 @@ void enforce_keys_check(struct config_problems *p,
 			config_yaml_complain(p, budget->line, "class",
 					     "'%s' is not one of the classes",
 					     budget->class_name);
+		if (budget->max_hidden_steal_percent &&
+		    !enforce->steering.device_count &&
+		    !enforce->steering.irq_count)
+			config_yaml_complain(
+				p, budget->line, "max_hidden_steal_percent",
+				"budget '%s' has a hidden-steal budget but "
+				"steering names no devices nor irqs, so "
+				"nothing could ever be moved for it",
+				budget->match);
 		for (size_t r = 0; r < budget->throttle_root_count; r++)
 			if (!enforce_config_path_allowed(
 				    enforce, budget->throttle_roots[r]))
