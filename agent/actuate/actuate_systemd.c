@@ -108,6 +108,9 @@ size_t systemd_knob_properties(enum policy_knob knob,
 		props[0] = "IOReadIOPSMax";
 		props[1] = "IOWriteIOPSMax";
 		return 2;
+	case POLICY_KNOB_RPS_CPUS:
+	case POLICY_KNOB_IRQ_AFFINITY:
+		break; /* no unit's: written as files (actuate_steer.h) */
 	}
 	return 0;
 }

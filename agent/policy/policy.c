@@ -39,6 +39,8 @@ const char *policy_knob_name(enum policy_knob knob)
 	       knob == POLICY_KNOB_CPU_QUOTA  ? "cpu_quota" :
 	       knob == POLICY_KNOB_IO_IOPS    ? "io_iops" :
 	       knob == POLICY_KNOB_IO_WEIGHT  ? "io_weight" :
+	       knob == POLICY_KNOB_RPS_CPUS   ? "rps_cpus" :
+	       knob == POLICY_KNOB_IRQ_AFFINITY ? "irq_affinity" :
 						"cpus";
 }
 

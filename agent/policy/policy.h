@@ -58,6 +58,10 @@ enum policy_knob {
 	 * (v2 scale 1..10000). */
 	POLICY_KNOB_IO_IOPS = 3,
 	POLICY_KNOB_IO_WEIGHT = 4,
+	/* policy_steer.c's: a device's receive steering (its rx queues'
+	 * rps_cpus) and an IRQ's affinity, kept off a victim's CPUs. */
+	POLICY_KNOB_RPS_CPUS = 5,
+	POLICY_KNOB_IRQ_AFFINITY = 6,
 };
 
 /* A value that should be in force on a cgroup. */
