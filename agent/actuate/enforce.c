@@ -15,6 +15,7 @@
 #include "actuate/enforce.h"
 #include "actuate/enforce_io.h"
 #include "actuate/enforce_restore.h"
+#include "actuate/enforce_steer.h"
 #include "base/log.h"
 
 /* Asks whether systemd answers on its bus (at most every
@@ -47,16 +48,17 @@ static void note_systemd(struct enforcer *enforcer, uint64_t now_ms)
 void enforcer_step(struct enforcer *enforcer, const struct report *report,
 		   uint64_t now_ms)
 {
-	size_t io_active;
+	size_t io_active, steer_active;
 
 	enforce_cpu_observe(&enforcer->cpu, report, now_ms);
 	note_systemd(enforcer, now_ms);
 	enforce_cpu_decide(&enforcer->cpu);
 	io_active = enforce_io_step(enforcer->io, report, now_ms);
+	steer_active = enforce_steer_step(enforcer->steer, report, now_ms);
 	if (enforcer->writer.mode != CONFIG_MODE_ENFORCE ||
 	    !enforcer->cpu.fs.version)
 		return; /* monitor mode: decided and logged, nothing written */
-	audit_set_in_force(io_active +
+	audit_set_in_force(io_active + steer_active +
 			   enforce_cpu_apply(&enforcer->cpu, now_ms));
 }
 
@@ -76,8 +78,10 @@ int enforcer_start(struct enforcer *enforcer, const struct config *config,
 	policy_init(&enforcer->cpu.policy, e, config->interval_ms);
 	audit_open(&writer->audit, e->audit_log);
 	enforcer->io = enforce_io_start(writer);
-	if (mode != CONFIG_MODE_ENFORCE)
+	if (mode != CONFIG_MODE_ENFORCE) {
+		enforcer->steer = enforce_steer_start(writer);
 		return 0;
+	}
 	err = cgroup_fs_detect(&enforcer->cpu.fs, "/proc/self/mountinfo");
 	if (err) {
 		log_err("no cgroup hierarchy with the cpu controller: cannot "
@@ -113,6 +117,8 @@ int enforcer_start(struct enforcer *enforcer, const struct config *config,
 	if (restored)
 		log_notice("undid %zu change%s a previous run left", restored,
 			   restored == 1 ? "" : "s");
+	/* After the journal is ours: a refusal to write says so now. */
+	enforcer->steer = enforce_steer_start(writer);
 	log_notice("enforcing through cgroup v%d at %s (%zu root%s, %zu "
 		   "budget%s)",
 		   enforcer->cpu.fs.version, enforcer->cpu.fs.mount,
@@ -133,6 +139,8 @@ void enforcer_reload(struct enforcer *enforcer, const struct config *config)
 	policy_set_config(&enforcer->cpu.policy, &config->enforce,
 			  config->interval_ms);
 	enforce_io_reload(enforcer->io);
+	enforcer->steer =
+		enforce_steer_reload(enforcer->steer, &enforcer->writer);
 }
 
 size_t enforcer_stop(struct enforcer *enforcer)
@@ -143,6 +151,8 @@ size_t enforcer_stop(struct enforcer *enforcer)
 	failed = enforce_cpu_stop(&enforcer->cpu);
 	failed += enforce_io_stop(enforcer->io);
 	enforcer->io = NULL;
+	failed += enforce_steer_stop(enforcer->steer);
+	enforcer->steer = NULL;
 	audit_set_in_force(failed);
 	libvirt_conn_disconnect();
 	if (writer->journal.fd >= 0 && !failed)

@@ -25,6 +25,7 @@
 #include "model/model.h"
 
 struct enforce_io;
+struct enforce_steer;
 
 struct enforcer {
 	/* What the file said at start (--mode may override it): a reload
@@ -33,6 +34,8 @@ struct enforcer {
 	struct enforce_writer writer; /* mode, config, journal, audit */
 	struct enforce_cpu cpu;
 	struct enforce_io *io; /* enforce_io.c's; NULL: I/O left alone */
+	/* enforce_steer.c's; NULL: no hidden-steal budget */
+	struct enforce_steer *steer;
 };
 
 /* Opens the audit file, and in enforce mode detects the cgroup hierarchy,

@@ -10,6 +10,7 @@
 #include "actuate/actuate_cgroup.h"
 #include "actuate/actuate_io.h"
 #include "actuate/actuate_libvirt.h"
+#include "actuate/actuate_steer.h"
 #include "actuate/actuate_systemd.h"
 #include "actuate/enforce_value.h"
 
@@ -26,6 +27,8 @@ int enforce_value_read(const char *file, char *value, size_t size)
 		return systemd_entry_read(file, value, size);
 	if (io_is_entry(file))
 		return io_entry_read(file, value, size);
+	if (steer_is_entry(file))
+		return steer_entry_read(file, value, size);
 	return is_affinity(file) ? affinity_read(file, value, size) :
 				   cgroup_file_read(file, value, size);
 }
@@ -38,6 +41,8 @@ int enforce_value_write(const char *file, const char *value)
 		return systemd_entry_write(file, value);
 	if (io_is_entry(file))
 		return io_entry_write(file, value);
+	if (steer_is_entry(file))
+		return steer_entry_write(file, value);
 	return is_affinity(file) ? affinity_write(file, value) :
 				   cgroup_file_write(file, value);
 }

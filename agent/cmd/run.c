@@ -22,6 +22,7 @@
 #include "cmd/run_config.h"
 #include "cmd/run_loop.h"
 #include "cmd/run_servers.h"
+#include "actuate/enforce_steer.h"
 #include "collect/feature_check.h"
 #include "collect/block_collector.h"
 #include "collect/discover.h"
@@ -219,7 +220,10 @@ int cmd_run(int argc, char **argv)
 		};
 
 		api_publish(api, NULL, &first);
-		run_servers_drop_privileges(loader);
+		run_servers_drop_privileges(
+			loader, config.mode == CONFIG_MODE_ENFORCE &&
+					enforce_steer_wants_net_admin(
+						&config.enforce));
 		code = run_servers_serve(http, api, &config);
 	}
 	if (code) {

@@ -5,6 +5,7 @@
  * dropped them.
  */
 #include <errno.h>
+#include <linux/capability.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -36,11 +37,16 @@ int run_servers_open_http(struct http_server **http,
 /* Attaching needed CAP_PERFMON (and CAP_BPF); from here on only what
  * measuring and enforcing use is kept, so a compromised agent can do less,
  * and the agent checks that it can no longer load a BPF program. */
-void run_servers_drop_privileges(struct loader *loader)
+void run_servers_drop_privileges(struct loader *loader, bool keep_net_admin)
 {
 	bool keep_bpf =
 		privilege_bpf_fd_ops_need_cap(loader_probe_map_fd(loader));
-	int err = privilege_drop(privilege_keep_mask(keep_bpf));
+	uint64_t keep = privilege_keep_mask(keep_bpf);
+	int err;
+
+	if (keep_net_admin)
+		keep |= 1ULL << CAP_NET_ADMIN;
+	err = privilege_drop(keep);
 
 	if (err) {
 		log_warn("cannot drop capabilities: %s\n", strerror(-err));

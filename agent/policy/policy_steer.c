@@ -79,6 +79,11 @@ static bool culprit_target(const struct policy_steer *policy,
 		*why = "it is in another network namespace";
 		return false;
 	}
+	if (!(irq ? policy->irq_steering : policy->device_steering)) {
+		*why = irq ? "IRQs cannot be moved on this host" :
+			     "devices cannot be steered on this host";
+		return false;
+	}
 	if (!enforce_config_steerable(policy->config, irq, c->target)) {
 		*why = irq ? "steering.irqs does not name it" :
 			     "steering.devices does not name it";

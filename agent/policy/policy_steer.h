@@ -101,6 +101,9 @@ struct policy_steer {
 	 * files under its /sys/class/net. 0: every namespace is taken as
 	 * its own. */
 	uint32_t host_netns;
+	/* What the host lets the actuator write (enforce_steer.c): a kind
+	 * it cannot is never a target. */
+	bool device_steering, irq_steering;
 	struct policy_steer_victim victims[POLICY_MAX_GUESTS];
 };
 
