@@ -255,7 +255,10 @@ void policy_steer_note_busy(struct policy_steer *policy,
 }
 
 /* Whether this ladder can still help: a steered target still carries
- * traffic, or an allowed culprit worth acting on is not steered yet. */
+ * traffic or still shows a share worth acting on (as a capped culprit
+ * that presses its cap, policy.c), or an allowed culprit worth acting on
+ * is not steered yet. Steal from culprits it may not move is no reason to
+ * climb nor to keep what it steered. */
 static bool actionable(const struct policy_steer *policy,
 		       struct policy_steer_victim *v,
 		       const struct policy_steer_guest *guest,
@@ -266,6 +269,15 @@ static bool actionable(const struct policy_steer *policy,
 	for (size_t t = 0; t < v->target_count; t++)
 		if (v->targets[t].busy)
 			return true;
+	for (size_t i = 0; i < guest->culprit_count; i++) {
+		const struct policy_steer_culprit *c = &guest->culprits[i];
+		const char *reason;
+
+		if (c->percent >= min_share &&
+		    culprit_target(policy, c, &kind, &reason) &&
+		    target_on(v, kind, c->target))
+			return true;
+	}
 	return v->target_count < POLICY_STEER_MAX_TARGETS &&
 	       next_culprit(policy, v, guest, min_share, &kind, why);
 }
