@@ -11,6 +11,9 @@ PREFIX    ?= /usr/local
 # /lib/systemd/system, so the default prefix needs no special case.
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
 MANDIR    ?= $(PREFIX)/share/man
+# Beside the unit's directory: the generator that grants steering's
+# writes when a hidden-steal budget is configured.
+GENERATORDIR ?= $(dir $(UNITDIR))system-generators
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
@@ -190,6 +193,10 @@ install: $(BUILD)/kvmwarden
 	mv $(DESTDIR)$(UNITDIR)/kvmwarden.service.tmp \
 		$(DESTDIR)$(UNITDIR)/kvmwarden.service
 	install -m 0644 configs/kvmwarden.8 $(DESTDIR)$(MANDIR)/man8/kvmwarden.8
+	install -d $(DESTDIR)$(GENERATORDIR)
+	sed 's|@PREFIX@|$(PREFIX)|g' configs/kvmwarden-generator \
+		> $(DESTDIR)$(GENERATORDIR)/kvmwarden-generator
+	chmod 0755 $(DESTDIR)$(GENERATORDIR)/kvmwarden-generator
 	@if [ -e $(DESTDIR)/etc/kvmwarden/kvmwarden.conf ]; then \
 		echo "keeping $(DESTDIR)/etc/kvmwarden/kvmwarden.conf"; \
 	else \
@@ -204,6 +211,7 @@ install: $(BUILD)/kvmwarden
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/kvmwarden \
 		$(DESTDIR)$(UNITDIR)/kvmwarden.service \
+		$(DESTDIR)$(GENERATORDIR)/kvmwarden-generator \
 		$(DESTDIR)$(MANDIR)/man8/kvmwarden.8
 
 # The Debian package, built by Debian's tooling from debian/ (objects in

@@ -24,6 +24,8 @@ static const struct command {
 	{ "dump", cmd_dump, "measure for a while and print one report" },
 	{ "check-config", cmd_check_config, "validate a configuration file" },
 	{ "restore", cmd_restore, "undo what enforcement changed" },
+	{ "steering-dropin", cmd_steering_dropin,
+	  "the unit's drop-in for a hidden-steal budget (generator)" },
 	{ "check-kernel", cmd_check_kernel,
 	  "load every BPF program on this kernel and report each" },
 	{ "top", cmd_top, "live view of guests' steal and culprits" },

@@ -72,7 +72,9 @@ static void check_host(struct enforce_steer *steer)
 	steer->irqs_allowed = e->steering.irq_count > 0;
 	if (!enforcing)
 		goto done; /* monitor mode writes nothing */
-	if (steer->devices_allowed && read_only(STEER_NET_ROOT)) {
+	/* Through a device's link: its files live under /sys/devices, and
+	 * that mount, not /sys/class/net's, is the one written. */
+	if (steer->devices_allowed && read_only(STEER_NET_ROOT "/lo/queues")) {
 		log_warn("hidden-steal budget: %s is read-only here (the "
 			 "unit's ProtectKernelTunables=, without the steering "
 			 "drop-in): devices are not steered",

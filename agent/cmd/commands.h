@@ -12,6 +12,9 @@ int cmd_dump(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+/* Writes the unit's drop-in for steering when a hidden-steal budget is
+ * configured (the systemd generator's work). */
+int cmd_steering_dropin(int argc, char **argv);
 /* Loads every BPF program on this kernel and reports the verifier's
  * verdict and budget; exits 0 when every needed one fits. */
 int cmd_check_kernel(int argc, char **argv);
