@@ -26,6 +26,9 @@
 # the hog's CPUQuotaPerSecUSec capped through systemd (systemctl shows it,
 # the audit log names the entry), a weight changed by hand is let be, the
 # rest put back at SIGTERM, and after a kill -9 by `kvmwarden restore`.
+# Last, steering's grant: the generator's drop-in appears only with a
+# hidden-steal budget, and with it the service keeps CAP_NET_ADMIN and can
+# write rps_cpus from its sandbox.
 # Before the stop, the newer package is installed over the running service:
 # the edited configuration stays and the service runs the new build. It
 # prints `KVMW-RESULT NAME PASS|FAIL DETAIL`
@@ -91,20 +94,22 @@ fi
 unit=$stage/usr/local/lib/systemd/system/kvmwarden.service
 missing=
 for f in usr/local/bin/kvmwarden usr/local/lib/systemd/system/kvmwarden.service \
+	usr/local/lib/systemd/system-generators/kvmwarden-generator \
 	usr/local/share/man/man8/kvmwarden.8 etc/kvmwarden/kvmwarden.conf; do
 	[ -f "$stage/$f" ] || missing="$missing /$f"
 done
+generator=$stage/usr/local/lib/systemd/system-generators/kvmwarden-generator
 if [ -n "$missing" ]; then
 	fail install "not installed:$missing"
-elif grep -q '@PREFIX@' "$unit"; then
-	fail install "@PREFIX@ left in the installed unit"
+elif grep -q '@PREFIX@' "$unit" "$generator" || [ ! -x "$generator" ]; then
+	fail install "@PREFIX@ left in the installed unit or generator, or the generator is not executable"
 else
 	# A second install must keep the administrator's configuration.
 	echo "# kept" >>"$stage/etc/kvmwarden/kvmwarden.conf"
 	make -C "$repo" --no-print-directory install DESTDIR="$stage" \
 		PREFIX=/usr/local BUILD="$build_dir" >"$work/install.log" 2>&1
 	if [ "$(tail -n 1 "$stage/etc/kvmwarden/kvmwarden.conf")" = "# kept" ]; then
-		pass install "binary, unit, man page and configuration; an existing configuration is kept"
+		pass install "binary, unit, generator, man page and configuration; an existing configuration is kept"
 	else
 		fail install "a second make install overwrote the configuration"
 	fi
@@ -139,6 +144,7 @@ unpacked=$work/unpacked
 dpkg-deb -x "$deb" "$unpacked"
 missing=
 for f in usr/bin/kvmwarden lib/systemd/system/kvmwarden.service \
+	lib/systemd/system-generators/kvmwarden-generator \
 	usr/share/man/man8/kvmwarden.8.gz etc/kvmwarden/kvmwarden.conf; do
 	[ -f "$unpacked/$f" ] || missing="$missing /$f"
 done
@@ -166,6 +172,9 @@ if [ -n "$missing" ]; then
 elif grep -q '@PREFIX@' "$unpacked/lib/systemd/system/kvmwarden.service" ||
 	! grep -q '^ExecStart=/usr/bin/kvmwarden ' "$unpacked/lib/systemd/system/kvmwarden.service"; then
 	fail package-contents "the packaged unit does not start /usr/bin/kvmwarden"
+elif ! grep -q '^exec /usr/bin/kvmwarden steering-dropin ' \
+	"$unpacked/lib/systemd/system-generators/kvmwarden-generator"; then
+	fail package-contents "the packaged generator does not run /usr/bin/kvmwarden steering-dropin"
 elif [ "$conffiles" != "/etc/kvmwarden/kvmwarden.conf " ]; then
 	fail package-contents "conffiles: '$conffiles'"
 elif [ -n "$undeclared" ] || [ -z "$lib_pkgs" ]; then
@@ -173,7 +182,7 @@ elif [ -n "$undeclared" ] || [ -z "$lib_pkgs" ]; then
 elif [ "$reports" != "kvmwarden $version" ] || [ "$source_version" != "$version" ]; then
 	fail package-contents "package $version, binary says '$reports', agent/base/version.h $source_version"
 else
-	pass package-contents "binary, unit, man page; conffile $conffiles; Depends: $depends; reports $reports"
+	pass package-contents "binary, unit, generator, man page; conffile $conffiles; Depends: $depends; reports $reports"
 fi
 
 # verify checks that ExecStart= exists, so the copy it reads points into the
@@ -856,6 +865,55 @@ else
 	journal=1
 fi
 systemctl stop kvmw-victim.service kvmw-cpuhog.service
+
+# Steering's grant: only a configuration with a hidden-steal budget gets
+# the generator's drop-in; with it the service keeps CAP_NET_ADMIN and
+# finds a device's rps_cpus (lo's, the one device here) writable in its
+# sandbox, which its start-up check says otherwise; without, no drop-in.
+dropin=/run/systemd/generator/kvmwarden.service.d/50-steering.conf
+had_dropin=$([ -e "$dropin" ] && echo yes || echo no)
+cp "$conf" /run/kvmw-conf.saved
+cat >"$conf" <<'CONF'
+mode: enforce
+interval_ms: 500
+summary_interval_s: 0
+budgets:
+  - match: nobody-here
+    class: high
+    max_hidden_steal_percent: 5
+steering:
+  devices: [lo]
+CONF
+systemctl daemon-reload
+grant=$(tr '\n' ' ' <"$dropin" 2>/dev/null | sed 's/#[^[]*//')
+steer_from=$(date +%s)
+if systemctl start kvmwarden.service && wait_until 90 is_state active; then
+	sleep 2
+	pid=$(show MainPID)
+	bnd=$(awk '/^CapBnd/ { print $2 }' /proc/$pid/status)
+	eff=$(awk '/^CapEff/ { print $2 }' /proc/$pid/status)
+	refused=$(journalctl -b --no-pager -o cat -u kvmwarden.service --since "@$steer_from" |
+		grep -E 'read-only here|no CAP_NET_ADMIN|budget: off' | head -n 2 | tr '\n' ';')
+	systemctl stop kvmwarden.service
+	cp /run/kvmw-conf.saved "$conf"
+	systemctl daemon-reload
+	gone=$([ -e "$dropin" ] && echo no || echo yes)
+	# CAP_NET_ADMIN is 12: 0x1000.
+	detail="no drop-in before: $([ $had_dropin = no ] && echo yes || echo no); drop-in: '$grant'; CapBnd $bnd CapEff $eff; refusals: '${refused:-none}'; drop-in gone without the budget: $gone"
+	if [ "$had_dropin" = no ] && [[ $grant == *CAP_NET_ADMIN* ]] &&
+		[[ $grant == *ReadWritePaths=-/sys/devices/virtual/net* ]] &&
+		(( 0x$bnd & 0x1000 )) && (( 0x$eff & 0x1000 )) &&
+		[ -z "$refused" ] && [ "$gone" = yes ]; then
+		result steering-grant PASS "$detail"
+	else
+		result steering-grant FAIL "$detail"
+		journal=1
+	fi
+else
+	cp /run/kvmw-conf.saved "$conf"
+	result steering-grant FAIL "the service did not start with a hidden-steal budget; drop-in: '$grant'"
+	journal=1
+fi
 done_and_off
 EOF
 chmod 0755 "$overlay/usr/local/libexec/kvmw-systemd-test"
@@ -899,7 +957,7 @@ grep -o 'KVMW-FIGURE .*' "$work/console.txt" | sed 's/^KVMW-FIGURE /  figures: /
 note "QEMU ran $elapsed s"
 for name in pkg-install min-verify active tracefs status capabilities metrics \
 	features sandbox reload watchdog-alive watchdog-fires upgrade stop stop-post sdbus \
-	sdbus-gone sd-enforce sd-outside sd-stop sd-restore; do
+	sdbus-gone sd-enforce sd-outside sd-stop sd-restore steering-grant; do
 	line=$(grep -o "KVMW-RESULT $name .*" "$work/console.txt" | head -n 1)
 	verdict=$(echo "$line" | awk '{ print $3 }')
 	detail=$(echo "$line" | cut -d' ' -f4-)
