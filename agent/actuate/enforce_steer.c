@@ -92,7 +92,8 @@ static void check_host(struct enforce_steer *steer)
 			 STEER_IRQ_ROOT);
 		steer->irqs_allowed = false;
 	}
-	if (!steer->devices_allowed && !steer->irqs_allowed)
+	if (!steer->devices_allowed && !steer->irqs_allowed &&
+	    enforce_config_has_hidden_budget(e))
 		log_warn("hidden-steal budget: off, nothing it may move can "
 			 "be written on this host (the agent goes on)");
 done:

@@ -9,6 +9,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "policy/ladder.h"
 #include "policy/policy_steer.h"
@@ -62,6 +63,19 @@ victim_for(struct policy_steer *policy, const struct policy_steer_guest *guest)
 	return free_slot;
 }
 
+/* Whether an IRQ culprit is one of x86's system vectors ("local_timer",
+ * hidden.h's kinds in lower case): no /proc/irq entry moves those. */
+static bool is_vector(const char *name)
+{
+	for (int kind = IRQ_HARD_DEVICE + 1; kind < IRQ_HARD_KINDS; kind++) {
+		const char *vector = hidden_hard_kind_name(kind);
+
+		if (vector && !strcasecmp(vector, name))
+			return true;
+	}
+	return false;
+}
+
 /* What steering would move for culprit c, or why nothing (into *why). */
 static bool culprit_target(const struct policy_steer *policy,
 			   const struct policy_steer_culprit *c,
@@ -72,6 +86,10 @@ static bool culprit_target(const struct policy_steer *policy,
 	*kind = irq ? POLICY_STEER_IRQ : POLICY_STEER_DEVICE;
 	if (!c->target[0]) {
 		*why = "its device is not known";
+		return false;
+	}
+	if (irq && is_vector(c->target)) {
+		*why = "it is a system vector, which no IRQ affinity moves";
 		return false;
 	}
 	if (!irq && c->netns && policy->host_netns &&

@@ -152,6 +152,23 @@ static void other_namespaces_and_unknown_devices_are_left(void **state)
 	assert_false(steered(POLICY_STEER_DEVICE, "veth-b"));
 }
 
+static void system_vectors_are_never_targets(void **state)
+{
+	struct policy_steer_guest g = victim(40);
+
+	snprintf(config.steering.irqs[0], ENFORCE_STEER_NAME_LEN, "*");
+	g.culprits[1] = g.culprits[2];
+	snprintf(g.culprits[1].name, sizeof(g.culprits[1].name),
+		 "local_timer");
+	snprintf(g.culprits[1].target, sizeof(g.culprits[1].target),
+		 "local_timer");
+	g.culprits[1].percent = 30;
+	policy_steer_step(&policy, &g, 1, &result);
+	policy_steer_step(&policy, &g, 1, &result);
+	assert_true(steered(POLICY_STEER_IRQ, "nic-rx"));
+	assert_false(steered(POLICY_STEER_IRQ, "local_timer"));
+}
+
 static void hysteresis_dead_band_and_cooldown(void **state)
 {
 	step(40);
@@ -274,6 +291,8 @@ int main(void)
 		cmocka_unit_test_setup(nothing_allowed_is_said_once, setup),
 		cmocka_unit_test_setup(
 			other_namespaces_and_unknown_devices_are_left, setup),
+		cmocka_unit_test_setup(system_vectors_are_never_targets,
+				       setup),
 		cmocka_unit_test_setup(hysteresis_dead_band_and_cooldown,
 				       setup),
 		cmocka_unit_test_setup(busy_targets_stay, setup),
