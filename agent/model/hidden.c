@@ -192,6 +192,41 @@ row_for(struct report_hidden_culprit *rows, size_t *used,
 	return row;
 }
 
+/* The device a row stands for (model/hidden.h): a device's own name, or
+ * for a guest the tap that took the most of the row's time in the window
+ * (steering moves one device; a guest's taps stay one culprit). */
+static void row_device(struct report_hidden_culprit *row,
+		       const struct hidden_culprit_total *before,
+		       size_t before_count,
+		       const struct hidden_culprit_total *after,
+		       size_t after_count, uint64_t thread_seq)
+{
+	uint64_t largest_ns = 0;
+
+	row->device[0] = '\0';
+	for (size_t i = 0; i < after_count; i++) {
+		const struct hidden_culprit_total *now = &after[i];
+		enum hidden_culprit_kind kind;
+		char name[PROCFS_NAME_LEN];
+		uint64_t then_count, then_ns;
+
+		if (now->thread_seq != thread_seq ||
+		    now->bpf_kind != IRQ_CULPRIT_DEVICE || !now->id ||
+		    !now->device[0])
+			continue;
+		hidden_culprit_show(now, &kind, name, sizeof(name));
+		if (kind != row->kind || strcmp(name, row->name) ||
+		    (kind == HIDDEN_CULPRIT_DEVICE && now->netns != row->netns))
+			continue;
+		then_ns = ns_before(before, before_count, now, &then_count);
+		if (now->ns > then_ns && now->ns - then_ns > largest_ns) {
+			largest_ns = now->ns - then_ns;
+			snprintf(row->device, sizeof(row->device), "%s",
+				 now->device);
+		}
+	}
+}
+
 int hidden_culprits_build(struct report_hidden_culprit **out, size_t *count,
 			  const struct hidden_culprit_total *before,
 			  size_t before_count,
@@ -235,6 +270,9 @@ int hidden_culprits_build(struct report_hidden_culprit **out, size_t *count,
 		free(rows);
 		return 0;
 	}
+	for (size_t r = 0; r < used; r++)
+		row_device(&rows[r], before, before_count, after, after_count,
+			   thread_seq);
 	qsort(rows, used, sizeof(*rows), compare_culprits);
 	*out = rows;
 	*count = used;

@@ -69,14 +69,15 @@ struct hidden_culprit_total {
 };
 
 /* One culprit of one thread in a window, as every output shows it;
- * entries naming the same (kind, name, device, netns) are merged. */
+ * entries naming the same (kind, name, netns) are merged. */
 struct report_hidden_culprit {
 	enum hidden_culprit_kind kind;
 	/* guest: its name; device: "veth0"; irq: "virtio0-input.0" or
 	 * "local_timer" */
 	char name[PROCFS_NAME_LEN];
-	/* guest and device: the device's own name (a guest's tap, which
-	 * steering moves: policy_steer.h); irq: "" */
+	/* guest and device: the device's own name (for a guest, the tap
+	 * that took the most of ns: what steering moves, policy_steer.h);
+	 * irq, or a device past the BPF side's table: "" */
 	char device[IRQ_NAME_LEN + 1];
 	uint32_t netns; /* devices: the namespace's inode, else 0 */
 	uint64_t ns;

@@ -145,8 +145,12 @@ static void culprits_are_per_thread_per_window_and_merged(void **state)
 	assert_int_equal(rows[0].ns, 9 * MS); /* 5 + 4 */
 	assert_int_equal(rows[0].count, 90);
 	assert_int_equal(rows[0].netns, 0);
+	/* The guest's device: the tap that took the most in the window
+	 * (tap0 5 ms, tap1 4 ms), what steering moves. */
+	assert_string_equal(rows[0].device, "tap0");
 	assert_int_equal(rows[1].kind, HIDDEN_CULPRIT_DEVICE);
 	assert_string_equal(rows[1].name, "veth0");
+	assert_string_equal(rows[1].device, "veth0");
 	assert_int_equal(rows[1].netns, 2);
 	assert_int_equal(rows[1].ns, 3 * MS);
 	free(rows);
