@@ -41,8 +41,10 @@ COOLDOWN_MS = 30000
 REACT_LIMIT_S = 2.0
 DUMP_S = 3
 # The sender must make the vCPU lose well over the budget, or steering
-# cannot be told from doing nothing.
-MIN_HIDDEN_BEFORE = 3 * BUDGET_PERCENT
+# cannot be told from doing nothing. Measured here (TCG guest, a Python
+# sender): 18.7 % before, 0.2-0.3 % while steered, steered 0.61-0.63 s
+# after the agent's loop started.
+MIN_HIDDEN_BEFORE = 2 * BUDGET_PERCENT
 
 
 def read(path):
