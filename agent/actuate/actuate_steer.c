@@ -141,8 +141,8 @@ int steer_device_files(const char *name, char files[][STEER_FILE_LEN], int max)
 		if (strncmp(entry->d_name, "rx-", 3) ||
 		    !all_digits(entry->d_name + 3, strlen(entry->d_name + 3)))
 			continue;
-		snprintf(files[count], STEER_FILE_LEN, "%s/%.64s/rps_cpus",
-			 dir, entry->d_name);
+		snprintf(files[count], STEER_FILE_LEN, "%s/%.64s/rps_cpus", dir,
+			 entry->d_name);
 		/* A kernel without CONFIG_RPS has the queue, not the file. */
 		if (!access(files[count], F_OK))
 			count++;
@@ -191,8 +191,8 @@ int steer_irq_files(const char *name, char files[][STEER_FILE_LEN], int max)
 			 entry->d_name);
 		if (!has_action(dir, name))
 			continue;
-		snprintf(files[count++], STEER_FILE_LEN,
-			 "%s/smp_affinity_list", dir);
+		snprintf(files[count++], STEER_FILE_LEN, "%s/smp_affinity_list",
+			 dir);
 	}
 	closedir(irqs);
 	return count;

@@ -41,12 +41,10 @@ int steer_entry_write(const char *file, const char *value);
 
 /* The rps_cpus files of device `name`'s rx queues. Returns how many, or a
  * negative errno (-ENOENT: no such device in this namespace). */
-int steer_device_files(const char *name, char files[][STEER_FILE_LEN],
-		       int max);
+int steer_device_files(const char *name, char files[][STEER_FILE_LEN], int max);
 /* The smp_affinity_list files of the IRQs with an action named `name`
  * (a name cut to the BPF side's length matches as a prefix). */
-int steer_irq_files(const char *name, char files[][STEER_FILE_LEN],
-		    int max);
+int steer_irq_files(const char *name, char files[][STEER_FILE_LEN], int max);
 
 /* rps_cpus' text <-> a mask; formatting keeps `like`'s layout (its
  * digits and commas) so what the kernel reads back is the same text. */

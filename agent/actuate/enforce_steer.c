@@ -149,9 +149,10 @@ static void audit_actions(struct enforce_steer *steer)
 
 		audit_event(&steer->writer->audit, steer->writer->mode,
 			    (enum audit_action)a->verb, a->victim, a->target,
-			    knob, away ? "" : a->verb == POLICY_JOIN_CPUS ?
-						  "separate" :
-						  "",
+			    knob,
+			    away			? "" :
+			    a->verb == POLICY_JOIN_CPUS ? "separate" :
+							  "",
 			    away ? "separate" : "", a->reason);
 	}
 }
@@ -266,7 +267,8 @@ static void apply_file(struct enforce_steer *steer, const char *file,
 	if (!m)
 		return;
 	m->wanted_at = steer->steps;
-	if (m->refused || (!m->file.active && now_ms < m->file.hands_off_until_ms))
+	if (m->refused ||
+	    (!m->file.active && now_ms < m->file.hands_off_until_ms))
 		return;
 	if (steer_entry_read(file, current, sizeof(current)))
 		return; /* gone with its device or IRQ: a normal event */

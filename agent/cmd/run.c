@@ -221,9 +221,9 @@ int cmd_run(int argc, char **argv)
 
 		api_publish(api, NULL, &first);
 		run_servers_drop_privileges(
-			loader, config.mode == CONFIG_MODE_ENFORCE &&
-					enforce_steer_wants_net_admin(
-						&config.enforce));
+			loader,
+			config.mode == CONFIG_MODE_ENFORCE &&
+				enforce_steer_wants_net_admin(&config.enforce));
 		code = run_servers_serve(http, api, &config);
 	}
 	if (code) {

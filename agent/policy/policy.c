@@ -35,13 +35,13 @@ const char *policy_verb_name(enum policy_verb verb)
 
 const char *policy_knob_name(enum policy_knob knob)
 {
-	return knob == POLICY_KNOB_CPU_WEIGHT ? "cpu_weight" :
-	       knob == POLICY_KNOB_CPU_QUOTA  ? "cpu_quota" :
-	       knob == POLICY_KNOB_IO_IOPS    ? "io_iops" :
-	       knob == POLICY_KNOB_IO_WEIGHT  ? "io_weight" :
-	       knob == POLICY_KNOB_RPS_CPUS   ? "rps_cpus" :
+	return knob == POLICY_KNOB_CPU_WEIGHT	? "cpu_weight" :
+	       knob == POLICY_KNOB_CPU_QUOTA	? "cpu_quota" :
+	       knob == POLICY_KNOB_IO_IOPS	? "io_iops" :
+	       knob == POLICY_KNOB_IO_WEIGHT	? "io_weight" :
+	       knob == POLICY_KNOB_RPS_CPUS	? "rps_cpus" :
 	       knob == POLICY_KNOB_IRQ_AFFINITY ? "irq_affinity" :
-						"cpus";
+						  "cpus";
 }
 
 void policy_set_config(struct policy *policy,

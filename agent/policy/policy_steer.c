@@ -110,9 +110,9 @@ static bool culprit_target(const struct policy_steer *policy,
 	return true;
 }
 
-static struct policy_steer_target *
-target_on(struct policy_steer_victim *v, enum policy_steer_kind kind,
-	  const char *name)
+static struct policy_steer_target *target_on(struct policy_steer_victim *v,
+					     enum policy_steer_kind kind,
+					     const char *name)
 {
 	for (size_t t = 0; t < v->target_count; t++)
 		if (v->targets[t].kind == kind &&
@@ -279,8 +279,8 @@ void policy_steer_note_busy(struct policy_steer *policy,
  * climb nor to keep what it steered. */
 static bool actionable(const struct policy_steer *policy,
 		       struct policy_steer_victim *v,
-		       const struct policy_steer_guest *guest,
-		       double min_share, const char **why)
+		       const struct policy_steer_guest *guest, double min_share,
+		       const char **why)
 {
 	enum policy_steer_kind kind;
 
@@ -360,8 +360,8 @@ static void step_victim(struct policy_steer *policy,
 		break;
 	case LADDER_RELAX:
 		if (v->target_count && may_turn(policy, v, -1))
-			relax(policy, v, false,
-			      "budget held for the cool-down", result);
+			relax(policy, v, false, "budget held for the cool-down",
+			      result);
 		break;
 	case LADDER_HOLD:
 		break;

@@ -15,13 +15,15 @@
 
 static void only_steering_paths_are_entries(void **state)
 {
-	assert_true(steer_is_entry("/sys/class/net/veth0/queues/rx-0/rps_cpus"));
+	assert_true(
+		steer_is_entry("/sys/class/net/veth0/queues/rx-0/rps_cpus"));
 	assert_true(steer_is_entry("/proc/irq/24/smp_affinity_list"));
 	assert_false(steer_is_entry("/sys/class/net/../queues/rx-0/rps_cpus"));
+	assert_false(steer_is_entry("/sys/class/net/a/b/queues/rx-0/rps_cpus"));
 	assert_false(
-		steer_is_entry("/sys/class/net/a/b/queues/rx-0/rps_cpus"));
-	assert_false(steer_is_entry("/sys/class/net/veth0/queues/tx-0/xps_cpus"));
-	assert_false(steer_is_entry("/sys/class/net/veth0/queues/rx-x/rps_cpus"));
+		steer_is_entry("/sys/class/net/veth0/queues/tx-0/xps_cpus"));
+	assert_false(
+		steer_is_entry("/sys/class/net/veth0/queues/rx-x/rps_cpus"));
 	assert_false(steer_is_entry("/proc/irq/24/../smp_affinity_list"));
 	assert_false(steer_is_entry("/proc/irq/default_smp_affinity"));
 	assert_false(steer_is_entry("/sys/fs/cgroup/a/cpu.max"));

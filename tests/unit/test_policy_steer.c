@@ -158,8 +158,7 @@ static void system_vectors_are_never_targets(void **state)
 
 	snprintf(config.steering.irqs[0], ENFORCE_STEER_NAME_LEN, "*");
 	g.culprits[1] = g.culprits[2];
-	snprintf(g.culprits[1].name, sizeof(g.culprits[1].name),
-		 "local_timer");
+	snprintf(g.culprits[1].name, sizeof(g.culprits[1].name), "local_timer");
 	snprintf(g.culprits[1].target, sizeof(g.culprits[1].target),
 		 "local_timer");
 	g.culprits[1].percent = 30;
@@ -291,14 +290,12 @@ int main(void)
 		cmocka_unit_test_setup(nothing_allowed_is_said_once, setup),
 		cmocka_unit_test_setup(
 			other_namespaces_and_unknown_devices_are_left, setup),
-		cmocka_unit_test_setup(system_vectors_are_never_targets,
-				       setup),
+		cmocka_unit_test_setup(system_vectors_are_never_targets, setup),
 		cmocka_unit_test_setup(hysteresis_dead_band_and_cooldown,
 				       setup),
 		cmocka_unit_test_setup(busy_targets_stay, setup),
 		cmocka_unit_test_setup(a_guest_gone_takes_its_steering, setup),
-		cmocka_unit_test_setup(report_culprits_merge_over_vcpus,
-				       setup),
+		cmocka_unit_test_setup(report_culprits_merge_over_vcpus, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -54,12 +54,10 @@ static void no_budget_no_steering(void **state)
 	struct config config;
 	char errors[256];
 
-	assert_int_equal(parse(&config, "mode: enforce\n", errors,
-			       sizeof(errors)),
-			 0);
+	assert_int_equal(
+		parse(&config, "mode: enforce\n", errors, sizeof(errors)), 0);
 	assert_false(enforce_config_has_hidden_budget(&config.enforce));
-	assert_false(
-		enforce_config_steerable(&config.enforce, false, "veth0"));
+	assert_false(enforce_config_steerable(&config.enforce, false, "veth0"));
 }
 
 static void expect_refused(const char *text, const char *needle)
@@ -67,8 +65,7 @@ static void expect_refused(const char *text, const char *needle)
 	struct config config;
 	char errors[2048] = "";
 
-	assert_int_equal(parse(&config, text, errors, sizeof(errors)),
-			 -EINVAL);
+	assert_int_equal(parse(&config, text, errors, sizeof(errors)), -EINVAL);
 	if (!strstr(errors, needle))
 		fail_msg("expected '%s' in: %s", needle, errors);
 }
