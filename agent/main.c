@@ -39,7 +39,7 @@ static int cmd_help(int argc, char **argv)
 {
 	puts("usage: kvmwarden COMMAND [OPTIONS]\n\ncommands:");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		printf("  %-12s %s\n", commands[i].name, commands[i].summary);
+		printf("  %-16s %s\n", commands[i].name, commands[i].summary);
 	return 0;
 }
 
