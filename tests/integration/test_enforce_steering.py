@@ -40,11 +40,13 @@ COOLDOWN_MS = 30000
 # 2-CPU machine. Counted from the agent's main loop, after BPF loads.
 REACT_LIMIT_S = 2.0
 DUMP_S = 3
-# The sender must make the vCPU lose well over the budget, or steering
-# cannot be told from doing nothing. Measured here (TCG guest, a Python
-# sender): 18.7 % before, 0.2-0.3 % while steered, steered 0.61-0.63 s
-# after the agent's loop started.
-MIN_HIDDEN_BEFORE = 2 * BUDGET_PERCENT
+# The sender must put the vCPU over the budget (else there is nothing to
+# act on), and steering must at least halve what it loses and bring it
+# under the budget. Measured here (TCG guest, a Python sender sharing
+# CPU 0 with other engineers' work, so its rate varies): 5.5-18.7 %
+# before, 0.2-0.6 % while steered, steered 0.61-0.66 s after the agent's
+# loop started.
+MIN_HIDDEN_BEFORE = BUDGET_PERCENT
 
 
 def read(path):
@@ -204,7 +206,7 @@ def check_steered(results, files, original, label):
 
 
 def phase(results, binary, config, state, work, guest, files, original,
-          label, kill):
+          label, kill, hidden_before=None):
     agent = Agent(binary, config, work, label)
     # BPF loading comes first; the bound is counted from the first window.
     took = wait_steered(files, original, agent, 60)
@@ -220,9 +222,11 @@ def phase(results, binary, config, state, work, guest, files, original,
         kt.note("%s: vCPU hidden steal %s %% while steered (culprits %s)"
                 % (label, "%.1f" % hidden if hidden is not None else "-",
                    culprits))
-        results.check(label + ": vCPU hidden steal under the budget",
-                      hidden is not None and hidden <= BUDGET_PERCENT,
-                      "%s %%" % hidden)
+        results.check(label + ": vCPU hidden steal under the budget and "
+                      "at most half of before",
+                      hidden is not None and hidden <= BUDGET_PERCENT and
+                      hidden <= hidden_before / 2,
+                      "%s %%, before %.1f %%" % (hidden, hidden_before))
         code = agent.stop(signal.SIGTERM)
         results.check(label + ": SIGTERM puts every mask back exactly",
                       masks(files) == original,
@@ -280,13 +284,13 @@ def test(results):
                       "measuring core of issue 16 is needed" % culprits)
     kt.note("before: vCPU hidden steal %.1f %% (culprits %s)"
             % (hidden, culprits))
-    results.check("before: the sender makes the vCPU lose well over the "
-                  "budget", hidden >= MIN_HIDDEN_BEFORE,
-                  "%.1f %%, need %d %%" % (hidden, MIN_HIDDEN_BEFORE))
+    results.check("before: the sender makes the vCPU lose more than the "
+                  "budget", hidden > MIN_HIDDEN_BEFORE,
+                  "%.1f %%, need %.1f %%" % (hidden, MIN_HIDDEN_BEFORE))
 
     config, state = write_config(work, guest.name, host_dev)
     phase(results, binary, config, state, work, guest, files, original,
-          "enforce", kill=False)
+          "enforce", kill=False, hidden_before=hidden)
     phase(results, binary, config, state, work, guest, files, original,
           "kill -9", kill=True)
     kt.stop_child(sender)
