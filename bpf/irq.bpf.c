@@ -7,8 +7,11 @@
  * per tracked thread (its scheduler slot, found through the scheduler's
  * task storage, thread_state.bpf.h), what ran while it was current; and
  * per tracked thread, the culprits: the devices whose packets a NET_RX
- * softirq processed (its time split in proportion to packets), the device
- * IRQ whose handler ran, or the system vector. A hardirq nested in another
+ * softirq processed (its time split in proportion to packets) and the
+ * device IRQ whose handler ran. A system vector's culprit is the vector
+ * itself, which the thread's per-kind counts hold already: the agent names
+ * it from them, so the timer and the IPIs, the most frequent interrupts,
+ * pay no hash update here. A hardirq nested in another
  * counts once, in the outermost one's time; a hardirq inside a softirq
  * counts as the hardirq's and is taken out of the softirq's time. Softirqs
  * are counted at softirq_entry, where the kernel counts /proc/softirqs.
@@ -233,17 +236,13 @@ static __always_inline void hard_exit(struct irqaction *action)
 		return;
 	counts->hard_ns[kind] += ns;
 	counts->hard_count[kind] += 1;
+	if (kind != IRQ_HARD_DEVICE)
+		return; /* its culprit is its kind: see the top */
 	key.slot = slot - 1;
-	if (kind == IRQ_HARD_DEVICE) {
-		key.kind = IRQ_CULPRIT_IRQ;
-		key.id = cpu->hard_irq;
-		if (action)
-			bpf_probe_read_kernel_str(name, sizeof(name),
-						  action->name);
-	} else {
-		key.kind = IRQ_CULPRIT_VECTOR;
-		key.id = kind;
-	}
+	key.kind = IRQ_CULPRIT_IRQ;
+	key.id = cpu->hard_irq;
+	if (action)
+		bpf_probe_read_kernel_str(name, sizeof(name), action->name);
 	charge_culprit(&key, ns, 1, name);
 }
 
