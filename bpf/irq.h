@@ -60,7 +60,9 @@ enum irq_culprit_kind {
 	IRQ_CULPRIT_DEVICE = 0,
 	/* A device IRQ's handler: id is the IRQ number, name its action's. */
 	IRQ_CULPRIT_IRQ = 1,
-	/* A system vector: id is an enum irq_hard_kind. */
+	/* A system vector: id is an enum irq_hard_kind. Never in the map:
+	 * the thread's hard_ns[id] and hard_count[id] are exactly this
+	 * culprit's, so the agent makes the entry from them. */
 	IRQ_CULPRIT_VECTOR = 2,
 };
 

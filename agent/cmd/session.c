@@ -14,6 +14,20 @@
 #include "collect/discover.h"
 #include "model/features.h"
 
+/* What of the interrupt programs attached; when they did not, the feature
+ * line (session_log_features) says why, once. */
+static void log_irq_attach(const struct irq_loader *irq)
+{
+	if (!irq_loader_available(irq))
+		return;
+	log_info("interrupt programs attached: irq_handler, softirq%s%s",
+		 irq_loader_vectors(irq)[0] ? ", system vectors " : "",
+		 irq_loader_vectors(irq));
+	if (!irq_loader_devices_available(irq))
+		log_notice("hidden steal names no network devices: %s",
+			   irq_loader_devices_why(irq));
+}
+
 int session_open(struct loader **loader, struct tracker *tracker,
 		 const char *proc_root, uint64_t retain_ns)
 {
@@ -43,6 +57,7 @@ int session_open(struct loader **loader, struct tracker *tracker,
 	 * hidden steal says why it is missing, steal is measured as ever. */
 	if (irq_loader_open(&tracker->irq, *loader))
 		log_warn("interrupt programs not loaded: out of memory\n");
+	log_irq_attach(tracker->irq);
 	err = discover_pass(tracker, monotonic_ns());
 	if (err) {
 		log_say("first discovery pass failed: %s\n", strerror(-err));

@@ -103,16 +103,10 @@ static const struct guest *device_owner(const struct guest_table *table,
 
 /* How an entry's culprit is named: the device's or action's name from
  * BPF, or the vector's ("local_timer"). */
-static void culprit_name(const struct irq_loader_culprit *entry, char *out,
-			 size_t size)
+static void vector_name(int kind, char *out, size_t size)
 {
-	const char *kind_name;
+	const char *kind_name = hidden_hard_kind_name(kind);
 
-	if (entry->key.kind != IRQ_CULPRIT_VECTOR) {
-		snprintf(out, size, "%.*s", IRQ_NAME_LEN, entry->value.name);
-		return;
-	}
-	kind_name = hidden_hard_kind_name((int)entry->key.id);
 	snprintf(out, size, "%s", kind_name ? kind_name : "vector");
 	for (char *at = out; *at; at++)
 		*at = (char)tolower((unsigned char)*at);
@@ -135,11 +129,12 @@ static struct hidden_culprit_total *find_total(struct guest *guest,
 	return NULL;
 }
 
-/* A new total of `thread`: it starts from what the thread's earlier
- * records (which handed it their slot) counted under the same culprit. */
+/* A new total of `thread`. One of a BPF entry (`inherit`) starts from
+ * what the thread's earlier records (which handed it their slot) counted
+ * under the same culprit, since the entry is the slot's. */
 static struct hidden_culprit_total *
 add_total(struct guest *guest, const struct thread *thread,
-	  const struct irq_culprit_key *key)
+	  const struct irq_culprit_key *key, bool inherit)
 {
 	struct hidden_culprit_total *total;
 
@@ -161,7 +156,7 @@ add_total(struct guest *guest, const struct thread *thread,
 	total->bpf_kind = key->kind;
 	total->netns = key->netns;
 	total->id = key->id;
-	for (size_t t = 0; t < guest->thread_count; t++) {
+	for (size_t t = 0; inherit && t < guest->thread_count; t++) {
 		const struct thread *earlier = &guest->threads[t];
 		const struct hidden_culprit_total *before;
 
@@ -193,10 +188,11 @@ static void apply_entry(struct tracker *tracker, struct guest *guest,
 
 	total = find_total(guest, thread->seq, &entry->key);
 	if (!total)
-		total = add_total(guest, thread, &entry->key);
+		total = add_total(guest, thread, &entry->key, true);
 	if (!total)
 		return;
-	culprit_name(entry, total->device, sizeof(total->device));
+	snprintf(total->device, sizeof(total->device), "%.*s", IRQ_NAME_LEN,
+		 entry->value.name);
 	total->owner[0] = '\0';
 	if (entry->key.kind == IRQ_CULPRIT_DEVICE && entry->key.id &&
 	    entry->key.netns && entry->key.netns == host_netns(tracker)) {
@@ -212,6 +208,38 @@ static void apply_entry(struct tracker *tracker, struct guest *guest,
 		total->ns = ns;
 	if (count > total->count)
 		total->count = count;
+}
+
+/* A system vector's culprit entry is the thread's own count of that kind
+ * (bpf/irq.h): made here, from counters.hidden, which is the thread's
+ * already (its base taken off). */
+static void apply_vectors(struct guest *guest)
+{
+	for (size_t t = 0; t < guest->thread_count; t++) {
+		const struct thread *thread = &guest->threads[t];
+		const struct irq_counts *hidden = &thread->counters.hidden;
+
+		for (int kind = IRQ_HARD_DEVICE + 1; kind < IRQ_HARD_KINDS;
+		     kind++) {
+			struct irq_culprit_key key = {
+				.kind = IRQ_CULPRIT_VECTOR,
+				.id = (uint32_t)kind,
+			};
+			struct hidden_culprit_total *total;
+
+			if (!hidden->hard_count[kind])
+				continue;
+			total = find_total(guest, thread->seq, &key);
+			if (!total)
+				total = add_total(guest, thread, &key, false);
+			if (!total)
+				return;
+			vector_name(kind, total->device,
+				    sizeof(total->device));
+			total->ns = hidden->hard_ns[kind];
+			total->count = hidden->hard_count[kind];
+		}
+	}
 }
 
 /* Which guest and thread hold each slot now. */
@@ -267,9 +295,13 @@ void collect_irq_apply(struct tracker *tracker,
 	struct guest_table *table = &tracker->table;
 	struct slot_owner *owners = NULL;
 
+	if (!tracker->irq)
+		return;
 	apply_cpus(table, reading);
-	for (size_t g = 0; g < table->guest_count; g++)
+	for (size_t g = 0; g < table->guest_count; g++) {
 		drop_pruned(&table->guests[g]);
+		apply_vectors(&table->guests[g]);
+	}
 	if (!reading->culprits || !reading->culprit_count)
 		return;
 	owners = index_slots(table);
@@ -280,7 +312,8 @@ void collect_irq_apply(struct tracker *tracker,
 		const struct slot_owner *owner;
 		struct guest *guest;
 
-		if (entry->key.slot >= SCHED_MAX_THREADS)
+		if (entry->key.slot >= SCHED_MAX_THREADS ||
+		    entry->key.kind == IRQ_CULPRIT_VECTOR)
 			continue;
 		owner = &owners[entry->key.slot];
 		if (owner->guest < 0)

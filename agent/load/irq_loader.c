@@ -433,25 +433,33 @@ void irq_loader_reset_slot(struct irq_loader *loader, uint32_t slot)
 int irq_loader_read_cpu_counts(struct irq_loader *loader,
 			       struct irq_counts *per_cpu, int max_cpus)
 {
-	struct irq_counts *values;
+	struct bpf_map *map;
 	uint32_t zero = 0;
-	int fd, filled;
+	size_t stride;
+	char *values;
+	int filled;
 
 	if (!loader->available)
 		return -ENODEV;
-	fd = bpf_map__fd(loader->skel->maps.irq_cpu_counts);
-	/* One value per possible CPU, each 8-byte aligned (irq_counts is). */
-	values = calloc((size_t)loader->cpu_count, sizeof(*values));
+	/* The CPU's counts lead its state in one value (irq.bpf.c), one
+	 * value per possible CPU, each rounded up to 8 bytes. */
+	map = loader->skel->maps.irq_cpu_state;
+	stride = (bpf_map__value_size(map) + 7) / 8 * 8;
+	if (stride < sizeof(*per_cpu))
+		return -EINVAL;
+	values = calloc((size_t)loader->cpu_count, stride);
 	if (!values)
 		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &zero, values)) {
+	if (bpf_map_lookup_elem(bpf_map__fd(map), &zero, values)) {
 		int err = -errno;
 
 		free(values);
 		return err;
 	}
 	filled = loader->cpu_count < max_cpus ? loader->cpu_count : max_cpus;
-	memcpy(per_cpu, values, (size_t)filled * sizeof(*values));
+	for (int cpu = 0; cpu < filled; cpu++)
+		memcpy(&per_cpu[cpu], values + (size_t)cpu * stride,
+		       sizeof(*per_cpu));
 	free(values);
 	return filled;
 }

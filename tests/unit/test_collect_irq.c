@@ -221,8 +221,9 @@ static void culprits_named_and_owned(void **state)
 	add_culprit(slot, IRQ_CULPRIT_DEVICE, OTHER_NETNS, 3, "vnet7", 600, 2);
 	add_culprit(slot, IRQ_CULPRIT_DEVICE, HOST_NETNS, 0, "other", 70, 1);
 	add_culprit(slot, IRQ_CULPRIT_IRQ, 0, 41, "virtio0-input.0", 500, 9);
-	add_culprit(slot, IRQ_CULPRIT_VECTOR, 0, IRQ_HARD_LOCAL_TIMER, "",
-		    300, 6);
+	/* A vector's culprit is the thread's count of its kind. */
+	fake.irq_slots[slot].hard_ns[IRQ_HARD_LOCAL_TIMER] = 300;
+	fake.irq_slots[slot].hard_count[IRQ_HARD_LOCAL_TIMER] = 6;
 	/* A slot nobody holds: nobody to charge. */
 	add_culprit(FAKE_MAX - 1, IRQ_CULPRIT_IRQ, 0, 41, "virtio0-input.0",
 		    1, 1);
@@ -253,6 +254,7 @@ static void culprits_named_and_owned(void **state)
 			 IRQ_HARD_LOCAL_TIMER);
 	assert_non_null(total);
 	assert_string_equal(total->device, "local_timer");
+	assert_int_equal(total->ns, 300);
 	assert_int_equal(total->count, 6);
 
 	/* Cumulative, refreshed in place. */
