@@ -36,7 +36,8 @@ struct json_object *features_out_json(const struct features *features)
 void features_out_prom(FILE *out, const struct features *features)
 {
 	fputs("# HELP kvmwarden_feature_available 1 when the agent's feature "
-	      "(steal, attribution, block_io, kvm, kvm_io_notes) loaded on "
+	      "(steal, attribution, block_io, kvm, kvm_io_notes, hidden_steal) "
+	      "loaded on "
 	      "this kernel, else 0; the log and `kvmwarden status` say why.\n"
 	      "# TYPE kvmwarden_feature_available gauge\n",
 	      out);
