@@ -271,20 +271,51 @@ static struct slot_owner *index_slots(const struct guest_table *table)
 	return owners;
 }
 
-/* Totals of threads the table no longer lists go with them. */
+/* The guest's retired entry for `like`'s culprit: thread_seq 0, which no
+ * thread has (model.c numbers from 1). NULL when it is not there yet. */
+static struct hidden_culprit_total *
+retired_total(struct guest *guest, const struct hidden_culprit_total *like,
+	      size_t below)
+{
+	for (size_t i = 0; i < below; i++) {
+		struct hidden_culprit_total *total = &guest->hidden_culprits[i];
+
+		if (total->thread_seq == 0 && total->bpf_kind == like->bpf_kind &&
+		    total->netns == like->netns && total->id == like->id)
+			return total;
+	}
+	return NULL;
+}
+
+/* Totals of threads the table no longer lists are folded into the guest's
+ * retired entries (thread_seq 0), one per culprit, so a guest's sums over
+ * its entries (what /metrics exports) never fall when a thread is pruned;
+ * no window shows them, since no thread has seq 0. */
 static void drop_pruned(struct guest *guest)
 {
 	size_t kept = 0;
 
 	for (size_t i = 0; i < guest->hidden_culprit_count; i++) {
-		bool listed = false;
+		struct hidden_culprit_total entry = guest->hidden_culprits[i];
+		struct hidden_culprit_total *retired;
+		bool listed = entry.thread_seq == 0;
 
 		for (size_t t = 0; t < guest->thread_count && !listed; t++)
-			listed = guest->threads[t].seq ==
-				 guest->hidden_culprits[i].thread_seq;
-		if (listed)
-			guest->hidden_culprits[kept++] =
-				guest->hidden_culprits[i];
+			listed = guest->threads[t].seq == entry.thread_seq;
+		if (listed) {
+			guest->hidden_culprits[kept++] = entry;
+			continue;
+		}
+		retired = retired_total(guest, &entry, kept);
+		if (retired) {
+			retired->ns += entry.ns;
+			retired->count += entry.count;
+			continue;
+		}
+		entry.thread_seq = 0;
+		entry.base_ns = 0;
+		entry.base_count = 0;
+		guest->hidden_culprits[kept++] = entry;
 	}
 	guest->hidden_culprit_count = kept;
 }

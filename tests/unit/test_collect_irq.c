@@ -281,20 +281,40 @@ static void long_irq_name_cut(void **state)
 }
 
 /* Totals whose thread the table no longer lists go with it. */
-static void pruned_threads_lose_culprits(void **state)
+/* A pruned thread's culprit totals stay with its guest, folded into one
+ * retired entry per culprit (thread_seq 0): a guest's sum never falls. */
+static void pruned_threads_culprits_are_retired(void **state)
 {
 	struct tracker *tracker = *state;
 	struct guest *guest = discovered(tracker);
 	struct thread *vcpu = thread_of(guest, 1001);
+	struct thread *other = thread_of(guest, 1000);
+	const struct hidden_culprit_total *retired;
+	uint64_t vcpu_seq = vcpu->seq;
 
 	add_culprit((uint32_t)vcpu->slot, IRQ_CULPRIT_IRQ, 0, 41, "eth0", 5, 1);
+	add_culprit((uint32_t)other->slot, IRQ_CULPRIT_IRQ, 0, 41, "eth0", 7,
+		    2);
+	collect_pass(tracker);
+	assert_int_equal(guest->hidden_culprit_count, 2);
+	/* As if both were pruned: the records are gone, their slots
+	 * released, and the BPF side's entries forgotten with them. */
+	vcpu->seq = 999998;
+	vcpu->slot = -1;
+	other->seq = 999999;
+	other->slot = -1;
+	fake.irq_culprit_count = 0;
 	collect_pass(tracker);
 	assert_int_equal(guest->hidden_culprit_count, 1);
-	/* As if pruned: the record is gone, its slot released. */
-	vcpu->seq = 999999;
-	vcpu->slot = -1;
+	retired = total_of(guest, 0, IRQ_CULPRIT_IRQ, 41);
+	assert_non_null(retired);
+	assert_int_equal(retired->ns, 12);
+	assert_int_equal(retired->count, 3);
+	assert_null(total_of(guest, vcpu_seq, IRQ_CULPRIT_IRQ, 41));
+	/* Kept as it is on later passes. */
 	collect_pass(tracker);
-	assert_int_equal(guest->hidden_culprit_count, 0);
+	assert_int_equal(guest->hidden_culprit_count, 1);
+	assert_int_equal(total_of(guest, 0, IRQ_CULPRIT_IRQ, 41)->ns, 12);
 }
 
 /* A thread that turns out to be a vCPU: the new record's culprit totals
@@ -343,7 +363,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(long_irq_name_cut, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(pruned_threads_lose_culprits,
+		cmocka_unit_test_setup_teardown(pruned_threads_culprits_are_retired,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			reclassified_thread_counts_from_base, setup, teardown),
