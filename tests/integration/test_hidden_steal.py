@@ -92,9 +92,12 @@ STEAL_MAX_SHARE = 0.08
 QUIET_SHARE = 0.01
 
 BPFTRACE_SCRIPT = """
-BEGIN { @ns = 0; @count = 0; printf("ready\\n"); }
-tracepoint:irq:softirq_entry /args->vec == %(vec)d && tid == $1/ {
-	@entered[cpu] = nsecs;
+BEGIN { @ns = 0; @count = 0; @cpu_count = 0; printf("ready\\n"); }
+tracepoint:irq:softirq_entry /args->vec == %(vec)d && cpu == %(cpu)d/ {
+	@cpu_count += 1;
+	if (tid == $1) {
+		@entered[cpu] = nsecs;
+	}
 }
 tracepoint:irq:softirq_exit /args->vec == %(vec)d && @entered[cpu] != 0/ {
 	@ns += nsecs - @entered[cpu];
@@ -103,10 +106,11 @@ tracepoint:irq:softirq_exit /args->vec == %(vec)d && @entered[cpu] != 0/ {
 }
 tracepoint:syscalls:sys_enter_getpgid
 /args->pid >= %(mark)d && args->pid < %(mark)d + 64/ {
-	printf("mark %%lld %%llu %%llu\\n", args->pid - %(mark)d, @ns, @count);
+	printf("mark %%lld %%llu %%llu %%llu\\n", args->pid - %(mark)d, @ns,
+	       @count, @cpu_count);
 }
 END { clear(@entered); }
-""" % {"vec": NET_RX, "mark": MARK_BASE}
+""" % {"vec": NET_RX, "cpu": VCPU_CPU, "mark": MARK_BASE}
 
 def run_quiet(argv):
     """Runs a setup command; raises with its stderr when it fails."""
@@ -244,8 +248,8 @@ class Bpftrace:
         return self.next_mark
 
     def wait_mark(self, mark_id, timeout_s=5):
-        """(ns, count) as at mark mark_id."""
-        match = self.wait_line(r"^mark %d (\d+) (\d+)$" % mark_id,
+        """(vCPU ns, vCPU count, CPU 1 count) as at mark mark_id."""
+        match = self.wait_line(r"^mark %d (\d+) (\d+) (\d+)$" % mark_id,
                                timeout_s)
         return tuple(int(v) for v in match.groups())
 
@@ -269,8 +273,8 @@ class Rig:
 
     def truth(self, start, end):
         """The ground truth's deltas between two edges."""
-        ns0, count0 = self.bpf.wait_mark(start["mark"])
-        ns1, count1 = self.bpf.wait_mark(end["mark"])
+        ns0, count0, cpu0 = self.bpf.wait_mark(start["mark"])
+        ns1, count1, cpu1 = self.bpf.wait_mark(end["mark"])
         delta = {key: [b - a for a, b in zip(start[key], end[key])]
                  if start[key] and end[key] else None
                  for key in ("net_rx", "sched", "ksoftirqd")}
@@ -278,6 +282,7 @@ class Rig:
                 "cpu_net_rx": delta["net_rx"], "sched": delta["sched"],
                 "ksoftirqd_ns": (delta["ksoftirqd"] or [0])[0],
                 "vcpu_ns": ns1 - ns0, "vcpu_count": count1 - count0,
+                "cpu_count_bpftrace": cpu1 - cpu0,
                 "packets": end["packets"] - start["packets"],
                 "sender_stopped_in_window": not end.get("sending")}
 
@@ -390,9 +395,10 @@ def check_cpu_count(results, label, run, truth):
                        "NET_RX") or {}
     results.check(label + " CPU 1 NET_RX count = /proc/softirqs delta",
                   cpu_rx.get("count") == truth["cpu_net_rx"][VCPU_CPU],
-                  "agent %s, /proc/softirqs %d; runs elsewhere than in "
-                  "the vCPU %.0f/s" % (
+                  "agent %s, /proc/softirqs %d, bpftrace %d; runs "
+                  "elsewhere than in the vCPU %.0f/s" % (
                       cpu_rx.get("count"), truth["cpu_net_rx"][VCPU_CPU],
+                      truth["cpu_count_bpftrace"],
                       (truth["cpu_net_rx"][VCPU_CPU] - truth["vcpu_count"])
                       / (truth["window_ns"] / 1e9)))
 
