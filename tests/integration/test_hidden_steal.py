@@ -401,6 +401,11 @@ def check_cpu_count(results, label, run, truth):
                       truth["cpu_count_bpftrace"],
                       (truth["cpu_net_rx"][VCPU_CPU] - truth["vcpu_count"])
                       / (truth["window_ns"] / 1e9)))
+    # Which side a miss is on: the tracepoint's own count (bpftrace).
+    results.check(label + " CPU 1 NET_RX count = bpftrace's",
+                  cpu_rx.get("count") == truth["cpu_count_bpftrace"],
+                  "agent %s, bpftrace %d" % (cpu_rx.get("count"),
+                                             truth["cpu_count_bpftrace"]))
 
 
 def check_loaded(results, run, truth, net, vcpu):
