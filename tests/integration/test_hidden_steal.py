@@ -12,8 +12,10 @@ nothing goes back) from just after the agent's window opens until a
 second before it closes. The NET_RX softirqs CPU 1 runs then interrupt
 whatever is current there, which is the vCPU. Checks, in that window:
 (a) the agent's NET_RX count for CPU 1 (cpus[].softirq) equals the
-    /proc/softirqs delta read at the window's edges, and the vCPU's
-    NET_RX count is most of it (and equals bpftrace's count for its tid);
+    /proc/softirqs delta read at the window's edges (and bpftrace's count
+    of the tracepoint on CPU 1, which tells an agent miss from the
+    tracepoint's), and the vCPU's NET_RX count is most of it (and equals
+    bpftrace's count for its tid);
 (b) the vCPU's NET_RX time agrees within 10 % with bpftrace timing
     irq:softirq_entry to softirq_exit (vector 3) for the vCPU's tid, read
     at the same edges;
