@@ -195,6 +195,7 @@ static __always_inline void hard_exit(struct irqaction *action)
 {
 	struct irq_cpu_state *cpu = cpu_state();
 	struct irq_culprit_key key = {};
+	struct irq_culprit_value *culprit;
 	struct irq_counts *counts;
 	char name[IRQ_NAME_LEN] = {};
 	__u32 kind, slot;
@@ -229,6 +230,14 @@ static __always_inline void hard_exit(struct irqaction *action)
 	key.slot = slot - 1;
 	key.kind = IRQ_CULPRIT_IRQ;
 	key.id = cpu->hard_irq;
+	/* The action's name is read only for a new entry: a NIC's IRQ fires
+	 * thousands of times a second on the same thread. */
+	culprit = bpf_map_lookup_elem(&irq_culprits, &key);
+	if (culprit) {
+		culprit->ns += ns;
+		culprit->count += 1;
+		return;
+	}
 	if (action)
 		bpf_probe_read_kernel_str(name, sizeof(name), action->name);
 	charge_culprit(&key, ns, 1, name);

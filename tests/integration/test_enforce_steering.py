@@ -6,9 +6,8 @@ A boot-sector guest (KVM, or QEMU's TCG where /dev/kvm is missing) has its
 vCPU pinned to CPU 1. A veth pair runs into a network namespace the test
 makes; the host-side end's receive steering (rps_cpus of every rx queue)
 is CPU 1, and a UDP sender in the namespace (udp_flood.c), pinned to CPU
-0, floods it,
-so NET_RX for its packets runs on CPU 1 while the vCPU is current: the
-vCPU's hidden steal. Phases:
+0, floods it, so NET_RX for its packets runs on CPU 1 while the vCPU is
+current: the vCPU's hidden steal. Phases:
   before   a dump measures the vCPU's hidden steal with the sender on.
   enforce  `kvmwarden run` in enforce mode, budget max_hidden_steal_percent
            5, the host-side veth in steering.devices: its rps_cpus moves
