@@ -47,6 +47,11 @@ void run_loop_install_signals(void)
 	sigaction(SIGINT, &stop, NULL);
 	sigaction(SIGTERM, &stop, NULL);
 	sigaction(SIGHUP, &reload, NULL);
+	/* A peer that went away (libvirtd's socket, a socket client, a
+	 * closed stderr) must not kill the agent before it undoes its
+	 * changes: writes then fail with EPIPE, which every caller handles.
+	 * libvirt asks its client programs to ignore it too. */
+	signal(SIGPIPE, SIG_IGN);
 }
 
 static void sleep_ms(uint64_t ms)

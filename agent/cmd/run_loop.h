@@ -30,7 +30,8 @@ struct run_loop_agent {
 	const char *features_text; /* features as the socket's status has it */
 };
 
-/* SIGINT and SIGTERM stop the loop, SIGHUP reloads the configuration. */
+/* SIGINT and SIGTERM stop the loop, SIGHUP reloads the configuration;
+ * SIGPIPE is ignored. */
 void run_loop_install_signals(void);
 
 /* Runs until a stop is asked for. 0, or -errno when it could not start. */
