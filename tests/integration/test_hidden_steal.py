@@ -23,7 +23,8 @@ whatever is current there, which is the vCPU. Checks, in that window:
     more than what Linux keeps for other tasks on a FIFO thread's CPU;
 (d) the culprits name the host-side veth (kind device) with most of it;
 (e) a window without the sender shows next to no NET_RX on the vCPU
-    (beyond other traffic, which bpftrace sees too), the veth no culprit;
+    (beyond other traffic, which bpftrace sees too), and next to none
+    charged to the veth (the odd ARP probe);
 (f) hidden_steal forced off (KVMWARDEN_TEST_FAIL_FEATURES), the sender
     on: dump works, says the feature is unavailable and why, and leaves
     the hidden fields out (the README: absent, never zero).
@@ -496,9 +497,16 @@ def check_quiet(results, run, truth, net, vcpu, loaded_ns, loaded_count):
         0 <= rx_count <= truth["vcpu_count"] + QUIET_SHARE * loaded_count,
         "%s; bpftrace %d; with the sender %d" % (
             rx_count, truth["vcpu_count"], loaded_count))
-    veth = [c for c in (vcpu.get("hidden") or {}).get("culprits") or []
-            if c.get("name") == net.host and c.get("ns")]
-    results.check(label + " the veth is no culprit", not veth, "%s" % veth)
+    # Not none: the namespace's end still sends the odd packet on its own
+    # (an ARP probe of the stale neighbour after the flood: one packet,
+    # 41 us, seen in a CI run), so next to none, as for the vCPU.
+    veth_ns = sum(c.get("ns", 0)
+                  for c in (vcpu.get("hidden") or {}).get("culprits") or []
+                  if c.get("name") == net.host)
+    results.check(label + " the veth took next to none",
+                  veth_ns <= QUIET_SHARE * loaded_ns,
+                  "%s; with the sender %s" % (kt.ms(veth_ns),
+                                              kt.ms(loaded_ns)))
 
 
 def check_forced(results, run, truth, guest, vcpu):
