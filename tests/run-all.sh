@@ -28,8 +28,10 @@ step() {
 		failed=$((failed + 1))
 		return
 	fi
+	local started=$SECONDS
 	"$@" </dev/null 2>&1 | tee "$log"
 	status=${PIPESTATUS[0]}
+	echo "==== $label took $((SECONDS - started)) s"
 	last=$(grep -E "^${prefix}[0-9]+ passed, [0-9]+ failed" "$log" | tail -n 1)
 	if [[ $last =~ ^$prefix([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)?$ ]]; then
 		passed=$((passed + BASH_REMATCH[1]))

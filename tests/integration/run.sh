@@ -26,9 +26,11 @@ trap 'rm -f "$log"' EXIT
 for test in "$here"/test_*.py; do
 	name=$(basename "$test")
 	echo "== $name"
+	started=$SECONDS
 	timeout --kill-after=20 "$per_test_timeout" \
 		python3 "$test" "$build_dir" </dev/null 2>&1 | tee "$log"
 	status=${PIPESTATUS[0]}
+	echo "== $name took $((SECONDS - started)) s"
 	last=$(tail -n 1 "$log")
 	if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
 		passed=$((passed + BASH_REMATCH[1]))
