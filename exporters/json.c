@@ -176,6 +176,7 @@ int json_write_report(FILE *out, const struct report *report)
 				       features_out_json(report->features));
 	cpus = cpus_json(report);
 	json_hidden_add(guests, cpus, report);
+	json_hidden_add_errors(doc, report);
 	json_object_object_add(doc, "guests", guests);
 	json_object_object_add(doc, "cpus", cpus);
 	for (int i = 0; i < SCHED_ERR_COUNT; i++)

@@ -210,6 +210,19 @@ static void add_cpus(struct json_object *cpus, const struct report *report)
 	}
 }
 
+void json_hidden_add_errors(struct json_object *doc,
+			    const struct report *report)
+{
+	struct json_object *errors;
+
+	if (!report->cpu_irq)
+		return;
+	errors = json_object_new_object();
+	for (int i = 0; i < IRQ_ERR_COUNT; i++)
+		put_u64(errors, hidden_irq_error_name(i), report->irq_errors[i]);
+	json_object_object_add(doc, "irq_errors", errors);
+}
+
 void json_hidden_add(struct json_object *guests, struct json_object *cpus,
 		     const struct report *report)
 {

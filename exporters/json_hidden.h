@@ -20,4 +20,9 @@
 void json_hidden_add(struct json_object *guests, struct json_object *cpus,
 		     const struct report *report);
 
+/* Adds "irq_errors": {"culprits_full": N, "unmatched_exit": N}, the
+ * window's, to doc; nothing when report->cpu_irq is NULL, as above. */
+void json_hidden_add_errors(struct json_object *doc,
+			    const struct report *report);
+
 #endif

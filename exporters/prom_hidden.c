@@ -261,6 +261,21 @@ static void write_cpus(FILE *out, const struct guest_table *table)
 			 false, false);
 }
 
+/* Beside kvmwarden_bpf_errors_total and kvmwarden_io_bpf_errors_total:
+ * a full culprit table loses names (the time stays in the totals), an
+ * unmatched exit an interrupt that began before the programs attached. */
+static void write_errors(FILE *out, const struct guest_table *table)
+{
+	prom_write_family(out, "kvmwarden_irq_bpf_errors_total", "counter",
+			  "What the interrupt programs could not do, by "
+			  "error.");
+	for (int i = 0; i < IRQ_ERR_COUNT; i++)
+		fprintf(out,
+			"kvmwarden_irq_bpf_errors_total{error=\"%s\"} "
+			"%" PRIu64 "\n",
+			hidden_irq_error_name(i), table->irq_errors[i]);
+}
+
 int prom_hidden_write(FILE *out, const struct guest_table *table,
 		      const struct prom_hidden_view *view)
 {
@@ -275,5 +290,6 @@ int prom_hidden_write(FILE *out, const struct guest_table *table,
 	if (view->vcpu_shown)
 		write_vcpus(out, table, view);
 	write_cpus(out, table);
+	write_errors(out, table);
 	return 0;
 }

@@ -34,6 +34,8 @@ void collect_irq_read(struct tracker *tracker, struct collect_irq_reading *out)
 		out->culprits = NULL;
 		out->culprit_count = 0;
 	}
+	out->errors_read =
+		tracker->source->irq_read_errors(tracker->irq, out->errors) == 0;
 }
 
 void collect_irq_reading_free(struct collect_irq_reading *reading)
@@ -48,6 +50,11 @@ static void apply_cpus(struct guest_table *table,
 {
 	if (!reading->cpu)
 		return;
+	/* Counters only grow; a failed read keeps the last good values
+	 * rather than showing a fall. */
+	if (reading->errors_read)
+		memcpy(table->irq_errors, reading->errors,
+		       sizeof(table->irq_errors));
 	if (!table->cpu_irq) {
 		table->cpu_irq =
 			calloc(COLLECT_IRQ_MAX_CPUS, sizeof(*table->cpu_irq));

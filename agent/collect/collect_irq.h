@@ -11,6 +11,7 @@
 #error "userspace-only header"
 #endif
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,8 @@ struct collect_irq_reading {
 	int cpu_count;
 	struct irq_loader_culprit *culprits; /* NULL: not read */
 	size_t culprit_count;
+	uint64_t errors[IRQ_ERR_COUNT]; /* cumulative, summed over CPUs */
+	bool errors_read;
 };
 
 /* Reads the maps into `out` (collect_irq_reading_free frees it); reads
@@ -32,7 +35,8 @@ struct collect_irq_reading {
 void collect_irq_read(struct tracker *tracker, struct collect_irq_reading *out);
 void collect_irq_reading_free(struct collect_irq_reading *reading);
 
-/* The reading into the table: per-CPU counts into table.cpu_irq, culprit
+/* The reading into the table: per-CPU counts into table.cpu_irq, the
+ * error counters into table.irq_errors, culprit
  * entries into each victim thread's guest (hidden_culprits, by the
  * thread's seq, with the owner of a guest's device named), and the
  * entries of threads no longer in their guest dropped. */

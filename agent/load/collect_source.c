@@ -28,6 +28,7 @@ const struct collect_source collect_source_bpf = {
 	.irq_read_cpu_counts = irq_loader_read_cpu_counts,
 	.irq_read_culprits = irq_loader_read_culprits,
 	.irq_forget_slot = irq_loader_forget_slot,
+	.irq_read_errors = irq_loader_read_errors,
 };
 
 const struct block_source collect_source_block = {

@@ -72,6 +72,8 @@ struct collect_source {
 				 struct irq_loader_culprit **entries,
 				 size_t *count);
 	int (*irq_forget_slot)(struct irq_loader *irq, uint32_t slot);
+	int (*irq_read_errors)(struct irq_loader *irq,
+			       uint64_t totals[IRQ_ERR_COUNT]);
 };
 
 /* The real BPF side: the loaders' own functions. */

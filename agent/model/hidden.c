@@ -96,6 +96,16 @@ const char *hidden_hard_kind_name(int kind)
 	return kind >= 0 && kind < IRQ_HARD_KINDS ? names[kind] : NULL;
 }
 
+const char *hidden_irq_error_name(int which)
+{
+	static const char *const names[IRQ_ERR_COUNT] = {
+		[IRQ_ERR_CULPRITS_FULL] = "culprits_full",
+		[IRQ_ERR_UNMATCHED_EXIT] = "unmatched_exit",
+	};
+
+	return which >= 0 && which < IRQ_ERR_COUNT ? names[which] : NULL;
+}
+
 const char *hidden_culprit_kind_name(enum hidden_culprit_kind kind)
 {
 	switch (kind) {

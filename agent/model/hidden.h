@@ -37,6 +37,10 @@ const char *hidden_softirq_name(int vector);
  * "CALL_FUNCTION_SINGLE", "IRQ_WORK", "OTHER_VECTOR". NULL out of range. */
 const char *hidden_hard_kind_name(int kind);
 
+/* "culprits_full", "unmatched_exit": enum irq_error as every output names
+ * it. NULL out of range. */
+const char *hidden_irq_error_name(int which);
+
 /* How a culprit is shown: a guest owns the device (its tap), a device no
  * guest owns, or an IRQ (a device's handler or a system vector). */
 enum hidden_culprit_kind {

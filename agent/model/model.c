@@ -271,6 +271,7 @@ int guest_table_copy(struct guest_table *dst, const struct guest_table *src)
 		}
 		dst->cpu_irq_count = src->cpu_irq_count;
 	}
+	memcpy(dst->irq_errors, src->irq_errors, sizeof(dst->irq_errors));
 	if (!src->guest_count)
 		return 0;
 	dst->guests = calloc(src->guest_count, sizeof(*dst->guests));

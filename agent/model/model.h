@@ -144,6 +144,9 @@ struct guest_table {
 	 * when the interrupt programs are not loaded. */
 	struct irq_counts *cpu_irq;
 	int cpu_irq_count;
+	/* The interrupt programs' error counters (enum irq_error),
+	 * cumulative; meaningful only while cpu_irq is set. */
+	uint64_t irq_errors[IRQ_ERR_COUNT];
 	/* Which parts of the KVM telemetry this host provides. */
 	struct kvm_availability kvm;
 };
@@ -255,6 +258,8 @@ struct report {
 	 * when not measured. */
 	struct irq_counts *cpu_irq;
 	int cpu_irq_count;
+	/* The interrupt programs' errors in the window; set with cpu_irq. */
+	uint64_t irq_errors[IRQ_ERR_COUNT];
 	uint64_t errors[SCHED_ERR_COUNT];
 	struct kvm_availability kvm; /* as at the end of the window */
 	/* Block I/O of the same window (io_model.h); NULL when not measured.

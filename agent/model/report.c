@@ -231,6 +231,9 @@ static int build_cpu_irq(struct report *out, const struct guest_table *before,
 						    cpu < before->cpu_irq_count ?
 					    &before->cpu_irq[cpu] :
 					    &zero);
+	for (int i = 0; i < IRQ_ERR_COUNT; i++)
+		out->irq_errors[i] = minus(after->irq_errors[i],
+					   before ? before->irq_errors[i] : 0);
 	return 0;
 }
 

@@ -427,6 +427,13 @@ def check_loaded(results, run, truth, net, vcpu):
     check_shape(results, label + " cpus[1].softirq", cpu.get("softirq"),
                 "ns", "count")
     check_cpu_count(results, label, run, truth)
+    # The culprit table holds 16,384 entries: two threads with a few
+    # culprits each cannot fill it.
+    errors = run.doc.get("irq_errors")
+    results.check(label + " irq_errors has both counters, none full",
+                  isinstance(errors, dict) and
+                  sorted(errors) == ["culprits_full", "unmatched_exit"] and
+                  errors["culprits_full"] == 0, "%s" % errors)
     hidden = vcpu.get("hidden") or {}
     check_shape(results, label + " vCPU hidden", hidden, "softirq_ns",
                 "softirq_count")
@@ -537,6 +544,8 @@ def check_forced(results, run, truth, guest, vcpu):
              for key in ("softirq", "irq") if key in c]
     results.check(label + " no softirq or irq field on any CPU",
                   not shown, "%s" % shown)
+    results.check(label + " no irq_errors", "irq_errors" not in run.doc,
+                  "%s" % run.doc.get("irq_errors"))
 
 
 def ensure_tracefs():

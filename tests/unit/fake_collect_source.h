@@ -57,6 +57,8 @@ static struct fake_bpf {
 	size_t irq_culprit_count;
 	uint32_t irq_forgotten[FAKE_MAX];
 	size_t irq_forgotten_count;
+	uint64_t irq_errors[IRQ_ERR_COUNT];
+	bool irq_errors_fail;
 } fake;
 
 static bool fake_never_attaches(uint32_t tid)
@@ -272,6 +274,15 @@ static int fake_irq_forget_slot(struct irq_loader *irq, uint32_t slot)
 	return 0;
 }
 
+static int fake_irq_read_errors(struct irq_loader *irq,
+				uint64_t totals[IRQ_ERR_COUNT])
+{
+	if (fake.irq_errors_fail)
+		return -EIO;
+	memcpy(totals, fake.irq_errors, sizeof(fake.irq_errors));
+	return 0;
+}
+
 static const struct collect_source fake_source = {
 	.discover = fake_discover,
 	.thread_stats = fake_thread_stats,
@@ -295,6 +306,7 @@ static const struct collect_source fake_source = {
 	.irq_read_cpu_counts = fake_irq_read_cpu_counts,
 	.irq_read_culprits = fake_irq_read_culprits,
 	.irq_forget_slot = fake_irq_forget_slot,
+	.irq_read_errors = fake_irq_read_errors,
 };
 
 /* A stand-in for "KVM telemetry loaded": never dereferenced. */

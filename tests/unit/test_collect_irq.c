@@ -143,6 +143,7 @@ static void thread_and_cpu_counts(void **state)
 	fake.irq_cpus[1].soft_ns[IRQ_SOFTIRQ_NET_RX] = 2000000000;
 	fake.irq_cpus[0].hard_count[IRQ_HARD_DEVICE] = 5;
 	fake.irq_cpu_count = 2;
+	fake.irq_errors[IRQ_ERR_UNMATCHED_EXIT] = 3;
 	collect_pass(tracker);
 
 	assert_int_equal(vcpu->counters.hidden.soft_ns[IRQ_SOFTIRQ_NET_RX],
@@ -161,6 +162,14 @@ static void thread_and_cpu_counts(void **state)
 		250000);
 	assert_int_equal(tracker->table.cpu_irq[0].hard_count[IRQ_HARD_DEVICE],
 			 5);
+	assert_int_equal(tracker->table.irq_errors[IRQ_ERR_UNMATCHED_EXIT], 3);
+
+	/* A failed read of the errors keeps the last values: a counter
+	 * that fell would read as a reset. */
+	fake.irq_errors_fail = true;
+	collect_pass(tracker);
+	assert_int_equal(tracker->table.irq_errors[IRQ_ERR_UNMATCHED_EXIT], 3);
+	fake.irq_errors_fail = false;
 
 	/* Cumulative: the figures follow the slot, never reset by reading. */
 	live->soft_ns[IRQ_SOFTIRQ_NET_RX] = 50000;

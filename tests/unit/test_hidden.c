@@ -58,6 +58,12 @@ static void names_follow_the_kernel(void **state)
 	assert_string_equal(hidden_hard_kind_name(IRQ_HARD_LOCAL_TIMER),
 			    "LOCAL_TIMER");
 	assert_null(hidden_hard_kind_name(IRQ_HARD_KINDS));
+	assert_string_equal(hidden_irq_error_name(IRQ_ERR_CULPRITS_FULL),
+			    "culprits_full");
+	assert_string_equal(hidden_irq_error_name(IRQ_ERR_UNMATCHED_EXIT),
+			    "unmatched_exit");
+	assert_null(hidden_irq_error_name(IRQ_ERR_COUNT));
+	assert_null(hidden_irq_error_name(-1));
 	assert_string_equal(hidden_culprit_kind_name(HIDDEN_CULPRIT_GUEST),
 			    "guest");
 	assert_string_equal(net_counter_name(NET_TX_DROPPED), "tx_dropped");
@@ -218,6 +224,7 @@ static void report_has_the_window_figures(void **state)
 	assert_non_null(before.cpu_irq);
 	before.cpu_irq_count = 2;
 	before.cpu_irq[1].soft_count[IRQ_SOFTIRQ_NET_RX] = 1000;
+	before.irq_errors[IRQ_ERR_UNMATCHED_EXIT] = 3;
 
 	assert_int_equal(guest_table_copy(&after, &before), 0);
 	guest = &after.guests[0];
@@ -230,6 +237,8 @@ static void report_has_the_window_figures(void **state)
 	guest->net[1].counters[NET_TX_BYTES] = 300;
 	guest->net_count = 2;
 	after.cpu_irq[1].soft_count[IRQ_SOFTIRQ_NET_RX] = 1250;
+	after.irq_errors[IRQ_ERR_UNMATCHED_EXIT] = 5;
+	after.irq_errors[IRQ_ERR_CULPRITS_FULL] = 7;
 
 	assert_int_equal(report_build(&report, &before, &after, 1000 * MS), 0);
 	assert_int_equal(report.guest_count, 1);
@@ -245,6 +254,9 @@ static void report_has_the_window_figures(void **state)
 	assert_int_equal(report.cpu_irq_count, 2);
 	assert_int_equal(report.cpu_irq[1].soft_count[IRQ_SOFTIRQ_NET_RX], 250);
 	assert_int_equal(report.cpu_irq[0].soft_count[IRQ_SOFTIRQ_NET_RX], 0);
+	/* The errors are the window's too: the copy carries them. */
+	assert_int_equal(report.irq_errors[IRQ_ERR_UNMATCHED_EXIT], 2);
+	assert_int_equal(report.irq_errors[IRQ_ERR_CULPRITS_FULL], 7);
 	assert_int_equal(report.guests[0].net_count, 2);
 	assert_string_equal(report.guests[0].net[0].name, "tap0");
 	assert_int_equal(report.guests[0].net[0].counters[NET_RX_PACKETS], 7);

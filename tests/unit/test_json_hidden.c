@@ -338,6 +338,22 @@ static void cpus_beyond_the_wait_figures_are_added(void **state)
 	json_object_put(doc);
 }
 
+/* Both counters, always, with the window's figures. */
+static void errors_are_the_windows(void **state)
+{
+	struct fixture f;
+	struct json_object *doc, *errors;
+
+	fixture_fill(&f);
+	f.report.irq_errors[IRQ_ERR_CULPRITS_FULL] = 9;
+	doc = write_and_parse(&f.report);
+	errors = get(doc, "irq_errors");
+	assert_int_equal(get_u64(errors, "culprits_full"), 9);
+	assert_int_equal(get_u64(errors, "unmatched_exit"), 0);
+	assert_int_equal(json_object_object_length(errors), IRQ_ERR_COUNT);
+	json_object_put(doc);
+}
+
 /* Not measured (the interrupt programs are not loaded): no "hidden" and
  * no per-CPU contexts, rather than zeros that read as "none happened". */
 static void unmeasured_window_has_no_hidden(void **state)
@@ -357,6 +373,7 @@ static void unmeasured_window_has_no_hidden(void **state)
 	assert_int_equal(get_u64(cpu, "vcpu_wait_ns"), 5);
 	assert_false(has(cpu, "softirq"));
 	assert_false(has(cpu, "irq"));
+	assert_false(has(doc, "irq_errors"));
 	json_object_put(doc);
 }
 
@@ -367,6 +384,7 @@ int main(void)
 		cmocka_unit_test(culprits_are_merged_largest_first),
 		cmocka_unit_test(cpus_carry_both_contexts),
 		cmocka_unit_test(cpus_beyond_the_wait_figures_are_added),
+		cmocka_unit_test(errors_are_the_windows),
 		cmocka_unit_test(unmeasured_window_has_no_hidden),
 	};
 

@@ -231,6 +231,13 @@ static void cpu_families_are_exact(void **state)
 	assert_line(text, "kvmwarden_cpu_irqs_total{cpu=\"1\","
 			  "kind=\"OTHER_VECTOR\"} 0");
 	free(text);
+	table.irq_errors[IRQ_ERR_UNMATCHED_EXIT] = 4;
+	text = render(&table, false);
+	assert_line(text, "kvmwarden_irq_bpf_errors_total{"
+			  "error=\"unmatched_exit\"} 4");
+	assert_line(text, "kvmwarden_irq_bpf_errors_total{"
+			  "error=\"culprits_full\"} 0");
+	free(text);
 	guest_table_free(&table);
 }
 
@@ -267,6 +274,7 @@ static void unmeasured_table_has_no_hidden_series(void **state)
 	text = render(&table, true);
 	assert_null(strstr(text, "hidden"));
 	assert_null(strstr(text, "kvmwarden_cpu_"));
+	assert_null(strstr(text, "kvmwarden_irq_bpf_errors_total"));
 	assert_line(text, "kvmwarden_guest_vcpus{" WEB "} 2");
 	free(text);
 	guest_table_free(&table);
