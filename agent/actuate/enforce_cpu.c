@@ -158,13 +158,13 @@ static const char *victim_of(const struct enforce_cpu *cpu, const char *cgroup)
 	for (size_t i = 0; i < POLICY_MAX_GUESTS; i++) {
 		const struct policy_victim *v = &cpu->policy.victims[i];
 
-		if (!v->in_use)
+		if (!v->slot.in_use)
 			continue;
 		if (!strcmp(v->weight_cgroup, cgroup))
-			return v->name;
+			return v->slot.name;
 		for (size_t c = 0; c < v->cap_count; c++)
 			if (!strcmp(v->caps[c].cgroup, cgroup))
-				return v->name;
+				return v->slot.name;
 	}
 	return "";
 }

@@ -192,10 +192,10 @@ static const char *victim_of(const struct enforce_steer *steer,
 	for (size_t i = 0; i < POLICY_MAX_GUESTS; i++) {
 		const struct policy_steer_victim *v = &steer->policy.victims[i];
 
-		for (size_t t = 0; v->in_use && t < v->target_count; t++)
+		for (size_t t = 0; v->slot.in_use && t < v->target_count; t++)
 			if (v->targets[t].kind == kind &&
 			    !strcmp(v->targets[t].name, name))
-				return v->name;
+				return v->slot.name;
 	}
 	return "";
 }
