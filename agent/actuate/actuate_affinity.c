@@ -24,6 +24,35 @@ int affinity_get_tid(int tid, struct cpu_mask *mask)
 	return 0;
 }
 
+int affinity_tids_cpus(const int *tids, size_t count,
+		       struct cpu_mask *tids_cpus, struct cpu_mask *online)
+{
+	char text[256] = "";
+	bool any = false;
+	FILE *in;
+
+	memset(tids_cpus, 0, sizeof(*tids_cpus));
+	for (size_t i = 0; i < count; i++) {
+		struct cpu_mask one;
+
+		if (affinity_get_tid(tids[i], &one))
+			continue; /* a task that just went */
+		for (size_t w = 0; w < AFFINITY_MAX_CPUS / 64; w++)
+			tids_cpus->bits[w] |= one.bits[w];
+		any = true;
+	}
+	in = fopen("/sys/devices/system/cpu/online", "re");
+	if (!in)
+		return -errno;
+	if (!fgets(text, sizeof(text), in))
+		text[0] = '\0';
+	fclose(in);
+	text[strcspn(text, "\n")] = '\0';
+	if (!any || affinity_parse(text, online))
+		return -ENOENT;
+	return 0;
+}
+
 static int set_tid(int tid, const struct cpu_mask *mask)
 {
 	if (syscall(SYS_sched_setaffinity, tid, sizeof(*mask), mask) < 0)

@@ -41,6 +41,12 @@ int affinity_format(const struct cpu_mask *mask, char *text, size_t size);
 int affinity_parse(const char *text, struct cpu_mask *mask);
 /* The task's mask by tid (no name check): for the victim's vCPUs. */
 int affinity_get_tid(int tid, struct cpu_mask *mask);
+/* The CPUs any of the `count` tasks may run on (a task gone meanwhile is
+ * skipped), and the online CPUs: where a victim's vCPUs may be, and where
+ * else work can go. -ENOENT when none of the tasks is left or the online
+ * list does not parse; another negative errno when it cannot be read. */
+int affinity_tids_cpus(const int *tids, size_t count,
+		       struct cpu_mask *tids_cpus, struct cpu_mask *online);
 
 /* The name for tid as it is now; -ENOENT when it is gone. */
 int affinity_task_name(int tid, char *name, size_t size);

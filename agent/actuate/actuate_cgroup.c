@@ -8,7 +8,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/magic.h>
@@ -16,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/vfs.h>
-#include <unistd.h>
 
 #include "actuate/actuate_cgroup.h"
+#include "actuate/value_file.h"
 
 static bool has_option(const char *options, const char *name)
 {
@@ -172,45 +171,17 @@ int cgroup_knob_file(const struct cgroup_fs *fs,
 
 int cgroup_file_read(const char *file, char *value, size_t size)
 {
-	ssize_t got;
-	int fd, err = 0;
-
-	fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	got = read(fd, value, size - 1);
-	if (got < 0) {
-		err = -errno;
-		goto out;
-	}
-	value[got] = '\0';
-	value[strcspn(value, "\n")] = '\0';
-out:
-	close(fd);
-	return err;
+	return value_file_read(file, value, size);
 }
 
 int cgroup_file_write(const char *file, const char *value)
 {
-	char back[CGROUP_VALUE_LEN];
-	size_t len = strlen(value);
-	ssize_t wrote;
-	int fd, err;
+	int err;
 
 	if (!on_cgroup_fs(file))
 		return -EPERM;
-	fd = open(file, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	wrote = write(fd, value, len);
-	err = wrote < 0 ? -errno : (size_t)wrote != len ? -EIO : 0;
-	close(fd);
-	if (err)
-		return err;
-	err = cgroup_file_read(file, back, sizeof(back));
-	if (err)
-		return err;
-	return strcmp(back, value) ? -EIO : 0;
+	err = value_file_write(file, value);
+	return err ? err : value_file_check(file, value);
 }
 
 /* cpu.cfs_period_us next to a v1 quota file; the default when unreadable

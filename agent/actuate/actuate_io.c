@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "actuate/actuate_io.h"
+#include "actuate/value_file.h"
 
 #define V2_MAX_NONE "rbps=max wbps=max riops=max wiops=max"
 #define ENTRY_FILE_LEN 8192
@@ -271,9 +272,7 @@ int io_entry_write(const char *file, const char *value)
 	char path[PATH_MAX], device[24], line[CGROUP_VALUE_LEN + 32];
 	char back[CGROUP_VALUE_LEN];
 	struct statfs st;
-	ssize_t wrote;
-	size_t len;
-	int fd, err;
+	int err;
 
 	err = split_entry(file, path, sizeof(path), device, sizeof(device));
 	if (err)
@@ -281,13 +280,8 @@ int io_entry_write(const char *file, const char *value)
 	if (statfs(path, &st) || (st.f_type != CGROUP_SUPER_MAGIC &&
 				  st.f_type != CGROUP2_SUPER_MAGIC))
 		return -EPERM;
-	len = (size_t)snprintf(line, sizeof(line), "%s %s", device, value);
-	fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	wrote = write(fd, line, len);
-	err = wrote < 0 ? -errno : (size_t)wrote != len ? -EIO : 0;
-	close(fd);
+	snprintf(line, sizeof(line), "%s %s", device, value);
+	err = value_file_write(path, line);
 	if (err)
 		return err;
 	err = io_entry_read(file, back, sizeof(back));

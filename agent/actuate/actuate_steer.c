@@ -7,7 +7,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "actuate/actuate_steer.h"
+#include "actuate/value_file.h"
 #include "irq.h"
 
 bool steer_name_valid(const char *name)
@@ -78,50 +78,23 @@ bool steer_is_entry(const char *file)
 
 int steer_entry_read(const char *file, char *value, size_t size)
 {
-	ssize_t got;
-	int fd, err = 0;
-
 	if (!steer_is_entry(file))
 		return -EINVAL;
-	fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	got = read(fd, value, size - 1);
-	if (got < 0)
-		err = -errno;
-	else {
-		value[got] = '\0';
-		value[strcspn(value, "\n")] = '\0';
-	}
-	close(fd);
-	return err;
+	return value_file_read(file, value, size);
 }
 
 int steer_entry_write(const char *file, const char *value)
 {
-	char back[256];
-	size_t len = strlen(value);
-	ssize_t wrote;
-	int fd, err;
+	int err;
 
 	if (!steer_is_entry(file))
 		return -EINVAL;
-	fd = open(file, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	wrote = write(fd, value, len);
-	err = wrote < 0 ? -errno : (size_t)wrote != len ? -EIO : 0;
-	close(fd);
+	err = value_file_write(file, value);
 	/* The kernel says EIO for an IRQ whose affinity it manages (or
 	 * that no CPU in the mask can serve): nothing changed. */
 	if (err == -EIO && is_irq_file(file))
 		return -EOPNOTSUPP;
-	if (err)
-		return err;
-	err = steer_entry_read(file, back, sizeof(back));
-	if (err)
-		return err;
-	return strcmp(back, value) ? -EIO : 0;
+	return err ? err : value_file_check(file, value);
 }
 
 int steer_device_files(const char *name, char files[][STEER_FILE_LEN], int max)

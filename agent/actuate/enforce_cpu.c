@@ -158,13 +158,13 @@ static const char *victim_of(const struct enforce_cpu *cpu, const char *cgroup)
 	for (size_t i = 0; i < POLICY_MAX_GUESTS; i++) {
 		const struct policy_victim *v = &cpu->policy.victims[i];
 
-		if (!v->in_use)
+		if (!v->slot.in_use)
 			continue;
 		if (!strcmp(v->weight_cgroup, cgroup))
-			return v->name;
+			return v->slot.name;
 		for (size_t c = 0; c < v->cap_count; c++)
 			if (!strcmp(v->caps[c].cgroup, cgroup))
-				return v->name;
+				return v->slot.name;
 	}
 	return "";
 }
@@ -257,36 +257,6 @@ static bool other_cpus(const struct cpu_mask *online,
 	return mask_any(rest);
 }
 
-/* The CPUs the victim's vCPUs may run on, and the online ones. */
-static int victim_cpus(const struct policy_setting *setting,
-		       struct cpu_mask *victim, struct cpu_mask *online)
-{
-	char text[256];
-	bool any = false;
-	FILE *in;
-
-	memset(victim, 0, sizeof(*victim));
-	for (size_t i = 0; i < setting->avoid_tid_count; i++) {
-		struct cpu_mask one;
-
-		if (affinity_get_tid(setting->avoid_tids[i], &one))
-			continue; /* a vCPU that just went */
-		for (size_t w = 0; w < AFFINITY_MAX_CPUS / 64; w++)
-			victim->bits[w] |= one.bits[w];
-		any = true;
-	}
-	in = fopen("/sys/devices/system/cpu/online", "re");
-	if (!in)
-		return -errno;
-	if (!fgets(text, sizeof(text), in))
-		text[0] = '\0';
-	fclose(in);
-	text[strcspn(text, "\n")] = '\0';
-	if (!any || affinity_parse(text, online))
-		return -ENOENT;
-	return 0;
-}
-
 /* A libvirt culprit's vCPUs and emulator threads kept off the victim's
  * CPUs through libvirt's live pinning, or a systemd unit's tasks through
  * its AllowedCPUs: one value for the whole domain or unit, journaled,
@@ -300,7 +270,8 @@ static void apply_managed_separation(struct enforce_cpu *cpu,
 	struct managed_file *m;
 	int err;
 
-	if (victim_cpus(setting, &victim, &online))
+	if (affinity_tids_cpus(setting->avoid_tids, setting->avoid_tid_count,
+			       &victim, &online))
 		return;
 	if (!other_cpus(&online, &victim, &rest))
 		return; /* the victim may run everywhere: nowhere to go */
@@ -344,7 +315,8 @@ static void apply_separation(struct enforce_cpu *cpu,
 		apply_managed_separation(cpu, setting, now_ms);
 		return;
 	}
-	if (victim_cpus(setting, &victim, &online) ||
+	if (affinity_tids_cpus(setting->avoid_tids, setting->avoid_tid_count,
+			       &victim, &online) ||
 	    cgroup_knob_file(&cpu->fs, &cpu->writer->config->enforce,
 			     setting->cgroup, POLICY_KNOB_CPU_QUOTA, quota_file,
 			     sizeof(quota_file)))

@@ -192,42 +192,12 @@ static const char *victim_of(const struct enforce_steer *steer,
 	for (size_t i = 0; i < POLICY_MAX_GUESTS; i++) {
 		const struct policy_steer_victim *v = &steer->policy.victims[i];
 
-		for (size_t t = 0; v->in_use && t < v->target_count; t++)
+		for (size_t t = 0; v->slot.in_use && t < v->target_count; t++)
 			if (v->targets[t].kind == kind &&
 			    !strcmp(v->targets[t].name, name))
-				return v->name;
+				return v->slot.name;
 	}
 	return "";
-}
-
-/* The CPUs the victims' vCPUs may run on, and the online ones. */
-static int cpus_of(const struct policy_steer_setting *setting,
-		   struct cpu_mask *protected_cpus, struct cpu_mask *online)
-{
-	char text[256] = "";
-	bool any = false;
-	FILE *in;
-
-	memset(protected_cpus, 0, sizeof(*protected_cpus));
-	for (size_t i = 0; i < setting->avoid_tid_count; i++) {
-		struct cpu_mask one;
-
-		if (affinity_get_tid(setting->avoid_tids[i], &one))
-			continue; /* a vCPU that just went */
-		for (size_t w = 0; w < AFFINITY_MAX_CPUS / 64; w++)
-			protected_cpus->bits[w] |= one.bits[w];
-		any = true;
-	}
-	in = fopen("/sys/devices/system/cpu/online", "re");
-	if (!in)
-		return -errno;
-	if (!fgets(text, sizeof(text), in))
-		text[0] = '\0';
-	fclose(in);
-	text[strcspn(text, "\n")] = '\0';
-	if (!any || affinity_parse(text, online))
-		return -ENOENT;
-	return 0;
 }
 
 /* The text `file` should hold: its original (or current, before it is
@@ -312,7 +282,9 @@ static void apply(struct enforce_steer *steer,
 	struct cpu_mask protected_cpus, online;
 	int count;
 
-	if (cpus_of(setting, &protected_cpus, &online))
+	/* The CPUs the victims' vCPUs may run on, and the online ones. */
+	if (affinity_tids_cpus(setting->avoid_tids, setting->avoid_tid_count,
+			       &protected_cpus, &online))
 		return; /* its vCPUs went: nothing to keep off */
 	count = setting->kind == POLICY_STEER_IRQ ?
 			steer_irq_files(setting->name, files, STEER_MAX_FILES) :

@@ -14,6 +14,7 @@
 #include "policy/enforce_route.h"
 #include "policy/ladder.h"
 #include "policy/policy.h"
+#include "policy/victim_slot.h"
 
 static const char *const verb_names[] = {
 	[POLICY_RAISE_WEIGHT] = "raise_weight",
@@ -63,27 +64,10 @@ void policy_init(struct policy *policy, const struct enforce_config *config,
 static struct policy_victim *victim_for(struct policy *policy,
 					const struct policy_guest *guest)
 {
-	struct policy_victim *free_slot = NULL;
-
-	for (size_t i = 0; i < POLICY_MAX_GUESTS; i++) {
-		struct policy_victim *v = &policy->victims[i];
-
-		if (!v->in_use) {
-			if (!free_slot)
-				free_slot = v;
-			continue;
-		}
-		if (!strcmp(v->name, guest->name) &&
-		    !strcmp(v->uuid, guest->uuid))
-			return v;
-	}
-	if (!free_slot)
-		return NULL;
-	memset(free_slot, 0, sizeof(*free_slot));
-	free_slot->in_use = true;
-	snprintf(free_slot->name, sizeof(free_slot->name), "%s", guest->name);
-	snprintf(free_slot->uuid, sizeof(free_slot->uuid), "%s", guest->uuid);
-	return free_slot;
+	/* The slot heads its victim (policy.h): one address for both. */
+	return (struct policy_victim *)victim_slot_for(
+		policy->victims, sizeof(policy->victims[0]), POLICY_MAX_GUESTS,
+		guest->name, guest->uuid);
 }
 
 static struct policy_action *add_action(struct policy_result *result,
@@ -99,7 +83,7 @@ static struct policy_action *add_action(struct policy_result *result,
 	action = &result->actions[result->action_count++];
 	memset(action, 0, sizeof(*action));
 	action->verb = verb;
-	snprintf(action->victim, sizeof(action->victim), "%s", v->name);
+	snprintf(action->victim, sizeof(action->victim), "%s", v->slot.name);
 	snprintf(action->target, sizeof(action->target), "%s", target);
 	action->from = from;
 	action->to = to;
@@ -290,7 +274,8 @@ static void escalate(struct policy *policy, struct policy_victim *v,
 	/* At the floor, the last rung for this culprit, when allowed, is
 	 * CPUs of the victim's own. */
 	if (cap && cap->quota_percent <= config->min_quota_percent &&
-	    config->separate_cpus && !cap->separated && v->vcpu_tid_count) {
+	    config->separate_cpus && !cap->separated &&
+	    v->slot.vcpu_tid_count) {
 		cap->separated = true;
 		action = add_action(result, POLICY_SEPARATE_CPUS, v,
 				    cap->cgroup, 0, 1);
@@ -432,11 +417,8 @@ static void add_separation(struct policy_result *result,
 		setting->knob = POLICY_KNOB_SEPARATE;
 		setting->value = 1;
 	}
-	for (size_t i = 0; i < v->vcpu_tid_count &&
-			   setting->avoid_tid_count < POLICY_MAX_VCPUS;
-	     i++)
-		setting->avoid_tids[setting->avoid_tid_count++] =
-			v->vcpu_tids[i];
+	victim_slot_add_tids(&v->slot, setting->avoid_tids,
+			     &setting->avoid_tid_count);
 }
 
 static bool over_line(const struct policy_guest *guest,
@@ -454,7 +436,7 @@ void policy_note_throttled(struct policy *policy, const char *cgroup)
 	for (size_t i = 0; i < POLICY_MAX_GUESTS; i++) {
 		struct policy_victim *v = &policy->victims[i];
 
-		for (size_t c = 0; v->in_use && c < v->cap_count; c++)
+		for (size_t c = 0; v->slot.in_use && c < v->cap_count; c++)
 			if (!strcmp(v->caps[c].cgroup, cgroup))
 				v->caps[c].pressing = true;
 	}
@@ -470,7 +452,7 @@ void policy_step(struct policy *policy, const struct policy_guest *guests,
 	result->action_count = 0;
 	policy->interval++;
 	for (size_t i = 0; i < POLICY_MAX_GUESTS; i++)
-		policy->victims[i].seen = false;
+		policy->victims[i].slot.seen = false;
 	for (size_t i = 0; i < guest_count; i++) {
 		const struct policy_guest *guest = &guests[i];
 		const struct budget *budget = enforce_config_budget_for_claim(
@@ -482,13 +464,10 @@ void policy_step(struct policy *policy, const struct policy_guest *guests,
 		v = victim_for(policy, guest);
 		if (!v)
 			continue; /* more budgeted guests than slots */
-		v->seen = true;
-		v->vcpu_tid_count = guest->vcpu_tid_count;
-		memcpy(v->vcpu_tids, guest->vcpu_tids,
-		       sizeof(v->vcpu_tids[0]) * guest->vcpu_tid_count);
 		/* A guest's first window holds whatever its threads waited
 		 * before they were tracked: judge from the second one on. */
-		if (!v->windows++)
+		if (!victim_slot_see(&v->slot, guest->vcpu_tids,
+				     guest->vcpu_tid_count))
 			continue;
 		/* A culprit's share worth acting on: what the off line
 		 * allows (1 % for a budget on waits only). */
@@ -529,19 +508,19 @@ void policy_step(struct policy *policy, const struct policy_guest *guests,
 	for (size_t i = 0; i < POLICY_MAX_GUESTS; i++) {
 		struct policy_victim *v = &policy->victims[i];
 
-		if (!v->in_use || v->seen)
+		if (!v->slot.in_use || v->slot.seen)
 			continue;
 		/* The guest is gone: whatever was done for it goes too. */
 		while (has_actions(v))
 			relax(policy, v, result, "guest gone");
-		v->in_use = false;
+		v->slot.in_use = false;
 	}
 	for (size_t i = 0; i < POLICY_MAX_GUESTS; i++) {
 		struct policy_victim *v = &policy->victims[i];
 
 		for (size_t c = 0; c < POLICY_MAX_CAPS; c++)
 			v->caps[c].pressing = false; /* noted afresh */
-		if (!v->in_use)
+		if (!v->slot.in_use)
 			continue;
 		if (v->weight_cgroup[0])
 			add_setting(result, v->weight_cgroup,

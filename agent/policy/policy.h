@@ -19,10 +19,10 @@
 
 #include "config/enforce_config.h"
 #include "model/model.h"
+#include "policy/victim_slot.h"
 
 #define POLICY_MAX_GUESTS 64
 #define POLICY_MAX_CULPRITS 8
-#define POLICY_MAX_VCPUS 16
 /* Culprits capped for one victim at once: the next is capped only when
  * the ones before are at the floor and the budget still breaks. */
 #define POLICY_MAX_CAPS 4
@@ -103,11 +103,7 @@ struct policy_cap {
 
 /* Where a victim stands on its ladder. */
 struct policy_victim {
-	bool in_use;
-	bool seen; /* in this interval's input */
-	uint64_t windows; /* seen in this many intervals */
-	char name[PROCFS_NAME_LEN];
-	char uuid[PROCFS_UUID_LEN];
+	struct victim_slot slot; /* first: victim_slot_for finds it there */
 	char weight_cgroup[PROCFS_PATH_LEN]; /* "" until raised */
 	uint32_t weight;
 	struct policy_cap caps[POLICY_MAX_CAPS]; /* in the order capped */
@@ -116,8 +112,6 @@ struct policy_victim {
 	uint64_t direction_since; /* interval of the last change of direction */
 	uint64_t changed_at; /* interval of the last change */
 	uint32_t held_intervals; /* consecutive intervals below the off line */
-	int vcpu_tids[POLICY_MAX_VCPUS]; /* as last seen */
-	size_t vcpu_tid_count;
 	bool blocked_logged; /* "no culprit" said once per episode */
 };
 

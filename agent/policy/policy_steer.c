@@ -13,6 +13,7 @@
 
 #include "policy/ladder.h"
 #include "policy/policy_steer.h"
+#include "policy/victim_slot.h"
 
 enum policy_knob policy_steer_knob(enum policy_steer_kind kind)
 {
@@ -40,27 +41,10 @@ void policy_steer_init(struct policy_steer *policy,
 static struct policy_steer_victim *
 victim_for(struct policy_steer *policy, const struct policy_steer_guest *guest)
 {
-	struct policy_steer_victim *free_slot = NULL;
-
-	for (size_t i = 0; i < POLICY_MAX_GUESTS; i++) {
-		struct policy_steer_victim *v = &policy->victims[i];
-
-		if (!v->in_use) {
-			if (!free_slot)
-				free_slot = v;
-			continue;
-		}
-		if (!strcmp(v->name, guest->name) &&
-		    !strcmp(v->uuid, guest->uuid))
-			return v;
-	}
-	if (!free_slot)
-		return NULL;
-	memset(free_slot, 0, sizeof(*free_slot));
-	free_slot->in_use = true;
-	snprintf(free_slot->name, sizeof(free_slot->name), "%s", guest->name);
-	snprintf(free_slot->uuid, sizeof(free_slot->uuid), "%s", guest->uuid);
-	return free_slot;
+	/* The slot heads its victim (policy_steer.h): one address. */
+	return (struct policy_steer_victim *)victim_slot_for(
+		policy->victims, sizeof(policy->victims[0]), POLICY_MAX_GUESTS,
+		guest->name, guest->uuid);
 }
 
 /* Whether an IRQ culprit is one of x86's system vectors ("local_timer",
@@ -162,7 +146,7 @@ static struct policy_action *add_action(struct policy_steer_result *result,
 	action = &result->actions[result->action_count++];
 	memset(action, 0, sizeof(*action));
 	action->verb = verb;
-	snprintf(action->victim, sizeof(action->victim), "%s", v->name);
+	snprintf(action->victim, sizeof(action->victim), "%s", v->slot.name);
 	snprintf(action->target, sizeof(action->target), "%s", target);
 	return action;
 }
@@ -264,7 +248,7 @@ void policy_steer_note_busy(struct policy_steer *policy,
 		struct policy_steer_victim *v = &policy->victims[i];
 		struct policy_steer_target *target;
 
-		if (!v->in_use)
+		if (!v->slot.in_use)
 			continue;
 		target = target_on(v, kind, name);
 		if (target)
@@ -319,11 +303,8 @@ static void add_setting(struct policy_steer_result *result,
 		snprintf(setting->name, sizeof(setting->name), "%s",
 			 target->name);
 	}
-	for (size_t i = 0; i < v->vcpu_tid_count &&
-			   setting->avoid_tid_count < POLICY_MAX_VCPUS;
-	     i++)
-		setting->avoid_tids[setting->avoid_tid_count++] =
-			v->vcpu_tids[i];
+	victim_slot_add_tids(&v->slot, setting->avoid_tids,
+			     &setting->avoid_tid_count);
 }
 
 static void step_victim(struct policy_steer *policy,
@@ -378,7 +359,7 @@ void policy_steer_step(struct policy_steer *policy,
 	result->action_count = 0;
 	policy->interval++;
 	for (size_t i = 0; i < POLICY_MAX_GUESTS; i++)
-		policy->victims[i].seen = false;
+		policy->victims[i].slot.seen = false;
 	for (size_t i = 0; i < guest_count; i++) {
 		const struct policy_steer_guest *guest = &guests[i];
 		const struct budget *budget = enforce_config_budget_for_claim(
@@ -390,22 +371,19 @@ void policy_steer_step(struct policy_steer *policy,
 		v = victim_for(policy, guest);
 		if (!v)
 			continue; /* more budgeted guests than slots */
-		v->seen = true;
-		v->vcpu_tid_count = guest->vcpu_tid_count;
-		memcpy(v->vcpu_tids, guest->vcpu_tids,
-		       sizeof(v->vcpu_tids[0]) * guest->vcpu_tid_count);
 		/* The first window holds what came before tracking. */
-		if (v->windows++)
+		if (victim_slot_see(&v->slot, guest->vcpu_tids,
+				    guest->vcpu_tid_count))
 			step_victim(policy, v, guest, budget, result);
 	}
 	for (size_t i = 0; i < POLICY_MAX_GUESTS; i++) {
 		struct policy_steer_victim *v = &policy->victims[i];
 
-		if (v->in_use && !v->seen) {
+		if (v->slot.in_use && !v->slot.seen) {
 			/* The guest is gone, or lost its budget: whatever was
 			 * steered for it goes back. */
 			relax(policy, v, true, "guest gone", result);
-			v->in_use = false;
+			v->slot.in_use = false;
 		}
 	}
 	for (size_t i = 0; i < POLICY_MAX_GUESTS; i++) {
@@ -413,7 +391,7 @@ void policy_steer_step(struct policy_steer *policy,
 
 		for (size_t t = 0; t < POLICY_STEER_MAX_TARGETS; t++)
 			v->targets[t].busy = false; /* noted afresh */
-		for (size_t t = 0; v->in_use && t < v->target_count; t++)
+		for (size_t t = 0; v->slot.in_use && t < v->target_count; t++)
 			add_setting(result, v, &v->targets[t]);
 	}
 }

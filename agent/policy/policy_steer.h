@@ -23,6 +23,7 @@
 #include "config/enforce_config.h"
 #include "model/model.h"
 #include "policy/policy.h"
+#include "policy/victim_slot.h"
 
 #define POLICY_STEER_MAX_CULPRITS 8
 /* Targets steered for one victim at once, the first one steered first:
@@ -78,19 +79,13 @@ struct policy_steer_target {
 };
 
 struct policy_steer_victim {
-	bool in_use;
-	bool seen;
-	uint64_t windows;
-	char name[PROCFS_NAME_LEN];
-	char uuid[PROCFS_UUID_LEN];
+	struct victim_slot slot; /* first: victim_slot_for finds it there */
 	struct policy_steer_target targets[POLICY_STEER_MAX_TARGETS];
 	size_t target_count;
 	int direction;
 	uint64_t direction_since;
 	uint32_t held_intervals;
 	bool blocked_logged;
-	int vcpu_tids[POLICY_MAX_VCPUS];
-	size_t vcpu_tid_count;
 };
 
 struct policy_steer {
