@@ -24,6 +24,7 @@
 
 #include "collect/libvirt_status.h"
 #include "collect/net_devices.h"
+#include "collect/net_spec.h"
 
 /* /proc/PID/cmdline is read up to this; QEMU's from libvirt is ~10 KiB. */
 #define NET_CMDLINE_MAX_BYTES (256 * 1024)
@@ -72,49 +73,6 @@ static int add_name(net_name *names, int count, int max, const char *name)
 	return count + 1;
 }
 
-/* One element of a QEMU option string from *pos, unescaped (",," is a
- * comma), cut to fit `out` (a cut name is still too long to be valid).
- * Leaves *pos past its ','. */
-static void next_element(const char *opts, size_t len, size_t *pos, char *out,
-			 size_t size)
-{
-	size_t used = 0, p = *pos;
-
-	while (p < len) {
-		if (opts[p] == ',' && (p + 1 >= len || opts[p + 1] != ',')) {
-			p++;
-			break;
-		}
-		if (used + 1 < size)
-			out[used++] = opts[p];
-		p += opts[p] == ',' ? 2 : 1;
-	}
-	out[used] = '\0';
-	*pos = p;
-}
-
-/* The ifname of a tap back end's options ("tap,id=n0,ifname=N" or
- * "type=tap,..."; the first element without '=' is the implied type), or
- * "" when it is another back end or names none. */
-static void tap_ifname(const char *opts, size_t len, char *name, size_t size)
-{
-	char element[64], ifname[64] = "";
-	bool is_tap = false, first = true;
-	size_t pos = 0;
-
-	while (pos < len) {
-		next_element(opts, len, &pos, element, sizeof(element));
-		if (first && !strchr(element, '='))
-			is_tap = !strcmp(element, "tap");
-		else if (!strncmp(element, "type=", 5))
-			is_tap = !strcmp(element + 5, "tap");
-		else if (!strncmp(element, "ifname=", 7))
-			snprintf(ifname, sizeof(ifname), "%s", element + 7);
-		first = false;
-	}
-	snprintf(name, size, "%s", is_tap ? ifname : "");
-}
-
 static bool is_net_option(const char *arg, size_t len)
 {
 	static const char *const options[] = { "-netdev", "--netdev", "-net",
@@ -144,7 +102,7 @@ int net_devices_parse_cmdline(const char *buf, size_t len,
 			/* QEMU's JSON form ("{...}") is libvirt's, which
 			 * passes the tap as a descriptor (fd=N), never by
 			 * name: there is nothing to read from it. */
-			tap_ifname(arg, arg_len, name, sizeof(name));
+			net_spec_qemu_tap(arg, arg_len, name, sizeof(name));
 			if (name[0])
 				count = add_name(names, count, max, name);
 		}
