@@ -63,7 +63,8 @@ FUZZ_LIB  := agent/config/config.c agent/config/config_yaml.c agent/config/endpo
 	agent/model/text_fields.c agent/model/vmm_identity.c \
 	agent/config/enforce_config.c agent/config/enforce_keys.c \
 	agent/config/steering_keys.c \
-	agent/collect/net_devices.c agent/collect/libvirt_status.c \
+	agent/collect/net_devices.c agent/collect/net_spec.c \
+	agent/collect/libvirt_status.c \
 	agent/model/net.c \
 	$(wildcard agent/base/*.c)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \

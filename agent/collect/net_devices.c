@@ -2,7 +2,9 @@
 /*
  * Which host network devices are a guest's own, and their counters
  * (net_devices.h). The sources, in the order they are read:
- *  1. the VMM's command line (`-netdev tap,ifname=N`), world-readable;
+ *  1. the VMM's command line, world-readable: QEMU's
+ *     `-netdev tap,ifname=N`, cloud-hypervisor's `--net tap=N`, crosvm's
+ *     `--net tap-name=N` and `--tap-name N` (net_spec.c has the grammars);
  *  2. for a libvirt domain, libvirt's status file (its interface targets),
  *     which the agent reads as root;
  *  3. its /dev/net/tun descriptors' fdinfo (`iff:`), and its /dev/tapN
@@ -24,6 +26,7 @@
 
 #include "collect/libvirt_status.h"
 #include "collect/net_devices.h"
+#include "collect/net_spec.h"
 
 /* /proc/PID/cmdline is read up to this; QEMU's from libvirt is ~10 KiB. */
 #define NET_CMDLINE_MAX_BYTES (256 * 1024)
@@ -72,49 +75,6 @@ static int add_name(net_name *names, int count, int max, const char *name)
 	return count + 1;
 }
 
-/* One element of a QEMU option string from *pos, unescaped (",," is a
- * comma), cut to fit `out` (a cut name is still too long to be valid).
- * Leaves *pos past its ','. */
-static void next_element(const char *opts, size_t len, size_t *pos, char *out,
-			 size_t size)
-{
-	size_t used = 0, p = *pos;
-
-	while (p < len) {
-		if (opts[p] == ',' && (p + 1 >= len || opts[p + 1] != ',')) {
-			p++;
-			break;
-		}
-		if (used + 1 < size)
-			out[used++] = opts[p];
-		p += opts[p] == ',' ? 2 : 1;
-	}
-	out[used] = '\0';
-	*pos = p;
-}
-
-/* The ifname of a tap back end's options ("tap,id=n0,ifname=N" or
- * "type=tap,..."; the first element without '=' is the implied type), or
- * "" when it is another back end or names none. */
-static void tap_ifname(const char *opts, size_t len, char *name, size_t size)
-{
-	char element[64], ifname[64] = "";
-	bool is_tap = false, first = true;
-	size_t pos = 0;
-
-	while (pos < len) {
-		next_element(opts, len, &pos, element, sizeof(element));
-		if (first && !strchr(element, '='))
-			is_tap = !strcmp(element, "tap");
-		else if (!strncmp(element, "type=", 5))
-			is_tap = !strcmp(element + 5, "tap");
-		else if (!strncmp(element, "ifname=", 7))
-			snprintf(ifname, sizeof(ifname), "%s", element + 7);
-		first = false;
-	}
-	snprintf(name, size, "%s", is_tap ? ifname : "");
-}
-
 static bool is_net_option(const char *arg, size_t len)
 {
 	static const char *const options[] = { "-netdev", "--netdev", "-net",
@@ -126,8 +86,8 @@ static bool is_net_option(const char *arg, size_t len)
 	return false;
 }
 
-int net_devices_parse_cmdline(const char *buf, size_t len,
-			      char (*names)[IRQ_NAME_LEN + 1], int max)
+/* QEMU's -netdev, -net and -nic values. */
+static int parse_qemu(const char *buf, size_t len, net_name *names, int max)
 {
 	size_t offset = 0;
 	bool value_next = false;
@@ -144,13 +104,153 @@ int net_devices_parse_cmdline(const char *buf, size_t len,
 			/* QEMU's JSON form ("{...}") is libvirt's, which
 			 * passes the tap as a descriptor (fd=N), never by
 			 * name: there is nothing to read from it. */
-			tap_ifname(arg, arg_len, name, sizeof(name));
+			net_spec_qemu_tap(arg, arg_len, name, sizeof(name));
 			if (name[0])
 				count = add_name(names, count, max, name);
 		}
 		value_next = is_net_option(arg, arg_len);
 	}
 	return count;
+}
+
+/* The next argument of a cmdline buffer, only if it ends in its NUL:
+ * /proc/PID/cmdline ends every argument with one, so an argument that
+ * runs into the buffer's end was cut off there, and its name ("tap=ta"
+ * of "tap=tap12") would be another device's. */
+static bool next_whole_arg(const char *buf, size_t len, size_t *offset,
+			   const char **arg, size_t *arg_len)
+{
+	const char *nul;
+
+	if (*offset >= len)
+		return false;
+	*arg = buf + *offset;
+	nul = memchr(*arg, '\0', len - *offset);
+	if (!nul)
+		return false;
+	*arg_len = (size_t)(nul - *arg);
+	*offset += *arg_len + 1;
+	return true;
+}
+
+/* Whether arg is `option` alone (*value NULL) or `option=VALUE`. */
+static bool is_option(const char *arg, size_t arg_len, const char *option,
+		      const char **value, size_t *value_len)
+{
+	size_t option_len = strlen(option);
+
+	if (arg_len < option_len || memcmp(arg, option, option_len))
+		return false;
+	*value = NULL;
+	if (arg_len == option_len)
+		return true;
+	if (arg[option_len] != '=')
+		return false;
+	*value = arg + option_len + 1;
+	*value_len = arg_len - option_len - 1;
+	return true;
+}
+
+/* The grammar of an option value that may name a tap. */
+enum spec_grammar {
+	SPEC_NONE,
+	SPEC_CLOUD_HYPERVISOR, /* --net tap=N,... */
+	SPEC_CROSVM, /* --net tap-name=N,... */
+	SPEC_BARE_NAME, /* crosvm's older --tap-name N */
+};
+
+/* Adds the name one option value gives, when it gives a valid one. */
+static int add_spec(enum spec_grammar grammar, const char *value,
+		    size_t value_len, net_name *names, int count, int max)
+{
+	char name[IRQ_NAME_LEN + 1];
+	int err = -ENOENT;
+
+	if (grammar == SPEC_CLOUD_HYPERVISOR)
+		err = net_spec_cloud_hypervisor_tap(value, value_len, name,
+						    sizeof(name));
+	else if (grammar == SPEC_CROSVM)
+		err = net_spec_crosvm_tap(value, value_len, name, sizeof(name));
+	else if (grammar == SPEC_BARE_NAME && value_len < sizeof(name) &&
+		 !memchr(value, '\0', value_len)) {
+		memcpy(name, value, value_len);
+		name[value_len] = '\0';
+		err = 0;
+	}
+	return err ? count : add_name(names, count, max, name);
+}
+
+/* cloud-hypervisor parses with clap: `--net SPEC...` takes every argument
+ * up to the next one that starts with '-', `--net=SPEC` that one only,
+ * and either may come again. */
+static int parse_cloud_hypervisor(const char *buf, size_t len, net_name *names,
+				  int max)
+{
+	size_t offset = 0, arg_len, value_len = 0;
+	const char *arg, *value;
+	bool in_net = false;
+	int count = 0;
+
+	while (next_whole_arg(buf, len, &offset, &arg, &arg_len)) {
+		if (arg_len && arg[0] == '-') {
+			in_net = is_option(arg, arg_len, "--net", &value,
+					   &value_len);
+			if (in_net && value) {
+				count = add_spec(SPEC_CLOUD_HYPERVISOR, value,
+						 value_len, names, count, max);
+				in_net = false;
+			}
+		} else if (in_net) {
+			count = add_spec(SPEC_CLOUD_HYPERVISOR, arg, arg_len,
+					 names, count, max);
+		}
+	}
+	return count;
+}
+
+/* crosvm parses with argh, once it has split every `--option=value` in
+ * two: `--net SPEC`, and the older `--tap-name NAME`, each as often as
+ * wanted. --tap-fd passes a descriptor and names nothing. */
+static int parse_crosvm(const char *buf, size_t len, net_name *names, int max)
+{
+	enum spec_grammar value_next = SPEC_NONE, grammar;
+	size_t offset = 0, arg_len, value_len = 0;
+	const char *arg, *value;
+	int count = 0;
+
+	while (next_whole_arg(buf, len, &offset, &arg, &arg_len)) {
+		if (value_next != SPEC_NONE) {
+			count = add_spec(value_next, arg, arg_len, names, count,
+					 max);
+			value_next = SPEC_NONE;
+			continue;
+		}
+		if (is_option(arg, arg_len, "--net", &value, &value_len))
+			grammar = SPEC_CROSVM;
+		else if (is_option(arg, arg_len, "--tap-name", &value,
+				   &value_len))
+			grammar = SPEC_BARE_NAME;
+		else
+			continue;
+		if (value)
+			count = add_spec(grammar, value, value_len, names,
+					 count, max);
+		else
+			value_next = grammar;
+	}
+	return count;
+}
+
+int net_devices_parse_cmdline(enum vmm_kind kind, const char *buf, size_t len,
+			      char (*names)[IRQ_NAME_LEN + 1], int max)
+{
+	if (kind == VMM_CLOUD_HYPERVISOR)
+		return buf ? parse_cloud_hypervisor(buf, len, names, max) : 0;
+	if (kind == VMM_CROSVM)
+		return buf ? parse_crosvm(buf, len, names, max) : 0;
+	/* QEMU's, and what every other command line was read as before
+	 * the kind was known. */
+	return parse_qemu(buf, len, names, max);
 }
 
 int net_devices_parse_fdinfo(const char *text, char *name, size_t size)
@@ -386,8 +486,8 @@ void net_devices_discover(struct tracker *tracker, struct guest *guest)
 	len = read_cmdline(tracker->proc_root, guest->pid, &cmdline);
 	if (len < 0)
 		return; /* gone mid-pass: its devices stay as they were */
-	count = net_devices_parse_cmdline(cmdline, (size_t)len, found,
-					  NET_SCAN_MAX);
+	count = net_devices_parse_cmdline(guest->vmm, cmdline, (size_t)len,
+					  found, NET_SCAN_MAX);
 	free(cmdline);
 	if (guest->claim.source == GUEST_IDENTITY_LIBVIRT)
 		count = add_libvirt_targets(tracker, guest, found, count,

@@ -20,6 +20,7 @@
 
 #include "collect/tracker.h"
 #include "model/net.h"
+#include "model/vmm_identity.h"
 
 /* An interface name as the kernel would accept it (dev_valid_name): 1 to
  * 15 characters, none of them '/', ':' or white space, and not "." or
@@ -27,11 +28,17 @@
  * checked before a sysfs path is built from it. */
 bool net_devices_name_valid(const char *name);
 
-/* The interface names a QEMU command line (NUL-separated, as
- * /proc/PID/cmdline) gives its tap back ends: `-netdev tap,...,ifname=N`,
- * and the same for -net and -nic. Stores at most max valid names, without
+/* The interface names a VMM's command line (NUL-separated, as
+ * /proc/PID/cmdline) gives its taps, in the grammar of `kind`:
+ *  - cloud-hypervisor: `--net tap=N,...` (several values after one
+ *    --net, or --net=...), none for fd= alone or vhost_user=on;
+ *  - crosvm: `--net tap-name=N,...`, `--tap-name N`, `--tap-name=N`;
+ *  - QEMU, and any other: `-netdev tap,...,ifname=N`, the same for -net
+ *    and -nic.
+ * For the first two, an argument without its NUL at the buffer's end was
+ * cut off and names nothing. Stores at most max valid names, without
  * repeats; returns how many it stored. Invalid names are skipped. */
-int net_devices_parse_cmdline(const char *buf, size_t len,
+int net_devices_parse_cmdline(enum vmm_kind kind, const char *buf, size_t len,
 			      char (*names)[IRQ_NAME_LEN + 1], int max);
 
 /* The device a /dev/net/tun descriptor is attached to, from its

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "collect/net_devices.h"
+#include "collect/net_spec.h"
 #include "json_net.h"
 #include "prometheus_net.h"
 
@@ -127,6 +128,7 @@ static void command_lines_name_their_taps(void **state)
 	char names[8][IRQ_NAME_LEN + 1];
 
 	assert_int_equal(net_devices_parse_cmdline(
+				 VMM_QEMU,
 				 CMDLINE("qemu-system-x86_64\0-netdev\0"
 					 "tap,id=n0,ifname=tap0,script=no\0"
 					 "--netdev\0type=tap,ifname=tap1\0"
@@ -139,6 +141,7 @@ static void command_lines_name_their_taps(void **state)
 	assert_string_equal(names[2], "tap2");
 	/* Other back ends, bad names, a value cut off, no room. */
 	assert_int_equal(net_devices_parse_cmdline(
+				 VMM_QEMU,
 				 CMDLINE("qemu\0-netdev\0user,id=n0,ifname=x\0"
 					 "-netdev\0bridge,br=br0\0"
 					 "-netdev\0tap,ifname=../../sys\0"
@@ -147,6 +150,7 @@ static void command_lines_name_their_taps(void **state)
 			 0);
 	/* ",," is a comma inside a value, not the next option. */
 	assert_int_equal(net_devices_parse_cmdline(
+				 VMM_QEMU,
 				 CMDLINE("qemu\0-netdev\0tap,id=x,,ifname=t8,"
 					 "ifname=t9\0"),
 				 names, 8),
@@ -154,6 +158,7 @@ static void command_lines_name_their_taps(void **state)
 	assert_string_equal(names[0], "t9");
 	assert_int_equal(
 		net_devices_parse_cmdline(
+			VMM_QEMU,
 			CMDLINE("qemu\0-netdev\0tap,ifname=t0\0-netdev\0"
 				"tap,ifname=t1\0"),
 			names, 1),
@@ -161,11 +166,244 @@ static void command_lines_name_their_taps(void **state)
 	assert_string_equal(names[0], "t0");
 	/* "ifname=" only as an option of -netdev, not an argument of its own. */
 	assert_int_equal(net_devices_parse_cmdline(
+				 VMM_QEMU,
 				 CMDLINE("qemu\0tap,ifname=t0\0-append\0"
 					 "-netdev tap,ifname=t1\0"),
 				 names, 8),
 			 0);
-	assert_int_equal(net_devices_parse_cmdline(NULL, 0, names, 8), 0);
+	assert_int_equal(net_devices_parse_cmdline(VMM_QEMU, NULL, 0, names, 8),
+			 0);
+}
+
+/* cloud-hypervisor's --net (docs/networking.md: one --net, several
+ * space-separated values; its option_parser's quotes and brackets). */
+static void cloud_hypervisor_lines_name_their_taps(void **state)
+{
+	char names[8][IRQ_NAME_LEN + 1];
+
+	assert_int_equal(
+		net_devices_parse_cmdline(
+			VMM_CLOUD_HYPERVISOR,
+			CMDLINE("/usr/bin/cloud-hypervisor\0--cpus\0boot=4\0"
+				"--memory\0size=512M\0--kernel\0vmlinux.bin\0"
+				"--cmdline\0console=ttyS0 root=/dev/vda3\0"
+				"--net\0tap=ich0,mac=a4:a1:c2:00:00:01,"
+				"ip=192.168.4.2,mask=255.255.255.0,"
+				"num_queues=2,queue_size=256\0"
+				"tap=ich1,mac=a4:a1:c2:00:00:02,ip=10.0.1.2,"
+				"mask=255.255.255.0\0"
+				"--disk\0path=root.img\0--net=tap=ich2\0"
+				"--net\0 mac=12:34:56:78:9a:bc,tap=\"ich3\" \0"
+				/* tap= wins over fd= in its device manager */
+				"--net\0tap=ich4,fd=[3,4],num_queues=4\0"
+				"--serial\0tty\0--console\0off\0"),
+			names, 8),
+		5);
+	assert_string_equal(names[0], "ich0");
+	assert_string_equal(names[1], "ich1");
+	assert_string_equal(names[2], "ich2");
+	assert_string_equal(names[3], "ich3");
+	assert_string_equal(names[4], "ich4");
+	/* Values that name no tap of its own: descriptors only (fd=3 as
+	 * docs/macvtap-bridge.md passes a macvtap), its own naming (no or
+	 * an empty tap=), a vhost-user back end's, and tap= after another
+	 * option than --net. */
+	assert_int_equal(
+		net_devices_parse_cmdline(
+			VMM_CLOUD_HYPERVISOR,
+			CMDLINE("cloud-hypervisor\0--net\0"
+				"fd=3,mac=c2:67:4f:53:29:cb\0"
+				"fd=[3,7],num_queues=4\0mac=12:34:56:78:9a:bc\0"
+				"tap=,mac=12:34:56:78:9a:bc\0"
+				"vhost_user=true,socket=/tmp/sock,tap=vu0\0"
+				"tap=vu1,vhost_user=On\0"
+				"--disk\0path=a.img\0tap=disk0\0--\0tap=t0\0"
+				"--net\0"),
+			names, 8),
+		0);
+	/* Hostile or malformed: refused, never cut to fit. */
+	assert_int_equal(
+		net_devices_parse_cmdline(
+			VMM_CLOUD_HYPERVISOR,
+			CMDLINE("cloud-hypervisor\0--net\0tap=../x\0tap=a/b\0"
+				"tap=..\0tap=tap:1\0tap=vnet-0.12_long12\0"
+				"tap=tap000000000000000000000000000000000000000"
+				"00000000000000000000000000000000000000000000\0"
+				"tap=\"\"\0tap=a\"\"b\0tap=\"t1\0tap=t2,fd=[3\0"
+				"tap=t3,fd=3]\0tap\0tap=t4 x\0"),
+			names, 8),
+		0);
+	/* Cut off at the buffer's end: "tap=tap12" might have been "tap=ta". */
+	assert_int_equal(net_devices_parse_cmdline(
+				 VMM_CLOUD_HYPERVISOR,
+				 CMDLINE("cloud-hypervisor\0--net\0tap=tap12"),
+				 names, 8),
+			 0);
+	assert_int_equal(
+		net_devices_parse_cmdline(
+			VMM_CLOUD_HYPERVISOR,
+			CMDLINE("cloud-hypervisor\0--net\0tap=tap12\0"), names,
+			8),
+		1);
+	assert_int_equal(net_devices_parse_cmdline(VMM_CLOUD_HYPERVISOR, NULL,
+						   0, names, 8),
+			 0);
+}
+
+/* crosvm: `--net tap-name=N` (serde_keyvalue), the older `--tap-name N`
+ * and `--tap-name=N` (crosvm splits `--option=value` before argh). */
+static void crosvm_lines_name_their_taps(void **state)
+{
+	char names[8][IRQ_NAME_LEN + 1];
+
+	assert_int_equal(
+		net_devices_parse_cmdline(
+			VMM_CROSVM,
+			CMDLINE("/usr/bin/crosvm\0run\0--cpus\04\0--mem\04096\0"
+				"--net\0tap-name=crosvm_tap\0"
+				"--net\0vhost-net,tap-name=ctap1,vq-pairs=2\0"
+				"--net=tap-name=ctap2,"
+				"mac=\"3d:70:eb:61:1a:91\"\0"
+				"--net\0vhost-net=[device=/dev/vhost-net],"
+				"tap-name='ctap3'\0"
+				"--net\0tap-name=\"c\\\\tap4\",packed-queue\0"
+				"--tap-name\0ctap5\0--tap-name=ctap6\0"
+				"--rwdisk\0./rootfs\0-p\0root=/dev/vda1\0"
+				"./vmlinuz\0"),
+			names, 8),
+		7);
+	assert_string_equal(names[0], "crosvm_tap");
+	assert_string_equal(names[1], "ctap1");
+	assert_string_equal(names[2], "ctap2");
+	assert_string_equal(names[3], "ctap3");
+	assert_string_equal(names[4], "c\\tap4");
+	assert_string_equal(names[5], "ctap5");
+	assert_string_equal(names[6], "ctap6");
+	/* Descriptors and host-ip name nothing; what crosvm refuses (both
+	 * tap-name and tap-fd, tap-name twice, a quote or bracket in an
+	 * unquoted value, an unclosed quote, an empty value) neither. */
+	assert_int_equal(
+		net_devices_parse_cmdline(
+			VMM_CROSVM,
+			CMDLINE("crosvm\0run\0--net\0"
+				"tap-fd=12,mac=\"3d:70:eb:61:1a:91\"\0"
+				"--tap-fd\05\0--tap-fd=6\0"
+				"--net\0host-ip=192.168.10.1,"
+				"netmask=255.255.255.0,"
+				"mac=3d:70:eb:61:1a:91\0"
+				"--net\0tap-name=t0,tap-fd=3\0"
+				"--net\0tap-name=t1,tap-name=t2\0"
+				"--net\0tap-name=t\"3\0--net\0tap-name=[t4]\0"
+				"--net\0tap-name=\"t5\0--net\0tap-name=\0"
+				"--net\0tap-name=\"t6\"x\0--net\0tap-name\0"
+				"--net\0tap-name=\"t\\7\"\0-p\0tap-name=t8\0"
+				"kernel\0"),
+			names, 8),
+		0);
+	/* Hostile names, refused. */
+	assert_int_equal(
+		net_devices_parse_cmdline(
+			VMM_CROSVM,
+			CMDLINE("crosvm\0run\0--tap-name\0../x\0"
+				"--tap-name=a/b\0"
+				"--tap-name\0vnet-0.12_long12\0--tap-name=\0"
+				"--net\0tap-name=../x\0"
+				"--net\0tap-name=\"a/b\"\0"
+				"--net\0tap-name=''\0--tap-name\0t 9\0"
+				"--net\0tap-name=tap00000000000000000000000000"
+				"000000000000000000000000000000000000000000\0"),
+			names, 8),
+		0);
+	/* A value cut off at the buffer's end, or missing. */
+	assert_int_equal(net_devices_parse_cmdline(
+				 VMM_CROSVM,
+				 CMDLINE("crosvm\0run\0--tap-name\0tap12"),
+				 names, 8),
+			 0);
+	assert_int_equal(net_devices_parse_cmdline(
+				 VMM_CROSVM,
+				 CMDLINE("crosvm\0run\0--net\0tap-name=tap12"),
+				 names, 8),
+			 0);
+	assert_int_equal(net_devices_parse_cmdline(
+				 VMM_CROSVM, CMDLINE("crosvm\0run\0--net\0"),
+				 names, 8),
+			 0);
+}
+
+/* Each VMM's line read in its own grammar only; any VMM but those two
+ * is read as QEMU, as every line was before the kind was passed. */
+static void each_vmm_is_read_in_its_own_grammar(void **state)
+{
+	static const char qemu_line[] = "qemu-system-x86_64\0-netdev\0"
+					"tap,id=n0,ifname=q0\0--net\0tap=c0\0"
+					"--tap-name\0x0\0";
+	char names[8][IRQ_NAME_LEN + 1];
+
+	assert_int_equal(net_devices_parse_cmdline(VMM_QEMU, qemu_line,
+						   sizeof(qemu_line) - 1, names,
+						   8),
+			 1);
+	assert_string_equal(names[0], "q0");
+	assert_int_equal(net_devices_parse_cmdline(VMM_UNKNOWN, qemu_line,
+						   sizeof(qemu_line) - 1, names,
+						   8),
+			 1);
+	assert_int_equal(net_devices_parse_cmdline(VMM_FIRECRACKER, qemu_line,
+						   sizeof(qemu_line) - 1, names,
+						   8),
+			 1);
+	assert_int_equal(
+		net_devices_parse_cmdline(VMM_CLOUD_HYPERVISOR, qemu_line,
+					  sizeof(qemu_line) - 1, names, 8),
+		1);
+	assert_string_equal(names[0], "c0");
+	assert_int_equal(net_devices_parse_cmdline(VMM_CROSVM, qemu_line,
+						   sizeof(qemu_line) - 1, names,
+						   8),
+			 1);
+	assert_string_equal(names[0], "x0");
+	/* No room: the first ones are kept. */
+	assert_int_equal(
+		net_devices_parse_cmdline(
+			VMM_CLOUD_HYPERVISOR,
+			CMDLINE("cloud-hypervisor\0--net\0tap=t0\0tap=t1\0"),
+			names, 1),
+		1);
+	assert_string_equal(names[0], "t0");
+}
+
+/* Why a value names nothing, as net_spec.h promises. */
+static void specs_say_why_they_name_nothing(void **state)
+{
+	char name[IRQ_NAME_LEN + 1];
+
+	assert_int_equal(net_spec_cloud_hypervisor_tap(CMDLINE("tap=t0"), name,
+						       sizeof(name)),
+			 0);
+	assert_string_equal(name, "t0");
+	assert_int_equal(net_spec_cloud_hypervisor_tap(CMDLINE("fd=3"), name,
+						       sizeof(name)),
+			 -ENOENT);
+	assert_int_equal(net_spec_cloud_hypervisor_tap(CMDLINE("tap=t0,fd=[3"),
+						       name, sizeof(name)),
+			 -EINVAL);
+	assert_int_equal(
+		net_spec_cloud_hypervisor_tap(CMDLINE("tap=0123456789abcdefg"),
+					      name, sizeof(name)),
+		-ENAMETOOLONG);
+	assert_int_equal(net_spec_crosvm_tap(CMDLINE("tap-fd=3"), name,
+					     sizeof(name)),
+			 -ENOENT);
+	assert_int_equal(net_spec_crosvm_tap(CMDLINE("tap-name=a\"b"), name,
+					     sizeof(name)),
+			 -EINVAL);
+	assert_int_equal(
+		net_spec_crosvm_tap(CMDLINE("tap-name=\"0123456789abcdefg\""),
+				    name, sizeof(name)),
+		-ENAMETOOLONG);
+	assert_int_equal(net_spec_crosvm_tap(CMDLINE("tap-name=t0"), name, 0),
+			 -ENAMETOOLONG);
 }
 
 static void fdinfo_gives_the_attached_device(void **state)
@@ -345,6 +583,29 @@ static void an_exited_guests_devices_are_gone(void **state)
 	assert_int_equal(device_named(guest, "tap-cmd")->counters[0], 0);
 }
 
+/* Discovery reads a line in the grammar of the guest's VMM. */
+static void discovery_reads_the_vmms_own_grammar(void **state)
+{
+	struct net_state *s = *state;
+	struct guest *guest = guest_table_add(&s->tracker.table, 9001, 1);
+
+	assert_non_null(guest);
+	guest->vmm = VMM_CLOUD_HYPERVISOR;
+	net_devices_discover(&s->tracker, guest);
+	/* fd=3 names none, and there is no fd directory to list. */
+	assert_int_equal(guest->net_count, 1);
+	assert_string_equal(guest->net[0].name, "tap-cmd");
+	net_devices_collect(&s->tracker);
+	assert_int_equal(guest->net[0].ifindex, 21);
+	assert_int_equal(guest->net[0].gone, 0);
+	/* Read as QEMU's, the same line names nothing. */
+	guest = guest_table_add(&s->tracker.table, 9001, 2);
+	assert_non_null(guest);
+	guest->vmm = VMM_QEMU;
+	net_devices_discover(&s->tracker, guest);
+	assert_int_equal(guest->net_count, 0);
+}
+
 /* The report's window, then the JSON and the metrics made of it. */
 static void outputs_give_the_windows_figures(void **state)
 {
@@ -411,12 +672,18 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(names_are_checked_like_the_kernel),
 		cmocka_unit_test(command_lines_name_their_taps),
+		cmocka_unit_test(cloud_hypervisor_lines_name_their_taps),
+		cmocka_unit_test(crosvm_lines_name_their_taps),
+		cmocka_unit_test(each_vmm_is_read_in_its_own_grammar),
+		cmocka_unit_test(specs_say_why_they_name_nothing),
 		cmocka_unit_test(fdinfo_gives_the_attached_device),
 		cmocka_unit_test(
 			counters_start_at_first_sight_and_never_go_back),
 		cmocka_unit_test_setup_teardown(
 			discovery_finds_taps_by_command_line_and_descriptors,
 			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			discovery_reads_the_vmms_own_grammar, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			a_libvirt_domain_adds_its_interface_targets, setup,
 			teardown),
