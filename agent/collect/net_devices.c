@@ -101,9 +101,6 @@ static int parse_qemu(const char *buf, size_t len, net_name *names, int max)
 
 		offset += arg_len + 1;
 		if (value_next) {
-			/* QEMU's JSON form ("{...}") is libvirt's, which
-			 * passes the tap as a descriptor (fd=N), never by
-			 * name: there is nothing to read from it. */
 			net_spec_qemu_tap(arg, arg_len, name, sizeof(name));
 			if (name[0])
 				count = add_name(names, count, max, name);

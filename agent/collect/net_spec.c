@@ -7,9 +7,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+#include <json-c/json.h>
 
 #include "collect/net_spec.h"
 
@@ -34,6 +37,36 @@ static void next_element(const char *opts, size_t len, size_t *pos, char *out,
 	*pos = p;
 }
 
+/* QEMU's JSON form, '{"type":"tap","id":"n0","ifname":"N"}': libvirt's
+ * passes the tap as a descriptor (fd), a hand-written one may name it. */
+static void qemu_json_tap(const char *opts, size_t len, char *name,
+			  size_t size)
+{
+	struct json_tokener *tokener = json_tokener_new();
+	struct json_object *doc = NULL, *type, *ifname;
+
+	name[0] = '\0';
+	if (!tokener || len > INT32_MAX)
+		goto cleanup;
+	doc = json_tokener_parse_ex(tokener, opts, (int)len);
+	/* Only a whole object: trailing bytes or a cut one name nothing. */
+	if (!doc || json_tokener_get_error(tokener) != json_tokener_success ||
+	    json_tokener_get_parse_end(tokener) != len ||
+	    !json_object_is_type(doc, json_type_object))
+		goto cleanup;
+	if (json_object_object_get_ex(doc, "type", &type) &&
+	    json_object_is_type(type, json_type_string) &&
+	    !strcmp(json_object_get_string(type), "tap") &&
+	    json_object_object_get_ex(doc, "ifname", &ifname) &&
+	    json_object_is_type(ifname, json_type_string) &&
+	    (size_t)json_object_get_string_len(ifname) < size)
+		snprintf(name, size, "%s", json_object_get_string(ifname));
+cleanup:
+	json_object_put(doc);
+	if (tokener)
+		json_tokener_free(tokener);
+}
+
 /* QEMU: the ifname of a tap back end's options ("tap,id=n0,ifname=N" or
  * "type=tap,..."; the first element without '=' is the implied type), or
  * "" when it is another back end or names none. */
@@ -43,6 +76,10 @@ void net_spec_qemu_tap(const char *opts, size_t len, char *name, size_t size)
 	bool is_tap = false, first = true;
 	size_t pos = 0;
 
+	if (len && opts[0] == '{') {
+		qemu_json_tap(opts, len, name, size);
+		return;
+	}
 	while (pos < len) {
 		next_element(opts, len, &pos, element, sizeof(element));
 		if (first && !strchr(element, '='))

@@ -15,8 +15,10 @@
 
 #include <stddef.h>
 
-/* QEMU: the ifname of a tap back end's options ("tap,id=n0,ifname=N" or
- * "type=tap,..."), or "" when they are another back end or name none.
+/* QEMU: the ifname of a tap back end's options ("tap,id=n0,ifname=N",
+ * "type=tap,..." or the JSON form '{"type":"tap","ifname":"N",...}'), or
+ * "" when they are another back end or name none (libvirt's JSON passes
+ * an fd). A JSON name that does not fit `size` is "".
  * `opts` is len bytes, not NUL-terminated; a name cut to fit `size` is
  * still too long to be valid when size is well over IFNAMSIZ. */
 void net_spec_qemu_tap(const char *opts, size_t len, char *name, size_t size);

@@ -175,6 +175,42 @@ static void command_lines_name_their_taps(void **state)
 			 0);
 }
 
+/* QEMU's JSON -netdev: a hand-written one may name its tap; libvirt's
+ * passes a descriptor and names none. */
+static void qemu_json_netdevs_name_their_taps(void **state)
+{
+	char names[8][IRQ_NAME_LEN + 1];
+
+	assert_int_equal(
+		net_devices_parse_cmdline(
+			VMM_QEMU,
+			CMDLINE("qemu\0-netdev\0{\"type\":\"tap\",\"id\":\"n0\","
+				"\"ifname\":\"tapj0\",\"script\":\"no\"}\0"
+				"-netdev\0{\"ifname\":\"tapj1\",\"type\":\"tap\"}\0"),
+			names, 8),
+		2);
+	assert_string_equal(names[0], "tapj0");
+	assert_string_equal(names[1], "tapj1");
+	/* libvirt's (fd), another back end, a name that is no string, one
+	 * the kernel would refuse, one too long, trailing bytes, a cut
+	 * object, JSON that is no object. */
+	assert_int_equal(
+		net_devices_parse_cmdline(
+			VMM_QEMU,
+			CMDLINE("qemu\0-netdev\0{\"type\":\"tap\",\"fd\":\"30\","
+				"\"vhost\":true,\"id\":\"hostnet0\"}\0"
+				"-netdev\0{\"type\":\"user\",\"ifname\":\"x\"}\0"
+				"-netdev\0{\"type\":\"tap\",\"ifname\":7}\0"
+				"-netdev\0{\"type\":\"tap\",\"ifname\":\"../x\"}\0"
+				"-netdev\0{\"type\":\"tap\",\"ifname\":"
+				"\"a-name-much-too-long-for-any-kernel\"}\0"
+				"-netdev\0{\"type\":\"tap\",\"ifname\":\"t1\"}x\0"
+				"-netdev\0{\"type\":\"tap\",\"ifname\":\"t2\"\0"
+				"-netdev\0{\0"),
+			names, 8),
+		0);
+}
+
 /* cloud-hypervisor's --net (docs/networking.md: one --net, several
  * space-separated values; its option_parser's quotes and brackets). */
 static void cloud_hypervisor_lines_name_their_taps(void **state)
@@ -672,6 +708,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(names_are_checked_like_the_kernel),
 		cmocka_unit_test(command_lines_name_their_taps),
+		cmocka_unit_test(qemu_json_netdevs_name_their_taps),
 		cmocka_unit_test(cloud_hypervisor_lines_name_their_taps),
 		cmocka_unit_test(crosvm_lines_name_their_taps),
 		cmocka_unit_test(each_vmm_is_read_in_its_own_grammar),
