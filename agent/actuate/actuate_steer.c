@@ -145,6 +145,22 @@ static bool has_action(const char *dir, const char *name)
 	return found;
 }
 
+bool steer_entry_owned(const char *file, const char *owner)
+{
+	char dir[64];
+	const char *slash;
+
+	if (!is_irq_file(file))
+		return steer_is_entry(file);
+	if (strncmp(owner, "irq:", 4) || !steer_name_valid(owner + 4))
+		return false;
+	slash = strrchr(file, '/');
+	if ((size_t)(slash - file) >= sizeof(dir))
+		return false;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - file), file);
+	return has_action(dir, owner + 4);
+}
+
 int steer_irq_files(const char *name, char files[][STEER_FILE_LEN], int max)
 {
 	char dir[64]; /* /proc/irq/ and a number */

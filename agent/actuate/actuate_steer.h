@@ -33,6 +33,12 @@
 bool steer_name_valid(const char *name);
 /* Whether `file` is a steering entry of a valid shape. */
 bool steer_is_entry(const char *file);
+/* Whether `file` still belongs to the target its journal entry was made
+ * for, `owner` being that entry's label ("irq:NAME" or "net:DEV"). An
+ * IRQ's number is handed to another device when its own goes away, so an
+ * IRQ file must still have an action named NAME (a cut name matching as
+ * a prefix, as steer_irq_files); a device's queue is its name's. */
+bool steer_entry_owned(const char *file, const char *owner);
 /* The value now (the newline cut); -ENOENT when the device or IRQ went. */
 int steer_entry_read(const char *file, char *value, size_t size);
 /* Writes and reads back; -EIO when it reads back different. An IRQ the

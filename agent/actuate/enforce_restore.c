@@ -32,7 +32,8 @@ int enforce_restore_journal(struct journal *journal, struct audit *audit,
 
 		if (!e->in_force)
 			continue;
-		err = enforce_value_read(e->file, current, sizeof(current));
+		err = enforce_value_read_owned(e->file, e->cgroup, current,
+					       sizeof(current));
 		if (err == -ENOENT) {
 			log_info("%s %s: gone with what was set in it; "
 				 "nothing to undo",

@@ -4,6 +4,7 @@
  * Kept apart from the enforcement loop so that the CPU and I/O write steps
  * and the undo path share it without depending on one another.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "actuate/actuate_affinity.h"
@@ -31,6 +32,14 @@ int enforce_value_read(const char *file, char *value, size_t size)
 		return steer_entry_read(file, value, size);
 	return is_affinity(file) ? affinity_read(file, value, size) :
 				   cgroup_file_read(file, value, size);
+}
+
+int enforce_value_read_owned(const char *file, const char *owner, char *value,
+			     size_t size)
+{
+	if (steer_is_entry(file) && !steer_entry_owned(file, owner))
+		return -ENOENT;
+	return enforce_value_read(file, value, size);
 }
 
 int enforce_value_write(const char *file, const char *value)

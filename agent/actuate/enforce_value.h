@@ -18,6 +18,12 @@
 /* The value `file` holds now, through its backend. Negative errno;
  * -ENOENT when its cgroup, task or domain went away. */
 int enforce_value_read(const char *file, char *value, size_t size);
+/* The same for a journal entry made for `owner` (its cgroup field):
+ * -ENOENT, as if gone, when the file now belongs to something else (an
+ * IRQ number handed to another device, actuate_steer.h). Undo reads
+ * through this, so a value is never put back into another's file. */
+int enforce_value_read_owned(const char *file, const char *owner, char *value,
+			     size_t size);
 /* Writes `value` through `file`'s backend; -EIO when what reads back
  * differs. */
 int enforce_value_write(const char *file, const char *value);

@@ -99,10 +99,11 @@ int enforce_write_put_back(struct enforce_writer *writer,
 	char current[CGROUP_VALUE_LEN];
 	int err;
 
-	err = enforce_value_read(m->file, current, sizeof(current));
+	err = enforce_value_read_owned(m->file, m->cgroup, current,
+				       sizeof(current));
 	if (err == -ENOENT) {
-		/* The cgroup (or task, or domain) went away with what we set
-		 * in it. */
+		/* The cgroup (or task, or domain, or IRQ) went away with
+		 * what we set in it. */
 		log_info("%s %s: gone with what was set in it; nothing to "
 			 "undo",
 			 m->cgroup, policy_knob_name(m->knob));

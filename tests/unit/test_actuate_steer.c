@@ -2,12 +2,14 @@
 /* Steering's files and masks (actuate_steer.h): only paths of the two
  * shapes are entries, masks keep the kernel's layout, and no target is
  * ever left without a CPU. */
+#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -96,12 +98,71 @@ static void masks_never_end_empty(void **state)
 			 -ENOSPC);
 }
 
+/* The first IRQ of this machine's /proc/irq with an action directory:
+ * its number and the action's name; false when it has none. Read only. */
+static bool real_irq_action(char *number, size_t number_size, char *action,
+			    size_t action_size)
+{
+	DIR *irqs = opendir(STEER_IRQ_ROOT), *actions;
+	struct dirent *irq, *entry;
+	char dir[300];
+	bool found = false;
+
+	while (irqs && !found && (irq = readdir(irqs))) {
+		if (irq->d_name[0] < '0' || irq->d_name[0] > '9')
+			continue;
+		snprintf(dir, sizeof(dir), STEER_IRQ_ROOT "/%s", irq->d_name);
+		actions = opendir(dir);
+		while (actions && !found && (entry = readdir(actions))) {
+			if (entry->d_type != DT_DIR || entry->d_name[0] == '.' ||
+			    !steer_name_valid(entry->d_name))
+				continue;
+			snprintf(number, number_size, "%s", irq->d_name);
+			snprintf(action, action_size, "%s", entry->d_name);
+			found = true;
+		}
+		if (actions)
+			closedir(actions);
+	}
+	if (irqs)
+		closedir(irqs);
+	return found;
+}
+
+/* An IRQ file is the journal entry's only while an action of the name the
+ * entry was made for is on it: a number handed to another device is not. */
+static void irq_files_are_owned_by_their_action(void **state)
+{
+	char number[256], action[256], file[320], owner[300];
+
+	assert_true(steer_entry_owned(
+		"/sys/class/net/veth0/queues/rx-0/rps_cpus", "net:veth0"));
+	assert_false(steer_entry_owned("/etc/passwd", "irq:x"));
+	assert_false(steer_entry_owned("/proc/irq/24/smp_affinity_list",
+				       "net:veth0"));
+	assert_false(steer_entry_owned("/proc/irq/24/smp_affinity_list",
+				       "irq:../24"));
+	assert_false(
+		steer_entry_owned("/proc/irq/24/smp_affinity_list", "irq:"));
+	if (!real_irq_action(number, sizeof(number), action, sizeof(action)))
+		skip(); /* no IRQ here has an action to check against */
+	snprintf(file, sizeof(file), STEER_IRQ_ROOT "/%s/smp_affinity_list",
+		 number);
+	snprintf(owner, sizeof(owner), "irq:%s", action);
+	assert_true(steer_entry_owned(file, owner));
+	assert_false(steer_entry_owned(file, "irq:kvmwarden-no-such-action"));
+	snprintf(file, sizeof(file),
+		 STEER_IRQ_ROOT "/999999/smp_affinity_list");
+	assert_false(steer_entry_owned(file, owner));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(only_steering_paths_are_entries),
 		cmocka_unit_test(hex_masks_keep_their_layout),
 		cmocka_unit_test(masks_never_end_empty),
+		cmocka_unit_test(irq_files_are_owned_by_their_action),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
