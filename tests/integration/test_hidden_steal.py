@@ -11,11 +11,12 @@ here), pinned to CPU 0, floods a socket bound here (never read, so
 nothing goes back) from just after the agent's window opens until a
 second before it closes. The NET_RX softirqs CPU 1 runs then interrupt
 whatever is current there, which is the vCPU. Checks, in that window:
-(a) the agent's NET_RX count for CPU 1 (cpus[].softirq) equals the
-    /proc/softirqs delta read at the window's edges (and bpftrace's count
-    of the tracepoint on CPU 1, which tells an agent miss from the
-    tracepoint's), and the vCPU's NET_RX count is most of it (and equals
-    bpftrace's count for its tid);
+(a) the agent's NET_RX count for CPU 1 (cpus[].softirq) equals, exactly,
+    bpftrace's count of the tracepoint on CPU 1 at the same edges (the
+    agent loses none of what the tracepoint delivers), and is within
+    COUNT_GAP of the /proc/softirqs delta (see there: runs the kernel
+    counts that no tracepoint program saw); the vCPU's NET_RX count is
+    most of it and equals bpftrace's count for its tid;
 (b) the vCPU's NET_RX time agrees within 10 % with bpftrace timing
     irq:softirq_entry to softirq_exit (vector 3) for the vCPU's tid, read
     at the same edges;
@@ -65,6 +66,14 @@ UDP_PORT = 9
 # (2^22), so getpgid only fails with ESRCH and no other caller matches.
 MARK_BASE = 0x7EAD0000
 
+# (a) The agent and bpftrace count the tracepoint alike, exactly, in every
+# run. /proc/softirqs, read at the same edges as bpftrace's marks, has
+# now and then counted more: 177 of 83,306 (0.21 %) in a clean suite run
+# on a quiet machine, up to 1.5 % while other storms ran, with bpftrace
+# equal to the agent each time. Those runs reached no tracepoint program
+# at all (a BPF miss in the agent would leave bpftrace above it), so the
+# bound on /proc/softirqs is that loss, not the agent's.
+COUNT_GAP = 0.02
 # (b) The issue's bound. bpftrace's entry-to-exit time also holds the
 # hardirqs that arrive during a NET_RX run, which the contract (bpf/irq.h)
 # gives to the hardirq instead: measured here at 0.3 % of it, so the
@@ -391,13 +400,17 @@ def check_shape(results, label, block, ns_key, count_key):
 
 
 def check_cpu_count(results, label, run, truth):
-    """(a)'s exact count. The sender is off at both edges, so only other
+    """(a)'s counts. The sender is off at both edges, so only other
     traffic steered to CPU 1 can land between the agent's snapshot and
     the read here (a few ms at most): the detail gives its rate."""
     cpu_rx = by_vector((cpu_entry(run.doc, VCPU_CPU) or {}).get("softirq"),
                        "NET_RX") or {}
-    results.check(label + " CPU 1 NET_RX count = /proc/softirqs delta",
-                  cpu_rx.get("count") == truth["cpu_net_rx"][VCPU_CPU],
+    proc = truth["cpu_net_rx"][VCPU_CPU]
+    count = cpu_rx.get("count")
+    results.check(label + " CPU 1 NET_RX count = /proc/softirqs delta "
+                  "within %.0f %%" % (100 * COUNT_GAP),
+                  count is not None and
+                  abs(count - proc) <= COUNT_GAP * proc,
                   "agent %s, /proc/softirqs %d, bpftrace %d; runs "
                   "elsewhere than in the vCPU %.0f/s" % (
                       cpu_rx.get("count"), truth["cpu_net_rx"][VCPU_CPU],
